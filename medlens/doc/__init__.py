@@ -1,0 +1,1 @@
+"""The document model: frozen records and the custom spaCy attributes medlens adds."""

@@ -1,0 +1,89 @@
+"""Frozen records that medlens components attach to spaCy objects.
+
+They are plain, immutable values: cheap to create, safe to share between
+components, and convertible to the public pydantic results in
+:mod:`medlens.results`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A section of a note, e.g. "past medical history".
+
+    Attributes:
+        category: normalized section category (``past_medical_history``), or
+            ``"unknown"`` for text before the first recognized header.
+        title: the header text as written in the note (``"PMH:"``), or ``""``.
+        start_char: offset of the header's first character (or of the body
+            when there is no header).
+        end_char: offset just past the section's last character.
+        body_start_char: offset of the first character after the header.
+    """
+
+    category: str
+    title: str
+    start_char: int
+    end_char: int
+    body_start_char: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cue:
+    """The words that triggered an assertion (for explanations)."""
+
+    category: str  # e.g. "NEGATED_EXISTENCE", or "SECTION" for section defaults
+    text: str
+    start_char: int
+    end_char: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """Assertion status of a mention, in the ConText tradition.
+
+    All flags False means the mention is affirmed, current and about the patient.
+    """
+
+    negated: bool = False
+    uncertain: bool = False
+    historical: bool = False
+    hypothetical: bool = False
+    family: bool = False
+    cues: tuple[Cue, ...] = field(default=(), compare=False)
+
+    @property
+    def status(self) -> str:
+        """One word summary: the first raised flag in priority order, or ``"present"``."""
+        for name in ("negated", "hypothetical", "family", "uncertain", "historical"):
+            if getattr(self, name):
+                return name
+        return "present"
+
+
+AFFIRMED = Assertion()
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptLink:
+    """One ranked candidate concept for a mention.
+
+    Attributes:
+        concept_id: the source's own id (``ICD10CM:E11.9``, ``HP:0002315``,
+            ``MESH:D003920``, ``DB00331``).
+        name: the concept's preferred name.
+        source: the knowledge source (``icd10cm``, ``hpo``, ``mesh``, ``drugs``, ...).
+        score: 0..1, higher is better.
+        method: how it was found: ``exact``, ``normalized``, ``abbreviation`` or ``fuzzy``.
+        matched: the synonym that matched.
+    """
+
+    concept_id: str
+    name: str
+    source: str
+    score: float
+    method: str
+    matched: str = ""

@@ -1,0 +1,75 @@
+"""Errors raised by medlens.
+
+One root, :class:`MedlensError`, with a family per kind of failure below it.
+Messages are coded (``E###``) and name the bad value and the accepted ones, in
+the manner of spaCy's ``errors.py``. Raise them as::
+
+    raise ConfigError(Errors.E001.format(name=name, opts=", ".join(names)))
+
+Third-party errors are mapped at the boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class MedlensError(Exception):
+    """Root of every error medlens raises on purpose."""
+
+
+class ConfigError(MedlensError):
+    """A setting, a pipeline config or a rules file is invalid."""
+
+
+class ResourceError(ConfigError):
+    """A shipped or user-supplied rules/lexicon file does not match its schema."""
+
+
+class KnowledgeGraphError(MedlensError):
+    """The knowledge graph is missing, corrupt, or a lookup was malformed."""
+
+
+class SourceError(KnowledgeGraphError):
+    """A knowledge source (ICD-10-CM, HPO, CSV, OBO, RRF, ...) could not be read."""
+
+
+class InputError(MedlensError):
+    """A document or input file cannot be processed (binary, empty, bad encoding, ...)."""
+
+
+class ModelError(MedlensError):
+    """A model file is missing, incompatible or produced unusable output."""
+
+
+class PipelineError(ConfigError):
+    """Components are missing or ordered so that one reads what nothing wrote."""
+
+
+class Errors:
+    """Coded message templates. Each names the bad value and the valid options."""
+
+    # configuration and pipeline
+    E001 = "No component '{name}' is known. Available components: {opts}."
+    E002 = "Component '{name}' requires {attr}, but no earlier component assigns it. Pipeline order: {order}. Add one of {providers} before '{name}'."
+    E003 = "Invalid config: {details}"
+    E004 = "Custom attribute '{attr}' is already registered on {obj} by another package; medlens will not overwrite it (rename it or unload the other package)."
+    E005 = "Rules file {path} is invalid: {details}"
+    E006 = "Unknown output format '{value}'. Accepted formats: {opts}."
+    E007 = "Unknown label '{value}'. Accepted labels: {opts}."
+    # knowledge graph
+    E100 = "No knowledge graph at {path}. Build it with `medlens kg build` (about 1-2 minutes) or pass the path of an existing graph."
+    E101 = "{path} is not a medlens knowledge graph (schema version {found}, expected {expected}): {details}"
+    E102 = "Concept '{concept_id}' is not in the knowledge graph. Did you mean: {suggestions}?"
+    E103 = "Unknown knowledge source '{name}'. Available sources: {opts}."
+    E104 = "Could not read {source} from {path}: {details}"
+    E105 = "{path}, line {line}: {details}"
+    E106 = "Unknown relation direction '{value}'. Accepted: {opts}."
+    # input
+    E200 = "{path}: the file is empty."
+    E201 = "{path}: the file looks binary (it contains NUL bytes), not text."
+    E202 = "{path}: the file is not valid UTF-8 (first bad byte at offset {offset}); re-encode it as UTF-8."
+    E203 = "{path}: no such file or folder."
+    E204 = "Input text must be a str, got {type}."
+    E205 = "{path}: the document is {size} characters long; the limit is {limit} (set max_chars to raise it)."
+    E206 = "{path}: the folder holds no readable files matching {patterns}."
+    # models
+    E300 = "Model file {path} is missing or unreadable: {details}"

@@ -1,0 +1,25 @@
+"""The embedded medical knowledge graph (SQLite): concepts, synonyms, relations, provenance."""
+
+from medlens.kg.store import (
+    LABELS,
+    Concept,
+    GraphWriter,
+    KnowledgeGraph,
+    Relation,
+    SearchHit,
+    SourceInfo,
+    Synonym,
+    default_graph_path,
+)
+
+__all__ = [
+    "LABELS",
+    "Concept",
+    "GraphWriter",
+    "KnowledgeGraph",
+    "Relation",
+    "SearchHit",
+    "SourceInfo",
+    "Synonym",
+    "default_graph_path",
+]

