@@ -1,0 +1,1 @@
+"""The ``medlens`` command line (Typer): thin commands over importable functions."""

@@ -1,0 +1,150 @@
+"""``medlens``: analyze notes, build and query the knowledge graph."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from medlens import __version__
+from medlens.cli.kg import kg_app
+from medlens.errors import MedlensError
+
+app = typer.Typer(
+    name="medlens",
+    help="Medical text understanding, offline: sections, entities, assertion and coded concepts from clinical notes.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(kg_app, name="kg")
+err = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    report = "report"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"medlens {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Medical text understanding, offline."""
+
+
+def progress_bar(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
+        disable=not console.is_terminal and not console.is_jupyter,
+    )
+
+
+@app.command("analyze")
+def analyze_cli(
+    path: Annotated[str, typer.Argument(help="A text file, a folder of notes (searched recursively), or - for stdin.")],
+    format: Annotated[Optional[OutputFormat], typer.Option("--format", "-f", help="report (readable, default on a terminal), json (one array) or jsonl (one document per line, default with --output).")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results to this file instead of stdout.")] = None,
+    processes: Annotated[Optional[int], typer.Option("--processes", "-j", min=1, help="Worker processes (default: every core; small batches run in one process).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Skip documents already in --output (JSONL) and append the rest.")] = False,
+    kg: Annotated[Optional[Path], typer.Option("--kg", help="Knowledge graph file (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite).")] = None,
+    labels: Annotated[Optional[str], typer.Option("--labels", help="Comma-separated entity labels to keep, e.g. DISEASE,DRUG (default: all).")] = None,
+    pattern: Annotated[list[str], typer.Option("--pattern", help="File name pattern in a folder (repeatable).")] = ["*.txt", "*.text", "*.md", "*.note"],
+    include_text: Annotated[bool, typer.Option("--include-text", help="Put each document's text in its JSON result.")] = False,
+) -> None:
+    """Analyze notes: sections, sentences, entities with assertion and ranked concept links.
+
+    Examples:
+
+      medlens analyze examples/
+
+      medlens analyze notes/ -o results.jsonl --resume
+
+      echo "Denies chest pain. History of MI." | medlens analyze - -f json
+    """
+    from medlens.batch import analyze_documents, completed_ids
+    from medlens.cli.report import render, render_summary
+    from medlens.config import make_config
+    from medlens.pipeline import shared_graph
+    from medlens.results import DocumentResult
+
+    fmt = format or (OutputFormat.jsonl if output else OutputFormat.report)
+    if resume and (output is None or fmt is not OutputFormat.jsonl):
+        _fail("--resume needs --output FILE with --format jsonl (the file records what is done).")
+    try:
+        config = make_config(kg_path=str(kg) if kg else None,
+                             labels=tuple(x.strip().upper() for x in labels.split(",")) if labels else None)
+        shared_graph(config.kg_path)  # fail fast, before any worker starts
+    except MedlensError as exc:
+        _fail(str(exc))
+
+    skip = completed_ids(output) if resume and output else set()
+    out_fh = output.open("a" if resume else "w", encoding="utf-8") if output else sys.stdout
+    report_console = Console(file=out_fh, soft_wrap=False, width=None if output is None else 160)
+    collected: list[DocumentResult] = []
+    n_docs = n_failed = n_entities = 0
+    start = time.perf_counter()
+    bar = progress_bar(err)
+    task = None
+
+    def on_total(total: int) -> None:
+        nonlocal task
+        if skip:
+            err.print(f"resuming: {len(skip)} documents already done, {total} to go")
+        task = bar.add_task("analyzing", total=total, rate="")
+
+    try:
+        with bar:
+            for result in analyze_documents(path, config, processes=processes, skip_ids=skip,
+                                            patterns=tuple(pattern), include_text=include_text, on_total=on_total):
+                n_docs += 1
+                n_failed += result.error is not None
+                n_entities += len(result.entities)
+                if result.error is not None and fmt is not OutputFormat.report:
+                    err.print(f"[red]failed[/red] {result.id}: {result.error.message}")
+                if fmt is OutputFormat.jsonl:
+                    out_fh.write(result.model_dump_json(exclude_none=True) + "\n")
+                    out_fh.flush()
+                elif fmt is OutputFormat.json:
+                    collected.append(result)
+                else:
+                    render(result, report_console)
+                elapsed = time.perf_counter() - start
+                bar.update(task, advance=1, rate=f"{n_docs / elapsed:.1f} docs/s" if elapsed > 0 else "")
+    except MedlensError as exc:
+        _fail(str(exc))
+    finally:
+        if fmt is OutputFormat.json:
+            payload = [r.model_dump(mode="json", exclude_none=True) for r in collected]
+            out_fh.write(json.dumps(payload[0] if len(payload) == 1 and path == "-" else payload, indent=2, ensure_ascii=False) + "\n")
+        if output:
+            out_fh.close()
+    render_summary(n_docs, n_failed, n_entities, time.perf_counter() - start, err)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/bold red] {message}")
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Dictionary entity recognition over the knowledge graph's synonyms.
+
+Every synonym in the graph (ICD-10-CM, HPO, MeSH, drugs, the curated
+lexicon, clinical abbreviations) was reduced to a key at build time and put in
+an Aho-Corasick automaton (:mod:`medlens.kg.index`). Here the document's
+tokens are reduced the same way, the automaton finds every key that starts
+and ends on token boundaries, and the longest non-overlapping matches become
+``doc.ents``, each carrying the ids of the concepts its synonym names
+(``span._.match_ids``) for the linker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from medlens.doc import extensions
+from medlens.kg.index import FLAG_CASE_SENSITIVE, Entry, MatchIndex
+from medlens.kg.store import LABELS, KnowledgeGraph
+from medlens.normalize import token_pieces
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A candidate match: token span [start, end) and the index entry it hit."""
+
+    start: int
+    end: int
+    entry: Entry
+
+
+@Language.factory(
+    "medlens_dictionary_ner",
+    assigns=["doc.ents", "span._.match_ids", "span._.matched_form", "span._.ner_source"],
+    requires=["doc._.sections"],
+    default_config={"labels": None, "overwrite_ents": False, "kg_path": None},
+)
+def make_dictionary_ner(nlp: Language, name: str, labels: list[str] | None, overwrite_ents: bool, kg_path: str | None) -> DictionaryRecognizer:
+    extensions.register()
+    from medlens.pipeline import shared_graph
+
+    return DictionaryRecognizer(nlp, name=name, kg=shared_graph(kg_path), labels=labels, overwrite_ents=overwrite_ents)
+
+
+class DictionaryRecognizer:
+    """Finds knowledge-graph synonyms in text.
+
+    Args:
+        nlp: the pipeline (only its vocab is used).
+        name: component name.
+        kg: the knowledge graph to match (passed in; the component never opens files).
+        labels: keep only entities with these labels; None keeps every label but OTHER.
+        overwrite_ents: if True, dictionary matches replace overlapping existing
+            entities; if False (default) existing entities (e.g. from a model) win.
+    """
+
+    def __init__(self, nlp: Language, name: str = "medlens_dictionary_ner", *, kg: KnowledgeGraph,
+                 labels: list[str] | None = None, overwrite_ents: bool = False) -> None:
+        extensions.register()
+        if labels is not None:
+            from medlens.errors import ConfigError, Errors
+
+            for label in labels:
+                if label not in LABELS:
+                    raise ConfigError(Errors.E007.format(value=label, opts=", ".join(LABELS)))
+        self.name = name
+        self.kg = kg
+        self.index = MatchIndex.from_graph(kg)
+        self.labels = frozenset(labels) if labels else None
+        self.overwrite_ents = overwrite_ents
+
+    def predict(self, doc: Doc) -> list[Match]:
+        """Longest non-overlapping matches in ``doc`` (pure: writes nothing)."""
+        stream_parts: list[str] = [" "]
+        pos = 1
+        piece_at: dict[int, tuple[int, bool]] = {}  # stream start -> (token, first piece of token)
+        piece_end: dict[int, tuple[int, bool]] = {}  # stream end -> (token, last piece of token)
+        for tok in doc:
+            pieces = token_pieces(tok.text)
+            n = len(pieces)
+            for j, p in enumerate(pieces):
+                piece_at[pos] = (tok.i, j == 0)
+                pos += len(p)
+                piece_end[pos] = (tok.i, j == n - 1)
+                stream_parts.append(p)
+                stream_parts.append(" ")
+                pos += 1
+        stream = "".join(stream_parts)
+        raw: list[tuple[int, int, int, bool]] = []
+        for end_idx, value in self.index.automaton.iter(stream):
+            length = (value >> 1) & 0x7FF
+            start_pos = end_idx - length + 2  # first char of the first piece
+            first = piece_at.get(start_pos)
+            last = piece_end.get(end_idx)  # end_idx is the trailing space == end of last piece
+            if first is None or last is None or not first[1] or not last[1]:
+                continue
+            raw.append((first[0], last[0] + 1, value >> 12, bool(value & FLAG_CASE_SENSITIVE)))
+        if not raw:
+            return []
+        entries = self.index.entries({r[2] for r in raw})
+        matches = []
+        for start, end, entry_id, case_sensitive in raw:
+            entry = entries[entry_id]
+            if case_sensitive and not _written_as_acronym(doc[start:end].text, entry):
+                continue
+            if self.labels is not None and entry.label not in self.labels:
+                continue
+            blocked = entry.meta.get("not_in_sections") if entry.meta else None
+            if blocked and _section_at(doc, doc[start].idx) in blocked:
+                continue
+            matches.append(Match(start, end, entry))
+        # longest first, then leftmost; ties keep the first found
+        matches.sort(key=lambda m: (-(m.end - m.start), m.start))
+        taken = bytearray(len(doc))
+        chosen = []
+        for m in matches:
+            if any(taken[m.start:m.end]):
+                continue
+            taken[m.start:m.end] = b"\x01" * (m.end - m.start)
+            chosen.append(m)
+        chosen.sort(key=lambda m: m.start)
+        return chosen
+
+    def set_annotations(self, doc: Doc, matches: list[Match]) -> None:
+        """Write the matches into ``doc.ents`` with their candidate concept ids."""
+        spans = []
+        for m in matches:
+            span = Span(doc, m.start, m.end, label=m.entry.label)
+            span._.match_ids = m.entry.concept_ids
+            span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
+            span._.ner_source = "dictionary"
+            spans.append(span)
+        existing = list(doc.ents)
+        if self.overwrite_ents:
+            doc.ents = filter_spans(spans + existing)
+        else:
+            taken = bytearray(len(doc))
+            for e in existing:
+                taken[e.start:e.end] = b"\x01" * (e.end - e.start)
+            doc.ents = sorted(existing + [s for s in spans if not any(taken[s.start:s.end])], key=lambda s: s.start)
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.predict(doc))
+        return doc
+
+
+def _written_as_acronym(text: str, entry: Entry) -> bool:
+    """Case rule for acronym keys: written exactly as the abbreviation, or in capitals."""
+    if entry.meta and text == entry.meta.get("abbr"):
+        return True
+    letters = [c for c in text if c.isalpha()]
+    # "CHF", "DM2", "MIs": capitals, a plural "s" allowed
+    if letters and letters[-1] == "s" and len(letters) > 2:
+        letters = letters[:-1]
+    return bool(letters) and all(c.isupper() for c in letters)
+
+
+def _section_at(doc: Doc, char: int) -> str | None:
+    sections = doc._.sections or []
+    for s in sections:
+        if s.start_char <= char < s.end_char:
+            return s.category
+    return None

@@ -1,0 +1,195 @@
+"""Concept linking: each entity gets ranked concept candidates with scores.
+
+Candidates are tried in order of trust, and each concept keeps its best route:
+
+1. ``exact``: a synonym equal to the mention (ignoring case and spacing), 1.0
+2. ``normalized``: same key after case, accents, punctuation and plural
+   folding (0.95), or the same words in another order (0.9)
+3. ``abbreviation``: a clinical abbreviation's expansion (0.9; 0.75 when the
+   abbreviation is ambiguous)
+4. ``fuzzy``: character trigram candidates from the graph's full-text index,
+   scored by edit-distance ratio, kept above ``fuzzy_threshold`` (score x 0.85)
+
+Within one route, concepts are ordered by the source preferred for the
+entity's label (``source_priority``; e.g. ICD-10-CM before MeSH for diseases),
+then by whether the mention is the concept's preferred name. The linker holds
+no synonym table in memory: it reads the graph file through SQLite indexes.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medlens.doc import extensions
+from medlens.doc.types import ConceptLink
+from medlens.kg.index import FLAG_AMBIGUOUS, Entry, MatchIndex
+from medlens.kg.store import Concept, KnowledgeGraph
+from medlens.normalize import bag_key, key_of_tokens, simple_norm
+
+DEFAULT_SOURCE_PRIORITY: dict[str, list[str]] = {
+    "DISEASE": ["icd10cm", "mesh", "hpo", "orphanet", "omim"],
+    "SYMPTOM": ["hpo", "icd10cm", "mesh", "medlens"],
+    "FINDING": ["hpo", "icd10cm", "mesh"],
+    "DRUG": ["drugs", "mesh"],
+    "TEST": ["medlens"],
+    "PROCEDURE": ["medlens"],
+    "ANATOMY": ["medlens"],
+}
+_COMPATIBLE = {
+    "DISEASE": {"DISEASE", "FINDING", "SYMPTOM"},
+    "SYMPTOM": {"SYMPTOM", "FINDING", "DISEASE"},
+    "FINDING": {"FINDING", "SYMPTOM", "DISEASE"},
+    "DRUG": {"DRUG"},
+    "CHEMICAL": {"DRUG"},
+    "TEST": {"TEST"},
+    "PROCEDURE": {"PROCEDURE"},
+    "ANATOMY": {"ANATOMY"},
+}
+
+
+@Language.factory(
+    "medlens_linker",
+    assigns=["span._.concepts"],
+    requires=["doc.ents"],
+    default_config={"kg_path": None, "top_k": 5, "fuzzy": True, "fuzzy_threshold": 0.85, "source_priority": None},
+)
+def make_linker(nlp: Language, name: str, kg_path: str | None, top_k: int, fuzzy: bool, fuzzy_threshold: float,
+                source_priority: dict[str, list[str]] | None) -> EntityLinker:
+    extensions.register()
+    from medlens.pipeline import shared_graph
+
+    return EntityLinker(nlp, name=name, kg=shared_graph(kg_path), top_k=top_k, fuzzy=fuzzy,
+                        fuzzy_threshold=fuzzy_threshold, source_priority=source_priority)
+
+
+class EntityLinker:
+    """Links entities (or any mention text) to knowledge-graph concepts.
+
+    Args:
+        nlp: the pipeline (its tokenizer normalizes mention text); may be None
+            when only :meth:`link_text` is used with token lists.
+        name: component name.
+        kg: the knowledge graph (passed in; the linker never opens files itself).
+        top_k: how many ranked links each entity keeps (default 5).
+        fuzzy: whether to fall back to fuzzy matching when nothing matches exactly
+            or by normalization (default True).
+        fuzzy_threshold: minimum edit-distance ratio (0..1) of a fuzzy candidate (default 0.85).
+        source_priority: per label, the order of preferred sources; None uses
+            :data:`DEFAULT_SOURCE_PRIORITY`.
+    """
+
+    def __init__(self, nlp: Language | None, name: str = "medlens_linker", *, kg: KnowledgeGraph, top_k: int = 5,
+                 fuzzy: bool = True, fuzzy_threshold: float = 0.85,
+                 source_priority: dict[str, list[str]] | None = None) -> None:
+        extensions.register()
+        self.name = name
+        self.nlp = nlp
+        self.kg = kg
+        self.index = MatchIndex.from_graph(kg)
+        self.top_k = top_k
+        self.fuzzy = fuzzy
+        self.fuzzy_threshold = fuzzy_threshold
+        self.source_priority = source_priority or DEFAULT_SOURCE_PRIORITY
+        self._concepts: dict[str, Concept] = {}
+
+    @classmethod
+    def from_kg(cls, kg: KnowledgeGraph, nlp: Language | None = None, **kwargs) -> EntityLinker:
+        """A linker over ``kg`` (scispaCy's ``from_kb`` convention)."""
+        return cls(nlp, kg=kg, **kwargs)
+
+    # -- public API ----------------------------------------------------------------
+    def link_text(self, text: str, label: str | None = None) -> list[ConceptLink]:
+        """Ranked links for a mention given as plain text (e.g. a symptom typed by a user)."""
+        tokens = [t.text for t in self.nlp.make_doc(text)] if self.nlp is not None else text.split()
+        return self._link(text, tokens, label, ())
+
+    def predict(self, doc: Doc) -> list[list[ConceptLink]]:
+        """Ranked links for each entity of ``doc`` (pure)."""
+        return [self._link(ent.text, [t.text for t in ent], ent.label_, ent._.match_ids or (), ent._.matched_form)
+                for ent in doc.ents]
+
+    def set_annotations(self, doc: Doc, links: list[list[ConceptLink]]) -> None:
+        for ent, ent_links in zip(doc.ents, links):
+            ent._.concepts = ent_links
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.predict(doc))
+        return doc
+
+    # -- internals -----------------------------------------------------------------
+    def _link(self, text: str, tokens: list[str], label: str | None, match_ids: tuple[str, ...],
+              form: str | None = None) -> list[ConceptLink]:
+        best: dict[str, tuple[float, str, str]] = {}  # concept -> (score, method, matched)
+        norm = simple_norm(text)
+
+        def offer(cid: str, score: float, method: str, matched: str) -> None:
+            if score > best.get(cid, (-1.0,))[0]:
+                best[cid] = (score, method, matched)
+
+        if match_ids:
+            for entry_like in self._routes_for_ids(match_ids, text, form):
+                offer(*entry_like)
+        else:
+            key = key_of_tokens(tokens)
+            for entry in self.index.by_key(key) if key else ():
+                self._offer_entry(entry, offer, norm, 0.95)
+            if not best and key:
+                for entry in self.index.by_bag(bag_key(key)):
+                    self._offer_entry(entry, offer, norm, 0.9)
+            if not best and self.fuzzy and len(norm) >= 4:
+                labels = _COMPATIBLE.get(label or "", None)
+                for hit in self.kg.search(text, limit=self.top_k, labels=labels, min_score=self.fuzzy_threshold):
+                    offer(hit.concept.id, round(hit.score * 0.85, 4), "fuzzy", hit.matched)
+                    self._concepts.setdefault(hit.concept.id, hit.concept)
+        if not best:
+            return []
+        return self._rank(best, label, norm)
+
+    def _routes_for_ids(self, ids: tuple[str, ...], text: str, form: str | None):
+        """Dictionary matches: the concepts are known; decide exact vs normalized per concept."""
+        exact = self._exact_ids(ids, simple_norm(text))
+        for cid in ids:
+            if cid in exact:
+                yield cid, 1.0, "exact", text
+            elif form == "abbreviation":
+                yield cid, 0.9, "abbreviation", text
+            else:
+                yield cid, 0.95, "normalized", text
+
+    def _offer_entry(self, entry: Entry, offer, norm: str, score: float) -> None:
+        exact = self._exact_ids(entry.concept_ids, norm)
+        for cid in entry.concept_ids:
+            if entry.is_abbreviation and cid not in exact:
+                offer(cid, 0.75 if entry.flags & FLAG_AMBIGUOUS else 0.9, "abbreviation", entry.meta.get("abbr", norm))
+            else:
+                offer(cid, 1.0 if cid in exact else score, "exact" if cid in exact else "normalized", norm)
+
+    def _exact_ids(self, ids: tuple[str, ...] | list[str], norm: str) -> set[str]:
+        ids = list(ids)
+        q = (f"SELECT DISTINCT concept_id FROM synonyms WHERE concept_id IN ({','.join('?' * len(ids))}) "
+             "AND lower(text)=?")
+        return {r[0] for r in self.kg._conn.execute(q, [*ids, norm])}
+
+    def _concept_map(self, ids) -> dict[str, Concept]:
+        missing = [i for i in ids if i not in self._concepts]
+        if missing:
+            if len(self._concepts) > 100_000:
+                self._concepts.clear()
+            self._concepts.update(self.kg.concepts(missing))
+        return {i: self._concepts[i] for i in ids if i in self._concepts}
+
+    def _rank(self, best: dict[str, tuple[float, str, str]], label: str | None, norm: str) -> list[ConceptLink]:
+        concepts = self._concept_map(best)
+        order = self.source_priority.get(label or "", [])
+
+        def key(cid: str):
+            c = concepts[cid]
+            src_rank = order.index(c.source) if c.source in order else len(order)
+            return (-best[cid][0], src_rank, simple_norm(c.name) != norm, len(c.name), cid)
+
+        ranked = sorted((c for c in best if c in concepts), key=key)[: self.top_k]
+        return [
+            ConceptLink(cid, concepts[cid].name, concepts[cid].source, round(best[cid][0], 4), best[cid][1], best[cid][2])
+            for cid in ranked
+        ]

@@ -1,0 +1,298 @@
+"""Clinical section detection: headers such as "PMH:" or "HOSPITAL COURSE".
+
+The header vocabulary is data (``resources/en/sections.json``): for each
+category, header phrases matched in any case, abbreviations matched exactly as
+written, and the entries that count only when a colon follows. All phrases are
+compiled into one regular expression (a character trie, so a line is tested in
+one pass however many phrases there are).
+
+A line holds a header when, after optional indentation and markdown (``#``,
+``**``, ``__``), it starts with a known phrase that is either followed by a
+colon (``"HPI: 54 yo man ..."``) or alone on its line (``"HOSPITAL COURSE"``).
+So "his past medical history is notable for" (mid-sentence), "Plan to start
+metformin" and "Exam was normal" (no colon, not alone) are not headers.
+
+The sections cover the whole text in order: text before the first header is a
+section of category ``"unknown"``; every section ends where the next begins;
+the last one ends at ``len(doc.text)``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from medlens.doc import extensions
+from medlens.doc.types import Section
+from medlens.resources import load_resource
+
+UNKNOWN = "unknown"
+DEFAULT_RULES = "sections.json"
+
+_WS = re.compile(r"\s+")
+_AROUND_JOINERS = re.compile(r"\s*([/&])\s*")
+
+
+def normalize_header(text: str) -> str:
+    """Lookup key of a header phrase: spaces collapsed, none around ``/`` and ``&``.
+
+    Case is kept; callers lowercase for case-insensitive phrases.
+    """
+    return _AROUND_JOINERS.sub(r"\1", _WS.sub(" ", text.strip()))
+
+
+class SectionRule(BaseModel):
+    """The header phrases of one section category."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = ""
+    headers: list[str] = Field(default_factory=list)
+    abbreviations: list[str] = Field(default_factory=list)
+    colon_required: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> SectionRule:
+        if self.category == UNKNOWN:
+            raise ValueError(f"category '{UNKNOWN}' is reserved for text before the first header")
+        if not self.headers and not self.abbreviations:
+            raise ValueError(f"category '{self.category}' has neither headers nor abbreviations")
+        for field in ("headers", "abbreviations", "colon_required"):
+            for phrase in getattr(self, field):
+                if not phrase.strip() or ":" in phrase or "\n" in phrase or phrase != phrase.strip():
+                    raise ValueError(
+                        f"{field} of '{self.category}': {phrase!r} must be non-empty, "
+                        "without a colon, a line break or surrounding spaces"
+                    )
+        known = {normalize_header(h).lower() for h in self.headers} | {normalize_header(a) for a in self.abbreviations}
+        for phrase in self.colon_required:
+            key = normalize_header(phrase)
+            if key not in known and key.lower() not in known:
+                raise ValueError(
+                    f"colon_required of '{self.category}': {phrase!r} is not one of its headers or abbreviations"
+                )
+        return self
+
+
+class SectionRules(BaseModel):
+    """Schema of ``sections.json``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    language: str = "en"
+    description: str = ""
+    sections: list[SectionRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SectionRules:
+        seen_ci: dict[str, str] = {}
+        seen_cs: dict[str, str] = {}
+        categories: set[str] = set()
+        for rule in self.sections:
+            if rule.category in categories:
+                raise ValueError(f"category '{rule.category}' appears twice; merge its headers into one entry")
+            categories.add(rule.category)
+            for h in rule.headers:
+                key = normalize_header(h).lower()
+                if key in seen_ci:
+                    raise ValueError(f"header {h!r} is listed under both '{seen_ci[key]}' and '{rule.category}'")
+                seen_ci[key] = rule.category
+            for a in rule.abbreviations:
+                key = normalize_header(a)
+                if key in seen_cs:
+                    raise ValueError(f"abbreviation {a!r} is listed under both '{seen_cs[key]}' and '{rule.category}'")
+                seen_cs[key] = rule.category
+        for key, category in seen_cs.items():
+            if key.lower() in seen_ci:
+                raise ValueError(
+                    f"abbreviation {key!r} of '{category}' is already matched in any case by header "
+                    f"{key.lower()!r} of '{seen_ci[key.lower()]}'; keep only one"
+                )
+        return self
+
+
+def _trie_regex(phrases: Iterable[str]) -> str:
+    """One regex alternation for many phrases, factored as a character trie.
+
+    Spaces match runs of spaces/tabs, ``/`` and ``&`` allow spaces around them.
+    Longer continuations are tried first, so the longest phrase wins.
+    """
+    trie: dict = {}
+    for phrase in phrases:
+        node = trie
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def atom(ch: str) -> str:
+        if ch == " ":
+            return r"[ \t]+"
+        if ch in "/&":
+            return rf"[ \t]*{re.escape(ch)}[ \t]*"
+        return re.escape(ch)
+
+    def build(node: dict) -> str:
+        branches = [atom(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        optional = "" in node
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if optional:
+            return "(?:" + body + ")?"
+        return body
+
+    return build(trie)
+
+
+class SectionDetector:
+    """Splits a note into sections at its headers.
+
+    Args:
+        nlp: the pipeline (unused; kept for the spaCy factory signature).
+        name: component name.
+        rules: path of a JSON rules file with the schema of
+            ``resources/en/sections.json``; None (default) uses that shipped file.
+
+    Raises:
+        ResourceError: the rules file is missing or invalid (the message names
+            the file and the field).
+    """
+
+    def __init__(self, nlp: Language | None = None, name: str = "medlens_sections", *, rules: str | Path | None = None) -> None:
+        extensions.register()
+        self.name = name
+        self.rules_path = rules if rules is not None else DEFAULT_RULES
+        self.rules = load_resource(self.rules_path, SectionRules)
+        self._ci: dict[str, str] = {}
+        self._cs: dict[str, str] = {}
+        self._colon_required: set[str] = set()
+        for rule in self.rules.sections:
+            for h in rule.headers:
+                self._ci[normalize_header(h).lower()] = rule.category
+            for a in rule.abbreviations:
+                self._cs[normalize_header(a)] = rule.category
+            for c in rule.colon_required:
+                self._colon_required.add(normalize_header(c))
+        ci = _trie_regex(self._ci)
+        cs = _trie_regex(self._cs)
+        phrase = f"(?i:{ci})|{cs}" if cs else f"(?i:{ci})"
+        mark = r"(?:\#{1,6}[ \t]*|\*\*[ \t]*|__[ \t]*)"
+        close = r"(?:[ \t]*(?:\*\*|__))?"
+        self._pattern = re.compile(
+            rf"^[ \t]*(?P<start>){mark}?(?P<phrase>{phrase}){close}"
+            rf"(?:(?P<colon>[ \t]*:{close})|(?=[ \t]*(?:\r?\n|\r|\Z)))",
+            re.MULTILINE,
+        )
+
+    @property
+    def categories(self) -> list[str]:
+        """The categories this detector can assign (besides ``"unknown"``)."""
+        return [rule.category for rule in self.rules.sections]
+
+    def find_headers(self, text: str) -> Iterator[tuple[str, int, int, int]]:
+        """Headers in ``text`` as ``(category, start, end, body_start)`` character offsets.
+
+        ``start`` is the header's first character (its markdown marker, if any),
+        ``end`` is just past the header (after its colon), ``body_start`` is
+        ``end`` moved past spaces and tabs.
+        """
+        for m in self._pattern.finditer(text):
+            raw = m.group("phrase")
+            key = normalize_header(raw)
+            has_colon = m.group("colon") is not None
+            if key in self._cs:
+                category = self._cs[key]
+            else:
+                category = self._ci.get(key.lower())
+                if category is None:  # cannot happen: the regex only matches known phrases
+                    continue
+            if not has_colon and (key in self._colon_required or key.lower() in self._colon_required):
+                continue
+            end = m.end()
+            body = end
+            while body < len(text) and text[body] in " \t":
+                body += 1
+            yield category, m.start("start"), end, body
+
+    def predict(self, doc: Doc) -> list[Section]:
+        """Sections of ``doc``, in order, covering all of its text (pure: writes nothing).
+
+        Args:
+            doc: the document.
+
+        Returns:
+            Contiguous sections; the first starts at 0 (category ``"unknown"``
+            when the text does not begin with a header), the last ends at
+            ``len(doc.text)``. An empty text gives an empty list.
+        """
+        text = doc.text
+        n = len(text)
+        if n == 0:
+            return []
+        headers = list(self.find_headers(text))
+        sections: list[Section] = []
+        if not headers or headers[0][1] > 0:
+            first = headers[0][1] if headers else n
+            sections.append(Section(UNKNOWN, "", 0, first, 0))
+        for i, (category, start, end, body) in enumerate(headers):
+            stop = headers[i + 1][1] if i + 1 < len(headers) else n
+            sections.append(Section(category, text[start:end].rstrip(), start, stop, min(body, stop)))
+        return sections
+
+    def set_annotations(self, doc: Doc, sections: list[Section]) -> None:
+        """Write ``doc._.sections`` and flag header tokens with ``token._.is_section_header``.
+
+        Args:
+            doc: the document ``sections`` were predicted for.
+            sections: the output of :meth:`predict`.
+        """
+        doc._.sections = sections
+        for section in sections:
+            if section.body_start_char <= section.start_char:
+                continue
+            span = doc.char_span(section.start_char, section.body_start_char, alignment_mode="expand")
+            if span is None:
+                continue
+            for token in span:
+                if not token.is_space:
+                    token._.is_section_header = True
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Annotate one document."""
+        self.set_annotations(doc, self.predict(doc))
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """Annotate a stream of documents.
+
+        Args:
+            docs: the documents.
+            batch_size: unused (every document is independent); kept for spaCy's API.
+        """
+        for doc in docs:
+            yield self(doc)
+
+
+@Language.factory(
+    "medlens_sections",
+    assigns=["doc._.sections", "token._.is_section_header"],
+    requires=[],
+    default_config={"rules": None},
+)
+def make_sections(nlp: Language, name: str, rules: str | None) -> SectionDetector:
+    """spaCy factory of :class:`SectionDetector` (``nlp.add_pipe("medlens_sections")``).
+
+    Args:
+        nlp: the pipeline.
+        name: component name.
+        rules: path of a sections rules file; None uses the shipped ``resources/en/sections.json``.
+    """
+    extensions.register()
+    return SectionDetector(nlp, name=name, rules=rules)

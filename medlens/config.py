@@ -1,0 +1,78 @@
+"""Validated settings for pipelines (pydantic, unknown keys rejected)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from medlens.errors import ConfigError, Errors
+
+COMPONENTS = ("sections", "sentences", "dictionary_ner", "context", "linker")
+"""Default component order. Each name ``x`` is the spaCy factory ``medlens_x``."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LinkerSettings(_Strict):
+    """Concept linking. ``top_k``: links kept per entity; ``fuzzy``: fall back to
+    edit-distance matching; ``fuzzy_threshold``: minimum 0..1 ratio for it."""
+
+    top_k: int = Field(5, ge=1, le=50)
+    fuzzy: bool = True
+    fuzzy_threshold: float = Field(0.85, ge=0.5, le=1.0)
+
+
+class ContextSettings(_Strict):
+    """Assertion detection. ``rules``: a rules JSON path (None = shipped rules);
+    ``section_defaults``: let sections such as family history set flags."""
+
+    rules: str | None = None
+    section_defaults: bool = True
+
+
+class PipelineConfig(_Strict):
+    """Everything :func:`medlens.load` needs.
+
+    Attributes:
+        kg_path: knowledge graph file; None uses the default location
+            (``$MEDLENS_KG``, ``$MEDLENS_HOME/kg.sqlite`` or ``~/.local/share/medlens/kg.sqlite``).
+        components: component names in order (default: all of :data:`COMPONENTS`).
+        labels: entity labels to keep (None: all).
+        max_chars: longest document accepted, in characters.
+        linker, context: per-component settings.
+    """
+
+    kg_path: str | None = None
+    components: tuple[Literal["sections", "sentences", "dictionary_ner", "context", "linker"], ...] = COMPONENTS
+    labels: tuple[str, ...] | None = None
+    max_chars: int = Field(2_000_000, ge=1_000)
+    linker: LinkerSettings = LinkerSettings()
+    context: ContextSettings = ContextSettings()
+
+    @field_validator("components")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError(f"components are listed twice: {list(value)}")
+        return value
+
+
+def make_config(config: PipelineConfig | dict | None = None, **overrides) -> PipelineConfig:
+    """Build a :class:`PipelineConfig` from a config, a dict and/or keyword overrides.
+
+    Raises:
+        ConfigError: a key is unknown or a value is out of range (the message names it).
+    """
+    try:
+        if isinstance(config, PipelineConfig):
+            base = config.model_dump()
+        else:
+            base = dict(config or {})
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return PipelineConfig.model_validate(base)
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']} (got {e.get('input')!r})" for e in exc.errors())
+        raise ConfigError(Errors.E003.format(details=details)) from exc

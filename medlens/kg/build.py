@@ -1,0 +1,157 @@
+"""Building the default knowledge graph (and graphs with the user's own sources).
+
+``build_graph()`` reads each source (ICD-10-CM, HPO with its OMIM/Orphanet
+disease annotations, MeSH diseases, drugs, the curated clinical lexicon),
+writes them into a new SQLite file, resolves clinical abbreviations, builds the
+synonym match index, and moves the file into place atomically. Sources the
+user brings (CSV tables, OBO files, a UMLS RRF folder) are added with the same
+call.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from medlens.errors import Errors, KnowledgeGraphError
+from medlens.kg.sources.base import SourceData
+from medlens.kg.store import GraphWriter, default_graph_path
+
+DEFAULT_SOURCES = ("icd10cm", "hpo", "mesh", "drugs", "medlens")
+"""Sources of the default graph; all install from PyPI with medlens."""
+
+
+def _read_default(name: str) -> list[SourceData]:
+    if name == "icd10cm":
+        from medlens.kg.sources.icd10cm import read_icd10cm
+
+        return [read_icd10cm()]
+    if name == "hpo":
+        from medlens.kg.sources.hpo import read_hpo
+
+        return list(read_hpo())
+    if name == "mesh":
+        from medlens.kg.sources.mesh import read_mesh_diseases
+
+        return [read_mesh_diseases()]
+    if name == "drugs":
+        from medlens.kg.sources.drugs import read_drugs
+
+        return [read_drugs()]
+    if name == "medlens":
+        from medlens.kg.sources.lexicon import read_clinical_lexicon
+
+        return [read_clinical_lexicon()]
+    raise KnowledgeGraphError(Errors.E103.format(name=name, opts=", ".join(DEFAULT_SOURCES)))
+
+
+@dataclass
+class BuildReport:
+    """What a build did: the file, counts per source and timings (seconds)."""
+
+    path: Path
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    index: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    size_bytes: int = 0
+
+
+Step = Callable[[str], None]
+
+
+def build_graph(
+    path: str | Path | None = None,
+    sources: Sequence[str] = DEFAULT_SOURCES,
+    extra: Iterable[SourceData | Callable[[], SourceData | list[SourceData]]] = (),
+    abbreviations: bool = True,
+    on_step: Step | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> BuildReport:
+    """Build a knowledge graph file.
+
+    Args:
+        path: output file; None writes the default location (see
+            :func:`medlens.kg.store.default_graph_path`). The old file stays in use
+            until the new one is complete.
+        sources: names of shipped sources to include (default: all of
+            :data:`DEFAULT_SOURCES`; pass ``()`` for only ``extra``).
+        extra: more sources: ``SourceData`` records or callables returning them
+            (e.g. ``lambda: read_obo("my.obo", source="mine", ...)``).
+        abbreviations: resolve and index the shipped clinical abbreviations.
+        on_step: called with a description as each step starts (for progress display).
+        on_progress: called with ``(done, total)`` while synonyms are indexed.
+
+    Returns:
+        A :class:`BuildReport`.
+    """
+    import spacy
+
+    from medlens.kg.index import build_index
+
+    target = Path(path).expanduser() if path else default_graph_path()
+    report = BuildReport(path=target)
+    step = on_step or (lambda _msg: None)
+    with GraphWriter(target) as writer:
+        pending: list[tuple[str, Callable[[], list[SourceData]]]] = [
+            (name, lambda name=name: _read_default(name)) for name in sources
+        ]
+        for i, item in enumerate(extra):
+            if isinstance(item, SourceData):
+                pending.append((item.info.name, lambda item=item: [item]))
+            else:
+                pending.append((f"extra source {i + 1}", lambda item=item: _as_list(item())))
+        for label, read in pending:
+            step(f"reading {label}")
+            t0 = time.perf_counter()
+            for data in read():
+                _write(writer, data)
+                report.counts[data.info.name] = {
+                    "concepts": len(data.concepts), "synonyms": len(data.synonyms), "relations": len(data.relations)}
+            report.seconds[label] = round(time.perf_counter() - t0, 2)
+
+        abbrevs = []
+        if abbreviations:
+            from medlens.kg.sources.lexicon import read_abbreviations
+
+            abbrevs = read_abbreviations()
+        step("indexing synonyms")
+        t0 = time.perf_counter()
+        tokenizer = spacy.blank("en").tokenizer
+        total = writer.connection.execute("SELECT COUNT(*) FROM synonyms").fetchone()[0]
+        done = 0
+
+        def progress(n: int) -> None:
+            nonlocal done
+            done += n
+            if on_progress:
+                on_progress(done, total)
+
+        report.index = build_index(
+            writer.connection,
+            lambda texts: ([t.text for t in d] for d in tokenizer.pipe(texts, batch_size=2000)),
+            abbreviations=abbrevs,
+            progress=progress,
+        )
+        report.seconds["index"] = round(time.perf_counter() - t0, 2)
+        writer.set_meta("built_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        from medlens import __version__
+
+        writer.set_meta("medlens_version", __version__)
+        step("writing full-text index and compacting")
+        t0 = time.perf_counter()
+    report.seconds["finish"] = round(time.perf_counter() - t0, 2)
+    report.size_bytes = target.stat().st_size
+    return report
+
+
+def _as_list(value: SourceData | list[SourceData]) -> list[SourceData]:
+    return value if isinstance(value, list) else [value]
+
+
+def _write(writer: GraphWriter, data: SourceData) -> None:
+    writer.add_source(data.info)
+    writer.add_concepts(data.concepts)
+    writer.add_synonyms(data.synonyms)
+    writer.add_relations(data.relations)

@@ -1,0 +1,227 @@
+"""The synonym match index stored inside the graph file.
+
+At build time every synonym is reduced to its *key* (see
+:mod:`medlens.normalize`); synonyms sharing a key become one *entry*
+(``match_entries`` table: key, word-order-free key, label, concept ids,
+flags). An Aho-Corasick automaton over the keys is pickled into the graph's
+``blobs`` table, so opening a pipeline costs one blob read, not a rebuild.
+
+The automaton stores one int per key::
+
+    value = entry_id << 12 | key_length << 1 | case_sensitive
+
+so a match needs no extra lookup to know its length, and only the few
+selected entries are read from SQLite.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from medlens.normalize import bag_key, key_of_tokens
+
+BLOB_NAME = "match_index.v1"
+MAX_KEY_LEN = 2000
+
+# When one key names concepts of several labels, the label shown is the first
+# of this order that any of them carries (curated lexicon entries always win).
+LABEL_PRIORITY = ("SYMPTOM", "DISEASE", "DRUG", "TEST", "PROCEDURE", "ANATOMY", "FINDING")
+SKIP_KINDS = frozenset({"broad"})
+
+FLAG_CASE_SENSITIVE = 1
+FLAG_ABBREVIATION = 2
+FLAG_AMBIGUOUS = 4
+
+_ENTRIES_SCHEMA = """
+CREATE TABLE match_entries(
+    id INTEGER PRIMARY KEY, key TEXT NOT NULL, bag TEXT NOT NULL, label TEXT NOT NULL,
+    concept_ids TEXT NOT NULL, flags INTEGER NOT NULL, meta TEXT
+);
+"""
+_ENTRIES_INDEX = """
+CREATE INDEX match_entries_key ON match_entries(key);
+CREATE INDEX match_entries_bag ON match_entries(bag);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One matchable key and the concepts it names."""
+
+    id: int
+    key: str
+    label: str
+    concept_ids: tuple[str, ...]
+    flags: int
+    meta: dict
+
+    @property
+    def is_abbreviation(self) -> bool:
+        return bool(self.flags & FLAG_ABBREVIATION)
+
+
+def _is_acronym(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return 0 < len(letters) <= 6 and all(c.isupper() for c in letters) and " " not in text.strip()
+
+
+def build_index(
+    conn: sqlite3.Connection,
+    tokenize: Callable[[Iterable[str]], Iterable[list[str]]],
+    abbreviations: Iterable = (),
+    stop_terms: Iterable[str] = (),
+    min_key_chars: int = 3,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, int]:
+    """Build ``match_entries`` and the automaton blob in an open graph being built.
+
+    Args:
+        conn: connection of the graph file being written (concepts and synonyms present).
+        tokenize: turns texts into token-text lists (the pipeline's tokenizer).
+        abbreviations: records with ``abbr``, ``expansions``, ``case_sensitive``, ``label``,
+            ``ambiguous`` and ``not_in_sections``; each expansion is resolved to the
+            concepts whose synonyms share its key, and the abbreviation is added to the
+            graph as a synonym of kind ``abbreviation`` (source ``medlens``).
+        stop_terms: keys never matched on their own (common words, blocklist).
+        min_key_chars: keys shorter than this are not matched (abbreviations excepted).
+        progress: called with the number of synonyms processed since the last call.
+
+    Returns:
+        Counts: ``entries``, ``synonyms``, ``skipped_stop``, ``skipped_short``,
+        ``abbreviations`` and ``abbreviations_unresolved``.
+    """
+    labels = dict(conn.execute("SELECT id, label FROM concepts WHERE label != 'OTHER'"))
+    rows = [
+        (cid, text) for cid, text, kind in conn.execute("SELECT concept_id, text, kind FROM synonyms")
+        if cid in labels and kind not in SKIP_KINDS
+    ]
+    stop = {key_of_tokens([w]) for w in STOP_WORDS} | {s.lower() for s in stop_terms}
+    by_key: dict[str, set[str]] = defaultdict(set)
+    case_votes: dict[str, list[bool]] = defaultdict(list)
+    counts = Counter()
+    step = 5000
+    texts = [t for _, t in rows]
+    for i, ((cid, text), tokens) in enumerate(zip(rows, tokenize(texts))):
+        if progress and i % step == 0 and i:
+            progress(step)
+        key = key_of_tokens(tokens)
+        if not key or len(key) > MAX_KEY_LEN:
+            continue
+        if key in stop:
+            counts["skipped_stop"] += 1
+            continue
+        if len(key.replace(" ", "")) < min_key_chars:
+            counts["skipped_short"] += 1
+            continue
+        by_key[key].add(cid)
+        case_votes[key].append(_is_acronym(text))
+    if progress:
+        progress(len(rows) % step)
+    counts["synonyms"] = len(rows)
+
+    conn.executescript(_ENTRIES_SCHEMA)
+    # key -> [concept ids (ordered), label, flags, meta]
+    table: dict[str, list] = {}
+    for key, cids in by_key.items():
+        label = _pick_label(labels[c] for c in cids)
+        # an acronym-only key ("ALS", "CHF") must be written in capitals in text
+        flags = FLAG_CASE_SENSITIVE if all(case_votes[key]) and len(key) <= 6 else 0
+        table[key] = [sorted(cids), label, flags, None]
+    # Abbreviations take over their key: their expansion's concepts come first,
+    # their case rule and section restrictions apply; the ontologies' own
+    # concepts for the same key are kept after them.
+    abbr_synonyms = []
+    for a in abbreviations:
+        cids = [c for exp in a.expansions for c in sorted(by_key.get(key_of_tokens(next(iter(tokenize([exp])))), ()))]
+        key = key_of_tokens(next(iter(tokenize([a.abbr]))))
+        if not key or not cids:
+            counts["abbreviations_unresolved"] += 1
+            continue
+        counts["abbreviations"] += 1
+        flags = FLAG_ABBREVIATION | (FLAG_CASE_SENSITIVE if a.case_sensitive else 0) | (FLAG_AMBIGUOUS if a.ambiguous else 0)
+        meta = {"abbr": a.abbr, "expansions": list(a.expansions)}
+        if a.not_in_sections:
+            meta["not_in_sections"] = list(a.not_in_sections)
+        label = a.label or _pick_label(labels[c] for c in cids)
+        old = table.get(key)
+        merged = list(dict.fromkeys([*cids, *(old[0] if old else [])]))
+        table[key] = [merged, label, flags, meta]
+        abbr_synonyms.extend((c, a.abbr, "abbreviation", "medlens") for c in dict.fromkeys(cids))
+    conn.executemany("INSERT INTO synonyms VALUES(?,?,?,?)", abbr_synonyms)
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    entries = []
+    for entry_id, (key, (cids, label, flags, meta)) in enumerate(sorted(table.items()), start=1):
+        entries.append((entry_id, key, bag_key(key), label, "|".join(cids), flags, json.dumps(meta) if meta else None))
+        automaton.add_word(f" {key} ", entry_id << 12 | (len(key) + 2) << 1 | (flags & FLAG_CASE_SENSITIVE))
+    conn.executemany("INSERT INTO match_entries VALUES(?,?,?,?,?,?,?)", entries)
+    conn.executescript(_ENTRIES_INDEX)
+    automaton.make_automaton()
+    conn.execute("INSERT OR REPLACE INTO blobs VALUES(?, ?)", (BLOB_NAME, sqlite3.Binary(pickle.dumps(automaton))))
+    counts["entries"] = len(entries)
+    return dict(counts)
+
+
+def _pick_label(labels: Iterable[str]) -> str:
+    present = set(labels)
+    for label in LABEL_PRIORITY:
+        if label in present:
+            return label
+    return sorted(present)[0]
+
+
+class MatchIndex:
+    """Read side: the automaton plus entry lookups, loaded from a graph."""
+
+    def __init__(self, automaton: ahocorasick.Automaton, conn: sqlite3.Connection) -> None:
+        self.automaton = automaton
+        self._conn = conn
+        self._cache: dict[int, Entry] = {}
+
+    @classmethod
+    def from_graph(cls, kg) -> MatchIndex:  # kg: KnowledgeGraph (not imported: avoid a cycle)
+        from medlens.errors import Errors, KnowledgeGraphError
+
+        data = kg.blob(BLOB_NAME)
+        if data is None:
+            raise KnowledgeGraphError(Errors.E101.format(
+                path=kg.path, found=kg.meta("schema_version"), expected="with match index",
+                details="the graph has no synonym match index; rebuild it with `medlens kg build`"))
+        return cls(pickle.loads(data), kg._conn)
+
+    def entries(self, ids: Iterable[int]) -> dict[int, Entry]:
+        """Entries by id (cached)."""
+        out: dict[int, Entry] = {}
+        missing = []
+        for i in ids:
+            e = self._cache.get(i)
+            if e is None:
+                missing.append(i)
+            else:
+                out[i] = e
+        if missing:
+            q = f"SELECT id, key, label, concept_ids, flags, meta FROM match_entries WHERE id IN ({','.join('?' * len(missing))})"
+            for row in self._conn.execute(q, missing):
+                e = Entry(row[0], row[1], row[2], tuple(row[3].split("|")), row[4], json.loads(row[5]) if row[5] else {})
+                out[e.id] = e
+                if len(self._cache) < 200_000:
+                    self._cache[e.id] = e
+        return out
+
+    def by_key(self, key: str) -> list[Entry]:
+        return self._rows("key", key)
+
+    def by_bag(self, bag: str) -> list[Entry]:
+        return self._rows("bag", bag)
+
+    def _rows(self, col: str, value: str) -> list[Entry]:
+        rows = self._conn.execute(
+            f"SELECT id, key, label, concept_ids, flags, meta FROM match_entries WHERE {col}=?", (value,))
+        return [Entry(r[0], r[1], r[2], tuple(r[3].split("|")), r[4], json.loads(r[5]) if r[5] else {}) for r in rows]

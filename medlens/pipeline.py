@@ -1,0 +1,72 @@
+"""Building the spaCy pipeline from a validated config.
+
+``build_pipeline`` starts from ``spacy.blank("en")`` (no downloaded spaCy
+model), adds the ``medlens_*`` components in order, and checks with spaCy's
+own pipe analysis that every attribute a component requires is assigned by an
+earlier one. The knowledge graph is opened once per path and shared by every
+component that needs it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+
+from medlens.config import COMPONENTS, PipelineConfig
+from medlens.errors import Errors, PipelineError
+from medlens.kg.store import KnowledgeGraph, default_graph_path
+
+
+@lru_cache(maxsize=4)
+def _open_graph(path: str) -> KnowledgeGraph:
+    return KnowledgeGraph.open(path)
+
+
+def shared_graph(path: str | Path | None = None) -> KnowledgeGraph:
+    """The knowledge graph at ``path`` (default location if None), opened once per process."""
+    resolved = Path(path).expanduser().resolve() if path else default_graph_path().resolve()
+    return _open_graph(str(resolved))
+
+
+def _component_config(name: str, config: PipelineConfig) -> dict:
+    if name == "dictionary_ner":
+        return {"kg_path": config.kg_path, "labels": list(config.labels) if config.labels else None}
+    if name == "linker":
+        return {"kg_path": config.kg_path, **config.linker.model_dump()}
+    if name == "context":
+        return {"rules": config.context.rules, "section_defaults": config.context.section_defaults}
+    return {}
+
+
+def build_pipeline(config: PipelineConfig) -> Language:
+    """A spaCy ``Language`` with the configured medlens components.
+
+    Raises:
+        PipelineError: a component reads an attribute that no earlier component writes.
+        KnowledgeGraphError: the knowledge graph is missing or unreadable.
+    """
+    import medlens.components  # noqa: F401  (registers the factories)
+
+    nlp = spacy.blank("en")
+    nlp.max_length = config.max_chars
+    for name in config.components:
+        nlp.add_pipe(f"medlens_{name}", config=_component_config(name, config))
+    check_order(nlp)
+    nlp.meta["medlens"] = config.model_dump(mode="json")
+    return nlp
+
+
+def check_order(nlp: Language) -> None:
+    """Raise if a component requires an attribute that no earlier component assigns."""
+    analysis = nlp.analyze_pipes(pretty=False)
+    problems = {name: attrs for name, attrs in analysis["problems"].items() if attrs}
+    if not problems:
+        return
+    name, attrs = next(iter(problems.items()))
+    providers = [f"medlens_{c}" for c in COMPONENTS
+                 if any(a in (Language.get_factory_meta(f"medlens_{c}").assigns or []) for a in attrs)]
+    raise PipelineError(Errors.E002.format(name=name, attr=", ".join(attrs), order=" -> ".join(nlp.pipe_names),
+                                           providers=", ".join(providers) or "a component that sets it"))

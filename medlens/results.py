@@ -1,0 +1,125 @@
+"""Public results: pydantic models with a stable JSON form.
+
+The CLI, the service and every exporter serialize from these models, never
+from spaCy objects directly. Offsets are character offsets into the original
+text (``text[start:end] == entity.text``).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from spacy.tokens import Doc
+
+RESULT_SCHEMA_VERSION = "1"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ConceptLinkResult(_Model):
+    """A ranked concept candidate for an entity."""
+
+    id: str = Field(description="the source's own id, e.g. ICD10CM:E11.9, HP:0002315, MESH:D003920, DB00331")
+    name: str
+    source: str
+    score: float = Field(ge=0, le=1)
+    method: str = Field(description="exact, normalized, abbreviation or fuzzy")
+
+
+class CueResult(_Model):
+    """The words (or the section) behind an assertion flag."""
+
+    category: str
+    text: str
+    start: int
+    end: int
+
+
+class AssertionResult(_Model):
+    """Assertion flags; all False means present, current and about the patient."""
+
+    status: str = Field(description="present, negated, hypothetical, family, uncertain or historical")
+    negated: bool = False
+    uncertain: bool = False
+    historical: bool = False
+    hypothetical: bool = False
+    family: bool = False
+    cues: list[CueResult] = []
+
+
+class EntityResult(_Model):
+    """One entity mention."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    section: str
+    sentence: int = Field(description="index of the sentence in the document, from 0")
+    assertion: AssertionResult
+    concepts: list[ConceptLinkResult] = []
+    source: str | None = Field(None, description="the recognizer: dictionary or model")
+
+
+class SectionResult(_Model):
+    category: str
+    title: str
+    start: int
+    end: int
+
+
+class DocumentError(_Model):
+    """Why a document could not be processed."""
+
+    type: str
+    message: str
+
+
+class DocumentResult(_Model):
+    """Everything medlens found in one document (or why it failed)."""
+
+    schema_version: str = RESULT_SCHEMA_VERSION
+    id: str
+    text: str | None = None
+    chars: int = 0
+    sections: list[SectionResult] = []
+    sentences: int = 0
+    entities: list[EntityResult] = []
+    error: DocumentError | None = None
+
+    @classmethod
+    def from_doc(cls, doc: Doc, doc_id: str | None = None, include_text: bool = False) -> DocumentResult:
+        """Convert an analyzed spaCy ``Doc``."""
+        sent_starts = [s.start for s in doc.sents] if doc.has_annotation("SENT_START") else [0]
+        from bisect import bisect_right
+
+        entities = []
+        for ent in doc.ents:
+            a = ent._.assertion
+            assertion = AssertionResult(status="present") if a is None else AssertionResult(
+                status=a.status, negated=a.negated, uncertain=a.uncertain, historical=a.historical,
+                hypothetical=a.hypothetical, family=a.family,
+                cues=[CueResult(category=c.category, text=c.text, start=c.start_char, end=c.end_char) for c in a.cues],
+            )
+            entities.append(EntityResult(
+                text=ent.text, label=ent.label_, start=ent.start_char, end=ent.end_char,
+                section=ent._.section, sentence=max(0, bisect_right(sent_starts, ent.start) - 1),
+                assertion=assertion,
+                concepts=[ConceptLinkResult(id=c.concept_id, name=c.name, source=c.source, score=c.score, method=c.method)
+                          for c in (ent._.concepts or [])],
+                source=ent._.ner_source,
+            ))
+        return cls(
+            id=doc_id if doc_id is not None else (doc._.doc_id or ""),
+            text=doc.text if include_text else None,
+            chars=len(doc.text),
+            sections=[SectionResult(category=s.category, title=s.title, start=s.start_char, end=s.end_char)
+                      for s in (doc._.sections or [])],
+            sentences=len(sent_starts),
+            entities=entities,
+        )
+
+    @classmethod
+    def failed(cls, doc_id: str, error_type: str, message: str) -> DocumentResult:
+        return cls(id=doc_id, error=DocumentError(type=error_type, message=message))

@@ -1,0 +1,72 @@
+import pytest
+import spacy
+from spacy.tokens import Span
+
+from medlens.components.dictionary_ner import DictionaryRecognizer
+from medlens.doc import extensions
+
+
+@pytest.fixture(scope="module")
+def recognizer(tiny_kg):
+    extensions.register()
+    nlp = spacy.blank("en")
+    return nlp, DictionaryRecognizer(nlp, kg=tiny_kg)
+
+
+def ents(recognizer, text):
+    nlp, rec = recognizer
+    doc = rec(nlp.make_doc(text))
+    return [(e.text, e.label_, e._.match_ids) for e in doc.ents]
+
+
+def test_dictionary_ner_longest_match_wins(recognizer):
+    assert ents(recognizer, "Known type-2 diabetes mellitus.") == [("type-2 diabetes mellitus", "DISEASE", ("T:D002",))]
+
+
+def test_dictionary_ner_plural_possessive_and_case_variants(recognizer):
+    found = ents(recognizer, "Had SEIZURES and Parkinson's disease; also Parkinson disease.")
+    assert [f[0] for f in found] == ["SEIZURES", "Parkinson's disease", "Parkinson disease"]
+    assert found[0][2] == ("T:S008",) and found[1][2] == found[2][2] == ("T:D011",)
+
+
+def test_dictionary_ner_only_whole_tokens(recognizer):
+    assert ents(recognizer, "prehypertension and feverish") == []
+
+
+def test_dictionary_ner_abbreviation_resolves_and_respects_case(recognizer):
+    found = ents(recognizer, "History of MI and CHF. Walked 5 mi today.")
+    assert [(t, ids[0]) for t, _, ids in found] == [("MI", "T:D004"), ("CHF", "T:D009")]
+
+
+def test_dictionary_ner_other_label_concepts_are_not_matched(recognizer):
+    # "Disease" is an OTHER concept in the fixture graph
+    assert ents(recognizer, "Disease") == []
+
+
+def test_dictionary_ner_labels_filter(tiny_kg):
+    nlp = spacy.blank("en")
+    rec = DictionaryRecognizer(nlp, kg=tiny_kg, labels=["DRUG"])
+    doc = rec(nlp.make_doc("Fever treated with aspirin and Lantus."))
+    assert [(e.text, e.label_) for e in doc.ents] == [("aspirin", "DRUG"), ("Lantus", "DRUG")]
+
+
+def test_dictionary_ner_unknown_label_is_a_clear_error(tiny_kg):
+    from medlens.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Unknown label 'DRUGS'. Accepted labels: DISEASE"):
+        DictionaryRecognizer(spacy.blank("en"), kg=tiny_kg, labels=["DRUGS"])
+
+
+def test_dictionary_ner_keeps_existing_entities_by_default(recognizer):
+    nlp, rec = recognizer
+    doc = nlp.make_doc("Acute chest pain today")
+    doc.ents = [Span(doc, 0, 2, label="MODEL")]
+    rec(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Acute chest", "MODEL")]
+
+
+def test_dictionary_ner_predict_is_pure(recognizer):
+    nlp, rec = recognizer
+    doc = nlp.make_doc("fever and cough")
+    matches = rec.predict(doc)
+    assert len(matches) == 2 and doc.ents == ()

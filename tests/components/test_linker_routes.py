@@ -1,0 +1,53 @@
+import pytest
+import spacy
+
+from medlens.components.linker import EntityLinker
+
+
+@pytest.fixture(scope="module")
+def linker(tiny_kg):
+    return EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"))
+
+
+def test_linker_exact_synonym(linker):
+    top = linker.link_text("Heart attack", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score) == ("T:D004", "exact", 1.0)
+    assert top.name == "Myocardial infarction"
+
+
+def test_linker_normalized_plural_and_punctuation(linker):
+    top = linker.link_text("Pleural-effusions")[0]
+    assert (top.concept_id, top.method) == ("T:D006", "normalized")
+    assert 0.9 <= top.score < 1.0
+
+
+def test_linker_word_order(linker):
+    top = linker.link_text("mellitus type 2 diabetes")[0]
+    assert (top.concept_id, top.method, top.score) == ("T:D002", "normalized", 0.9)
+
+
+def test_linker_abbreviation(linker):
+    top = linker.link_text("MI")[0]
+    assert (top.concept_id, top.method) == ("T:D004", "abbreviation")
+
+
+def test_linker_fuzzy_misspelling_scores_below_exact(linker):
+    links = linker.link_text("pnuemonia", label="DISEASE")
+    assert links[0].concept_id == "T:D005" and links[0].method == "fuzzy"
+    assert 0.5 < links[0].score < 0.9
+
+
+def test_linker_fuzzy_respects_threshold_and_label_family(linker):
+    assert linker.link_text("xylophone quartet") == []
+    # a drug-like misspelling never links to a disease
+    assert all(link.concept_id.startswith("T:M") for link in linker.link_text("asprin", label="DRUG"))
+
+
+def test_linker_fuzzy_can_be_turned_off(tiny_kg):
+    strict = EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"), fuzzy=False)
+    assert strict.link_text("pnuemonia") == []
+
+
+def test_linker_ranks_several_concepts_and_caps_top_k(tiny_kg):
+    linker = EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"), top_k=1)
+    assert len(linker.link_text("diabetes")) == 1
