@@ -163,7 +163,7 @@ def medlens_worker(texts_path: str, kg: str | None, batch_size: int, warmup: int
     t0 = time.perf_counter()
     import medlens
     t_import = time.perf_counter()
-    nlp = medlens.load(kg) if kg else medlens.load()
+    nlp = medlens.load(kg_path=kg) if kg else medlens.load()
     t_load = time.perf_counter()
     rss_load = _rss_mb()
     for _ in nlp.pipe(texts[:warmup], batch_size=batch_size):

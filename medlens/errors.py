@@ -71,5 +71,10 @@ class Errors:
     E204 = "Input text must be a str, got {type}."
     E205 = "{path}: the document is {size} characters long; the limit is {limit} (set max_chars to raise it)."
     E206 = "{path}: the folder holds no readable files matching {patterns}."
+    E207 = "{path}: unknown training file type '{suffix}'. Accepted suffixes: {opts}."
+    E208 = "Label mapping '{value}' must look like 'Source=TARGET' (e.g. Disease=DISEASE); an empty TARGET drops the type."
     # models
     E300 = "Model file {path} is missing or unreadable: {details}"
+    E301 = "{path} is not a medlens token-classification model: {details}"
+    E302 = "Training needs the optional packages torch and transformers ({details}); install them with `pip install 'medlens[train]'`."
+    E303 = "Unknown label '{value}' in {path}; the model knows: {opts}."

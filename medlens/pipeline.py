@@ -48,8 +48,9 @@ def build_pipeline(config: PipelineConfig) -> Language:
         PipelineError: a component reads an attribute that no earlier component writes.
         KnowledgeGraphError: the knowledge graph is missing or unreadable.
     """
-    import medlens.components  # noqa: F401  (registers the factories)
+    from medlens.components import register_all
 
+    register_all()
     nlp = spacy.blank("en")
     nlp.max_length = config.max_chars
     for name in config.components:

@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kg_app, name="kg")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormat(str, Enum):
@@ -95,7 +95,9 @@ def analyze_cli(
 
     skip = completed_ids(output) if resume and output else set()
     out_fh = output.open("a" if resume else "w", encoding="utf-8") if output else sys.stdout
-    report_console = Console(file=out_fh, soft_wrap=False, width=None if output is None else 160)
+    report_console = Console(file=out_fh, soft_wrap=False)
+    if not report_console.is_terminal:  # files and pipes: wide enough that the table does not fold
+        report_console.width = 160
     collected: list[DocumentResult] = []
     n_docs = n_failed = n_entities = 0
     start = time.perf_counter()

@@ -14,7 +14,7 @@ from medlens.errors import MedlensError
 
 kg_app = typer.Typer(help="Build and query the embedded medical knowledge graph.", no_args_is_help=True)
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 KgOption = Annotated[Optional[Path], typer.Option("--kg", help="Graph file (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite).")]
 

@@ -1,6 +1,23 @@
 """spaCy components, one per file, registered as ``medlens_<name>`` factories.
 
-Importing this package registers every factory with spaCy.
+Importing a component's module registers its factory with spaCy;
+:func:`register_all` imports every one (``medlens.load()`` calls it).
 """
 
-from medlens.components import context, dictionary_ner, linker, sections, sentences  # noqa: F401
+from __future__ import annotations
+
+from importlib import import_module
+
+MODULES = {
+    "sections": "medlens.components.sections",
+    "sentences": "medlens.components.sentences",
+    "dictionary_ner": "medlens.components.dictionary_ner",
+    "context": "medlens.components.context",
+    "linker": "medlens.components.linker",
+}
+
+
+def register_all() -> None:
+    """Import every component module so that its ``medlens_*`` factory is registered."""
+    for module in MODULES.values():
+        import_module(module)

@@ -2,9 +2,9 @@
 
 Every synonym in the graph (ICD-10-CM, HPO, MeSH, drugs, the curated
 lexicon, clinical abbreviations) was reduced to a key at build time and put in
-an Aho-Corasick automaton (:mod:`medlens.kg.index`). Here the document's
-tokens are reduced the same way, the automaton finds every key that starts
-and ends on token boundaries, and the longest non-overlapping matches become
+a word-level Aho-Corasick automaton (:mod:`medlens.kg.index`). Here the
+document's tokens are reduced the same way, the automaton finds every key that
+starts and ends on token boundaries, and the longest non-overlapping matches become
 ``doc.ents``, each carrying the ids of the concepts its synonym names
 (``span._.match_ids``) for the linker.
 """
@@ -18,7 +18,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from medlens.doc import extensions
-from medlens.kg.index import FLAG_CASE_SENSITIVE, Entry, MatchIndex
+from medlens.kg.index import FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
 from medlens.kg.store import LABELS, KnowledgeGraph
 from medlens.normalize import token_pieces
 
@@ -69,35 +69,30 @@ class DictionaryRecognizer:
         self.name = name
         self.kg = kg
         self.index = MatchIndex.from_graph(kg)
-        self.labels = frozenset(labels) if labels else None
+        self.keep_labels = frozenset(labels) if labels else None
         self.overwrite_ents = overwrite_ents
 
     def predict(self, doc: Doc) -> list[Match]:
         """Longest non-overlapping matches in ``doc`` (pure: writes nothing)."""
-        stream_parts: list[str] = [" "]
-        pos = 1
-        piece_at: dict[int, tuple[int, bool]] = {}  # stream start -> (token, first piece of token)
-        piece_end: dict[int, tuple[int, bool]] = {}  # stream end -> (token, last piece of token)
+        get = self.index.vocab.pieces.get
+        chars: list[str] = []
+        tok_of: list[int] = []
+        first: list[bool] = []
+        last: list[bool] = []
         for tok in doc:
             pieces = token_pieces(tok.text)
             n = len(pieces)
             for j, p in enumerate(pieces):
-                piece_at[pos] = (tok.i, j == 0)
-                pos += len(p)
-                piece_end[pos] = (tok.i, j == n - 1)
-                stream_parts.append(p)
-                stream_parts.append(" ")
-                pos += 1
-        stream = "".join(stream_parts)
+                chars.append(get(p, UNKNOWN))
+                tok_of.append(tok.i)
+                first.append(j == 0)
+                last.append(j == n - 1)
         raw: list[tuple[int, int, int, bool]] = []
-        for end_idx, value in self.index.automaton.iter(stream):
-            length = (value >> 1) & 0x7FF
-            start_pos = end_idx - length + 2  # first char of the first piece
-            first = piece_at.get(start_pos)
-            last = piece_end.get(end_idx)  # end_idx is the trailing space == end of last piece
-            if first is None or last is None or not first[1] or not last[1]:
-                continue
-            raw.append((first[0], last[0] + 1, value >> 12, bool(value & FLAG_CASE_SENSITIVE)))
+        for end, value in self.index.automaton.iter("".join(chars)):
+            start = end - ((value >> 1) & 0x7F) + 1
+            # a key must start and end on token boundaries ("type-2" is one token, two pieces)
+            if first[start] and last[end]:
+                raw.append((tok_of[start], tok_of[end] + 1, value >> 8, bool(value & FLAG_CASE_SENSITIVE)))
         if not raw:
             return []
         entries = self.index.entries({r[2] for r in raw})
@@ -106,7 +101,7 @@ class DictionaryRecognizer:
             entry = entries[entry_id]
             if case_sensitive and not _written_as_acronym(doc[start:end].text, entry):
                 continue
-            if self.labels is not None and entry.label not in self.labels:
+            if self.keep_labels is not None and entry.label not in self.keep_labels:
                 continue
             blocked = entry.meta.get("not_in_sections") if entry.meta else None
             if blocked and _section_at(doc, doc[start].idx) in blocked:

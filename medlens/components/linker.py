@@ -168,7 +168,7 @@ class EntityLinker:
     def _exact_ids(self, ids: tuple[str, ...] | list[str], norm: str) -> set[str]:
         ids = list(ids)
         q = (f"SELECT DISTINCT concept_id FROM synonyms WHERE concept_id IN ({','.join('?' * len(ids))}) "
-             "AND lower(text)=?")
+             "AND lower(text)=? AND kind != 'abbreviation'")
         return {r[0] for r in self.kg._conn.execute(q, [*ids, norm])}
 
     def _concept_map(self, ids) -> dict[str, Concept]:

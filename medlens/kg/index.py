@@ -2,13 +2,16 @@
 
 At build time every synonym is reduced to its *key* (see
 :mod:`medlens.normalize`); synonyms sharing a key become one *entry*
-(``match_entries`` table: key, word-order-free key, label, concept ids,
-flags). An Aho-Corasick automaton over the keys is pickled into the graph's
-``blobs`` table, so opening a pipeline costs one blob read, not a rebuild.
+(``match_entries`` table: word-order-free key, label, concept ids, flags).
 
-The automaton stores one int per key::
+Matching runs at the word level: every distinct key piece (word) gets one code
+point, so a key like ``type 2 diabete mellitus`` becomes a four-character
+string, and an Aho-Corasick automaton over those strings finds every synonym in
+a document in one C-level pass. Automaton and piece vocabulary are pickled into
+the graph's ``blobs`` table, so opening a pipeline costs two blob reads, not a
+rebuild. The automaton stores one int per key::
 
-    value = entry_id << 12 | key_length << 1 | case_sensitive
+    value = entry_id << 8 | n_pieces << 1 | case_sensitive
 
 so a match needs no extra lookup to know its length, and only the few
 selected entries are read from SQLite.
@@ -28,8 +31,10 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from medlens.normalize import bag_key, key_of_tokens
 
-BLOB_NAME = "match_index.v1"
-MAX_KEY_LEN = 2000
+BLOB_NAME = "match_index.v2"
+VOCAB_BLOB = "match_vocab.v2"
+MAX_PIECES = 127
+UNKNOWN = "\x01"  # stands for a piece no key contains
 
 # When one key names concepts of several labels, the label shown is the first
 # of this order that any of them carries (curated lexicon entries always win).
@@ -42,22 +47,47 @@ FLAG_AMBIGUOUS = 4
 
 _ENTRIES_SCHEMA = """
 CREATE TABLE match_entries(
-    id INTEGER PRIMARY KEY, key TEXT NOT NULL, bag TEXT NOT NULL, label TEXT NOT NULL,
+    id INTEGER PRIMARY KEY, bag TEXT, label TEXT NOT NULL,
     concept_ids TEXT NOT NULL, flags INTEGER NOT NULL, meta TEXT
 );
 """
+# the word-order-free key is stored only where it differs from the key itself
 _ENTRIES_INDEX = """
-CREATE INDEX match_entries_key ON match_entries(key);
-CREATE INDEX match_entries_bag ON match_entries(bag);
+CREATE INDEX match_entries_bag ON match_entries(bag) WHERE bag IS NOT NULL;
 """
+
+
+class PieceVocab:
+    """Maps key pieces (words) to single code points and back."""
+
+    _SKIP = range(0xD800, 0xE000)  # surrogates are not valid code points in str
+
+    def __init__(self, pieces: dict[str, str] | None = None) -> None:
+        self.pieces: dict[str, str] = pieces or {}
+
+    def add(self, piece: str) -> str:
+        ch = self.pieces.get(piece)
+        if ch is None:
+            n = 0x100 + len(self.pieces)
+            if n >= self._SKIP.start:
+                n += len(self._SKIP)
+            ch = self.pieces[piece] = chr(n)
+        return ch
+
+    def encode(self, key: str, add: bool = False) -> str:
+        """The code-point string of a key; unknown pieces become :data:`UNKNOWN`."""
+        if add:
+            return "".join(self.add(p) for p in key.split())
+        get = self.pieces.get
+        return "".join(get(p, UNKNOWN) for p in key.split())
+
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One matchable key and the concepts it names."""
+    """One matchable key: the concepts it names, their label and flags."""
 
     id: int
-    key: str
     label: str
     concept_ids: tuple[str, ...]
     flags: int
@@ -113,7 +143,7 @@ def build_index(
         if progress and i % step == 0 and i:
             progress(step)
         key = key_of_tokens(tokens)
-        if not key or len(key) > MAX_KEY_LEN:
+        if not key:
             continue
         if key in stop:
             counts["skipped_stop"] += 1
@@ -157,14 +187,20 @@ def build_index(
         abbr_synonyms.extend((c, a.abbr, "abbreviation", "medlens") for c in dict.fromkeys(cids))
     conn.executemany("INSERT INTO synonyms VALUES(?,?,?,?)", abbr_synonyms)
     automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    vocab = PieceVocab()
     entries = []
     for entry_id, (key, (cids, label, flags, meta)) in enumerate(sorted(table.items()), start=1):
-        entries.append((entry_id, key, bag_key(key), label, "|".join(cids), flags, json.dumps(meta) if meta else None))
-        automaton.add_word(f" {key} ", entry_id << 12 | (len(key) + 2) << 1 | (flags & FLAG_CASE_SENSITIVE))
-    conn.executemany("INSERT INTO match_entries VALUES(?,?,?,?,?,?,?)", entries)
+        n_pieces = key.count(" ") + 1
+        if n_pieces > MAX_PIECES:
+            continue
+        bag = bag_key(key)
+        entries.append((entry_id, bag if bag != key else None, label, "|".join(cids), flags, json.dumps(meta) if meta else None))
+        automaton.add_word(vocab.encode(key, add=True), entry_id << 8 | n_pieces << 1 | (flags & FLAG_CASE_SENSITIVE))
+    conn.executemany("INSERT INTO match_entries VALUES(?,?,?,?,?,?)", entries)
     conn.executescript(_ENTRIES_INDEX)
     automaton.make_automaton()
     conn.execute("INSERT OR REPLACE INTO blobs VALUES(?, ?)", (BLOB_NAME, sqlite3.Binary(pickle.dumps(automaton))))
+    conn.execute("INSERT OR REPLACE INTO blobs VALUES(?, ?)", (VOCAB_BLOB, sqlite3.Binary(pickle.dumps(vocab.pieces))))
     counts["entries"] = len(entries)
     return dict(counts)
 
@@ -178,23 +214,30 @@ def _pick_label(labels: Iterable[str]) -> str:
 
 
 class MatchIndex:
-    """Read side: the automaton plus entry lookups, loaded from a graph."""
+    """Read side: the automaton, the piece vocabulary and entry lookups, loaded from a graph."""
 
-    def __init__(self, automaton: ahocorasick.Automaton, conn: sqlite3.Connection) -> None:
+    def __init__(self, automaton: ahocorasick.Automaton, vocab: PieceVocab, conn: sqlite3.Connection) -> None:
         self.automaton = automaton
+        self.vocab = vocab
         self._conn = conn
         self._cache: dict[int, Entry] = {}
 
     @classmethod
     def from_graph(cls, kg) -> MatchIndex:  # kg: KnowledgeGraph (not imported: avoid a cycle)
+        """The index of ``kg``, loaded once per graph and shared by every component."""
+        cached = getattr(kg, "_match_index", None)
+        if cached is not None:
+            return cached
         from medlens.errors import Errors, KnowledgeGraphError
 
-        data = kg.blob(BLOB_NAME)
-        if data is None:
+        data, vocab = kg.blob(BLOB_NAME), kg.blob(VOCAB_BLOB)
+        if data is None or vocab is None:
             raise KnowledgeGraphError(Errors.E101.format(
-                path=kg.path, found=kg.meta("schema_version"), expected="with match index",
-                details="the graph has no synonym match index; rebuild it with `medlens kg build`"))
-        return cls(pickle.loads(data), kg._conn)
+                path=kg.path, found=kg.meta("schema_version"), expected="with match index v2",
+                details="the graph has no synonym match index of this version; rebuild it with `medlens kg build`"))
+        index = cls(pickle.loads(data), PieceVocab(pickle.loads(vocab)), kg._conn)
+        kg._match_index = index
+        return index
 
     def entries(self, ids: Iterable[int]) -> dict[int, Entry]:
         """Entries by id (cached)."""
@@ -206,22 +249,29 @@ class MatchIndex:
                 missing.append(i)
             else:
                 out[i] = e
-        if missing:
-            q = f"SELECT id, key, label, concept_ids, flags, meta FROM match_entries WHERE id IN ({','.join('?' * len(missing))})"
-            for row in self._conn.execute(q, missing):
-                e = Entry(row[0], row[1], row[2], tuple(row[3].split("|")), row[4], json.loads(row[5]) if row[5] else {})
+        for i in range(0, len(missing), 500):
+            chunk = missing[i : i + 500]
+            q = f"SELECT id, label, concept_ids, flags, meta FROM match_entries WHERE id IN ({','.join('?' * len(chunk))})"
+            for row in self._conn.execute(q, chunk):
+                e = _entry(row)
                 out[e.id] = e
                 if len(self._cache) < 200_000:
                     self._cache[e.id] = e
         return out
 
     def by_key(self, key: str) -> list[Entry]:
-        return self._rows("key", key)
+        """The entry whose key is exactly ``key`` (a list of at most one)."""
+        value = self.automaton.get(self.vocab.encode(key), None) if key else None
+        if value is None:
+            return []
+        return list(self.entries([value >> 8]).values())
 
     def by_bag(self, bag: str) -> list[Entry]:
-        return self._rows("bag", bag)
+        """Entries whose words, in any order, are those of ``bag`` (see :func:`bag_key`)."""
+        rows = self._conn.execute("SELECT id, label, concept_ids, flags, meta FROM match_entries WHERE bag=?", (bag,))
+        found = [_entry(r) for r in rows]
+        return found or self.by_key(bag)
 
-    def _rows(self, col: str, value: str) -> list[Entry]:
-        rows = self._conn.execute(
-            f"SELECT id, key, label, concept_ids, flags, meta FROM match_entries WHERE {col}=?", (value,))
-        return [Entry(r[0], r[1], r[2], tuple(r[3].split("|")), r[4], json.loads(r[5]) if r[5] else {}) for r in rows]
+
+def _entry(row: tuple) -> Entry:
+    return Entry(row[0], row[1], tuple(row[2].split("|")), row[3], json.loads(row[4]) if row[4] else {})

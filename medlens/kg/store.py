@@ -137,6 +137,12 @@ def default_graph_path() -> Path:
     return base / "medlens" / "kg.sqlite"
 
 
+def _dumps(attrs: dict[str, Any] | None) -> str | None:
+    """Compact JSON of attributes, without empty values (they are the default on read)."""
+    kept = {k: v for k, v in (attrs or {}).items() if v is not None and v != ""}
+    return json.dumps(kept, separators=(",", ":")) if kept else None
+
+
 def _loads(text: str | None) -> dict[str, Any]:
     return json.loads(text) if text else {}
 
@@ -219,8 +225,13 @@ class KnowledgeGraph:
         """The concept with this id; raises with suggestions when it is unknown."""
         c = self.concept(concept_id)
         if c is None:
-            like = [r[0] for r in self._conn.execute(
-                "SELECT id FROM concepts WHERE id LIKE ? LIMIT 5", (concept_id.split(":")[-1][:4] + "%",))]
+            like: list[str] = []
+            for n in range(len(concept_id) - 1, 2, -1):
+                like = [r[0] for r in self._conn.execute(
+                    "SELECT id FROM concepts WHERE id >= ? AND id < ? ORDER BY id LIMIT 5",
+                    (concept_id[:n], concept_id[:n] + "\uffff"))]
+                if like:
+                    break
             raise KnowledgeGraphError(Errors.E102.format(concept_id=concept_id, suggestions=", ".join(like) or "none"))
         return c
 
@@ -435,7 +446,7 @@ class GraphWriter:
                 raise KnowledgeGraphError(Errors.E007.format(value=c.label, opts=", ".join(LABELS)))
             self._check_source(c.source)
             self._concept_ids.add(c.id)
-            rows.append((c.id, c.name, c.source, c.label, c.definition, json.dumps(c.attrs) if c.attrs else None))
+            rows.append((c.id, c.name, c.source, c.label, c.definition, _dumps(c.attrs)))
             n += 1
         self._conn.executemany("INSERT INTO concepts VALUES(?,?,?,?,?,?)", rows)
         return n
@@ -453,7 +464,7 @@ class GraphWriter:
         return len(rows)
 
     def add_relations(self, relations: Iterable[Relation]) -> int:
-        rows = [(r.subject, r.predicate, r.object, r.source, json.dumps(r.attrs) if r.attrs else None) for r in relations]
+        rows = [(r.subject, r.predicate, r.object, r.source, _dumps(r.attrs)) for r in relations]
         for s in {r[3] for r in rows}:
             self._check_source(s)
         self._conn.executemany("INSERT INTO relations VALUES(?,?,?,?,?)", rows)

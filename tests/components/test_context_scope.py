@@ -112,3 +112,14 @@ def test_context_entity_overlapping_trigger_is_not_its_target(nlp: Language) -> 
     doc.ents = [Span(doc, 0, 2, label="DISEASE")]
     doc = nlp.get_pipe("medlens_context")(doc)
     assert doc.ents[0]._.assertion == Assertion()
+
+
+def test_context_adjective_negation_covers_one_phrase(nlp: Language) -> None:
+    a = assertions(nlp, "No acute distress, abdomen with tenderness.", "distress", "tenderness")
+    assert a["distress"].negated
+    assert not a["tenderness"].negated
+
+
+def test_context_relative_who_brings_patient_is_not_family(nlp: Language) -> None:
+    a = assertions(nlp, "Son brought her in for confusion.", "confusion")
+    assert a["confusion"] == Assertion()

@@ -6,7 +6,9 @@ the package's own API is not used.
 
 Ids:
     * chapters: ``ICD10CM:chapter-4`` (the chapter number as in the XML), label OTHER;
-    * blocks: ``ICD10CM:E08-E13`` (the section id as in the XML);
+    * blocks: ``ICD10CM:E08-E13`` (the section id as in the XML; a block of a
+      single category, ``B20`` in the XML, becomes ``ICD10CM:B20-B20`` so that it
+      does not clash with the category ``ICD10CM:B20``);
     * categories and codes: ``ICD10CM:E11``, ``ICD10CM:E11.9`` (dotted).
 
 Codes built from a 7th-character extension (``S72.001A``) are not listed
@@ -180,6 +182,8 @@ def read_icd10cm(xml_path: str | Path | None = None) -> SourceData:
             sdesc = " ".join((section.findtext("desc") or "").split())
             if not block:
                 raise SourceError(Errors.E104.format(source=SOURCE, path=path, details=f"a <section> in chapter {number} has no id"))
+            if "-" not in block:  # a one-category block ("B20") must not clash with the category itself
+                block = f"{block}-{block}"
             block_id = f"ICD10CM:{block}"
             concepts.append(Concept(block_id, sdesc, SOURCE, label_of(block, rules)))
             add_names(block_id, sdesc, [(_RANGE_SUFFIX.sub("", sdesc), "exact")])

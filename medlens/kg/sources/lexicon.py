@@ -19,7 +19,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from medlens.errors import Errors, SourceError
 from medlens.kg.sources.base import SourceData
 from medlens.kg.store import Concept, Relation, SourceInfo, Synonym
 from medlens.resources import load_resource
@@ -115,3 +114,133 @@ def label_rules(path: str | Path | None = None) -> LabelRules:
         The validated rules.
     """
     return load_resource(path or LABEL_RULES, LabelRules)
+
+
+# -- clinical_lexicon.json ----------------------------------------------------------
+_LEXICON_ID = re.compile(r"^MEDLENS:[TPASD]\d{4}$")
+_ID_LETTER = {"TEST": "T", "PROCEDURE": "P", "ANATOMY": "A", "SYMPTOM": "S", "DISEASE": "D"}
+
+
+class LexiconEntry(_Strict):
+    """One curated concept: ``MEDLENS:T0001`` (T test, P procedure, A anatomy, S symptom, D disease)."""
+
+    id: str = Field(pattern=_LEXICON_ID.pattern)
+    name: str = Field(min_length=1)
+    label: Literal["TEST", "PROCEDURE", "ANATOMY", "SYMPTOM", "DISEASE"]
+    synonyms: list[str] = []
+    xrefs: list[str] = []
+
+    @model_validator(mode="after")
+    def _letter_matches_label(self) -> LexiconEntry:
+        if self.id[8] != _ID_LETTER[self.label]:
+            raise ValueError(f"id {self.id} does not fit label {self.label} (expected MEDLENS:{_ID_LETTER[self.label]}####)")
+        return self
+
+
+class ClinicalLexicon(_Strict):
+    """Schema of ``clinical_lexicon.json``."""
+
+    version: str
+    description: str
+    license: str
+    entries: list[LexiconEntry]
+
+    @field_validator("entries")
+    @classmethod
+    def _unique_ids(cls, entries: list[LexiconEntry]) -> list[LexiconEntry]:
+        seen: set[str] = set()
+        for e in entries:
+            if e.id in seen:
+                raise ValueError(f"duplicate id {e.id}")
+            seen.add(e.id)
+        return entries
+
+
+def read_clinical_lexicon(path: str | Path | None = None) -> SourceData:
+    """The curated clinical lexicon (tests, procedures, anatomy, clinician-style symptom phrases).
+
+    Args:
+        path: a lexicon file in the same schema; ``None`` reads the shipped
+            ``clinical_lexicon.json``.
+
+    Returns:
+        Source ``medlens``: one concept per entry, its name (``preferred``) and
+        synonyms (``exact``), and an ``xref`` relation to each listed ontology concept.
+
+    Raises:
+        ResourceError: the file does not match the schema.
+    """
+    lex = load_resource(path or CLINICAL_LEXICON, ClinicalLexicon)
+    source = "medlens"
+    concepts: list[Concept] = []
+    synonyms: list[Synonym] = []
+    relations: list[Relation] = []
+    for e in lex.entries:
+        concepts.append(Concept(e.id, e.name, source, e.label))
+        synonyms.append(Synonym(e.id, e.name, "preferred", source))
+        seen = {e.name.casefold()}
+        for s in e.synonyms:
+            if s.casefold() not in seen:
+                seen.add(s.casefold())
+                synonyms.append(Synonym(e.id, s, "exact", source))
+        relations.extend(Relation(e.id, "xref", x, source) for x in e.xrefs)
+    where = str(path) if path else f"medlens/resources/en/{CLINICAL_LEXICON}"
+    info = SourceInfo(source, lex.version, "medlens curated clinical lexicon", lex.license, where)
+    return SourceData(info, concepts, synonyms, relations)
+
+
+# -- abbreviations.json -------------------------------------------------------------
+class Abbreviation(_Strict):
+    """A clinical abbreviation and what it stands for.
+
+    Attributes:
+        abbr: the abbreviation as written (``MI``).
+        expansions: full forms, most likely first; each is a synonym in the graph.
+        case_sensitive: match only with this exact casing (``PE`` but not ``pe``).
+        label: the entity label of the expansions.
+        ambiguous: the abbreviation has other common meanings; callers should
+            require context before trusting it.
+        not_in_sections: section names where the abbreviation means something else
+            (``PE`` is "physical exam" in ``physical_exam``).
+    """
+
+    abbr: str = Field(min_length=1)
+    expansions: list[str] = Field(min_length=1)
+    case_sensitive: bool = True
+    label: Label
+    ambiguous: bool = False
+    not_in_sections: list[str] = []
+
+
+class AbbreviationList(_Strict):
+    """Schema of ``abbreviations.json``."""
+
+    version: str
+    description: str
+    abbreviations: list[Abbreviation]
+
+    @field_validator("abbreviations")
+    @classmethod
+    def _unique(cls, items: list[Abbreviation]) -> list[Abbreviation]:
+        seen: set[tuple[str, bool]] = set()
+        for a in items:
+            key = (a.abbr if a.case_sensitive else a.abbr.casefold(), a.case_sensitive)
+            if key in seen:
+                raise ValueError(f"abbreviation {a.abbr!r} is listed twice")
+            seen.add(key)
+        return items
+
+
+def read_abbreviations(path: str | Path | None = None) -> list[Abbreviation]:
+    """The clinical abbreviations.
+
+    Args:
+        path: a file in the same schema; ``None`` reads the shipped ``abbreviations.json``.
+
+    Returns:
+        The abbreviations, in file order.
+
+    Raises:
+        ResourceError: the file does not match the schema.
+    """
+    return list(load_resource(path or ABBREVIATIONS, AbbreviationList).abbreviations)

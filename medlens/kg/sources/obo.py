@@ -169,7 +169,7 @@ def read_obo(
                 term["_line"] = line_no
             continue
         tag, sep, value = line.partition(":")
-        if not sep:
+        if not sep or not tag or " " in tag:
             raise SourceError(Errors.E105.format(path=p, line=line_no, details=f"expected 'tag: value', got {line[:80]!r}"))
         value = value.strip()
         if in_header:

