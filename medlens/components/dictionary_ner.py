@@ -11,6 +11,7 @@ starts and ends on token boundaries, and the longest non-overlapping matches bec
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from spacy.language import Language
@@ -96,9 +97,12 @@ class DictionaryRecognizer:
         if not raw:
             return []
         entries = self.index.entries({r[2] for r in raw})
+        headers = [(s.start_char, s.body_start_char) for s in (doc._.sections or []) if s.body_start_char > s.start_char]
         matches = []
         for start, end, entry_id, case_sensitive in raw:
             entry = entries[entry_id]
+            if headers and _in_header(doc[start].idx, headers):
+                continue  # "HISTORY OF PRESENT ILLNESS:" names a section, not a finding
             if case_sensitive and not _written_as_acronym(doc[start:end].text, entry):
                 continue
             if self.keep_labels is not None and entry.label not in self.keep_labels:
@@ -151,6 +155,11 @@ def _written_as_acronym(text: str, entry: Entry) -> bool:
     if letters and letters[-1] == "s" and len(letters) > 2:
         letters = letters[:-1]
     return bool(letters) and all(c.isupper() for c in letters)
+
+
+def _in_header(char: int, headers: list[tuple[int, int]]) -> bool:
+    i = bisect_right(headers, (char, float("inf"))) - 1
+    return i >= 0 and headers[i][0] <= char < headers[i][1]
 
 
 def _section_at(doc: Doc, char: int) -> str | None:

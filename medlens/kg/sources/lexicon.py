@@ -78,11 +78,15 @@ class Icd10cmRules(_Strict):
 
 
 class MeshRules(_Strict):
-    """MeSH diseases are SYMPTOM when a tree number starts with one of the prefixes."""
+    """MeSH terms are SYMPTOM when a tree number starts with one of ``symptom_tree_prefixes``,
+    ``default_label`` when one starts with one of ``disease_tree_prefixes``, else ``other_label``
+    (the package also lists psychology and family terms such as "Fathers", trees F01/F04/I01/M01)."""
 
     symptom_tree_prefixes: list[str]
     symptom_label: Label
+    disease_tree_prefixes: list[str]
     default_label: Label
+    other_label: Label
 
 
 class UmlsRules(_Strict):

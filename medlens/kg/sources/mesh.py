@@ -149,7 +149,7 @@ def read_mesh_diseases(trust_ids: bool = False) -> SourceData:
     Returns:
         Source ``mesh``: concepts ``MESH:D003920`` (or ``MESHTREE:...``), label
         SYMPTOM when a tree number starts with a prefix listed in
-        ``label_rules.json`` (C23.888, Signs and Symptoms), else DISEASE; the
+        ``label_rules.json`` (C23.888, Signs and Symptoms), DISEASE under C and F03, else OTHER; the
         name as ``preferred`` and the variants as ``exact`` synonyms; ``is_a``
         relations from each tree number to its parent tree number (when the
         parent is in the set). ``attrs["mesh_trees"]`` lists the tree numbers.
@@ -188,9 +188,14 @@ def read_mesh_diseases(trust_ids: bool = False) -> SourceData:
         concept_of[key] = cid
         for t in trees:
             tree_owner.setdefault(t, cid)
-        symptom = any(t.startswith(p) for t in trees for p in rules.symptom_tree_prefixes)
+        if any(t.startswith(p) for t in trees for p in rules.symptom_tree_prefixes):
+            label = rules.symptom_label
+        elif any(t.startswith(p) for t in trees for p in rules.disease_tree_prefixes):
+            label = rules.default_label
+        else:
+            label = rules.other_label
         name = str(rec.get("name") or key)
-        concepts.append(Concept(cid, name, SOURCE, rules.symptom_label if symptom else rules.default_label, None, attrs))
+        concepts.append(Concept(cid, name, SOURCE, label, None, attrs))
         synonyms.append(Synonym(cid, name, "preferred", SOURCE))
 
     names = {c.id: c.name.casefold() for c in concepts}
