@@ -37,9 +37,12 @@ MAX_PIECES = 127
 UNKNOWN = "\x01"  # stands for a piece no key contains
 
 # When one key names concepts of several labels, the label shown is the first
-# of this order that any of them carries (curated lexicon entries always win).
+# of this order that any of them carries; the curated lexicon's label wins
+# outright ("potassium" is a TEST in a note, though the drug list has it too).
 LABEL_PRIORITY = ("SYMPTOM", "DISEASE", "DRUG", "TEST", "PROCEDURE", "ANATOMY", "FINDING")
 SKIP_KINDS = frozenset({"broad"})
+FRAGMENT_KINDS = frozenset({"inclusion"})
+CURATED_SOURCE = "medlens"  # the curated lexicon's label wins over the ontologies' for the same key
 
 FLAG_CASE_SENSITIVE = 1
 FLAG_ABBREVIATION = 2
@@ -128,9 +131,14 @@ def build_index(
         Counts: ``entries``, ``synonyms``, ``skipped_stop``, ``skipped_short``,
         ``abbreviations`` and ``abbreviations_unresolved``.
     """
-    labels = dict(conn.execute("SELECT id, label FROM concepts WHERE label != 'OTHER'"))
+    labels: dict[str, str] = {}
+    curated: set[str] = set()
+    for cid, label, source in conn.execute("SELECT id, label, source FROM concepts WHERE label != 'OTHER'"):
+        labels[cid] = label
+        if source == CURATED_SOURCE:
+            curated.add(cid)
     rows = [
-        (cid, text) for cid, text, kind in conn.execute("SELECT concept_id, text, kind FROM synonyms")
+        (cid, text, kind) for cid, text, kind in conn.execute("SELECT concept_id, text, kind FROM synonyms")
         if cid in labels and kind not in SKIP_KINDS
     ]
     stop = {key_of_tokens([w]) for w in STOP_WORDS} | {s.lower() for s in stop_terms}
@@ -138,8 +146,8 @@ def build_index(
     case_votes: dict[str, list[bool]] = defaultdict(list)
     counts = Counter()
     step = 5000
-    texts = [t for _, t in rows]
-    for i, ((cid, text), tokens) in enumerate(zip(rows, tokenize(texts))):
+    texts = [t for _, t, _ in rows]
+    for i, ((cid, text, kind), tokens) in enumerate(zip(rows, tokenize(texts))):
         if progress and i % step == 0 and i:
             progress(step)
         key = key_of_tokens(tokens)
@@ -151,6 +159,10 @@ def build_index(
         if len(key.replace(" ", "")) < min_key_chars:
             counts["skipped_short"] += 1
             continue
+        if kind in FRAGMENT_KINDS and " " not in key:
+            # one-word inclusion terms are note fragments ("stage", "stable", "LDL"), not names
+            counts["skipped_fragment"] += 1
+            continue
         by_key[key].add(cid)
         case_votes[key].append(_is_acronym(text))
     if progress:
@@ -161,7 +173,8 @@ def build_index(
     # key -> [concept ids (ordered), label, flags, meta]
     table: dict[str, list] = {}
     for key, cids in by_key.items():
-        label = _pick_label(labels[c] for c in cids)
+        mine = [c for c in cids if c in curated]
+        label = _pick_label(labels[c] for c in (mine or cids))
         # an acronym-only key ("ALS", "CHF") must be written in capitals in text
         flags = FLAG_CASE_SENSITIVE if all(case_votes[key]) and len(key) <= 6 else 0
         table[key] = [sorted(cids), label, flags, None]
