@@ -310,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("both", "pipe", "loop"), default="both")
     ap.add_argument("--timeout", type=float, default=1200, help="seconds per system (default 20 min)")
     ap.add_argument("--no-readme", action="store_true", help="print only; leave README.md alone")
+    ap.add_argument("--medlens-python", default=None,
+                    help="interpreter that runs medlens (default: the runtime-only env made by "
+                         "benchmarks/medlens_runtime/setup_env.sh; 'current' for this interpreter)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--texts", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -333,7 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(texts):,} texts, {sum(len(t.split()) for t in texts):,} words", file=sys.stderr)
 
         if not args.no_medlens:
-            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "--texts", str(texts_path),
+            medlens_py = sys.executable if args.medlens_python == "current" else args.medlens_python
+            if medlens_py is None:
+                subprocess.run(["bash", str(BENCH_DIR / "medlens_runtime" / "setup_env.sh")], check=True, timeout=args.timeout)
+                medlens_py = str(BENCH_DIR / ".envs" / "medlens-runtime" / "bin" / "python")
+            cmd = [medlens_py, str(Path(__file__).resolve()), "--worker", "--texts", str(texts_path),
                    "--batch-size", str(args.batch_size), "--mode", args.mode]
             if args.kg:
                 cmd += ["--kg", str(kg)]
