@@ -143,6 +143,7 @@ def build_index(
     ]
     stop = {key_of_tokens([w]) for w in STOP_WORDS} | {s.lower() for s in stop_terms}
     by_key: dict[str, set[str]] = defaultdict(set)
+    resolvable: dict[str, set[str]] = defaultdict(set)  # by_key plus fragments, for abbreviation expansions
     case_votes: dict[str, list[bool]] = defaultdict(list)
     counts = Counter()
     step = 5000
@@ -159,6 +160,7 @@ def build_index(
         if len(key.replace(" ", "")) < min_key_chars:
             counts["skipped_short"] += 1
             continue
+        resolvable[key].add(cid)
         if kind in FRAGMENT_KINDS and " " not in key:
             # one-word inclusion terms are note fragments ("stage", "stable", "LDL"), not names
             counts["skipped_fragment"] += 1
@@ -183,7 +185,7 @@ def build_index(
     # concepts for the same key are kept after them.
     abbr_synonyms = []
     for a in abbreviations:
-        cids = [c for exp in a.expansions for c in sorted(by_key.get(key_of_tokens(next(iter(tokenize([exp])))), ()))]
+        cids = [c for exp in a.expansions for c in sorted(resolvable.get(key_of_tokens(next(iter(tokenize([exp])))), ()))]
         key = key_of_tokens(next(iter(tokenize([a.abbr]))))
         if not key or not cids:
             counts["abbreviations_unresolved"] += 1

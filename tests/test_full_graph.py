@@ -1,0 +1,96 @@
+"""The default pipeline over the real default knowledge graph (built by `make test`).
+
+Skips, with a message, when the graph has not been built (`medlens kg build`).
+"""
+
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="module")
+def full_nlp(full_kg_path):
+    import medlens
+
+    return medlens.load(kg_path=str(full_kg_path))
+
+
+@pytest.fixture(scope="module")
+def full_kg(full_kg_path):
+    from medlens.kg.store import KnowledgeGraph
+
+    with KnowledgeGraph.open(full_kg_path) as kg:
+        yield kg
+
+
+def ents(nlp, text):
+    return {e.text: e for e in nlp(text).ents}
+
+
+def test_full_graph_sources_and_sizes(full_kg, full_kg_path):
+    stats = full_kg.stats()
+    assert {"icd10cm", "hpo", "omim", "orphanet", "mesh", "drugs", "medlens"} <= set(stats)
+    assert stats["icd10cm"]["concepts"] > 40_000 and stats["hpo"]["concepts"] > 15_000
+    assert stats["drugs"]["concepts"] > 15_000 and stats["mesh"]["concepts"] > 5_000
+    assert full_kg_path.stat().st_size < 300e6
+    assert all(s.version for s in full_kg.sources())
+
+
+def test_full_graph_api_on_real_concepts(full_kg):
+    e11 = full_kg.get("ICD10CM:E11.9")
+    assert "Type 2 diabetes mellitus" in {s.text for s in full_kg.synonyms(e11.id)}
+    assert full_kg.parents("ICD10CM:E11.9") == ["ICD10CM:E11"]
+    assert full_kg.get("HP:0001945").label == "SYMPTOM"
+    assert "HP:0000118" in full_kg.ancestors("HP:0001945")
+    pheno = full_kg.relations("ORPHA:558", predicate="has_phenotype")  # Marfan syndrome
+    assert len(pheno) > 20 and any(r.attrs.get("frequency") for r in pheno)
+    assert full_kg.search("diabetis melitus type 2", limit=3)[0].matched.lower() == "diabetes mellitus type 2"
+
+
+def test_full_graph_clinical_abbreviations_resolve(full_nlp):
+    found = ents(full_nlp, "PMH: HTN, DM2, CHF and COPD. s/p CVA.")
+    top = {t: e._.concepts[0].concept_id for t, e in found.items()}
+    assert top["HTN"] == "ICD10CM:I10"
+    assert top["DM2"] == "ICD10CM:E11"
+    assert top["CHF"].startswith("ICD10CM:I50")
+    # MeSH lists "COPD" itself as a synonym (exact), the ICD code comes through the abbreviation
+    assert any(c.concept_id.startswith("ICD10CM:J44") for c in found["COPD"]._.concepts)
+    assert "CVA" in found and all(e._.is_historical for e in found.values())
+
+
+def test_full_graph_classic_assertion_cases(full_nlp):
+    cases = {
+        "The patient denies chest pain or shortness of breath.": {"chest pain": "negated", "shortness of breath": "negated"},
+        "No evidence of pneumonia but there is a pleural effusion.": {"pneumonia": "negated", "pleural effusion": "present"},
+        "Admitted to rule out MI.": {"MI": "uncertain"},
+        "Mother had breast cancer.": {"breast cancer": "family"},
+        "History of stroke.": {"stroke": "historical"},
+        "Return if fever develops.": {"fever": "hypothetical"},
+        "Urine culture is negative for E. coli.": {},
+    }
+    for text, expected in cases.items():
+        got = {t: e._.assertion.status for t, e in ents(full_nlp, text).items()}
+        for mention, status in expected.items():
+            assert got.get(mention) == status, (text, got)
+
+
+def test_full_graph_drugs_link_to_drugbank(full_nlp):
+    found = ents(full_nlp, "Metformin 500 mg PO BID and aspirin 81 mg daily; started lisinopril.")
+    assert {t: e._.concepts[0].concept_id for t, e in found.items() if e.label_ == "DRUG"} == {
+        "Metformin": "DB00331", "aspirin": "DB00945", "lisinopril": "DB00722"}
+
+
+def test_full_graph_section_headers_are_not_entities(full_nlp):
+    doc = full_nlp("HISTORY OF PRESENT ILLNESS: cough.\nALLERGIES: penicillin.")
+    assert [e.text for e in doc.ents] == ["cough", "penicillin"]
+
+
+def test_full_graph_example_notes(full_nlp):
+    notes = sorted(EXAMPLES.glob("*.txt"))
+    assert len(notes) >= 5
+    for note in notes:
+        doc = full_nlp(note.read_text())
+        assert len(doc.ents) >= 10, note.name
+        assert all(e._.concepts for e in doc.ents), [e.text for e in doc.ents if not e._.concepts]
