@@ -1,6 +1,6 @@
 # medlens: two commands on a fresh machine (needs only python3 >= 3.11)
 #   make demo   set up, build the knowledge graph, analyze the example notes
-#   make test   set up and run the test suite
+#   make test   set up, build the knowledge graph, run the test suite
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -12,8 +12,8 @@ PYTEST_ARGS ?=
 demo: setup $(KG)
 	$(BIN)/medlens analyze examples/ --kg $(KG)
 
-test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: setup $(KG)
+	MEDLENS_KG=$(KG) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-slow: setup $(KG)
 	MEDLENS_KG=$(KG) $(BIN)/python -m pytest --slow $(PYTEST_ARGS)
@@ -26,7 +26,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-kg $(KG): | setup
+# rebuilt when the code or data that define the graph change (a stale graph is refused at load)
+GRAPH_INPUTS = $(wildcard medlens/kg/*.py medlens/kg/sources/*.py medlens/normalize.py) \
+	medlens/resources/en/abbreviations.json medlens/resources/en/clinical_lexicon.json medlens/resources/en/label_rules.json
+
+kg: $(KG)
+
+$(KG): $(GRAPH_INPUTS) | setup
 	$(BIN)/medlens kg build --output $(KG)
 
 bench: setup $(KG)
