@@ -2,9 +2,9 @@
 
 Every synonym in the graph (ICD-10-CM, HPO, MeSH, drugs, the curated
 lexicon, clinical abbreviations) was reduced to a key at build time and put in
-a word-level Aho-Corasick automaton (:mod:`medlens.kg.index`). Here the
-document's tokens are reduced the same way, the automaton finds every key that
-starts and ends on token boundaries, and the longest non-overlapping matches become
+a word-level index (:mod:`medlens.kg.index`). Here the document's tokens are
+reduced the same way, the index finds every key that starts and ends on token
+boundaries, and the longest non-overlapping matches become
 ``doc.ents``, each carrying the ids of the concepts its synonym names
 (``span._.match_ids``) for the linker.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -22,6 +23,12 @@ from medlens.doc import extensions
 from medlens.kg.index import FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
 from medlens.kg.store import LABELS, KnowledgeGraph
 from medlens.normalize import token_pieces
+
+
+# Tokens that end a match: no synonym spans a clause boundary ("fever. Cough" is not
+# "fever cough"). Hyphens, slashes and apostrophes join ("5-FU", "Alzheimer's").
+_BREAKS = frozenset(".,;:!?()[]{}<>\"|•*=")
+BREAK = "\x02"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,28 +79,34 @@ class DictionaryRecognizer:
         self.index = MatchIndex.from_graph(kg)
         self.keep_labels = frozenset(labels) if labels else None
         self.overwrite_ents = overwrite_ents
+        self._cache: dict[str, str] = {}
+
+    def _encoded(self, text: str) -> str:
+        """A token's code-point string: its pieces' codes; a break mark for clause punctuation."""
+        enc = self._cache.get(text)
+        if enc is None:
+            if text in _BREAKS or text.isspace():
+                enc = BREAK
+            else:
+                get = self.index.vocab.pieces.get
+                enc = "".join(get(p, UNKNOWN) for p in token_pieces(text))
+            if len(self._cache) > 500_000:
+                self._cache.clear()
+            self._cache[text] = enc
+        return enc
 
     def predict(self, doc: Doc) -> list[Match]:
         """Longest non-overlapping matches in ``doc`` (pure: writes nothing)."""
-        get = self.index.vocab.pieces.get
-        chars: list[str] = []
-        tok_of: list[int] = []
-        first: list[bool] = []
-        last: list[bool] = []
-        for tok in doc:
-            pieces = token_pieces(tok.text)
-            n = len(pieces)
-            for j, p in enumerate(pieces):
-                chars.append(get(p, UNKNOWN))
-                tok_of.append(tok.i)
-                first.append(j == 0)
-                last.append(j == n - 1)
+        encode = self._encoded
+        encs = [encode(t.text) for t in doc]
+        ends = list(accumulate(map(len, encs)))  # stream end offset of each token
+        starts = [0, *ends[:-1]]
         raw: list[tuple[int, int, int, bool]] = []
-        for end, value in self.index.automaton.iter("".join(chars)):
-            start = end - ((value >> 1) & 0x7F) + 1
-            # a key must start and end on token boundaries ("type-2" is one token, two pieces)
-            if first[start] and last[end]:
-                raw.append((tok_of[start], tok_of[end] + 1, value >> 8, bool(value & FLAG_CASE_SENSITIVE)))
+        for start, end, value in self.index.find("".join(encs), dict.fromkeys(starts)):
+            last_tok = bisect_right(ends, end - 1)
+            # a key must end on a token boundary ("type-2" is one token, two pieces)
+            if ends[last_tok] == end:
+                raw.append((bisect_right(ends, start), last_tok + 1, value >> 8, bool(value & FLAG_CASE_SENSITIVE)))
         if not raw:
             return []
         entries = self.index.entries({r[2] for r in raw})
