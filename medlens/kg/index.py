@@ -10,8 +10,8 @@ string. The index is a word trie flattened into two hash tables: ``keys``
 (encoded key -> int) and ``prefixes`` (every proper prefix of a key). From each
 token the matcher extends one word at a time while the string is a prefix, so
 each position costs one or two dict lookups. (A character-level Aho-Corasick
-automaton over the same strings was measured 40x slower: its root has one
-child per vocabulary word.) Both tables and the piece vocabulary are pickled
+automaton over the same strings made the whole component 5x slower: its root
+has one child per vocabulary word.) Both tables and the piece vocabulary are pickled
 into the graph's ``blobs`` table, so opening a pipeline costs a blob read, not
 a rebuild. Each key maps to one int::
 
