@@ -20,7 +20,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from medlens.doc import extensions
-from medlens.kg.index import FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
+from medlens.kg.index import FLAG_ABBREVIATION, FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
 from medlens.kg.store import LABELS, KnowledgeGraph
 from medlens.normalize import token_pieces
 
@@ -44,13 +44,15 @@ class Match:
     "medlens_dictionary_ner",
     assigns=["doc.ents", "span._.match_ids", "span._.matched_form", "span._.ner_source"],
     requires=["doc._.sections"],
-    default_config={"labels": None, "overwrite_ents": False, "kg_path": None},
+    default_config={"labels": None, "overwrite_ents": False, "kg_path": None, "local_abbreviations": True},
 )
-def make_dictionary_ner(nlp: Language, name: str, labels: list[str] | None, overwrite_ents: bool, kg_path: str | None) -> DictionaryRecognizer:
+def make_dictionary_ner(nlp: Language, name: str, labels: list[str] | None, overwrite_ents: bool, kg_path: str | None,
+                        local_abbreviations: bool) -> DictionaryRecognizer:
     extensions.register()
     from medlens.pipeline import shared_graph
 
-    return DictionaryRecognizer(nlp, name=name, kg=shared_graph(kg_path), labels=labels, overwrite_ents=overwrite_ents)
+    return DictionaryRecognizer(nlp, name=name, kg=shared_graph(kg_path), labels=labels, overwrite_ents=overwrite_ents,
+                                local_abbreviations=local_abbreviations)
 
 
 class DictionaryRecognizer:
@@ -63,10 +65,14 @@ class DictionaryRecognizer:
         labels: keep only entities with these labels; None keeps every label but OTHER.
         overwrite_ents: if True, dictionary matches replace overlapping existing
             entities; if False (default) existing entities (e.g. from a model) win.
+        local_abbreviations: if True (default), an abbreviation the document defines
+            after a matched term ("Huntington disease (HD)") is recognized, with the
+            term's concepts, wherever the document uses it.
     """
 
     def __init__(self, nlp: Language, name: str = "medlens_dictionary_ner", *, kg: KnowledgeGraph,
-                 labels: list[str] | None = None, overwrite_ents: bool = False) -> None:
+                 labels: list[str] | None = None, overwrite_ents: bool = False,
+                 local_abbreviations: bool = True) -> None:
         extensions.register()
         if labels is not None:
             from medlens.errors import ConfigError, Errors
@@ -79,6 +85,7 @@ class DictionaryRecognizer:
         self.index = MatchIndex.from_graph(kg)
         self.keep_labels = frozenset(labels) if labels else None
         self.overwrite_ents = overwrite_ents
+        self.local_abbreviations = local_abbreviations
         self._cache: dict[str, str] = {}
 
     def _encoded(self, text: str) -> str:
@@ -134,7 +141,27 @@ class DictionaryRecognizer:
             taken[m.start:m.end] = b"\x01" * (m.end - m.start)
             chosen.append(m)
         chosen.sort(key=lambda m: m.start)
+        if self.local_abbreviations:
+            chosen = self._with_local_abbreviations(doc, chosen, taken)
         return chosen
+
+    def _with_local_abbreviations(self, doc: Doc, chosen: list[Match], taken: bytearray) -> list[Match]:
+        """Abbreviations a document defines, "Huntington disease (HD)": the short form,
+        wherever it is written in the document, names the long form's concepts."""
+        defined: dict[str, Entry] = {}
+        n = len(doc)
+        for m in chosen:
+            if m.end + 2 < n and doc[m.end].text == "(" and doc[m.end + 2].text == ")":
+                short = doc[m.end + 1].text
+                if (2 <= len(short) <= 10 and any(c.isupper() for c in short) and not short.isdigit()
+                        and short not in defined and _short_form_fits(short, doc[m.start:m.end].text)):
+                    e = m.entry
+                    defined[short] = Entry(-e.id, e.label, e.concept_ids, e.flags | FLAG_ABBREVIATION,
+                                           {**e.meta, "abbr": short, "defined_at": doc[m.start].idx})
+        if not defined:
+            return chosen
+        extra = [Match(t.i, t.i + 1, defined[t.text]) for t in doc if t.text in defined and not taken[t.i]]
+        return sorted(chosen + extra, key=lambda m: m.start)
 
     def set_annotations(self, doc: Doc, matches: list[Match]) -> None:
         """Write the matches into ``doc.ents`` with their candidate concept ids."""
@@ -157,6 +184,25 @@ class DictionaryRecognizer:
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))
         return doc
+
+
+def _short_form_fits(short: str, long: str) -> bool:
+    """Schwartz & Hearst (2003): every letter and digit of the short form appears in the
+    long form in order, the first one at the start of a word."""
+    sf, lf = short.lower(), long.lower()
+    i, j = len(sf) - 1, len(lf) - 1
+    while i >= 0:
+        c = sf[i]
+        if not c.isalnum():
+            i -= 1
+            continue
+        while j >= 0 and (lf[j] != c or (i == 0 and j > 0 and lf[j - 1].isalnum())):
+            j -= 1
+        if j < 0:
+            return False
+        i -= 1
+        j -= 1
+    return True
 
 
 def _written_as_acronym(text: str, entry: Entry) -> bool:

@@ -76,3 +76,18 @@ def test_dictionary_ner_skips_section_headers(nlp):
     # "ILLNESS" and "ALLERGIES" name sections here, not findings; the body is matched
     doc = nlp("HISTORY OF PRESENT ILLNESS: cough\nALLERGIES:\npenicillin allergy\nPlan: aspirin")
     assert [(e.text, e._.section) for e in doc.ents] == [("cough", "history_of_present_illness"), ("aspirin", "plan")]
+
+
+def test_dictionary_ner_document_defined_abbreviations(recognizer):
+    found = ents(recognizer, "Breast cancer (BC) is common. BC screening; bc no.")
+    assert [(t, ids) for t, _, ids in found] == [
+        ("Breast cancer", ("T:D007",)), ("BC", ("T:D007",)), ("BC", ("T:D007",))]
+    # a short form that does not fit its long form is not taken as a definition
+    assert [t for t, _, _ in ents(recognizer, "Fever (XYZ) again. XYZ.")] == ["Fever"]
+
+
+def test_dictionary_ner_local_abbreviations_can_be_turned_off(tiny_kg):
+    nlp = spacy.blank("en")
+    rec = DictionaryRecognizer(nlp, kg=tiny_kg, local_abbreviations=False)
+    doc = rec(nlp.make_doc("Breast cancer (BC). BC again."))
+    assert [e.text for e in doc.ents] == ["Breast cancer"]
