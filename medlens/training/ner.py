@@ -219,7 +219,10 @@ class NerTrainConfig:
         patience: stop after this many epochs without a better dev score (0 = never stop early).
         checkpoint_every: save the resumable state every this many steps (and at every epoch end).
         threads: torch intra-op threads (default: all cores).
-        max_steps: stop after this many steps in total (for smoke tests); None = no limit.
+        max_steps: stop after this many steps in total, saving the state as an interruption would
+            (smoke tests; the learning-rate schedule still spans ``epochs``); None = no limit.
+        freeze_embeddings: keep the word-embedding matrix fixed (about half of MiniLM's
+            parameters; ~20% faster steps on CPU, little effect on NER accuracy).
     """
 
     train: list[tuple[str, dict[str, str | None] | None]]
@@ -238,6 +241,7 @@ class NerTrainConfig:
     checkpoint_every: int = 500
     threads: int | None = None
     max_steps: int | None = None
+    freeze_embeddings: bool = False
 
 
 @dataclass
@@ -320,16 +324,16 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
     examples = build_examples(train_sents, tokenizer, label2id, max_length=config.max_length, stride=config.stride)
     lengths = [len(x) for x, _ in examples]
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
-    total = steps_per_epoch * config.epochs
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
+    total = steps_per_epoch * config.epochs  # the schedule spans every epoch, even when max_steps cuts the run short
 
     model = transformers.AutoModelForTokenClassification.from_pretrained(
         str(base), num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id, local_files_only=True)
+    if config.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": config.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and not any(k in n for k in no_decay)], "weight_decay": config.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=config.lr)
     warm = max(1, int(config.warmup * total))
@@ -372,15 +376,14 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
         on_start({"total": total, "examples": len(examples), "sentences": len(train_sents), "labels": labels,
                   "start_step": step})
     tagger = TorchTagger(model, tokenizer, labels, config.max_length, config.stride)
-    stopped = False
     for epoch in range(start_epoch, config.epochs):
         batches = length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch)
         model.train()
         running = None
         for b in range(start_batch if epoch == start_epoch else 0, len(batches)):
             if config.max_steps is not None and step >= config.max_steps:
-                stopped = True
-                break
+                save_state(epoch, b)  # as if interrupted here: resume=True continues with batch b
+                return TrainResult(str(out / "best"), best_score, best_epoch, history, time.perf_counter() - t0, step)
             ids, mask, labs = collate(examples, batches[b], pad_id)
             loss = model(input_ids=ids, attention_mask=mask, labels=labs).loss
             loss.backward()
@@ -391,7 +394,8 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
             step += 1
             running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
             if on_step:
-                on_step({"step": step, "total": total, "epoch": epoch + 1, "loss": running, "lr": scheduler.get_last_lr()[0]})
+                on_step({"step": step, "total": total, "epoch": epoch + 1, "loss": running, "batch_loss": loss.item(),
+                         "lr": scheduler.get_last_lr()[0]})
             if config.checkpoint_every and step % config.checkpoint_every == 0:
                 save_state(epoch, b + 1)
         # evaluate on every dev set
@@ -417,6 +421,6 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
             on_epoch(record)
         save_state(epoch + 1, 0)
         (out / "history.json").write_text(json.dumps(history, indent=2), encoding="utf-8")
-        if stopped or (config.patience and bad_epochs >= config.patience):
+        if (config.patience and bad_epochs >= config.patience):
             break
     return TrainResult(str(out / "best"), best_score, best_epoch, history, time.perf_counter() - t0, step)

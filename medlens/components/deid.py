@@ -1,0 +1,91 @@
+"""PHI detection as a spaCy component: ``medlens_deid``.
+
+Finds the HIPAA Safe Harbor identifiers that occur in text (see
+:mod:`medlens.deid`) and writes them to ``doc.spans["phi"]``, one span per
+identifier labelled with its PHI type. The exact character offsets (which need
+not fall on token boundaries) are kept in ``doc.spans["phi"].attrs["phi"]``.
+
+If the pipeline has already recognized medical entities (put
+``medlens_dictionary_ner`` before this component), they protect disease and
+drug names such as "Parkinson disease" or "Hodgkin lymphoma" from being taken
+for person names. Replacing the identifiers is a separate step:
+:func:`medlens.deid.deidentify_doc`.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, SpanGroup
+
+from medlens.deid.recognizer import PatternRecognizer
+from medlens.deid.rules import load_rules
+from medlens.deid.types import PhiSpan
+
+SPAN_KEY = "phi"
+PROTECT_LABELS = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE", "ANATOMY")
+
+
+@Language.factory(
+    "medlens_deid",
+    assigns=["doc.spans"],
+    requires=[],
+    default_config={"types": None, "use_lexicon": True, "protect_labels": list(PROTECT_LABELS), "patterns": None},
+)
+def make_deid(nlp: Language, name: str, types: list[str] | None, use_lexicon: bool,
+              protect_labels: list[str], patterns: str | None) -> DeidRecognizer:
+    return DeidRecognizer(nlp, name=name, types=types, use_lexicon=use_lexicon, protect_labels=protect_labels,
+                          patterns=patterns)
+
+
+class DeidRecognizer:
+    """Finds PHI and writes it to ``doc.spans["phi"]``.
+
+    Args:
+        nlp: the pipeline (unused; spaCy's factory signature).
+        name: component name.
+        types: PHI types to find (default: all of :data:`medlens.deid.PHI_TYPES`).
+        use_lexicon: also find names from the name lexicon without a title or trigger word.
+        protect_labels: labels of existing ``doc.ents`` whose text is never taken for a name or place.
+        patterns: a custom ``patterns.json`` (default: the shipped rules).
+    """
+
+    def __init__(self, nlp: Language | None = None, name: str = "medlens_deid", *, types: list[str] | None = None,
+                 use_lexicon: bool = True, protect_labels: list[str] | tuple[str, ...] = PROTECT_LABELS,
+                 patterns: str | None = None) -> None:
+        self.name = name
+        self.recognizer = PatternRecognizer(load_rules(patterns), types=types, use_lexicon=use_lexicon)
+        self.protect_labels = frozenset(protect_labels)
+
+    def predict(self, doc: Doc) -> list[PhiSpan]:
+        """The PHI spans of ``doc`` (pure: writes nothing)."""
+        protected = sorted((e.start_char, e.end_char) for e in doc.ents if e.label_ in self.protect_labels)
+        return self.recognizer.predict(doc.text, protected)
+
+    def set_annotations(self, doc: Doc, phi: list[PhiSpan]) -> None:
+        """Write ``doc.spans["phi"]`` (token-aligned spans) with the exact offsets in its attrs."""
+        spans = []
+        for p in phi:
+            span = doc.char_span(p.start, p.end, label=p.type, alignment_mode="expand")
+            if span is not None:
+                spans.append(span)
+        group = SpanGroup(doc, name=SPAN_KEY, spans=spans)
+        group.attrs[SPAN_KEY] = [p.model_dump() for p in phi]
+        doc.spans[SPAN_KEY] = group
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.predict(doc))
+        return doc
+
+
+def phi_of(doc: Doc) -> list[PhiSpan]:
+    """The exact PHI spans written by ``medlens_deid`` (from the span group's attrs, else its spans)."""
+    group = doc.spans.get(SPAN_KEY) if doc.spans is not None else None
+    if group is None:
+        return []
+    raw = group.attrs.get(SPAN_KEY)
+    if raw is not None:
+        return [PhiSpan.model_validate(r) for r in raw]
+    return [PhiSpan(type=s.label_, start=s.start_char, end=s.end_char, source="span") for s in group]
+
+
+__all__ = ["DeidRecognizer", "SPAN_KEY", "Span", "phi_of"]

@@ -1,0 +1,204 @@
+"""Transformer entity recognition with a shipped ONNX model (no torch at inference).
+
+The model (``medlens/assets/ner/``: ``model.int8.onnx``, ``tokenizer.json``,
+``labels.json``) tags words with BIO labels. The text is split into words
+and subwords by the model's own tokenizer (``tokenizers``), long documents
+are cut into overlapping windows of whole words, each word is labelled from
+its first subword, and entities are mapped back to character offsets and then
+to the Doc's tokens (expanded to token boundaries where they differ).
+
+Model entities are merged with existing ``doc.ents``: where they overlap, the
+model's span wins (its boundaries and label); existing entities that do not
+overlap any model entity are kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medlens.doc import extensions
+from medlens.errors import Errors, ModelError
+from medlens.training.alignment import (
+    EncodedWords,
+    bio_to_spans,
+    encode_text,
+    encode_words,
+    predict_word_labels,
+)
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "ner"
+MODEL_FILES = ("model.int8.onnx", "model.onnx")
+
+
+@dataclass(frozen=True, slots=True)
+class CharEntity:
+    """An entity found by the model: ``label`` over characters ``[start, end)``."""
+
+    label: str
+    start: int
+    end: int
+
+
+class OnnxTagger:
+    """A token-classification ONNX model with its tokenizer and labels.
+
+    Args:
+        model_path: the ``.onnx`` file.
+        tokenizer: a ``tokenizers.Tokenizer`` (truncation and padding off).
+        labels: BIO tag of each output class, ``"O"`` first.
+        max_length: subwords per window including [CLS] and [SEP].
+        stride: overlap of windows, in subwords.
+        threads: ONNX Runtime intra-op threads (None: its default, every core).
+    """
+
+    def __init__(self, model_path: str | Path, tokenizer, labels: list[str], max_length: int = 128, stride: int = 32,
+                 threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(Errors.E300.format(path=model_path, details=str(exc))) from exc
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        n_out = self.session.get_outputs()[0].shape[-1]
+        if isinstance(n_out, int) and n_out != len(labels):
+            raise ModelError(Errors.E301.format(path=model_path, details=f"it has {n_out} outputs but labels.json names {len(labels)} labels"))
+        self.tokenizer = tokenizer
+        self.labels = labels
+        self.max_length = max_length
+        self.stride = stride
+        from medlens.training.ner import special_ids
+
+        self.cls_id, self.sep_id, self.pad_id = special_ids(tokenizer)
+
+    @classmethod
+    def from_path(cls, path: str | Path, threads: int | None = None) -> OnnxTagger:
+        """Load from a model folder (``model.int8.onnx`` preferred) or an ``.onnx`` file inside one."""
+        from medlens.training.ner import load_tokenizer, read_meta
+
+        p = Path(path)
+        if p.is_dir():
+            found = [p / f for f in MODEL_FILES if (p / f).exists()]
+            if not found:
+                raise ModelError(Errors.E300.format(path=p, details=f"no {' or '.join(MODEL_FILES)} in the folder"))
+            model_file, folder = found[0], p
+        else:
+            model_file, folder = p, p.parent
+        if not model_file.exists():
+            raise ModelError(Errors.E300.format(path=model_file, details="no such file"))
+        meta = read_meta(folder)
+        return cls(model_file, load_tokenizer(folder), meta["labels"], meta.get("max_length", 128), meta.get("stride", 32), threads)
+
+    def logits(self, input_ids, mask):
+        import numpy as np
+
+        feeds = {"input_ids": input_ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feeds["token_type_ids"] = np.zeros_like(input_ids)
+        return self.session.run(None, feeds)[0]
+
+    def _predict(self, encoded: Sequence[EncodedWords], batch_size: int) -> list[list[str]]:
+        ids = predict_word_labels(encoded, self.logits, max_length=self.max_length, stride=self.stride, cls_id=self.cls_id,
+                                  sep_id=self.sep_id, pad_id=self.pad_id, batch_size=batch_size)
+        return [[self.labels[i] for i in row] for row in ids]
+
+    def tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int = 32) -> list[list[str]]:
+        """One BIO tag per word of each pre-tokenized text."""
+        return self._predict([encode_words(self.tokenizer, w) for w in word_lists], batch_size)
+
+    def entities(self, texts: Sequence[str], batch_size: int = 32) -> list[list[CharEntity]]:
+        """Entities with character offsets in each raw text."""
+        encoded = [encode_text(self.tokenizer, t) for t in texts]
+        tags = self._predict(encoded, batch_size)
+        out = []
+        for enc, row in zip(encoded, tags):
+            offs = enc.offsets or []
+            out.append([CharEntity(label, offs[s][0], offs[e - 1][1]) for label, s, e in bio_to_spans(row)])
+        return out
+
+
+@Language.factory(
+    "medlens_transformer_ner",
+    assigns=["doc.ents", "span._.ner_source"],
+    default_config={"model_path": None, "labels": None, "batch_size": 32, "threads": None},
+)
+def make_transformer_ner(nlp: Language, name: str, model_path: str | None, labels: list[str] | None, batch_size: int,
+                         threads: int | None) -> TransformerRecognizer:
+    extensions.register()
+    tagger = OnnxTagger.from_path(model_path or DEFAULT_MODEL_DIR, threads=threads)
+    return TransformerRecognizer(nlp, name=name, tagger=tagger, labels=labels, batch_size=batch_size)
+
+
+class TransformerRecognizer:
+    """Finds entities with a token-classification model.
+
+    Args:
+        nlp: the pipeline (unused beyond the contract).
+        name: component name.
+        tagger: the loaded model (passed in; see :class:`OnnxTagger`).
+        labels: keep only entities with these labels; None keeps all the model's labels.
+        batch_size: windows per ONNX Runtime call in :meth:`pipe`.
+    """
+
+    def __init__(self, nlp: Language | None, name: str = "medlens_transformer_ner", *, tagger: OnnxTagger,
+                 labels: list[str] | None = None, batch_size: int = 32) -> None:
+        extensions.register()
+        known = sorted({t[2:] for t in tagger.labels if t != "O"})
+        if labels is not None:
+            from medlens.errors import ConfigError
+
+            for label in labels:
+                if label not in known:
+                    raise ConfigError(Errors.E007.format(value=label, opts=", ".join(known)))
+        self.name = name
+        self.tagger = tagger
+        self.labels = frozenset(labels) if labels else None
+        self.batch_size = batch_size
+
+    def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
+        """Character-offset entities for each doc (pure: writes nothing)."""
+        found = self.tagger.entities([d.text for d in docs], batch_size=self.batch_size)
+        if self.labels is not None:
+            found = [[e for e in ents if e.label in self.labels] for ents in found]
+        return found
+
+    def set_annotations(self, docs: Sequence[Doc], entities: Sequence[list[CharEntity]]) -> None:
+        """Write model entities into ``doc.ents``; on overlap the model's span replaces the existing one."""
+        for doc, ents in zip(docs, entities):
+            spans: list[Span] = []
+            taken = bytearray(len(doc))
+            for e in ents:
+                span = doc.char_span(e.start, e.end, label=e.label, alignment_mode="expand")
+                if span is None or len(span) == 0 or any(taken[span.start:span.end]):
+                    continue
+                span._.ner_source = "model"
+                taken[span.start:span.end] = b"\x01" * len(span)
+                spans.append(span)
+            kept = [x for x in doc.ents if not any(taken[x.start:x.end])]
+            doc.ents = sorted(kept + spans, key=lambda s: s.start)
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterable[Doc]:
+        """Process docs in batches (windows of several docs share ONNX Runtime calls)."""
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                self.set_annotations(batch, self.predict(batch))
+                yield from batch
+                batch = []
+        if batch:
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch

@@ -1,0 +1,146 @@
+"""De-identifying many documents: all cores, in input order, resumable.
+
+The same batch behaviour as ``medlens analyze`` (:mod:`medlens.batch`): a file,
+a folder or stdin; every core, each worker building its pipeline once; a bad
+document becomes a result with ``error`` and the batch goes on; ids already
+in a JSONL output are skipped on ``--resume`` (:func:`medlens.batch.completed_ids`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from medlens.batch import completed_ids, default_processes
+from medlens.deid.engine import ReplaceOptions
+from medlens.deid.types import Replacement
+from medlens.errors import MedlensError
+from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, read_file, read_stdin
+from medlens.results import DocumentError as ErrorInfo  # the same error record as analyze
+
+__all__ = ["DeidDocument", "DeidJob", "completed_ids", "deidentify_documents", "deidentify_one"]
+
+
+class DeidDocument(BaseModel):
+    """The de-identified form of one document (the stable JSON form of ``medlens deid``).
+
+    Attributes:
+        id: the document id (path relative to the input folder, file name or ``stdin``).
+        text: the de-identified text (None when ``error`` is set).
+        replacements: where each identifier was and where its replacement is (omitted with ``--no-mapping``).
+        error: why the document could not be processed.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = "1"
+    id: str
+    text: str | None = None
+    replacements: list[Replacement] | None = None
+    error: ErrorInfo | None = None
+
+
+class DeidJob(BaseModel):
+    """Everything a worker needs to build its pipeline and replace PHI (JSON-serializable)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kg_path: str | None = None
+    protect_medical: bool = True
+    types: list[str] | None = None
+    use_lexicon: bool = True
+    max_chars: int = 2_000_000
+    options: ReplaceOptions = ReplaceOptions()
+    mapping: bool = True
+
+
+_WORKER: tuple | None = None
+
+
+def _build(job: DeidJob):
+    from medlens.deid.api import deid_pipeline
+
+    return deid_pipeline(job.kg_path, protect_medical=job.protect_medical, types=job.types,
+                         use_lexicon=job.use_lexicon, max_chars=job.max_chars)
+
+
+def deidentify_one(nlp, doc: InputDocument, job: DeidJob) -> DeidDocument:
+    """De-identify one input document; any failure is reported in the result, not raised."""
+    from medlens.deid.api import deidentify_doc
+
+    if doc.error is not None or doc.text is None:
+        return DeidDocument(id=doc.id, error=ErrorInfo(type="InputError", message=doc.error or "no text"))
+    try:
+        result = deidentify_doc(nlp(doc.text), job.options)
+        return DeidDocument(id=doc.id, text=result.text, replacements=result.replacements if job.mapping else None)
+    except MedlensError as exc:
+        return DeidDocument(id=doc.id, error=ErrorInfo(type=type(exc).__name__, message=str(exc)))
+    except Exception as exc:  # noqa: BLE001 - one bad document must not stop a batch; the error is reported
+        return DeidDocument(id=doc.id, error=ErrorInfo(type=type(exc).__name__, message=f"de-identification failed: {exc}"))
+
+
+def _init_worker(job_json: str) -> None:
+    global _WORKER
+    job = DeidJob.model_validate_json(job_json)
+    _WORKER = (_build(job), job)
+
+
+def _work(chunk: list[tuple[str, str]]) -> list[str]:
+    nlp, job = _WORKER
+    return [deidentify_one(nlp, read_file(i, Path(p), job.max_chars), job).model_dump_json() for i, p in chunk]
+
+
+def deidentify_documents(source: str | Path, job: DeidJob, *, processes: int | None = None,
+                         skip_ids: Iterable[str] = (), patterns: tuple[str, ...] = DEFAULT_PATTERNS,
+                         chunk_size: int = 8, on_total: Callable[[int], None] | None = None,
+                         nlp=None) -> Iterator[DeidDocument]:
+    """De-identify every document of ``source``, yielding results in input order.
+
+    Args:
+        source: a text file, a folder (searched recursively for ``patterns``) or ``-`` for stdin.
+        job: pipeline and replacement settings (each worker builds its pipeline from it).
+        processes: worker processes; None uses every core, 1 runs in this process.
+        skip_ids: ids to skip (documents finished by an earlier run).
+        patterns: file name patterns searched in a folder.
+        chunk_size: documents per task sent to a worker.
+        on_total: called once with the number of documents to process.
+        nlp: an already built pipeline to use in-process.
+
+    Raises:
+        InputError: ``source`` does not exist or a folder has no matching files.
+    """
+    skip = set(skip_ids)
+    if str(source) == "-":
+        doc = read_stdin(job.max_chars)
+        if on_total:
+            on_total(0 if doc.id in skip else 1)
+        if doc.id not in skip:
+            yield deidentify_one(nlp or _build(job), doc, job)
+        return
+    todo = [(i, str(p)) for i, p in discover(source, patterns) if i not in skip]
+    if on_total:
+        on_total(len(todo))
+    if not todo:
+        return
+    n = processes or default_processes()
+    if n <= 1 or len(todo) < 4 * chunk_size:
+        pipeline = nlp or _build(job)
+        for doc_id, path in todo:
+            yield deidentify_one(pipeline, read_file(doc_id, Path(path), job.max_chars), job)
+        return
+    chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                             initargs=(job.model_dump_json(),)) as pool:
+        futures = [pool.submit(_work, c) for c in chunks]
+        try:
+            for fut in futures:
+                for line in fut.result():
+                    yield DeidDocument.model_validate_json(line)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise

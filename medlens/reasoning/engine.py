@@ -1,0 +1,469 @@
+"""The public reasoning API: findings → ranked differential with evidence, questions and suggestions.
+
+::
+
+    from medlens.reasoning import DiagnosisEngine
+
+    engine = DiagnosisEngine.load()                        # default graph and rules
+    findings = engine.findings(symptoms="fever, stiff neck, no rash")
+    result = engine.diagnose(findings)                     # Differential (pydantic)
+    print(result.diagnoses[0].name, result.questions[0].question)
+
+    table = DiseaseSymptomTable.from_dir("disease-symptom-kb/")
+    engine = DiagnosisEngine.load(table=table)             # naive Bayes over the table instead of HPO
+    engine.diagnose(engine.findings(text="it burns when I pee"))
+
+Two scorers: the phenotype scorer over the graph's HPO disease annotations
+(:mod:`medlens.reasoning.phenotype`), or, when a disease–symptom table is
+given, naive Bayes over it (:mod:`medlens.reasoning.tables`). Either way the
+result lists, for each diagnosis, the findings that support it (with the
+graph edge or table row and its frequency), those that contradict it, and
+its expected findings that were not reported; the questions whose answers
+would most change the ranking (expected information gain); and suggestions
+from guideline rules and the table's precautions, each with provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from medlens.errors import InputError
+from medlens.kg.store import KnowledgeGraph
+from medlens.reasoning.findings import FindingExtractor, dedupe
+from medlens.reasoning.models import Diagnosis, Differential, Evidence, Finding, Provenance, Question, Suggestion
+from medlens.reasoning.phenotype import PhenotypeIndex, ScorerSettings
+from medlens.reasoning.rules import LabValue, RuleEngine, RuleSet, load_rules
+from medlens.reasoning.tables import DiseaseSymptomTable, NaiveBayesScorer, symptom_text
+
+TABLE_PREFIX = "SYMPTOM:"
+
+
+def _entropy(p: np.ndarray) -> float:
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def information_gain(prior: np.ndarray, likelihood: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Expected entropy drop (bits) over candidate diseases from asking about each feature.
+
+    Args:
+        prior: probabilities of the K candidate diseases (renormalized to 1).
+        likelihood: ``[K, C]`` probability that each feature is present given each disease.
+
+    Returns:
+        ``(gain, p_yes)``, one value per feature.
+    """
+    p = prior / prior.sum()
+    h = _entropy(p)
+    joint_yes = p[:, None] * likelihood
+    p_yes = joint_yes.sum(axis=0)
+    joint_no = p[:, None] * (1 - likelihood)
+    p_no = joint_no.sum(axis=0)
+
+    def cond_entropy(joint: np.ndarray, marg: np.ndarray) -> np.ndarray:
+        post = joint / np.where(marg > 0, marg, 1)[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(post > 0, post * np.log2(np.where(post > 0, post, 1)), 0.0)
+        return -terms.sum(axis=0)
+
+    gain = h - p_yes * cond_entropy(joint_yes, p_yes) - p_no * cond_entropy(joint_no, p_no)
+    return gain, p_yes
+
+
+class DiagnosisEngine:
+    """Ranks diagnoses for a patient's findings, with evidence.
+
+    Args:
+        kg: the knowledge graph.
+        nlp: a medlens pipeline over ``kg`` (for text inputs); None loads the default pipeline on first use.
+        table: a disease–symptom table; when given, diagnoses are ranked by naive Bayes over it
+            instead of the HPO annotations.
+        rules: guideline rules; None loads the shipped ``guideline_rules.json``.
+        settings: phenotype scorer weights.
+        alpha: smoothing of the table scorer (add-alpha, default 1).
+    """
+
+    def __init__(self, kg: KnowledgeGraph, nlp: Language | None = None, table: DiseaseSymptomTable | None = None,
+                 rules: RuleSet | None = None, settings: ScorerSettings = ScorerSettings(), alpha: float = 1.0) -> None:
+        self.kg = kg
+        self._nlp = nlp
+        self.table = table
+        self.settings = settings
+        self._index: PhenotypeIndex | None = None
+        self._extractor: FindingExtractor | None = None
+        self.nb = NaiveBayesScorer(table, alpha=alpha) if table is not None else None
+        self._anc_cache: dict[str, tuple[str, ...]] = {}
+        self.rule_engine = RuleEngine(rules or load_rules(), ancestors=self._ancestors)
+        self._symptom_concepts: dict[int, set[str]] | None = None
+
+    @classmethod
+    def load(cls, kg_path: str | Path | None = None, table: DiseaseSymptomTable | str | Path | None = None,
+             rules: str | Path | RuleSet | None = None, **kwargs) -> DiagnosisEngine:
+        """An engine over the graph at ``kg_path`` (default location if None).
+
+        Args:
+            kg_path: knowledge graph file.
+            table: a table, or a folder holding ``dataset.csv`` and its companion files.
+            rules: a rules file path or a loaded :class:`RuleSet`; None for the shipped rules.
+            **kwargs: passed to the constructor (``settings``, ``alpha``).
+        """
+        from medlens.pipeline import shared_graph
+
+        kg = shared_graph(kg_path)
+        if table is not None and not isinstance(table, DiseaseSymptomTable):
+            table = DiseaseSymptomTable.from_dir(table)
+        if rules is not None and not isinstance(rules, RuleSet):
+            rules = load_rules(rules)
+        return cls(kg, table=table, rules=rules, **kwargs)
+
+    # -- lazily built parts -------------------------------------------------------------
+    @property
+    def nlp(self) -> Language:
+        if self._nlp is None:
+            import medlens
+
+            self._nlp = medlens.load(kg_path=str(self.kg.path))
+        return self._nlp
+
+    @property
+    def index(self) -> PhenotypeIndex:
+        if self._index is None:
+            self._index = PhenotypeIndex.from_graph(self.kg)
+        return self._index
+
+    @property
+    def extractor(self) -> FindingExtractor:
+        if self._extractor is None:
+            self._extractor = FindingExtractor(self.nlp, self.kg)
+        return self._extractor
+
+    def _ancestors(self, cid: str) -> tuple[str, ...]:
+        if cid not in self._anc_cache:
+            if self._index is not None and cid in self._index.term_index:
+                idx = self._index
+                self._anc_cache[cid] = tuple(idx.terms[a] for a in idx.ancestors(idx.term_index[cid]))
+            else:
+                self._anc_cache[cid] = (cid, *self.kg.ancestors(cid))
+        return self._anc_cache[cid]
+
+    # -- findings ------------------------------------------------------------------------
+    def findings(self, text: str | None = None, symptoms: str | None = None, hpo: Iterable[str] | None = None,
+                 json_items: str | Sequence | None = None, doc: Doc | None = None) -> list[Finding]:
+        """Collect findings from any mix of inputs (see :class:`FindingExtractor`)."""
+        phrases = self._table_phrases()
+        out: list[Finding] = []
+        if doc is not None:
+            out += self.extractor.from_doc(doc)
+        if text:
+            out += self.extractor.from_text(text, phrases)
+        if symptoms:
+            out += self.extractor.from_symptoms(symptoms, phrases)
+        if hpo:
+            out += self.extractor.from_hpo(hpo)
+        if json_items is not None:
+            out += self.extractor.from_json(json_items)
+        return dedupe(out)
+
+    # -- diagnosis -----------------------------------------------------------------------
+    def diagnose(self, findings: Sequence[Finding] | Doc | str, labs: Sequence[LabValue | str] = (), top: int = 10,
+                 questions: int = 5) -> Differential:
+        """The ranked differential for a patient.
+
+        Args:
+            findings: findings, an analyzed Doc, or free text.
+            labs: lab values (``LabValue`` or ``"potassium=6.8 mmol/L"``) for the guideline rules.
+            top: how many diagnoses to return with their evidence (all candidates are ranked).
+            questions: how many next questions to propose.
+
+        Raises:
+            InputError: no usable input (the message says what was given).
+        """
+        if isinstance(findings, str):
+            findings = self.findings(text=findings)
+        elif isinstance(findings, Doc):
+            findings = self.findings(doc=findings)
+        if top < 1:
+            raise InputError(f"top must be at least 1, got {top}.")
+        labs = [lab if isinstance(lab, LabValue) else LabValue.parse(lab) for lab in labs]
+        counted = [f for f in findings if f.counted]
+        excluded = [f for f in findings if not f.counted]
+        if self.table is not None:
+            result = self._diagnose_table(counted, top, questions)
+        else:
+            result = self._diagnose_phenotype(counted, top, questions)
+        result.excluded_findings = excluded
+        result.suggestions = self.rule_engine.evaluate(counted, labs) + result.suggestions
+        return result
+
+    # -- phenotype scorer ------------------------------------------------------------------
+    def _diagnose_phenotype(self, findings: list[Finding], top: int, n_questions: int) -> Differential:
+        idx = self.index
+        used, unmapped = [], []
+        present: list[int] = []
+        absent: list[int] = []
+        for f in findings:
+            terms = [idx.term_index[h] for h in f.hpo if h in idx.term_index]
+            if not terms:
+                unmapped.append(f)
+                continue
+            used.append(f)
+            (present if f.status == "present" else absent).append(terms[0])
+        result = Differential(method="phenotype", findings=used, unmapped=unmapped, candidates=len(idx.diseases))
+        if not present and not absent:
+            return result
+        scores = idx.score(present, absent, self.settings)
+        probs = idx.probabilities(scores, self.settings.temperature)
+        order = np.argsort(-scores, kind="stable")[:top]
+        edges = self._edges([idx.diseases[d] for d in order])
+        by_term = {}
+        for f in used:
+            by_term.setdefault(idx.term_index[[h for h in f.hpo if h in idx.term_index][0]], f)
+        for rank, d in enumerate(order, 1):
+            did = idx.diseases[d]
+            sup, con, mis = self._phenotype_evidence(int(d), present, absent, by_term, edges.get(did, {}))
+            result.diagnoses.append(Diagnosis(rank=rank, id=did, name=idx.disease_names[d], source=did.split(":")[0].lower(),
+                                              score=round(float(scores[d]), 4), probability=round(float(probs[d]), 4),
+                                              supporting=sup, contradicting=con, missing=mis))
+        result.questions = self._phenotype_questions(order[:10], probs, present + absent, n_questions)
+        return result
+
+    def _edges(self, diseases: list[str]) -> dict[str, dict[str, dict]]:
+        out: dict[str, dict[str, dict]] = {}
+        for did in diseases:
+            for rel in self.kg.relations(did, predicate="has_phenotype"):
+                out.setdefault(did, {})[rel.object] = {**rel.attrs, "source": rel.source}
+        return out
+
+    def _phenotype_evidence(self, d: int, present: list[int], absent: list[int], by_term: dict[int, Finding],
+                            edges: dict[str, dict]) -> tuple[list[Evidence], list[Evidence], list[Evidence]]:
+        idx = self.index
+        ann = idx.disease_annotations(d)
+        anc = {t: set(idx.ancestors(t).tolist()) for t, _ in ann}
+        sup: list[Evidence] = []
+        con: list[Evidence] = []
+        n = max(1, len(present))
+        src = idx.diseases[d].split(":")[0].lower()
+        for q in present:
+            f = by_term[q]
+            q_anc = set(idx.ancestors(q).tolist())
+            best, best_ic, best_t = -1, 0.0, None
+            for t, _ in ann:
+                common = q_anc & anc[t]
+                if not common:
+                    continue
+                a = max(common, key=lambda x: idx.ic[x])
+                if idx.ic[a] > best_ic or (idx.ic[a] == best_ic and t == q):
+                    best, best_ic, best_t = a, float(idx.ic[a]), t
+            lacked = [a for a in q_anc if d in idx.lacks.get(int(a), ())]
+            if lacked:
+                con.append(self._ev(f, idx.terms[lacked[0]], "lacks_phenotype", "excluded", None, {}, src,
+                                    -self.settings.absent_weight * float(idx.ic[q]) / n))
+            if best_t is None or best_ic <= 0:
+                continue
+            match = "exact" if best_t == q else "more_specific" if best_t in q_anc else "more_general" if q in anc[best_t] else "related"
+            attrs = edges.get(idx.terms[best_t], {})
+            sup.append(self._ev(f, idx.terms[best_t], "has_phenotype", match, idx.terms[best], attrs,
+                                attrs.get("source", src), self.settings.alpha * best_ic / n))
+        for q in absent:
+            f = by_term[q]
+            below = [t for t, _ in ann if q in anc[t]]
+            if not below:
+                continue
+            t = max(below, key=lambda x: edges.get(idx.terms[x], {}).get("frequency", 0.5))
+            attrs = edges.get(idx.terms[t], {})
+            freq = attrs.get("frequency", self.settings.unknown_frequency)
+            con.append(self._ev(f, idx.terms[t], "has_phenotype", "exact" if t == q else "more_general", None, attrs,
+                                attrs.get("source", src), -self.settings.absent_weight * float(idx.ic[q]) * freq / n))
+        asked = present + absent
+        asked_anc = [set(idx.ancestors(q).tolist()) for q in asked]
+        mis = []
+        for t, freq in sorted(ann, key=lambda a: (-(a[1] if a[1] is not None else 0.0), -idx.ic[a[0]])):
+            if freq is None or freq < 0.5 or len(mis) >= 5:
+                continue
+            if any(t in qa or q in anc[t] for q, qa in zip(asked, asked_anc)):
+                continue
+            attrs = edges.get(idx.terms[t], {})
+            mis.append(Evidence(finding=idx.terms[t], finding_name=idx.term_names[t], finding_status="absent",
+                                relation="has_phenotype", term=idx.terms[t], term_name=idx.term_names[t], match="missing",
+                                frequency=freq, frequency_raw=attrs.get("frequency_raw"), reference=attrs.get("reference"),
+                                source=attrs.get("source", src)))
+        return sup, con, mis
+
+    def _ev(self, f: Finding, term: str, relation: str, match: str, shared: str | None, attrs: dict, source: str,
+            weight: float) -> Evidence:
+        idx = self.index
+        return Evidence(finding=f.id, finding_name=f.name, finding_status="present" if f.status == "present" else "absent",
+                        text=f.text, relation=relation, term=term, term_name=idx.term_names[idx.term_index[term]],
+                        match=match, shared=shared if shared and shared != term else None,
+                        shared_name=idx.term_names[idx.term_index[shared]] if shared and shared != term else None,
+                        frequency=attrs.get("frequency"), frequency_raw=attrs.get("frequency_raw"),
+                        reference=attrs.get("reference"), weight=round(weight, 4), source=source)
+
+    def _phenotype_questions(self, top_d: np.ndarray, probs: np.ndarray, asked: list[int], n: int) -> list[Question]:
+        idx = self.index
+        if n <= 0 or len(top_d) < 2:
+            return []
+        asked_anc = [set(idx.ancestors(q).tolist()) for q in asked]
+        cands: list[int] = []
+        seen: set[int] = set()
+        for d in top_d:
+            for t, _ in idx.disease_annotations(int(d)):
+                if t in seen or idx.ic[t] < 1.0:
+                    continue
+                seen.add(t)
+                t_anc = set(idx.ancestors(t).tolist())
+                if any(t in qa or q in t_anc for q, qa in zip(asked, asked_anc)):
+                    continue
+                cands.append(t)
+        if not cands:
+            return []
+        like = np.full((len(top_d), len(cands)), 0.02)
+        for i, d in enumerate(top_d):
+            for j, t in enumerate(cands):
+                f = idx.propagated_frequency(int(d), t)
+                if f is not None:
+                    like[i, j] = self.settings.unknown_frequency if f < 0 else max(0.02, min(0.98, f))
+        gain, p_yes = information_gain(probs[top_d], like)
+        best = np.argsort(-gain)[:n]
+        out = []
+        for j in best:
+            t = cands[j]
+            name = idx.term_names[t]
+            out.append(Question(id=idx.terms[t], name=name, question=f"Does the patient have {name.lower()}?",
+                                information_gain=round(float(gain[j]), 4), probability_yes=round(float(p_yes[j]), 4),
+                                diseases=[idx.diseases[d] for i, d in enumerate(top_d) if like[i, j] >= 0.5]))
+        return out
+
+    # -- table scorer ----------------------------------------------------------------------
+    def _table_phrases(self) -> dict[str, tuple[str, str]] | None:
+        if self.table is None:
+            return None
+        return {symptom_text(s): (TABLE_PREFIX + s, symptom_text(s)) for s in self.table.symptoms}
+
+    def symptom_concepts(self) -> dict[int, set[str]]:
+        """Concept ids of each table symptom (linked by running its name through the pipeline)."""
+        if self._symptom_concepts is None:
+            out: dict[int, set[str]] = {}
+            for i, s in enumerate(self.table.symptoms):
+                text = symptom_text(s)
+                ids: set[str] = {TABLE_PREFIX + s}
+                found = [f for f in self.extractor.from_text(text) if f.start is not None]
+                if found:
+                    f = max(found, key=lambda f: f.end - f.start)
+                    if (f.end - f.start) * 2 >= len(text):
+                        ids.update(f.hpo or f.concepts[:1])
+                out[i] = ids
+            self._symptom_concepts = out
+        return self._symptom_concepts
+
+    def match_symptoms(self, f: Finding) -> list[int]:
+        """Table symptoms a finding stands for: same concept, or the finding is a more specific HPO term."""
+        sc = self.symptom_concepts()
+        ids = {f.id, *f.concepts, *f.hpo}
+        for h in f.hpo:
+            ids.update(self._ancestors(h))
+        return [i for i, cs in sc.items() if cs & ids]
+
+    def _diagnose_table(self, findings: list[Finding], top: int, n_questions: int) -> Differential:
+        table, nb = self.table, self.nb
+        used, unmapped = [], []
+        present: dict[int, Finding] = {}
+        absent: dict[int, Finding] = {}
+        for f in findings:
+            syms = self.match_symptoms(f)
+            if not syms:
+                unmapped.append(f)
+                continue
+            used.append(f)
+            for s in syms:
+                (present if f.status == "present" else absent).setdefault(s, f)
+        absent = {s: f for s, f in absent.items() if s not in present}
+        result = Differential(method="table", findings=used, unmapped=unmapped, candidates=len(table.diseases))
+        if not present and not absent:
+            return result
+        scores = nb.score(list(present), list(absent))
+        probs = nb.probabilities(scores)
+        order = np.argsort(-scores, kind="stable")[:top]
+        base = np.log(nb.p.mean(axis=0))
+        base_q = np.log1p(-nb.p.mean(axis=0))
+        for rank, d in enumerate(order, 1):
+            name = table.diseases[d]
+            sup, con = [], []
+            for s, f in present.items():
+                w = float(nb.log_p[d, s] - base[s])
+                ev = self._table_ev(f, s, d, w, "exact")
+                (sup if table.counts[d, s] > 0 else con).append(ev)
+            for s, f in absent.items():
+                w = float(nb.log_q[d, s] - base_q[s])
+                ev = self._table_ev(f, s, d, w, "exact")
+                (con if table.counts[d, s] > 0 else sup).append(ev)
+            asked = set(present) | set(absent)
+            mis = [self._table_missing(s, d) for s in np.argsort(-table.counts[d])
+                   if table.counts[d, s] / table.rows[d] >= 0.5 and int(s) not in asked][:5]
+            result.diagnoses.append(Diagnosis(rank=rank, id=f"{table.name}:{name}", name=name, source=table.name,
+                                              score=round(float(scores[d]), 4), probability=round(float(probs[d]), 4),
+                                              supporting=sup, contradicting=con, missing=mis,
+                                              description=table.description(name)))
+        for d in order[:3]:
+            if probs[d] < 0.1:
+                continue
+            name = table.diseases[d]
+            for p in table.precautions_of(name):
+                result.suggestions.append(Suggestion(kind="precaution", text=p, reason=f"listed for {name}", diagnosis=name,
+                                                     provenance=Provenance(source=f"table {table.name}", reference="precautions file")))
+        # next questions
+        top_d = order[:10]
+        asked = set(present) | set(absent)
+        cands = [s for s in range(len(table.symptoms)) if s not in asked and table.counts[top_d, s].sum() > 0]
+        if cands and n_questions > 0 and len(top_d) > 1:
+            gain, p_yes = information_gain(probs[top_d], nb.p[np.ix_(top_d, cands)])
+            for j in np.argsort(-gain)[:n_questions]:
+                s = cands[j]
+                result.questions.append(Question(
+                    id=TABLE_PREFIX + table.symptoms[s], name=symptom_text(table.symptoms[s]),
+                    question=f"Do you have {symptom_text(table.symptoms[s])}?", information_gain=round(float(gain[j]), 4),
+                    probability_yes=round(float(p_yes[j]), 4),
+                    diseases=[table.diseases[d] for d in top_d if nb.p[d, s] >= 0.5]))
+        return result
+
+    def _table_ev(self, f: Finding, s: int, d: int, weight: float, match: str) -> Evidence:
+        t = self.table
+        return Evidence(finding=f.id, finding_name=f.name, finding_status="present" if f.status == "present" else "absent",
+                        text=f.text, relation="table", term=TABLE_PREFIX + t.symptoms[s], term_name=symptom_text(t.symptoms[s]),
+                        match=match, frequency=round(float(t.counts[d, s] / t.rows[d]), 4),
+                        frequency_raw=f"{int(t.counts[d, s])}/{int(t.rows[d])}", weight=round(weight, 4), source=t.name)
+
+    def _table_missing(self, s: int, d: int) -> Evidence:
+        t = self.table
+        sid = TABLE_PREFIX + t.symptoms[s]
+        return Evidence(finding=sid, finding_name=symptom_text(t.symptoms[s]), finding_status="absent", relation="table",
+                        term=sid, term_name=symptom_text(t.symptoms[s]), match="missing",
+                        frequency=round(float(t.counts[d, s] / t.rows[d]), 4),
+                        frequency_raw=f"{int(t.counts[d, s])}/{int(t.rows[d])}", source=t.name)
+
+
+_ENGINES: dict[tuple[str, str | None], DiagnosisEngine] = {}
+
+
+def diagnose(inputs: Doc | str | Sequence[Finding], *, kg_path: str | Path | None = None,
+             table: str | Path | None = None, labs: Sequence[LabValue | str] = (), top: int = 10,
+             questions: int = 5) -> Differential:
+    """Rank diagnoses for a Doc, a text, or findings, with an engine cached per graph and table.
+
+    Args:
+        inputs: an analyzed Doc, free text (a note or a patient's description), or findings.
+        kg_path: knowledge graph file (default location if None).
+        table: a folder with a disease–symptom table (``dataset.csv`` ...); None uses the HPO annotations.
+        labs: lab values for the guideline rules.
+        top: how many diagnoses to return.
+        questions: how many next questions.
+    """
+    key = (str(kg_path), str(table) if table else None)
+    if key not in _ENGINES:
+        _ENGINES[key] = DiagnosisEngine.load(kg_path, table=table)
+    return _ENGINES[key].diagnose(inputs, labs=labs, top=top, questions=questions)

@@ -1,0 +1,129 @@
+"""Public results of reasoning: pydantic models with a stable JSON form.
+
+Same conventions as :mod:`medlens.results`: unknown keys are rejected, ids are
+the sources' own (``HP:0001945``, ``OMIM:154700``, ``ORPHA:558``), scores and
+probabilities are plain floats, and every statement carries its evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+REASONING_SCHEMA_VERSION = "1"
+
+DISCLAIMER = (
+    "Decision support only: medlens ranks diagnoses by their fit to the findings it was given, using "
+    "published knowledge sources and rules. It is not a diagnosis, can be wrong or incomplete, and "
+    "does not replace the judgement of a qualified clinician. In an emergency, call your local emergency number."
+)
+
+FindingStatus = Literal["present", "absent", "historical", "family", "uncertain", "hypothetical"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Finding(_Model):
+    """One finding about the patient, coded.
+
+    Only ``present`` and ``absent`` findings are used for ranking; historical,
+    family, uncertain and hypothetical ones are kept apart and reported.
+    """
+
+    id: str = Field(description="the primary concept id (an HPO id when there is one)")
+    name: str
+    status: FindingStatus = "present"
+    text: str | None = Field(None, description="the words of the input, as written")
+    start: int | None = None
+    end: int | None = None
+    origin: str = Field("text", description="text (found by the pipeline), lay (lay phrase), hpo, json or input")
+    concepts: list[str] = Field(default_factory=list, description="every concept id linked to the finding")
+    hpo: list[str] = Field(default_factory=list, description="HPO terms used by the phenotype scorer")
+
+    @property
+    def counted(self) -> bool:
+        """Whether the finding is current and about the patient (present or absent)."""
+        return self.status in ("present", "absent")
+
+
+class Evidence(_Model):
+    """Why a finding speaks for or against a diagnosis: the knowledge-graph edge behind it."""
+
+    finding: str = Field(description="the patient's finding (concept id)")
+    finding_name: str
+    finding_status: Literal["present", "absent"]
+    text: str | None = None
+    relation: str = Field(description="has_phenotype, lacks_phenotype, or table (a CSV disease-symptom table)")
+    term: str | None = Field(None, description="the disease's annotated term or table symptom")
+    term_name: str | None = None
+    match: str = Field(description="exact, more_specific (the finding is below the annotated term), "
+                                   "more_general, related (common ancestor), excluded or missing")
+    shared: str | None = Field(None, description="the most informative common ancestor (phenotype scorer)")
+    shared_name: str | None = None
+    frequency: float | None = Field(None, description="annotated frequency 0..1, when known")
+    frequency_raw: str | None = None
+    reference: str | None = None
+    weight: float = Field(0.0, description="contribution to the score (positive supports, negative contradicts)")
+    source: str = Field(description="knowledge source of the edge: omim, orphanet, decipher, or the table's name")
+
+
+class Diagnosis(_Model):
+    """One ranked candidate diagnosis."""
+
+    rank: int
+    id: str
+    name: str
+    source: str
+    score: float
+    probability: float = Field(ge=0, le=1, description="normalized over every candidate (softmax of scores)")
+    supporting: list[Evidence] = []
+    contradicting: list[Evidence] = []
+    missing: list[Evidence] = Field(default=[], description="frequent features of the disease the patient was not reported to have")
+    description: str | None = None
+
+
+class Question(_Model):
+    """A finding whose answer would most change the ranking."""
+
+    id: str
+    name: str
+    question: str
+    information_gain: float = Field(description="expected drop in entropy (bits) of the top diagnoses")
+    probability_yes: float = Field(ge=0, le=1)
+    diseases: list[str] = Field(default=[], description="top diagnoses in which the finding is expected")
+
+
+class Provenance(_Model):
+    """Where a suggestion comes from."""
+
+    source: str = Field(description="guideline rules file, disease-symptom table, or HPO annotations")
+    rule: str | None = None
+    reference: str | None = None
+
+
+class Suggestion(_Model):
+    """A test, precaution, treatment or referral from a knowledge source or a rule."""
+
+    kind: Literal["test", "precaution", "treatment", "referral", "urgent"]
+    text: str
+    reason: str
+    diagnosis: str | None = Field(None, description="the diagnosis it relates to, if any")
+    provenance: Provenance
+
+
+class Differential(_Model):
+    """The whole answer: findings used, ranked diagnoses, next questions, suggestions."""
+
+    schema_version: str = REASONING_SCHEMA_VERSION
+    method: str = Field(description="phenotype (HPO annotations) or table (a disease-symptom CSV table)")
+    findings: list[Finding] = []
+    excluded_findings: list[Finding] = Field(default=[], description="historical, family, uncertain or hypothetical: not counted")
+    unmapped: list[Finding] = Field(default=[], description="findings the scorer's knowledge does not cover")
+    candidates: int = Field(0, description="how many diseases were ranked")
+    diagnoses: list[Diagnosis] = []
+    questions: list[Question] = []
+    suggestions: list[Suggestion] = []
+    disclaimer: str = DISCLAIMER

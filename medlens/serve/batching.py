@@ -1,0 +1,316 @@
+"""Micro-batching: concurrent requests share model calls, off the event loop, on every core.
+
+Requests put their documents on an asyncio queue and await a future. One
+collector task takes a free worker slot, then gathers queued documents for up
+to ``wait_ms`` or ``max_documents`` and hands them to a backend as one
+``nlp.pipe`` call. While every worker is busy, new requests pile up in the
+queue, so batches grow with the load and shrink to one document when the
+service is idle (the wait is then a couple of milliseconds).
+
+Backends:
+
+- :class:`ProcessBackend`: a ``ProcessPoolExecutor`` (spawn) with one process per
+  core, each building its own pipeline in the pool initializer; the knowledge
+  graph is opened read-only, so the processes share the OS page cache. Results
+  come back as JSON strings, which the service writes out without re-encoding.
+- :class:`ThreadBackend`: one pipeline in this process, run in one thread (spaCy
+  holds the GIL, so more threads would not help); quick to start, for tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+log = logging.getLogger("medlens.serve")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One document to analyze. ``fhir`` also asks for a FHIR Bundle."""
+
+    id: str
+    text: str
+    include_text: bool = False
+    fhir: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WorkResult:
+    """The analysis of one document, serialized in the worker.
+
+    Attributes:
+        json: the ``DocumentResult`` as JSON (``exclude_none``).
+        labels: entity counts per label.
+        error: the error type when the document failed, else None.
+        fhir: the FHIR Bundle as JSON when asked for, else None.
+    """
+
+    json: str
+    labels: dict[str, int]
+    error: str | None = None
+    fhir: str | None = None
+
+
+def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
+    """Analyze documents with one ``nlp.pipe`` call; a failing batch falls back to one by one.
+
+    Args:
+        nlp: a medlens pipeline.
+        items: the documents.
+
+    Returns:
+        One :class:`WorkResult` per item, in order; failures are reported in the result.
+    """
+    import json as _json
+
+    from medlens.batch import analyze_one
+    from medlens.io.fhir import to_fhir_bundle
+    from medlens.io.readers import InputDocument
+    from medlens.results import DocumentResult
+
+    try:
+        docs = list(nlp.pipe([it.text for it in items]))
+        results = [DocumentResult.from_doc(d, doc_id=it.id, include_text=it.include_text) for d, it in zip(docs, items)]
+    except Exception:  # noqa: BLE001 - one bad document must not fail the others: redo one by one, errors reported
+        results = [analyze_one(nlp, InputDocument(it.id, it.text), it.include_text) for it in items]
+    out = []
+    for it, res in zip(items, results):
+        bundle = _json.dumps(to_fhir_bundle(res, it.text), ensure_ascii=False) if it.fhir else None
+        out.append(WorkResult(res.model_dump_json(exclude_none=True), dict(Counter(e.label for e in res.entities)),
+                              res.error.type if res.error else None, bundle))
+    return out
+
+
+# -- process backend ---------------------------------------------------------------
+_WORKER_NLP = None
+
+
+def _init_process(config_json: str) -> None:
+    global _WORKER_NLP
+    from medlens.config import PipelineConfig
+    from medlens.pipeline import build_pipeline
+
+    _WORKER_NLP = build_pipeline(PipelineConfig.model_validate_json(config_json))
+
+
+def _process_run(items: Sequence[WorkItem]) -> list[WorkResult]:
+    return analyze_items(_WORKER_NLP, items)
+
+
+def _process_warm(seconds: float) -> int:
+    analyze_items(_WORKER_NLP, [WorkItem("warmup", "Denies chest pain. History of MI.")])
+    time.sleep(seconds)  # keep this worker busy so the next warm-up task lands on another one
+    return os.getpid()
+
+
+class ProcessBackend:
+    """One pipeline per worker process (all cores).
+
+    Args:
+        config: the :class:`~medlens.config.PipelineConfig` each worker builds.
+        workers: number of processes.
+    """
+
+    def __init__(self, config, workers: int) -> None:
+        self.config_json = config.model_dump_json()
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                   initializer=_init_process, initargs=(self.config_json,))
+
+    async def start(self) -> None:
+        """Start the processes and wait until each has loaded its pipeline."""
+        self._pool = self._new_pool()
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, _process_warm, 0.3) for _ in range(self.workers)))
+
+    async def run(self, items: Sequence[WorkItem]) -> list[WorkResult]:
+        assert self._pool is not None, "backend not started"
+        pool = self._pool
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, _process_run, list(items))
+        except BrokenProcessPool:
+            log.error("an analysis worker process died; starting a new pool")
+            if self._pool is pool:
+                self._pool = self._new_pool()
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class ThreadBackend:
+    """One pipeline in this process, run in one worker thread.
+
+    Args:
+        nlp: the pipeline to use (built by the caller).
+    """
+
+    workers = 1
+
+    def __init__(self, nlp) -> None:
+        self.nlp = nlp
+        self._pool: Executor | None = None
+
+    async def start(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medlens-nlp")
+        await self.run([WorkItem("warmup", "Denies chest pain.")])
+
+    async def run(self, items: Sequence[WorkItem]) -> list[WorkResult]:
+        assert self._pool is not None, "backend not started"
+        return await asyncio.get_running_loop().run_in_executor(self._pool, analyze_items, self.nlp, list(items))
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+@dataclass(eq=False)
+class _Job:
+    items: list[WorkItem]
+    future: asyncio.Future = field(repr=False)
+
+
+class MicroBatcher:
+    """Collects concurrent requests into batches for a backend.
+
+    Args:
+        backend: a started :class:`ProcessBackend` or :class:`ThreadBackend`.
+        max_documents: most documents per backend call.
+        wait_ms: how long to wait for more documents once one has arrived.
+        on_batch: called with the size of each batch sent (for metrics).
+    """
+
+    def __init__(self, backend, max_documents: int = 16, wait_ms: float = 2.0, on_batch=None) -> None:
+        self.backend = backend
+        self.max_documents = max_documents
+        self.wait_s = wait_ms / 1000.0
+        self.on_batch = on_batch
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._slots = asyncio.Semaphore(max(1, backend.workers))
+        self._collector: asyncio.Task | None = None
+        self._running: set[asyncio.Task] = set()
+
+    @property
+    def pending(self) -> int:
+        """Requests waiting in the queue."""
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        self._collector = asyncio.create_task(self._collect(), name="medlens-batcher")
+
+    async def close(self) -> None:
+        if self._collector is not None:
+            self._collector.cancel()
+            await asyncio.gather(self._collector, return_exceptions=True)
+        await asyncio.gather(*self._running, return_exceptions=True)
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if not job.future.done():
+                job.future.set_exception(RuntimeError("the service is shutting down"))
+
+    async def submit(self, items: Sequence[WorkItem]) -> list[WorkResult]:
+        """Analyze documents; large lists are split across workers. Cancel-safe."""
+        loop = asyncio.get_running_loop()
+        jobs = [_Job(list(items[i:i + self.max_documents]), loop.create_future())
+                for i in range(0, len(items), self.max_documents)]
+        for job in jobs:
+            self._queue.put_nowait(job)
+        try:
+            parts = await asyncio.gather(*(j.future for j in jobs))
+        except BaseException:
+            for j in jobs:
+                j.future.cancel()
+            raise
+        return [r for part in parts for r in part]
+
+    async def _collect(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._slots.acquire()
+            try:
+                batch = [await self._queue.get()]
+                n = len(batch[0].items)
+                deadline = loop.time() + self.wait_s
+                while n < self.max_documents:
+                    if not self._queue.empty():
+                        job = self._queue.get_nowait()
+                    else:
+                        remaining = deadline - loop.time()
+                        if remaining <= 0:
+                            break
+                        try:
+                            job = await asyncio.wait_for(self._queue.get(), remaining)
+                        except TimeoutError:
+                            break
+                    if n + len(job.items) > self.max_documents:
+                        # does not fit: send it alone right after this batch
+                        task = asyncio.create_task(self._dispatch(batch, release=True))
+                        self._track(task)
+                        await self._slots.acquire()
+                        batch, n = [job], len(job.items)
+                        break
+                    batch.append(job)
+                    n += len(job.items)
+            except BaseException:
+                self._slots.release()
+                raise
+            self._track(asyncio.create_task(self._dispatch(batch, release=True)))
+
+    def _track(self, task: asyncio.Task) -> None:
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _dispatch(self, batch: list[_Job], release: bool) -> None:
+        try:
+            live = [j for j in batch if not j.future.done()]  # skip requests that timed out or left
+            if not live:
+                return
+            items = [it for j in live for it in j.items]
+            if self.on_batch:
+                self.on_batch(len(items))
+            try:
+                results = await self.backend.run(items)
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which answers 500/503
+                for j in live:
+                    if not j.future.done():
+                        j.future.set_exception(exc)
+                return
+            pos = 0
+            for j in live:
+                part = results[pos:pos + len(j.items)]
+                pos += len(j.items)
+                if not j.future.done():
+                    j.future.set_result(part)
+        finally:
+            if release:
+                self._slots.release()
+
+
+def make_backend(settings, pipeline_config, nlp=None):
+    """The backend the settings ask for (a given ``nlp`` forces the thread backend)."""
+    if nlp is not None or settings.executor == "thread":
+        if nlp is None:
+            from medlens.pipeline import build_pipeline
+
+            nlp = build_pipeline(pipeline_config)
+        return ThreadBackend(nlp)
+    return ProcessBackend(pipeline_config, settings.worker_count())
+
+
+__all__ = ["MicroBatcher", "ProcessBackend", "ThreadBackend", "WorkItem", "WorkResult", "analyze_items", "make_backend"]

@@ -1,0 +1,233 @@
+// medlens web page: talks only to the service that served it (no CDN, no build step).
+"use strict";
+
+const EXAMPLE = `CHIEF COMPLAINT: Chest pain.
+
+HISTORY OF PRESENT ILLNESS:
+58-year-old man with hypertension and type 2 diabetes mellitus presents with chest pain radiating to the left arm and shortness of breath since this morning. He reports nausea. He denies fever, cough or hemoptysis. Rule out myocardial infarction.
+
+PAST MEDICAL HISTORY: HTN, DM2, hyperlipidemia.
+
+FAMILY HISTORY: Father had a myocardial infarction at 55. Mother with breast cancer.
+
+MEDICATIONS:
+- Metformin 500 mg PO BID
+- Lisinopril 20 mg PO daily
+- Aspirin 81 mg PO daily
+
+ASSESSMENT AND PLAN:
+Possible acute coronary syndrome. No evidence of pneumonia. Start heparin. Return if chest pain worsens.
+`;
+
+const FLAGS = { negated: "¬", uncertain: "?", hypothetical: "if", family: "FH", historical: "hx" };
+const LABELS = ["DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE", "ANATOMY"];
+const state = { text: "", result: null, info: null };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "dataset") Object.assign(node.dataset, v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function headers() {
+  const h = { "Content-Type": "application/json" };
+  const key = $("api-key").value.trim();
+  if (key) h["X-API-Key"] = key;
+  return h;
+}
+
+async function api(path, options = {}) {
+  const resp = await fetch(path, { ...options, headers: { ...headers(), ...(options.headers || {}) } });
+  const body = await resp.json().catch(() => null);
+  if (!resp.ok) {
+    const msg = body && body.error ? `${body.error.type}: ${body.error.message}` : `HTTP ${resp.status}`;
+    const err = new Error(msg); err.status = resp.status; throw err;
+  }
+  return body;
+}
+
+function setStatus(msg, isError = false) {
+  $("status").textContent = msg;
+  $("status").className = isError ? "error" : "";
+}
+
+async function loadInfo() {
+  try { state.info = await api("/v1/info"); }
+  catch (e) { state.info = null; if (e.status === 401) setStatus("This service needs an API key (field at the top right).", true); }
+}
+
+function statusOf(a) { return a && a.status ? a.status : "present"; }
+
+function renderLegend() {
+  const legend = $("legend"); legend.replaceChildren();
+  for (const l of LABELS) legend.append(el("span", { class: `lab-${l}` }, l.toLowerCase()));
+  legend.append(el("span", { class: "badge status-negated" }, "¬ negated (struck through)"),
+                el("span", { class: "badge status-uncertain" }, "? uncertain (dashed, italic)"),
+                el("span", { class: "badge status-family" }, "FH family"),
+                el("span", { class: "badge status-historical" }, "hx historical"));
+}
+
+function entityTitle(e) {
+  const top = (e.concepts || [])[0];
+  return `${e.label} · ${statusOf(e.assertion)}` + (top ? ` · ${top.id} ${top.name}` : "") + ` · section ${e.section}`;
+}
+
+function renderDocument(text, result) {
+  const doc = $("document"); doc.replaceChildren();
+  const titles = new Map();
+  for (const s of result.sections || []) {
+    if (s.title && text.startsWith(s.title, s.start)) titles.set(s.start, s.start + s.title.length);
+  }
+  const ents = (result.entities || []).map((e, i) => ({ ...e, index: i })).sort((a, b) => a.start - b.start || b.end - a.end);
+  // boundaries: entity spans (non-overlapping) and section titles
+  const marks = [];
+  let last = -1;
+  for (const e of ents) { if (e.start >= last) { marks.push({ kind: "ent", start: e.start, end: e.end, e }); last = e.end; } }
+  for (const [start, end] of titles) if (!marks.some((m) => m.start < end && start < m.end)) marks.push({ kind: "title", start, end });
+  marks.sort((a, b) => a.start - b.start);
+  let pos = 0;
+  for (const m of marks) {
+    if (m.start > pos) doc.append(text.slice(pos, m.start));
+    if (m.kind === "title") doc.append(el("span", { class: "section-title" }, text.slice(m.start, m.end)));
+    else {
+      const st = statusOf(m.e.assertion);
+      const classes = ["ent", `lab-${m.e.label}`, st];
+      const a = m.e.assertion || {};
+      for (const f of Object.keys(FLAGS)) if (a[f] && f !== st) classes.push(f);
+      const mark = el("mark", { class: classes.join(" "), tabindex: "0",
+                                title: entityTitle(m.e), "data-label": m.e.label, "data-status": st, "data-index": String(m.e.index) },
+                      text.slice(m.start, m.end));
+      if (FLAGS[st]) mark.append(el("span", { class: "flag", "aria-hidden": "true" }, FLAGS[st]));
+      mark.addEventListener("click", () => showDetail(m.e, mark));
+      mark.addEventListener("keydown", (ev) => { if (ev.key === "Enter") showDetail(m.e, mark); });
+      doc.append(mark);
+    }
+    pos = m.end;
+  }
+  if (pos < text.length) doc.append(text.slice(pos));
+}
+
+function showDetail(e, mark) {
+  document.querySelectorAll("mark.ent.selected").forEach((m) => m.classList.remove("selected"));
+  if (mark) mark.classList.add("selected");
+  const d = $("detail"); d.replaceChildren();
+  const st = statusOf(e.assertion);
+  d.append(el("h2", {}, e.text, " ", el("span", { class: `badge status-${st}` }, st)),
+           el("p", { class: "muted" }, `${e.label} · section ${e.section} · chars ${e.start}–${e.end}`));
+  const cues = (e.assertion && e.assertion.cues) || [];
+  if (cues.length) d.append(el("p", {}, "Cues: ", ...cues.map((c, i) => el("span", {}, i ? ", " : "", el("code", {}, c.text), ` (${c.category.toLowerCase()})`))));
+  const table = el("table", { class: "codes" }, el("thead", {}, el("tr", {}, el("th", {}, "code"), el("th", {}, "name"), el("th", {}, "source"), el("th", {}, "score"))));
+  const body = el("tbody");
+  for (const c of e.concepts || []) body.append(el("tr", {}, el("td", {}, el("code", {}, c.id)), el("td", {}, c.name), el("td", {}, c.source), el("td", {}, `${c.score.toFixed(2)} ${c.method}`)));
+  table.append(body);
+  d.append((e.concepts || []).length ? table : el("p", { class: "muted" }, "No linked concept."));
+}
+
+function renderSections(result) {
+  const ol = $("sections"); ol.replaceChildren();
+  for (const s of result.sections || []) ol.append(el("li", {}, el("strong", {}, s.category.replaceAll("_", " ")), s.title ? ` — ${s.title}` : ""));
+  if (!ol.children.length) ol.append(el("li", { class: "muted" }, "No section headers found."));
+}
+
+function renderEntities(result) {
+  const tbody = $("entities").querySelector("tbody"); tbody.replaceChildren();
+  (result.entities || []).forEach((e) => {
+    const st = statusOf(e.assertion);
+    const top = (e.concepts || [])[0];
+    const row = el("tr", { "data-status": st }, el("td", {}, e.text), el("td", {}, e.label),
+                   el("td", {}, el("span", { class: `badge status-${st}` }, st)), el("td", {}, top ? el("code", { title: top.name }, top.id) : ""));
+    row.addEventListener("click", () => showDetail(e, document.querySelector(`mark.ent[data-index="${(result.entities || []).indexOf(e)}"]`)));
+    tbody.append(row);
+  });
+}
+
+function listOf(obj) {
+  if (Array.isArray(obj)) return obj;
+  for (const k of ["differential", "diagnoses", "candidates", "results", "ranked"]) if (obj && Array.isArray(obj[k])) return obj[k];
+  return [];
+}
+
+async function renderDifferential(text) {
+  const box = $("differential"); box.replaceChildren();
+  if (!state.info || !state.info.capabilities || !state.info.capabilities.diagnose) {
+    box.append(el("p", { class: "muted", id: "dx-unavailable" }, "diagnosis not available"));
+    return;
+  }
+  box.append(el("p", { class: "muted" }, "ranking…"));
+  try {
+    const dx = await api("/v1/diagnose", { method: "POST", body: JSON.stringify({ text }) });
+    box.replaceChildren();
+    const items = listOf(dx);
+    if (!items.length) { box.append(el("p", { class: "muted" }, "No diagnosis suggested from these findings.")); return; }
+    for (const item of items.slice(0, 10)) {
+      const name = item.name || item.label || (item.concept && item.concept.name) || item.id || "?";
+      const id = item.id || item.concept_id || (item.concept && item.concept.id) || "";
+      const score = item.probability ?? item.score;
+      const ev = item.evidence || item.supporting || [];
+      const evList = el("ul");
+      for (const x of (Array.isArray(ev) ? ev : []).slice(0, 6)) {
+        evList.append(el("li", {}, typeof x === "string" ? x : (x.text || x.name || x.finding || x.id || JSON.stringify(x))));
+      }
+      box.append(el("div", { class: "dx" }, el("strong", {}, name), " ", el("code", {}, id),
+                    score !== undefined ? el("span", { class: "score" }, Number(score).toFixed(3)) : null, evList));
+    }
+  } catch (e) {
+    box.replaceChildren(el("p", { class: "muted" }, `diagnosis not available (${e.message})`));
+  }
+}
+
+function download(name, data, type) {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = el("a", { href: url, download: name }); document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+async function analyze() {
+  const text = $("note").value;
+  if (!text.trim()) { setStatus("Paste or upload a note first.", true); return; }
+  $("analyze").disabled = true; setStatus("analyzing…");
+  const t0 = performance.now();
+  try {
+    if (!state.info) await loadInfo();
+    const result = await api("/v1/analyze", { method: "POST", body: JSON.stringify({ text, id: "note" }) });
+    state.text = text; state.result = result;
+    $("results").hidden = false;
+    renderLegend(); renderDocument(text, result); renderSections(result); renderEntities(result);
+    $("detail").replaceChildren(el("p", { class: "muted" }, "Click an entity for its concept codes."));
+    setStatus(`${(result.entities || []).length} entities in ${Math.round(performance.now() - t0)} ms`);
+    await renderDifferential(text);
+  } catch (e) {
+    setStatus(e.message, true);
+  } finally {
+    $("analyze").disabled = false;
+  }
+}
+
+async function downloadFhir() {
+  if (!state.text) return;
+  try {
+    const bundle = await api("/v1/analyze?format=fhir", { method: "POST", body: JSON.stringify({ text: state.text, id: "note" }) });
+    download("note.fhir.json", JSON.stringify(bundle, null, 2), "application/fhir+json");
+  } catch (e) { setStatus(e.message, true); }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const saved = sessionStorage.getItem("medlens-key");
+  if (saved) $("api-key").value = saved;
+  $("api-key").addEventListener("change", () => { sessionStorage.setItem("medlens-key", $("api-key").value.trim()); state.info = null; loadInfo(); });
+  $("analyze").addEventListener("click", analyze);
+  $("example").addEventListener("click", () => { $("note").value = EXAMPLE; });
+  $("upload").addEventListener("change", async (ev) => {
+    const file = ev.target.files[0]; if (!file) return;
+    $("note").value = await file.text(); setStatus(`loaded ${file.name}`);
+  });
+  $("dl-json").addEventListener("click", () => state.result && download("note.medlens.json", JSON.stringify(state.result, null, 2), "application/json"));
+  $("dl-fhir").addEventListener("click", downloadFhir);
+  loadInfo();
+});

@@ -1,0 +1,79 @@
+"""The reasoning engine over the real default graph (skips when it is not built)."""
+
+import json
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from medlens.reasoning import DISCLAIMER, DiagnosisEngine
+
+
+@pytest.fixture(scope="module")
+def engine(full_kg_path):
+    return DiagnosisEngine.load(full_kg_path)
+
+
+@pytest.mark.parametrize("text,hpo", [
+    ("my skin itches and has red scaly patches", "HP:0000989"),
+    ("I keep throwing up", "HP:0002013"),
+    ("it burns when I pee", "HP:0100518"),
+])
+def test_engine_lay_language_reaches_symptoms(engine, text, hpo):
+    found = engine.findings(text=text)
+    assert any(hpo in f.hpo and f.status == "present" for f in found), found
+
+
+def test_engine_symptom_list_negation(engine):
+    found = {f.name: f.status for f in engine.findings(symptoms="fever, productive cough, no rash")}
+    assert found == {"Fever": "present", "Productive cough": "present", "Skin rash": "absent"}
+
+
+def test_engine_history_and_family_not_counted(engine):
+    res = engine.diagnose("Fever and stiff neck. History of asthma.")
+    assert {f.name for f in res.excluded_findings} == {"Asthma"}
+    assert all(f.status in ("present", "absent") for f in res.findings)
+
+
+def test_engine_lay_ids_and_rule_ids_exist(engine):
+    from medlens.reasoning.lay import load_lay_lexicon
+    from medlens.reasoning.rules import load_rules
+
+    ids = {e.id for e in load_lay_lexicon().entries if e.id}
+    ids |= {c for r in load_rules().rules for g in r.all for c in g}
+    missing = sorted(i for i in ids if engine.kg.concept(i) is None)
+    assert not missing
+
+
+def test_engine_diagnose_fast_with_evidence(engine):
+    found = engine.findings(hpo=["HP:0001250", "HP:0001263", "HP:0000252", "-HP:0000256"])
+    engine.diagnose(found)  # builds the index once
+    t = time.perf_counter()
+    res = engine.diagnose(found, top=5)
+    assert time.perf_counter() - t < 1.0
+    assert res.candidates > 12000 and len(res.diagnoses) == 5 and res.disclaimer == DISCLAIMER
+    top = res.diagnoses[0]
+    assert top.supporting and all(e.relation == "has_phenotype" for e in top.supporting)
+    assert sum(d.probability for d in res.diagnoses) <= 1.0
+    assert res.questions and res.questions[0].information_gain > 0
+
+
+def test_engine_meningitis_rule(engine):
+    res = engine.diagnose(engine.findings(symptoms="fever, stiff neck, headache"))
+    assert any(s.provenance.rule == "meningitis-lp" for s in res.suggestions)
+
+
+def test_cli_diagnose_json(full_kg_path):
+    from medlens.cli.app import app
+
+    r = CliRunner().invoke(app, ["diagnose", "--kg", str(full_kg_path), "--hpo", "HP:0001945,-HP:0000988", "-f", "json", "-n", "2"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["disclaimer"] == DISCLAIMER and len(data["diagnoses"]) == 2
+
+
+def test_cli_diagnose_nothing_given():
+    from medlens.cli.app import app
+
+    r = CliRunner().invoke(app, ["diagnose"])
+    assert r.exit_code == 2 and "nothing to diagnose" in r.output

@@ -1,0 +1,66 @@
+"""A real browser: headless Debian Chromium, driven by Playwright, against a live ``medlens serve``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.serve.conftest import API_KEY
+
+CHROMIUM = os.environ.get("MEDLENS_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOT_DIR = os.environ.get("MEDLENS_SCREENSHOT_DIR")  # keep the screenshot there (default: pytest's tmp dir)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium and chromium-driver "
+                    "(apt-get install -y chromium chromium-driver) or set MEDLENS_CHROMIUM")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        yield b
+        b.close()
+
+
+def test_page_analyzes_example_note(browser, live_server, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside = []
+    page.on("request", lambda req: outside.append(req.url) if not req.url.startswith((live_server.url, "data:", "blob:")) else None)
+    page.goto(live_server.url + "/", wait_until="networkidle")
+    page.fill("#api-key", API_KEY)
+    page.dispatch_event("#api-key", "change")
+    page.click("#example")
+    page.click("#analyze")
+    page.wait_for_selector("#document mark.ent", timeout=30_000)
+
+    labels = set(page.eval_on_selector_all("#document mark.ent", "els => els.map(e => e.dataset.label)"))
+    assert {"SYMPTOM", "DISEASE", "DRUG"} <= labels
+    negated = page.eval_on_selector_all("#document mark.ent.negated", "els => els.map(e => e.textContent)")
+    assert any(t.startswith("fever") for t in negated)
+    decoration = page.eval_on_selector("#document mark.ent.negated", "e => getComputedStyle(e).textDecorationLine")
+    assert "line-through" in decoration
+    assert page.locator("#document mark.ent.uncertain").count() >= 1
+    colors = {lab: page.eval_on_selector(f"#document mark.ent[data-label='{lab}']", "e => getComputedStyle(e).backgroundColor")
+              for lab in ("SYMPTOM", "DISEASE", "DRUG")}
+    assert len(set(colors.values())) == 3, f"entity types should have distinct colours: {colors}"
+
+    # concept codes on click
+    page.locator("#document mark.ent[data-label='DISEASE']").first.click()
+    assert page.locator("#detail table.codes code").first.inner_text().startswith("T:")
+    # differential panel: the diagnose endpoint or a clear message
+    dx = page.inner_text("#differential")
+    assert dx.strip() and ("diagnosis not available" in dx or page.locator("#differential .dx").count() > 0)
+    assert page.locator("#sections li").count() >= 3
+    assert not outside, f"the page made requests outside the service: {outside}"
+
+    out = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path
+    out.mkdir(parents=True, exist_ok=True)
+    shot = out / "web_page.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    page.close()

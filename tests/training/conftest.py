@@ -1,0 +1,71 @@
+"""Fixtures for the training tests: a tiny WordPiece tokenizer and a random-weight BERT (hidden 32, 2 layers)."""
+
+from __future__ import annotations
+
+import json
+import string
+from pathlib import Path
+
+import pytest
+
+WORDS = ["patients", "with", "breast", "cancer", "were", "treated", "tamoxifen", "the", "of", "and", "disease",
+         "induced", "cisplatin", "renal", "failure", "no", "evidence", "a", "in", "."]
+LABELS = ["O", "B-CHEMICAL", "I-CHEMICAL", "B-DISEASE", "I-DISEASE"]
+
+
+def write_tokenizer(folder: Path) -> Path:
+    """A WordPiece tokenizer.json over a tiny vocab: the toy words, every letter, digit and punctuation mark."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+    vocab += [c for c in string.ascii_lowercase + string.digits + string.punctuation if c not in vocab]
+    vocab += ["##" + c for c in string.ascii_lowercase + string.digits]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tok = Tokenizer(models.WordPiece.from_file(str(folder / "vocab.txt"), unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    path = folder / "tokenizer.json"
+    tok.save(str(path))
+    return path
+
+
+def write_tiny_model(folder: Path, max_length: int = 16, stride: int = 4, seed: int = 0) -> Path:
+    """A random-weight BertForTokenClassification model folder, as `medlens train ner` writes it."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_tokenizer(folder)
+    n_vocab = len((folder / "vocab.txt").read_text(encoding="utf-8").split())
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=n_vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64, num_labels=len(LABELS),
+                        id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+    BertForTokenClassification(config).save_pretrained(str(folder))
+    (folder / "labels.json").write_text(json.dumps({"labels": LABELS, "max_length": max_length, "stride": stride}),
+                                        encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    return write_tiny_model(tmp_path_factory.mktemp("tiny_bert") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_model_dir: Path):
+    from medlens.training.ner import load_tokenizer
+
+    return load_tokenizer(tiny_model_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("onnxruntime")
+    from medlens.training.export import export_onnx
+
+    out = tmp_path_factory.mktemp("tiny_onnx")
+    export_onnx(tiny_model_dir, out)
+    return out

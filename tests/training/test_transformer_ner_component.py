@@ -1,0 +1,90 @@
+"""medlens_transformer_ner: character offsets, token spans, merging with existing entities, the shipped model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import spacy
+from spacy.tokens import Span
+
+pytest.importorskip("onnxruntime")
+
+from medlens.components.transformer_ner import DEFAULT_MODEL_DIR, CharEntity, OnnxTagger, TransformerRecognizer  # noqa: E402
+from medlens.doc import extensions  # noqa: E402
+
+
+class FixedTagger:
+    """Stands in for OnnxTagger: tags words containing 'cancer' as DISEASE and 'tamoxifen' as CHEMICAL."""
+
+    labels = ["O", "B-CHEMICAL", "I-CHEMICAL", "B-DISEASE", "I-DISEASE"]
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def entities(self, texts, batch_size=32):
+        from medlens.training.alignment import bio_to_spans, encode_text
+
+        out = []
+        for t in texts:
+            enc = encode_text(self.tokenizer, t)
+            words = [t[s:e] for s, e in enc.offsets]
+            tags = []
+            for i, w in enumerate(words):
+                if w.lower() == "breast" and i + 1 < len(words) and words[i + 1].lower() == "cancer":
+                    tags.append("B-DISEASE")
+                elif w.lower() == "cancer":
+                    tags.append("I-DISEASE" if tags and tags[-1] == "B-DISEASE" else "B-DISEASE")
+                elif w.lower().startswith("tamoxifen"):
+                    tags.append("B-CHEMICAL")
+                else:
+                    tags.append("O")
+            out.append([CharEntity(l, enc.offsets[s][0], enc.offsets[e - 1][1]) for l, s, e in bio_to_spans(tags)])
+        return out
+
+
+def test_component_maps_char_offsets_to_tokens_and_wins_overlaps(tiny_tokenizer) -> None:
+    extensions.register()
+    nlp = spacy.blank("en")
+    comp = TransformerRecognizer(nlp, tagger=FixedTagger(tiny_tokenizer))
+    doc = nlp("Patients with breast cancer were treated with tamoxifen_therapy. Fever noted.")
+    # an existing dictionary entity overlapping the model's, and one that does not
+    old = Span(doc, 3, 4, label="DISEASE")
+    old._.ner_source = "dictionary"
+    fever = Span(doc, len(doc) - 3, len(doc) - 2, label="SYMPTOM")
+    fever._.ner_source = "dictionary"
+    doc.ents = [old, fever]
+    doc = comp(doc)
+    ents = [(e.text, e.label_, e._.ner_source) for e in doc.ents]
+    assert ents == [("breast cancer", "DISEASE", "model"), ("tamoxifen_therapy", "CHEMICAL", "model"),
+                    ("Fever", "SYMPTOM", "dictionary")]
+    # 'tamoxifen' is a sub-token piece: the span expands to the whole spaCy token
+    assert doc.ents[1].start_char == doc.text.index("tamoxifen")
+
+
+def test_component_labels_filter_and_pipe(tiny_tokenizer) -> None:
+    nlp = spacy.blank("en")
+    comp = TransformerRecognizer(nlp, tagger=FixedTagger(tiny_tokenizer), labels=["CHEMICAL"])
+    docs = list(comp.pipe(nlp.pipe(["breast cancer and tamoxifen", "nothing here"]), batch_size=1))
+    assert [(e.text, e.label_) for e in docs[0].ents] == [("tamoxifen", "CHEMICAL")]
+    assert docs[1].ents == ()
+
+
+def test_onnx_tagger_char_offsets_on_long_text(tiny_onnx_dir: Path) -> None:
+    tagger = OnnxTagger.from_path(tiny_onnx_dir)
+    text = "Patients with breast cancer. " * 30
+    (ents,) = tagger.entities([text])
+    for e in ents:  # every entity lies on word boundaries of the original text
+        assert 0 <= e.start < e.end <= len(text)
+        assert text[e.start:e.end] == text[e.start:e.end].strip()
+
+
+@pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "model.int8.onnx").exists(), reason="shipped NER model not in medlens/assets/ner")
+def test_shipped_model_finds_known_entities() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("medlens_transformer_ner")
+    doc = nlp("Patients with breast cancer were treated with tamoxifen.")
+    ents = {(e.text, e.label_) for e in doc.ents}
+    assert ("breast cancer", "DISEASE") in ents
+    assert ("tamoxifen", "CHEMICAL") in ents
+    assert all(e._.ner_source == "model" for e in doc.ents)
