@@ -41,15 +41,17 @@ DEVSETS = {
 }
 
 
-def accuracy(models: dict[str, str]) -> tuple[list[list[object]], dict]:
-    from medlens.training.evaluate import evaluate_model, format_scores, load_predictor
+def accuracy(models: dict[str, str], max_sentences: int | None = None) -> tuple[list[list[object]], dict]:
+    from medlens.training.data import read_conll
+    from medlens.training.evaluate import format_scores, load_predictor, score_entities
 
     rows, raw = [], {}
     for mname, path in models.items():
         predictor = load_predictor(path, batch_size=64)
         for dname, (dpath, lmap) in DEVSETS.items():
             t0 = time.perf_counter()
-            sc = evaluate_model(path, dpath, lmap, predictor=predictor)
+            sents = read_conll(dpath, lmap)[:max_sentences]
+            sc = score_entities([list(x.tags) for x in sents], predictor([list(x.words) for x in sents]))
             print(format_scores(f"{mname} on {dname} devel ({time.perf_counter() - t0:.0f} s)", sc), flush=True)
             raw[f"{mname}|{dname}"] = sc.as_dict()
             for typ in sc.strict:
@@ -79,13 +81,13 @@ def speed_texts(limit_words: int) -> list[str]:
     return texts
 
 
-def speed(texts: list[str], torch_model: str | None, threads: int) -> list[list[object]]:
+def speed(texts: list[str], model_dir: Path, torch_model: str | None, threads: int) -> list[list[object]]:
     import spacy
 
     n_words = sum(len(t.split()) for t in texts)
     rows = []
     nlp = spacy.blank("en")
-    nlp.add_pipe("medlens_transformer_ner", config={"model_path": str(ASSET), "threads": threads})
+    nlp.add_pipe("medlens_transformer_ner", config={"model_path": str(model_dir), "threads": threads})
     list(nlp.pipe(texts[:4]))  # warm up
     t0 = time.perf_counter()
     n_ents = sum(len(d.ents) for d in nlp.pipe(texts, batch_size=64))
@@ -114,23 +116,26 @@ def speed(texts: list[str], torch_model: str | None, threads: int) -> list[list[
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", default=str(ASSET), help="int8 model folder to benchmark (default: the shipped one)")
     ap.add_argument("--torch-model", help="PyTorch checkpoint folder (OUTPUT/best of `medlens train ner`)")
     ap.add_argument("--fp32-onnx", help="fp32 ONNX export (model.onnx) to score next to the int8 model")
     ap.add_argument("--speed-words", type=int, default=20000, help="words of BC5CDR devel text for the speed test")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--max-sentences", type=int, default=None, help="score only the first N devel sentences (quick checks)")
     ap.add_argument("--no-readme", action="store_true")
     ap.add_argument("--note", default="", help="a line added under the tables (e.g. training wall time)")
     args = ap.parse_args()
-    if not (ASSET / "model.int8.onnx").exists():
-        sys.exit(f"no shipped model in {ASSET}")
+    model_dir = Path(args.model)
+    if not (model_dir / "model.int8.onnx").exists():
+        sys.exit(f"no int8 model in {model_dir}")
     missing = [str(p) for p, _ in DEVSETS.values() if not p.exists()]
     if missing:
         sys.exit(f"skipped: corpora not found ({', '.join(missing)}); they live in ../shared/data")
-    models = {"int8 ONNX (shipped)": str(ASSET)}
+    models = {"int8 ONNX (shipped)" if model_dir == ASSET else "int8 ONNX": str(model_dir / "model.int8.onnx")}
     if args.fp32_onnx:
         models["fp32 ONNX"] = args.fp32_onnx
-    acc_rows, _ = accuracy(models)
-    sp_rows = speed(speed_texts(args.speed_words), args.torch_model, args.threads)
+    acc_rows, _ = accuracy(models, args.max_sentences)
+    sp_rows = speed(speed_texts(args.speed_words), model_dir, args.torch_model, args.threads)
     info = run_info()
     md = "\n\n".join([
         f"Recorded {info['date']} at commit {info['commit']} on {info['machine']['summary']}. "

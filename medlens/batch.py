@@ -1,7 +1,8 @@
-"""Analyzing many documents: all cores, in input order, resumable.
+"""Processing many documents: all cores, in input order, resumable.
 
-``analyze_documents`` runs the pipeline over documents from a file, a folder or
-stdin. With more than one process, each worker process loads the pipeline once
+``run_documents`` runs a :class:`BatchTask` (``medlens analyze``'s
+:class:`AnalyzeTask`, ``medlens deid``'s job) over documents from a file, a
+folder or stdin. With more than one process, each worker process loads the pipeline once
 (the knowledge graph is opened read-only, so workers share the page cache) and
 reads and analyzes chunks of files; results come back in input order. A
 document that cannot be read or analyzed becomes a ``DocumentResult`` with
@@ -19,14 +20,14 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 from medlens.config import PipelineConfig
 from medlens.errors import InputError, MedlensError
 from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, read_file, read_stdin
 from medlens.results import DocumentResult
-
-_WORKER_NLP = None
-
 
 def analyze_one(nlp, doc: InputDocument, include_text: bool = False) -> DocumentResult:
     """Analyze one input document; any failure is reported in the result, not raised."""
@@ -41,16 +42,51 @@ def analyze_one(nlp, doc: InputDocument, include_text: bool = False) -> Document
         return DocumentResult.failed(doc.id, type(exc).__name__, f"analysis failed: {exc}")
 
 
-def _init_worker(config_json: str) -> None:
-    global _WORKER_NLP
-    from medlens.pipeline import build_pipeline
-
-    _WORKER_NLP = build_pipeline(PipelineConfig.model_validate_json(config_json))
+_WORKER: tuple | None = None
 
 
-def _work(chunk: list[tuple[str, str]], max_chars: int, include_text: bool) -> list[str]:
-    return [analyze_one(_WORKER_NLP, read_file(doc_id, Path(path), max_chars), include_text).model_dump_json()
-            for doc_id, path in chunk]
+class BatchTask(Protocol):
+    """What a batch runs per document. It must pickle (a pydantic model defined at
+    module level does), since worker processes receive it."""
+
+    max_chars: int
+
+    def build(self) -> Any:
+        """Build the pipeline (once per worker process)."""
+
+    def process(self, nlp: Any, doc: InputDocument) -> BaseModel:
+        """One document's result; failures are reported in it, never raised."""
+
+
+class AnalyzeTask(BaseModel):
+    """``medlens analyze``: the pipeline of ``config``, one :class:`DocumentResult` per document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    config: PipelineConfig
+    include_text: bool = False
+
+    @property
+    def max_chars(self) -> int:
+        return self.config.max_chars
+
+    def build(self):
+        from medlens.pipeline import build_pipeline
+
+        return build_pipeline(self.config)
+
+    def process(self, nlp, doc: InputDocument) -> DocumentResult:
+        return analyze_one(nlp, doc, self.include_text)
+
+
+def _init_worker(task: BatchTask) -> None:
+    global _WORKER
+    _WORKER = (task.build(), task)
+
+
+def _work(chunk: list[tuple[str, str]]) -> list[BaseModel]:
+    nlp, task = _WORKER
+    return [task.process(nlp, read_file(doc_id, Path(path), task.max_chars)) for doc_id, path in chunk]
 
 
 def completed_ids(output: Path) -> set[str]:
@@ -86,6 +122,65 @@ def default_processes() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def run_documents(
+    source: str | Path,
+    task: BatchTask,
+    *,
+    processes: int | None = None,
+    skip_ids: Iterable[str] = (),
+    patterns: tuple[str, ...] = DEFAULT_PATTERNS,
+    chunk_size: int = 8,
+    on_total: Callable[[int], None] | None = None,
+    nlp=None,
+) -> Iterator[BaseModel]:
+    """Run ``task`` over every document of ``source``, yielding results in input order.
+
+    Args:
+        source: a text file, a folder (searched recursively for ``patterns``) or ``-`` for stdin.
+        task: builds the pipeline and processes one document (see :class:`BatchTask`).
+        processes: worker processes; None uses every core, 1 runs in this process.
+        skip_ids: ids to skip (documents finished by an earlier run).
+        patterns: file name patterns searched in a folder.
+        chunk_size: documents per task sent to a worker.
+        on_total: called once with the number of documents to process.
+        nlp: an already built pipeline to use in-process (only when processes is 1 or
+            the batch is small).
+
+    Raises:
+        InputError: ``source`` does not exist or a folder has no matching files.
+    """
+    skip = set(skip_ids)
+    if str(source) == "-":
+        doc = read_stdin(task.max_chars)
+        if on_total:
+            on_total(0 if doc.id in skip else 1)
+        if doc.id not in skip:
+            yield task.process(nlp or task.build(), doc)
+        return
+    todo = [(i, str(p)) for i, p in discover(source, patterns) if i not in skip]
+    if on_total:
+        on_total(len(todo))
+    if not todo:
+        return
+    n = processes or default_processes()
+    if n <= 1 or len(todo) < 4 * chunk_size:
+        pipeline = nlp or task.build()
+        for doc_id, path in todo:
+            yield task.process(pipeline, read_file(doc_id, Path(path), task.max_chars))
+        return
+    chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                             initargs=(task,)) as pool:
+        futures = [pool.submit(_work, c) for c in chunks]
+        try:
+            for fut in futures:
+                yield from fut.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
 def analyze_documents(
     source: str | Path,
     config: PipelineConfig,
@@ -98,61 +193,12 @@ def analyze_documents(
     on_total: Callable[[int], None] | None = None,
     nlp=None,
 ) -> Iterator[DocumentResult]:
-    """Analyze every document of ``source``, yielding results in input order.
-
-    Args:
-        source: a text file, a folder (searched recursively for ``patterns``) or ``-`` for stdin.
-        config: the pipeline config (each worker builds its pipeline from it).
-        processes: worker processes; None uses every core, 1 runs in this process.
-        skip_ids: ids to skip (documents finished by an earlier run).
-        patterns: file name patterns searched in a folder.
-        include_text: put each document's text in its result.
-        chunk_size: documents per task sent to a worker.
-        on_total: called once with the number of documents to analyze.
-        nlp: an already loaded pipeline to use in-process (only when processes is 1 or
-            the batch is small).
-
-    Raises:
-        InputError: ``source`` does not exist or a folder has no matching files.
-    """
-    skip = set(skip_ids)
-    if str(source) == "-":
-        doc = read_stdin(config.max_chars)
-        if on_total:
-            on_total(0 if doc.id in skip else 1)
-        if doc.id not in skip:
-            yield analyze_one(nlp or _load(config), doc, include_text)
-        return
-    todo = [(i, str(p)) for i, p in discover(source, patterns) if i not in skip]
-    if on_total:
-        on_total(len(todo))
-    if not todo:
-        return
-    n = processes or default_processes()
-    if n <= 1 or len(todo) < 4 * chunk_size:
-        pipeline = nlp or _load(config)
-        for doc_id, path in todo:
-            yield analyze_one(pipeline, read_file(doc_id, Path(path), config.max_chars), include_text)
-        return
-    chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    ctx = mp.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
-                             initargs=(config.model_dump_json(),)) as pool:
-        futures = [pool.submit(_work, c, config.max_chars, include_text) for c in chunks]
-        try:
-            for fut in futures:
-                for line in fut.result():
-                    yield DocumentResult.model_validate_json(line)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    """Analyze every document of ``source`` with the pipeline of ``config``, in input order
+    (:func:`run_documents` with an :class:`AnalyzeTask`; ``include_text`` puts each
+    document's text in its result)."""
+    return run_documents(source, AnalyzeTask(config=config, include_text=include_text), processes=processes,
+                         skip_ids=skip_ids, patterns=patterns, chunk_size=chunk_size, on_total=on_total, nlp=nlp)
 
 
-def _load(config: PipelineConfig):
-    from medlens.pipeline import build_pipeline
-
-    return build_pipeline(config)
-
-
-__all__ = ["InputError", "analyze_documents", "analyze_one", "completed_ids", "default_processes"]
+__all__ = ["AnalyzeTask", "BatchTask", "InputError", "analyze_documents", "analyze_one", "completed_ids",
+           "default_processes", "run_documents"]

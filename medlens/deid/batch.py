@@ -8,18 +8,16 @@ in a JSONL output are skipped on ``--resume`` (:func:`medlens.batch.completed_id
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from medlens.batch import completed_ids, default_processes
+from medlens.batch import completed_ids, run_documents
 from medlens.deid.engine import ReplaceOptions
 from medlens.deid.types import Replacement
 from medlens.errors import MedlensError
-from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, read_file, read_stdin
+from medlens.io.readers import DEFAULT_PATTERNS, InputDocument
 from medlens.results import DocumentError as ErrorInfo  # the same error record as analyze
 
 __all__ = ["DeidDocument", "DeidJob", "completed_ids", "deidentify_documents", "deidentify_one"]
@@ -57,15 +55,15 @@ class DeidJob(BaseModel):
     options: ReplaceOptions = ReplaceOptions()
     mapping: bool = True
 
+    def build(self):
+        """The de-identification pipeline (once per worker process)."""
+        from medlens.deid.api import deid_pipeline
 
-_WORKER: tuple | None = None
+        return deid_pipeline(self.kg_path, protect_medical=self.protect_medical, types=self.types,
+                             use_lexicon=self.use_lexicon, max_chars=self.max_chars)
 
-
-def _build(job: DeidJob):
-    from medlens.deid.api import deid_pipeline
-
-    return deid_pipeline(job.kg_path, protect_medical=job.protect_medical, types=job.types,
-                         use_lexicon=job.use_lexicon, max_chars=job.max_chars)
+    def process(self, nlp, doc: InputDocument) -> DeidDocument:
+        return deidentify_one(nlp, doc, self)
 
 
 def deidentify_one(nlp, doc: InputDocument, job: DeidJob) -> DeidDocument:
@@ -83,22 +81,12 @@ def deidentify_one(nlp, doc: InputDocument, job: DeidJob) -> DeidDocument:
         return DeidDocument(id=doc.id, error=ErrorInfo(type=type(exc).__name__, message=f"de-identification failed: {exc}"))
 
 
-def _init_worker(job_json: str) -> None:
-    global _WORKER
-    job = DeidJob.model_validate_json(job_json)
-    _WORKER = (_build(job), job)
-
-
-def _work(chunk: list[tuple[str, str]]) -> list[str]:
-    nlp, job = _WORKER
-    return [deidentify_one(nlp, read_file(i, Path(p), job.max_chars), job).model_dump_json() for i, p in chunk]
-
-
 def deidentify_documents(source: str | Path, job: DeidJob, *, processes: int | None = None,
                          skip_ids: Iterable[str] = (), patterns: tuple[str, ...] = DEFAULT_PATTERNS,
                          chunk_size: int = 8, on_total: Callable[[int], None] | None = None,
                          nlp=None) -> Iterator[DeidDocument]:
-    """De-identify every document of ``source``, yielding results in input order.
+    """De-identify every document of ``source``, yielding results in input order
+    (:func:`medlens.batch.run_documents` with ``job`` as the task).
 
     Args:
         source: a text file, a folder (searched recursively for ``patterns``) or ``-`` for stdin.
@@ -113,34 +101,5 @@ def deidentify_documents(source: str | Path, job: DeidJob, *, processes: int | N
     Raises:
         InputError: ``source`` does not exist or a folder has no matching files.
     """
-    skip = set(skip_ids)
-    if str(source) == "-":
-        doc = read_stdin(job.max_chars)
-        if on_total:
-            on_total(0 if doc.id in skip else 1)
-        if doc.id not in skip:
-            yield deidentify_one(nlp or _build(job), doc, job)
-        return
-    todo = [(i, str(p)) for i, p in discover(source, patterns) if i not in skip]
-    if on_total:
-        on_total(len(todo))
-    if not todo:
-        return
-    n = processes or default_processes()
-    if n <= 1 or len(todo) < 4 * chunk_size:
-        pipeline = nlp or _build(job)
-        for doc_id, path in todo:
-            yield deidentify_one(pipeline, read_file(doc_id, Path(path), job.max_chars), job)
-        return
-    chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(job.model_dump_json(),)) as pool:
-        futures = [pool.submit(_work, c) for c in chunks]
-        try:
-            for fut in futures:
-                for line in fut.result():
-                    yield DeidDocument.model_validate_json(line)
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+    return run_documents(source, job, processes=processes, skip_ids=skip_ids, patterns=patterns,
+                         chunk_size=chunk_size, on_total=on_total, nlp=nlp)

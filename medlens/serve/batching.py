@@ -41,6 +41,7 @@ class WorkItem:
     text: str
     include_text: bool = False
     fhir: bool = False
+    diagnose_top: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +53,14 @@ class WorkResult:
         labels: entity counts per label.
         error: the error type when the document failed, else None.
         fhir: the FHIR Bundle as JSON when asked for, else None.
+        diagnosis: the ``Differential`` as JSON when asked for (``diagnose_top``), else None.
     """
 
     json: str
     labels: dict[str, int]
     error: str | None = None
     fhir: str | None = None
+    diagnosis: str | None = None
 
 
 def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
@@ -72,22 +75,57 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
     """
     import json as _json
 
-    from medlens.batch import analyze_one
     from medlens.io.fhir import to_fhir_bundle
-    from medlens.io.readers import InputDocument
     from medlens.results import DocumentResult
 
     try:
         docs = list(nlp.pipe([it.text for it in items]))
         results = [DocumentResult.from_doc(d, doc_id=it.id, include_text=it.include_text) for d, it in zip(docs, items)]
     except Exception:  # noqa: BLE001 - one bad document must not fail the others: redo one by one, errors reported
-        results = [analyze_one(nlp, InputDocument(it.id, it.text), it.include_text) for it in items]
+        docs = [None] * len(items)
+        results = [_analyze_single(nlp, it) for it in items]
     out = []
-    for it, res in zip(items, results):
+    for it, res, doc in zip(items, results, docs):
         bundle = _json.dumps(to_fhir_bundle(res, it.text), ensure_ascii=False) if it.fhir else None
+        diagnosis = _diagnose(nlp, doc, it.diagnose_top) if it.diagnose_top and doc is not None else None
         out.append(WorkResult(res.model_dump_json(exclude_none=True), dict(Counter(e.label for e in res.entities)),
-                              res.error.type if res.error else None, bundle))
+                              res.error.type if res.error else None, bundle, diagnosis))
     return out
+
+
+_ENGINES: dict[int, object] = {}
+
+
+def _diagnose(nlp, doc, top: int) -> str:
+    """The differential for an analyzed Doc as JSON, or an ``{"error": ...}`` JSON object."""
+    import json as _json
+
+    from medlens.errors import MedlensError
+
+    try:
+        engine = _ENGINES.get(id(nlp))
+        if engine is None:
+            from medlens.pipeline import shared_graph
+            from medlens.reasoning.engine import DiagnosisEngine
+
+            engine = _ENGINES[id(nlp)] = DiagnosisEngine(shared_graph(nlp.meta["medlens"]["kg_path"]), nlp=nlp)
+        return engine.diagnose(doc, top=top).model_dump_json()
+    except MedlensError as exc:
+        return _json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}})
+    except Exception as exc:  # noqa: BLE001 - reported to the caller as a 500 without the text
+        return _json.dumps({"error": {"type": "InternalError", "message": f"diagnosis failed ({type(exc).__name__})"}})
+
+
+def _analyze_single(nlp, item: WorkItem):
+    from medlens.errors import MedlensError
+    from medlens.results import DocumentResult
+
+    try:
+        return DocumentResult.from_doc(nlp(item.text), doc_id=item.id, include_text=item.include_text)
+    except MedlensError as exc:
+        return DocumentResult.failed(item.id, type(exc).__name__, str(exc))
+    except Exception as exc:  # noqa: BLE001 - reported in the result; the message is left out (it may quote the text)
+        return DocumentResult.failed(item.id, type(exc).__name__, "analysis failed")
 
 
 # -- process backend ---------------------------------------------------------------

@@ -133,9 +133,10 @@ class ServiceSettings(BaseModel):
         """Analysis workers: ``workers``, or the cores available when it is 0."""
         if self.workers:
             return self.workers
-        from medlens.batch import default_processes
-
-        return default_processes()
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not on Linux
+            return max(1, os.cpu_count() or 1)
 
 
 def _read_file(path: Path) -> dict[str, Any]:
