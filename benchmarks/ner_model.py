@@ -51,7 +51,8 @@ def accuracy(models: dict[str, str], max_sentences: int | None = None) -> tuple[
         for dname, (dpath, lmap) in DEVSETS.items():
             t0 = time.perf_counter()
             sents = read_conll(dpath, lmap)[:max_sentences]
-            sc = score_entities([list(x.tags) for x in sents], predictor([list(x.words) for x in sents]))
+            sc = score_entities([list(x.tags) for x in sents], predictor([list(x.words) for x in sents]),
+                                types=set(lmap.values()))  # NCBI annotates diseases only
             print(format_scores(f"{mname} on {dname} devel ({time.perf_counter() - t0:.0f} s)", sc), flush=True)
             raw[f"{mname}|{dname}"] = sc.as_dict()
             for typ in sc.strict:
@@ -123,6 +124,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--max-sentences", type=int, default=None, help="score only the first N devel sentences (quick checks)")
     ap.add_argument("--no-readme", action="store_true")
+    ap.add_argument("--json-out", help="also write the scores and speeds as JSON to this file")
     ap.add_argument("--note", default="", help="a line added under the tables (e.g. training wall time)")
     args = ap.parse_args()
     model_dir = Path(args.model)
@@ -134,7 +136,7 @@ def main() -> None:
     models = {"int8 ONNX (shipped)" if model_dir == ASSET else "int8 ONNX": str(model_dir / "model.int8.onnx")}
     if args.fp32_onnx:
         models["fp32 ONNX"] = args.fp32_onnx
-    acc_rows, _ = accuracy(models, args.max_sentences)
+    acc_rows, raw = accuracy(models, args.max_sentences)
     sp_rows = speed(speed_texts(args.speed_words), model_dir, args.torch_model, args.threads)
     info = run_info()
     md = "\n\n".join([
@@ -150,6 +152,10 @@ def main() -> None:
     ])
     if not args.no_readme:
         update_readme_section("NER model", md)
+    if args.json_out:
+        import json
+
+        Path(args.json_out).write_text(json.dumps({"accuracy": raw, "speed": sp_rows, "info": info}, indent=2), encoding="utf-8")
     print(md)
 
 

@@ -17,7 +17,7 @@ over a corpus and scores it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,8 +63,17 @@ class EntityScores:
                 "overlap": {k: v.as_dict() for k, v in self.overlap.items()}}
 
 
-def score_entities(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> EntityScores:
-    """Score predicted BIO tag sequences against gold ones (same lengths, sentence by sentence)."""
+def score_entities(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+                   types: Collection[str] | None = None) -> EntityScores:
+    """Score predicted BIO tag sequences against gold ones (same lengths, sentence by sentence).
+
+    Args:
+        gold: gold tags per sentence.
+        pred: predicted tags per sentence.
+        types: score only these entity types, ignoring gold and predicted entities of
+            others (e.g. ``{"DISEASE"}`` for a corpus that annotates diseases only);
+            None scores every type.
+    """
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
     s_tp = defaultdict(int)
@@ -77,6 +86,9 @@ def score_entities(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]])
             raise ValueError(f"sentence of {len(g_tags)} gold tags but {len(p_tags)} predicted")
         g = bio_to_spans(g_tags)
         p = bio_to_spans(p_tags)
+        if types is not None:
+            g = [e for e in g if e[0] in types]
+            p = [e for e in p if e[0] in types]
         gset = set(g)
         for e in g:
             n_gold[e[0]] += 1
@@ -111,7 +123,8 @@ def format_scores(name: str, scores: EntityScores) -> str:
 
 
 def evaluate_model(model: str | Path, corpus: str | Path, label_map: dict[str, str | None] | None = None,
-                   *, batch_size: int = 32, predictor: Callable | None = None) -> EntityScores:
+                   *, batch_size: int = 32, predictor: Callable | None = None,
+                   types: Collection[str] | None = None) -> EntityScores:
     """Run a model over a BIO/JSONL corpus and score it.
 
     Args:
@@ -123,6 +136,8 @@ def evaluate_model(model: str | Path, corpus: str | Path, label_map: dict[str, s
             Gold types the model does not know are scored too (recall 0).
         batch_size: windows per forward pass.
         predictor: an already loaded ``predict_words(list_of_word_lists) -> list_of_tag_lists``.
+        types: score only these types (default: every type the corpus annotates, so a
+            disease-only corpus does not count the model's chemicals as false positives).
 
     Returns:
         Strict and overlap scores per type.
@@ -133,7 +148,9 @@ def evaluate_model(model: str | Path, corpus: str | Path, label_map: dict[str, s
     if predictor is None:
         predictor = load_predictor(model, batch_size=batch_size)
     pred = predictor([list(s.words) for s in sentences])
-    return score_entities([list(s.tags) for s in sentences], pred)
+    if types is None:
+        types = {t[2:] for s in sentences for t in s.tags if t != "O"}
+    return score_entities([list(s.tags) for s in sentences], pred, types)
 
 
 def load_predictor(model: str | Path, batch_size: int = 32) -> Callable[[list[list[str]]], list[list[str]]]:

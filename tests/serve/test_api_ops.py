@@ -44,3 +44,17 @@ def test_cors_when_configured(serve_settings, nlp):
     with TestClient(create_app(settings, nlp=nlp)) as c:
         r = c.options("/v1/analyze", headers={"Origin": "http://ok.example", "Access-Control-Request-Method": "POST"})
         assert r.headers["access-control-allow-origin"] == "http://ok.example"
+
+
+def test_diagnose_endpoint_when_available(client):
+    """The optional /v1/diagnose router: included when the reasoning engine imports; the tiny graph has
+    no HPO annotations, so the answer is a clear JSON error, never a 5xx."""
+    caps = client.get("/v1/info").json()["capabilities"]
+    r = client.post("/v1/diagnose", json={"text": "Fever and cough."})
+    if not caps["diagnose"]:
+        assert r.status_code == 404
+        return
+    assert r.status_code in (200, 422), r.text
+    if r.status_code == 422:
+        assert "HPO" in r.json()["error"]["message"]
+    assert client.post("/v1/diagnose", json={"text": "x"}, headers={"X-API-Key": ""}).status_code == 401

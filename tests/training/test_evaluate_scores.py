@@ -37,3 +37,10 @@ def test_strict_matches_seqeval() -> None:
     assert sc.strict["micro"].f1 == pytest.approx(seqeval.f1_score(gold, pred))
     assert sc.strict["micro"].precision == pytest.approx(seqeval.precision_score(gold, pred))
     assert sc.strict["micro"].recall == pytest.approx(seqeval.recall_score(gold, pred))
+
+
+def test_types_filter_ignores_other_types() -> None:
+    gold = [["B-D", "O", "O"]]
+    pred = [["B-D", "O", "B-C"]]  # a chemical the disease-only corpus does not annotate
+    assert score_entities(gold, pred).strict["micro"].precision == pytest.approx(0.5)
+    assert score_entities(gold, pred, types={"D"}).strict["micro"].precision == pytest.approx(1.0)

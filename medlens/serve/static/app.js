@@ -171,9 +171,12 @@ async function renderDifferential(text) {
       const score = item.probability ?? item.score;
       const ev = item.evidence || item.supporting || [];
       const evList = el("ul");
+      const label = (x) => typeof x === "string" ? x : (x.finding_name || x.text || x.name || x.finding || x.id || JSON.stringify(x));
       for (const x of (Array.isArray(ev) ? ev : []).slice(0, 6)) {
-        evList.append(el("li", {}, typeof x === "string" ? x : (x.text || x.name || x.finding || x.id || JSON.stringify(x))));
+        const via = x && x.term_name && x.term_name !== x.finding_name ? ` (via ${x.term_name})` : "";
+        evList.append(el("li", {}, "for: " + label(x) + via));
       }
+      for (const x of (item.contradicting || []).slice(0, 3)) evList.append(el("li", {}, "against: " + label(x)));
       box.append(el("div", { class: "dx" }, el("strong", {}, name), " ", el("code", {}, id),
                     score !== undefined ? el("span", { class: "score" }, Number(score).toFixed(3)) : null, evList));
     }
