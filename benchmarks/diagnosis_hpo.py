@@ -172,7 +172,7 @@ def main() -> None:
     table = markdown_table(
         ["system", "patients", "top-1 %", "top-10 %", "mean rank", "median rank", "patients/s", "ms/patient"],
         [[name, who, f"{m['top1']:.1f}", f"{m['top10']:.1f}", f"{m['mean_rank']:.1f}", f"{m['median_rank']:.1f}",
-          f"{rate:,.1f}", f"{ms:,.1f}"] for name, who, m, rate, ms in rows],
+          f"{rate:,.1f}" if rate >= 1 else f"{rate:.3f}", f"{ms:,.1f}"] for name, who, m, rate, ms in rows],
         align=["l", "l", "r", "r", "r", "r", "r", "r"])
     info = run_info()
     md = (f"Recorded {info['date']} on {info['machine']['summary']}, commit {info['commit']}.\n\n{table}\n\n"
