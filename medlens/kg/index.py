@@ -146,6 +146,7 @@ def build_index(
     stop = {key_of_tokens([w]) for w in STOP_WORDS} | {s.lower() for s in stop_terms}
     by_key: dict[str, set[str]] = defaultdict(set)
     resolvable: dict[str, set[str]] = defaultdict(set)  # by_key plus fragments, for abbreviation expansions
+    fragments: dict[str, set[str]] = defaultdict(set)
     case_votes: dict[str, list[bool]] = defaultdict(list)
     counts = Counter()
     step = 5000
@@ -165,13 +166,19 @@ def build_index(
         resolvable[key].add(cid)
         if kind in FRAGMENT_KINDS and " " not in key:
             # one-word inclusion terms are note fragments ("stage", "stable", "LDL"), not names
-            counts["skipped_fragment"] += 1
+            # of their own: they only join a key that another source names ("hypertension")
+            fragments[key].add(cid)
             continue
         by_key[key].add(cid)
         case_votes[key].append(_is_acronym(text))
     if progress:
         progress(len(rows) % step)
     counts["synonyms"] = len(rows)
+    for key, cids in fragments.items():
+        if key in by_key:
+            by_key[key] |= cids
+        else:
+            counts["skipped_fragment"] += 1
 
     conn.executescript(_ENTRIES_SCHEMA)
     # key -> [concept ids (ordered), label, flags, meta]
