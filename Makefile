@@ -1,30 +1,40 @@
 # medlens: two commands on a fresh machine (needs only python3 >= 3.11)
-#   make demo   set up, build the knowledge graph, analyze the example notes
-#   make test   set up, build the knowledge graph, run the test suite
+#   make demo   set up (runtime), build the knowledge graph, analyze the example notes
+#   make test   set up (runtime + test + training extras), build the graph if needed, run the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 KG     ?= $(or $(MEDLENS_KG),$(HOME)/.local/share/medlens/kg.sqlite)
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-slow setup kg bench clean
+.PHONY: demo test test-slow setup setup-dev kg bench clean
 
 demo: setup $(KG)
 	$(BIN)/medlens analyze examples/ --kg $(KG)
 
-test: setup $(KG)
+test: setup-dev $(KG)
 	MEDLENS_KG=$(KG) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-slow: setup $(KG)
+test-slow: setup-dev $(KG)
 	MEDLENS_KG=$(KG) $(BIN)/python -m pytest --slow $(PYTEST_ARGS)
 
+# runtime: what `pip install medlens` gives (no torch)
 setup: $(VENV)/.installed
+
+# tests and training: adds pytest, the service test tools and the `train` extra (torch==2.13.0, CPU)
+setup-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	touch $(VENV)/.installed $@
 
 # rebuilt when the code or data that define the graph change (a stale graph is refused at load)
 GRAPH_INPUTS = $(wildcard medlens/kg/*.py medlens/kg/sources/*.py medlens/normalize.py) \
@@ -35,7 +45,7 @@ kg: $(KG)
 $(KG): $(GRAPH_INPUTS) | setup
 	$(BIN)/medlens kg build --output $(KG)
 
-bench: setup $(KG)
+bench: setup-dev $(KG)
 	MEDLENS_KG=$(KG) $(BIN)/python benchmarks/ner_f1.py
 	MEDLENS_KG=$(KG) $(BIN)/python benchmarks/throughput.py
 

@@ -11,6 +11,12 @@ from medlens.errors import ConfigError, Errors
 COMPONENTS = ("sections", "sentences", "dictionary_ner", "context", "linker")
 """Default component order. Each name ``x`` is the spaCy factory ``medlens_x``."""
 
+WITH_MODEL = ("sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker")
+"""The default order plus the shipped transformer recognizer (model spans win on boundaries;
+the dictionary adds what the model does not cover; the graph supplies the concept links)."""
+
+ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker"]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -39,16 +45,20 @@ class PipelineConfig(_Strict):
     Attributes:
         kg_path: knowledge graph file; None uses the default location
             (``$MEDLENS_KG``, ``$MEDLENS_HOME/kg.sqlite`` or ``~/.local/share/medlens/kg.sqlite``).
-        components: component names in order (default: all of :data:`COMPONENTS`).
+        components: component names in order (default: :data:`COMPONENTS`; :data:`WITH_MODEL`
+            adds the shipped transformer recognizer).
         labels: entity labels to keep (None: all).
         max_chars: longest document accepted, in characters.
+        model_path: folder of the transformer recognizer (``transformer_ner``); None uses
+            the model shipped in ``medlens/assets/ner``.
         linker, context: per-component settings.
     """
 
     kg_path: str | None = None
-    components: tuple[Literal["sections", "sentences", "dictionary_ner", "context", "linker"], ...] = COMPONENTS
+    components: tuple[ComponentName, ...] = COMPONENTS
     labels: tuple[str, ...] | None = None
     max_chars: int = Field(2_000_000, ge=1_000)
+    model_path: str | None = None
     linker: LinkerSettings = LinkerSettings()
     context: ContextSettings = ContextSettings()
 

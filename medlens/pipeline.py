@@ -15,7 +15,8 @@ from pathlib import Path
 import spacy
 from spacy.language import Language
 
-from medlens.config import COMPONENTS, PipelineConfig
+from medlens.components import MODULES
+from medlens.config import PipelineConfig
 from medlens.errors import Errors, PipelineError
 from medlens.kg.store import KnowledgeGraph, default_graph_path
 
@@ -34,6 +35,8 @@ def shared_graph(path: str | Path | None = None) -> KnowledgeGraph:
 def _component_config(name: str, config: PipelineConfig) -> dict:
     if name == "dictionary_ner":
         return {"kg_path": config.kg_path, "labels": list(config.labels) if config.labels else None}
+    if name == "transformer_ner":
+        return {"model_path": config.model_path}
     if name == "linker":
         return {"kg_path": config.kg_path, **config.linker.model_dump()}
     if name == "context":
@@ -67,7 +70,7 @@ def check_order(nlp: Language) -> None:
     if not problems:
         return
     name, attrs = next(iter(problems.items()))
-    providers = [f"medlens_{c}" for c in COMPONENTS
+    providers = [f"medlens_{c}" for c in MODULES
                  if any(a in (Language.get_factory_meta(f"medlens_{c}").assigns or []) for a in attrs)]
     raise PipelineError(Errors.E002.format(name=name, attr=", ".join(attrs), order=" -> ".join(nlp.pipe_names),
                                            providers=", ".join(providers) or "a component that sets it"))

@@ -24,7 +24,7 @@ class ConceptLinkResult(_Model):
     name: str
     source: str
     score: float = Field(ge=0, le=1)
-    method: str = Field(description="exact, normalized, abbreviation or fuzzy")
+    method: str = Field(description="exact, normalized, abbreviation, fuzzy or partial")
 
 
 class CueResult(_Model):

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from medlens import __version__
 from medlens.cli.kg import kg_app
+from medlens.cli.train import train_app
 from medlens.cli.serve import serve_cli
 from medlens.cli.deid import deid_cli
 from medlens.cli.diagnose import diagnose_cli
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kg_app, name="kg")
+app.add_typer(train_app, name="train")
 app.command("serve")(serve_cli)
 app.command("deid")(deid_cli)
 app.command("diagnose")(diagnose_cli)
@@ -73,6 +75,7 @@ def analyze_cli(
     labels: Annotated[Optional[str], typer.Option("--labels", help="Comma-separated entity labels to keep, e.g. DISEASE,DRUG (default: all).")] = None,
     pattern: Annotated[list[str], typer.Option("--pattern", help="File name pattern in a folder (repeatable).")] = ["*.txt", "*.text", "*.md", "*.note"],
     include_text: Annotated[bool, typer.Option("--include-text", help="Put each document's text in its JSON result.")] = False,
+    model: Annotated[bool, typer.Option("--model", help="Also run the shipped transformer recognizer (diseases and chemicals; slower, more accurate boundaries).")] = False,
 ) -> None:
     """Analyze notes: sections, sentences, entities with assertion and ranked concept links.
 
@@ -86,7 +89,7 @@ def analyze_cli(
     """
     from medlens.batch import analyze_documents, completed_ids
     from medlens.cli.report import render, render_summary
-    from medlens.config import make_config
+    from medlens.config import WITH_MODEL, make_config
     from medlens.pipeline import shared_graph
     from medlens.results import DocumentResult
 
@@ -95,7 +98,8 @@ def analyze_cli(
         _fail("--resume needs --output FILE with --format jsonl (the file records what is done).")
     try:
         config = make_config(kg_path=str(kg) if kg else None,
-                             labels=tuple(x.strip().upper() for x in labels.split(",")) if labels else None)
+                             labels=tuple(x.strip().upper() for x in labels.split(",")) if labels else None,
+                             components=WITH_MODEL if model else None)
         shared_graph(config.kg_path)  # fail fast, before any worker starts
     except MedlensError as exc:
         _fail(str(exc))

@@ -11,6 +11,7 @@ from importlib import import_module
 MODULES = {
     "sections": "medlens.components.sections",
     "sentences": "medlens.components.sentences",
+    "transformer_ner": "medlens.components.transformer_ner",
     "dictionary_ner": "medlens.components.dictionary_ner",
     "context": "medlens.components.context",
     "linker": "medlens.components.linker",

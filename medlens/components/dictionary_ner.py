@@ -164,22 +164,43 @@ class DictionaryRecognizer:
         return sorted(chosen + extra, key=lambda m: m.start)
 
     def set_annotations(self, doc: Doc, matches: list[Match]) -> None:
-        """Write the matches into ``doc.ents`` with their candidate concept ids."""
-        spans = []
-        for m in matches:
-            span = Span(doc, m.start, m.end, label=m.entry.label)
-            span._.match_ids = m.entry.concept_ids
-            span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
-            span._.ner_source = "dictionary"
-            spans.append(span)
+        """Write the matches into ``doc.ents`` with their candidate concept ids.
+
+        An existing entity (e.g. from the transformer recognizer) keeps its
+        boundaries; where a match has exactly its boundaries, the entity takes the
+        match's concept ids and the graph's more specific label (SYMPTOM rather
+        than DISEASE, DRUG rather than CHEMICAL) and keeps its ``ner_source``.
+        """
         existing = list(doc.ents)
+        spans = [(m, Span(doc, m.start, m.end, label=m.entry.label)) for m in matches]
         if self.overwrite_ents:
-            doc.ents = filter_spans(spans + existing)
+            kept = filter_spans([s for _, s in spans] + existing)
+            ours = {(s.start, s.end) for _, s in spans}
+            final = kept
         else:
             taken = bytearray(len(doc))
+            by_bounds = {(e.start, e.end): i for i, e in enumerate(existing)}
             for e in existing:
                 taken[e.start:e.end] = b"\x01" * (e.end - e.start)
-            doc.ents = sorted(existing + [s for s in spans if not any(taken[s.start:s.end])], key=lambda s: s.start)
+            final = list(existing)
+            for m, span in spans:
+                i = by_bounds.get((m.start, m.end))
+                if i is not None and not existing[i]._.match_ids:
+                    merged = Span(doc, m.start, m.end, label=m.entry.label)
+                    source = existing[i]._.ner_source
+                    merged._.match_ids = m.entry.concept_ids
+                    merged._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
+                    merged._.ner_source = source
+                    final[i] = merged
+                elif not any(taken[m.start:m.end]):
+                    final.append(span)
+            ours = {(s.start, s.end) for _, s in spans if not any(taken[s.start:s.end])}
+        for m, span in spans:
+            if (span.start, span.end) in ours:
+                span._.match_ids = m.entry.concept_ids
+                span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
+                span._.ner_source = "dictionary"
+        doc.ents = sorted(final, key=lambda s: s.start)
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))

@@ -9,6 +9,8 @@ Candidates are tried in order of trust, and each concept keeps its best route:
    abbreviation is ambiguous)
 4. ``fuzzy``: character trigram candidates from the graph's full-text index,
    scored by edit-distance ratio, kept above ``fuzzy_threshold`` (score x 0.85)
+5. ``partial``: when nothing else matched, the longest trailing part of the
+   mention that names a concept ("primary lung cancer" -> "lung cancer", 0.7)
 
 Within one route, concepts are ordered by the source preferred for the
 entity's label (``source_priority``; e.g. ICD-10-CM before MeSH for diseases),
@@ -142,9 +144,25 @@ class EntityLinker:
                 for hit in self.kg.search(text, limit=self.top_k, labels=labels, min_score=self.fuzzy_threshold):
                     offer(hit.concept.id, round(hit.score * 0.85, 4), "fuzzy", hit.matched)
                     self._concepts.setdefault(hit.concept.id, hit.concept)
+            if not best and len(tokens) > 1:
+                self._offer_head(tokens, offer)
         if not best:
             return []
         return self._rank(best, label, norm)
+
+    def _offer_head(self, tokens: list[str], offer) -> None:
+        """``partial``: the longest trailing part of the mention that names a concept
+        ("primary lung cancer" -> "lung cancer"), scored 0.7 x its route's score."""
+        for i in range(1, len(tokens)):
+            key = key_of_tokens(tokens[i:])
+            entries = self.index.by_key(key) if key else []
+            if entries:
+                head = " ".join(tokens[i:])
+                for entry in entries:
+                    if not entry.is_abbreviation:
+                        for cid in entry.concept_ids:
+                            offer(cid, 0.7, "partial", head)
+                return
 
     def _routes_for_ids(self, ids: tuple[str, ...], text: str, form: str | None):
         """Dictionary matches: the concepts are known; decide exact vs normalized per concept."""

@@ -161,14 +161,14 @@ class TransformerRecognizer:
                     raise ConfigError(Errors.E007.format(value=label, opts=", ".join(known)))
         self.name = name
         self.tagger = tagger
-        self.labels = frozenset(labels) if labels else None
+        self.keep_labels = frozenset(labels) if labels else None
         self.batch_size = batch_size
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
         found = self.tagger.entities([d.text for d in docs], batch_size=self.batch_size)
-        if self.labels is not None:
-            found = [[e for e in ents if e.label in self.labels] for ents in found]
+        if self.keep_labels is not None:
+            found = [[e for e in ents if e.label in self.keep_labels] for ents in found]
         return found
 
     def set_annotations(self, docs: Sequence[Doc], entities: Sequence[list[CharEntity]]) -> None:

@@ -77,7 +77,7 @@ class ConceptLink:
         name: the concept's preferred name.
         source: the knowledge source (``icd10cm``, ``hpo``, ``mesh``, ``drugs``, ...).
         score: 0..1, higher is better.
-        method: how it was found: ``exact``, ``normalized``, ``abbreviation`` or ``fuzzy``.
+        method: how it was found: ``exact``, ``normalized``, ``abbreviation``, ``fuzzy`` or ``partial``.
         matched: the synonym that matched.
     """
 

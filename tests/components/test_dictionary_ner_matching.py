@@ -91,3 +91,14 @@ def test_dictionary_ner_local_abbreviations_can_be_turned_off(tiny_kg):
     rec = DictionaryRecognizer(nlp, kg=tiny_kg, local_abbreviations=False)
     doc = rec(nlp.make_doc("Breast cancer (BC). BC again."))
     assert [e.text for e in doc.ents] == ["Breast cancer"]
+
+
+def test_dictionary_ner_enriches_a_model_entity_with_the_same_boundaries(recognizer):
+    nlp, rec = recognizer
+    doc = nlp.make_doc("Started aspirin for chest pain")
+    model = Span(doc, 1, 2, label="CHEMICAL")
+    model._.ner_source = "model"
+    doc.ents = [model]
+    rec(doc)
+    got = [(e.text, e.label_, e._.ner_source, e._.match_ids) for e in doc.ents]
+    assert got == [("aspirin", "DRUG", "model", ("T:M002",)), ("chest pain", "SYMPTOM", "dictionary", ("T:S001",))]

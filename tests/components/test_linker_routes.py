@@ -51,3 +51,8 @@ def test_linker_fuzzy_can_be_turned_off(tiny_kg):
 def test_linker_ranks_several_concepts_and_caps_top_k(tiny_kg):
     linker = EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"), top_k=1)
     assert len(linker.link_text("diabetes")) == 1
+
+
+def test_linker_partial_falls_back_to_the_head(linker):
+    top = linker.link_text("acute recurrent pneumonia", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score, top.matched) == ("T:D005", "partial", 0.7, "pneumonia")
