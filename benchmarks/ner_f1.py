@@ -30,7 +30,7 @@ sys.path.insert(0, str(HERE))
 
 from _report import markdown_table, run_info, update_readme_section  # noqa: E402
 
-LABEL_MAP = {"DISEASE": "Disease", "SYMPTOM": "Disease", "FINDING": "Disease", "DRUG": "Chemical"}
+LABEL_MAP = {"DISEASE": "Disease", "SYMPTOM": "Disease", "FINDING": "Disease", "DRUG": "Chemical", "CHEMICAL": "Chemical"}
 CORPORA = {"ncbi-disease": ("Disease",), "bc5cdr": ("Chemical", "Disease")}
 
 
@@ -120,6 +120,8 @@ def main() -> int:
     ap.add_argument("--kg", help="knowledge graph file (default location if omitted)")
     ap.add_argument("--limit", type=int, help="only the first N sentences of each corpus")
     ap.add_argument("--no-readme", action="store_true", help="print only; do not update benchmarks/README.md")
+    ap.add_argument("--model", action="store_true",
+                    help="also run the shipped transformer recognizer before the dictionary (medlens analyze --model)")
     args = ap.parse_args()
     missing = [c for c in CORPORA if not (DATA / c / "devel.tsv").is_file()]
     if missing:
@@ -128,7 +130,11 @@ def main() -> int:
 
     import medlens
 
-    nlp = medlens.load(kg_path=args.kg, components=("sections", "sentences", "dictionary_ner", "linker"))
+    components = ("sections", "sentences", "dictionary_ner", "linker")
+    if args.model:
+        components = ("sections", "sentences", "transformer_ner", "dictionary_ner", "linker")
+    nlp = medlens.load(kg_path=args.kg, components=components)
+    system = "dictionary + transformer (--model)" if args.model else "dictionary"
     rows = []
     for corpus, types in CORPORA.items():
         sents = read_bio(DATA / corpus / "devel.tsv", args.limit)
@@ -142,19 +148,27 @@ def main() -> int:
         res = score(gold, preds, types)
         for t in (*types, "micro") if len(types) > 1 else types:
             s, o = res[f"strict:{t}"], res[f"overlap:{t}"]
-            rows.append([corpus, t, s["gold"], s["pred"], f"{100 * s['p']:.1f}", f"{100 * s['r']:.1f}", f"{100 * s['f1']:.1f}",
+            rows.append([system, corpus, t, s["gold"], s["pred"], f"{100 * s['p']:.1f}", f"{100 * s['r']:.1f}", f"{100 * s['f1']:.1f}",
                          f"{100 * o['p']:.1f}", f"{100 * o['r']:.1f}", f"{100 * o['f1']:.1f}"])
         print(f"{corpus}: {len(sents)} sentences in {secs:.1f}s")
-    header = ["corpus (devel)", "type", "gold", "predicted", "strict P", "strict R", "strict F1", "overlap P", "overlap R", "overlap F1"]
-    table = markdown_table(header, rows, align="llrrrrrrrr")
+    header = ["pipeline", "corpus (devel)", "type", "gold", "predicted", "strict P", "strict R", "strict F1", "overlap P", "overlap R", "overlap F1"]
+    from _report import parse_markdown_table, read_readme_section
+
+    # keep the other pipeline's rows from the last recorded run
+    old = read_readme_section("Dictionary NER F1") or ""
+    old_header, old_rows = parse_markdown_table(old)
+    if old_header == header:
+        rows = [r for r in old_rows if r[0] != system] + rows
+    table = markdown_table(header, rows, align="lllrrrrrrr")
     print(table)
     if not args.no_readme:
         info = run_info()
         update_readme_section("Dictionary NER F1", (
-            f"Recorded {info['date']} on {info['machine']['summary']}, commit {info['commit']}"
+            f"Last recorded {info['date']} on {info['machine']['summary']}, commit {info['commit']} ({system})"
             f"{f', first {args.limit} sentences' if args.limit else ''}.\n\n{table}\n\n"
-            "Run: `.venv/bin/python benchmarks/ner_f1.py`. The dictionary recognizer and linker of the default "
-            "graph, no trained model: each devel sentence is rebuilt as text (tokens joined by spaces), and "
+            "Run: `.venv/bin/python benchmarks/ner_f1.py [--model]`. *dictionary*: the dictionary recognizer and "
+            "linker of the default graph, no trained model; *dictionary + transformer*: the shipped int8 model first "
+            "(its spans win), then the dictionary (CHEMICAL counts as Chemical). Each devel sentence is rebuilt as text (tokens joined by spaces), and "
             "DISEASE/SYMPTOM/FINDING entities count as Disease, DRUG as Chemical. Strict = same type and exact "
             "boundaries (seqeval convention); overlap = same type and at least one shared character. "
             "The BIO files carry no concept ids, so linking accuracy itself is not scored here.\n\n"

@@ -73,6 +73,11 @@ class Errors:
     E206 = "{path}: the folder holds no readable files matching {patterns}."
     E207 = "{path}: unknown training file type '{suffix}'. Accepted suffixes: {opts}."
     E208 = "Label mapping '{value}' must look like 'Source=TARGET' (e.g. Disease=DISEASE); an empty TARGET drops the type."
+    E209 = "{path}, {where}: {details}"
+    E210 = "Unknown truncation '{value}'. Accepted: {opts}."
+    E211 = "--folds {value} is invalid: it must be between 2 and the number of documents ({n})."
+    E212 = "{source}: {n} labels ({labels}) in single-label mode; pass --multi-label to train a multi-label classifier."
+    E213 = "{path}: no *.txt files with text under it (searched recursively)."
     # models
     E300 = "Model file {path} is missing or unreadable: {details}"
     E301 = "{path} is not a medlens token-classification model: {details}"

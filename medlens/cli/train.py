@@ -1,4 +1,4 @@
-"""``medlens train ner`` / ``medlens train evaluate`` / ``medlens train export``: thin wrappers over medlens.training."""
+"""``medlens train ner / classify / pretrain / evaluate / export``: thin wrappers over medlens.training."""
 
 from __future__ import annotations
 
@@ -29,6 +29,41 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _progress(describe):
+    """A progress bar (loss, elapsed, ETA) and its ``on_start`` / ``on_step`` callbacks.
+
+    On a terminal the bar is drawn; otherwise a line is printed every 50 steps. ``describe(info)``
+    is the first part of the line printed at the start.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    interactive = err.is_terminal
+    bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn(),
+                   console=err, disable=not interactive)
+    state = {"task": None, "t0": time.perf_counter(), "start": 0}
+
+    def on_start(info: dict) -> None:
+        err.print(f"{describe(info)}; {info['total']} steps"
+                  + (f" (resuming at step {info['start_step']})" if info["start_step"] else ""), highlight=False)
+        state["start"] = info["start_step"]
+        state["t0"] = time.perf_counter()
+        if state["task"] is not None:  # a new run (cross-validation fold) on the same bar
+            bar.remove_task(state["task"])
+        state["task"] = bar.add_task("train", total=info["total"], completed=info["start_step"], epoch=1, loss=0.0)
+
+    def on_step(s: dict) -> None:
+        bar.update(state["task"], completed=s["step"], epoch=s["epoch"], loss=s["loss"])
+        if not interactive and s["step"] % 50 == 0:
+            done = s["step"] - state["start"]
+            el = time.perf_counter() - state["t0"]
+            eta = el / max(done, 1) * (s["total"] - s["step"])
+            err.print(f"step {s['step']}/{s['total']} epoch {s['epoch']} loss {s['loss']:.4f} lr {s['lr']:.2e} "
+                      f"elapsed {el / 60:.1f} min eta {eta / 60:.1f} min", highlight=False)
+
+    return bar, on_start, on_step
+
+
 @train_app.command("ner")
 def train_ner_cli(
     train: Annotated[list[str], typer.Option("--train", "-t", help="Training file (repeatable). " + CORPUS_HELP)],
@@ -55,10 +90,7 @@ def train_ner_cli(
       medlens train ner -t ncbi/train.tsv:Disease=DISEASE -t bc5cdr/train.tsv:Disease=DISEASE,Chemical=CHEMICAL
       -d ncbi=ncbi/devel.tsv:Disease=DISEASE -d bc5cdr=bc5cdr/devel.tsv:Disease=DISEASE,Chemical=CHEMICAL -o /tmp/ner
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
     from medlens.training.data import parse_corpus_arg
-    from medlens.training.evaluate import EntityScores, PRF
     from medlens.training.ner import NerTrainConfig, train_ner
 
     try:
@@ -76,26 +108,8 @@ def train_ner_cli(
                             epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, stride=stride, seed=seed,
                             patience=patience, checkpoint_every=checkpoint_every, threads=threads, max_steps=max_steps,
                             freeze_embeddings=freeze_embeddings)
-    interactive = err.is_terminal
-    bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                   console=err, disable=not interactive)
-    state = {"task": None, "t0": time.perf_counter(), "start": 0}
-
-    def on_start(info: dict) -> None:
-        err.print(f"{info['sentences']} sentences -> {info['examples']} windows; labels {', '.join(info['labels'])}; "
-                  f"{info['total']} steps" + (f" (resuming at step {info['start_step']})" if info["start_step"] else ""))
-        state["start"] = info["start_step"]
-        state["task"] = bar.add_task("train", total=info["total"], completed=info["start_step"], epoch=1, loss=0.0)
-
-    def on_step(s: dict) -> None:
-        bar.update(state["task"], completed=s["step"], epoch=s["epoch"], loss=s["loss"])
-        if not interactive and s["step"] % 50 == 0:
-            done = s["step"] - state["start"]
-            el = time.perf_counter() - state["t0"]
-            eta = el / max(done, 1) * (s["total"] - s["step"])
-            err.print(f"step {s['step']}/{s['total']} epoch {s['epoch']} loss {s['loss']:.4f} lr {s['lr']:.2e} "
-                      f"elapsed {el / 60:.1f} min eta {eta / 60:.1f} min", highlight=False)
+    bar, on_start, on_step = _progress(
+        lambda info: f"{info['sentences']} sentences -> {info['examples']} windows; labels {', '.join(info['labels'])}")
 
     def on_epoch(rec: dict) -> None:
         parts = [f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min)"]
@@ -111,6 +125,126 @@ def train_ner_cli(
         _fail(str(exc))
     err.print(f"best epoch {result.best_epoch} (mean dev strict F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "
               f"{result.steps} steps in {result.seconds / 60:.1f} min")
+
+
+@train_app.command("classify")
+def train_classify_cli(
+    train: Annotated[Path, typer.Option("--train", "-t", help="Training file: CSV/TSV with a header row, or JSONL ({\"text\", \"label\"} or {\"text\", \"labels\": [...]}).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder: best model in OUTPUT/best, report.json, confusion.png, resumable state (OUTPUT/fold-N with --folds).")],
+    dev: Annotated[Optional[Path], typer.Option("--dev", "-d", help="Dev file (same format); macro-F1 on it picks the best epoch.")] = None,
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Encoder folder (default: all-MiniLM-L6-v2; or the output of `medlens train pretrain`).")] = None,
+    text_column: Annotated[str, typer.Option(help="CSV column holding the text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="CSV column holding the label(s).")] = "label",
+    multi_label: Annotated[bool, typer.Option("--multi-label", help="Independent labels: sigmoid + binary cross-entropy.")] = False,
+    label_sep: Annotated[str, typer.Option(help="Separator of several labels in one CSV cell (--multi-label).")] = "|",
+    folds: Annotated[Optional[int], typer.Option(min=2, help="Stratified K-fold cross-validation: report per-fold and mean macro-F1 (--dev is not used).")] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = 4,
+    batch_size: Annotated[int, typer.Option(min=1, help="Documents per step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 5e-5,
+    max_length: Annotated[int, typer.Option(min=8, max=512, help="Subwords per document, with [CLS]/[SEP]; longer ones are truncated.")] = 256,
+    truncation: Annotated[str, typer.Option(help="Keep the 'head' of long documents, or 'head-tail' (a quarter from the start, the rest from the end).")] = "head",
+    seed: Annotated[int, typer.Option(help="Random seed (data order, head init, folds).")] = 13,
+    patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without a better dev score (0: never).")] = 2,
+    checkpoint_every: Annotated[int, typer.Option(min=0, help="Save the resumable state every N steps (0: only at epoch ends).")] = 500,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after N steps (smoke tests).")] = None,
+    freeze_embeddings: Annotated[bool, typer.Option("--freeze-embeddings", help="Keep the word embeddings fixed (faster on CPU).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUTPUT/train_state.pt.")] = False,
+) -> None:
+    """Fine-tune a document classifier (single- or multi-label) on CSV or JSONL files.
+
+    Example:
+
+      medlens train classify -t abstracts.csv --text-column medical_abstract --label-column condition_label
+      --folds 5 -o /tmp/clf
+    """
+    from medlens.training.classify import ClassifyTrainConfig, cross_validate, train_classifier
+
+    config = ClassifyTrainConfig(train=str(train), dev=str(dev) if dev else None, output=str(output),
+                                 base_model=str(base_model) if base_model else None, text_column=text_column,
+                                 label_column=label_column, multi_label=multi_label, label_sep=label_sep, epochs=epochs,
+                                 batch_size=batch_size, lr=lr, max_length=max_length, truncation=truncation, seed=seed,
+                                 patience=patience, checkpoint_every=checkpoint_every, threads=threads,
+                                 max_steps=max_steps, freeze_embeddings=freeze_embeddings)
+    bar, on_start, on_step = _progress(
+        lambda info: f"{info['documents']} documents; {len(info['labels'])} labels ({', '.join(info['labels'])})")
+
+    def on_epoch(rec: dict) -> None:
+        dev_part = ""
+        if "dev" in rec:
+            d = rec["dev"]
+            dev_part = f" | dev macro-F1 {100 * d['macro_f1']:.2f}, micro-F1 {100 * d['micro_f1']:.2f}, accuracy {100 * d['accuracy']:.2f}"
+        err.print(f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min), loss {rec['train_loss'] or 0:.4f}{dev_part}",
+                  highlight=False)
+
+    def on_fold(n: int, res) -> None:
+        err.print(f"fold {n}/{folds}: macro-F1 {100 * res.best_score:.2f} (epoch {res.best_epoch}) -> {res.best_dir}",
+                  highlight=False)
+
+    try:
+        with bar:
+            if folds:
+                cv = cross_validate(config, folds, on_fold=on_fold, resume=resume, on_step=on_step, on_epoch=on_epoch,
+                                    on_start=on_start)
+            else:
+                result = train_classifier(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start)
+    except MedlensError as exc:
+        _fail(str(exc))
+    if folds:
+        typer.echo("\n".join(f"fold {i}: macro-F1 {100 * f:.2f}" for i, f in enumerate(cv.fold_f1, 1)))
+        typer.echo(f"mean macro-F1 over {folds} folds: {100 * cv.mean_f1:.2f} (details in {output / 'cv.json'})")
+        return
+    if result.report:
+        rep = result.report
+        typer.echo(f"best epoch {result.best_epoch}: dev macro-F1 {100 * rep['macro']['f1']:.2f}, "
+                   f"micro-F1 {100 * rep['micro']['f1']:.2f}, accuracy {100 * rep['accuracy']:.2f}")
+        for label, v in rep["per_class"].items():
+            typer.echo(f"  {label}: P {100 * v['precision']:.2f} R {100 * v['recall']:.2f} F1 {100 * v['f1']:.2f} (n={v['n_gold']})")
+        typer.echo(f"report: {output / 'report.json'}; confusion matrix: {output / 'confusion.png'}")
+    err.print(f"best model -> {result.best_dir}; {result.steps} steps in {result.seconds / 60:.1f} min")
+
+
+@train_app.command("pretrain")
+def pretrain_cli(
+    text: Annotated[Path, typer.Argument(help="Folder of plain-text *.txt files (read recursively), or one .txt file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; the model (a --base-model for `train ner` / `train classify`) goes to OUTPUT/best.")],
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Encoder folder to continue from (default: all-MiniLM-L6-v2).")] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Passes over the text.")] = 1,
+    batch_size: Annotated[int, typer.Option(min=1, help="Blocks per step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 5e-5,
+    max_length: Annotated[int, typer.Option(min=8, max=512, help="Subwords per block, with [CLS]/[SEP].")] = 128,
+    mask_probability: Annotated[float, typer.Option(min=0.01, max=0.9, help="Share of words masked (whole-word masking).")] = 0.15,
+    seed: Annotated[int, typer.Option(help="Random seed (block order, masking).")] = 13,
+    checkpoint_every: Annotated[int, typer.Option(min=0, help="Save the resumable state every N steps (0: only at epoch ends).")] = 500,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after N steps (smoke tests).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUTPUT/train_state.pt.")] = False,
+) -> None:
+    """Domain-adaptive masked-language-model pretraining with whole-word masking.
+
+    Example:
+
+      medlens train pretrain notes/ -o /tmp/mlm --epochs 1 && medlens train ner --base-model /tmp/mlm/best ...
+    """
+    from medlens.training.pretrain import PretrainConfig, pretrain
+
+    config = PretrainConfig(text=str(text), output=str(output), base_model=str(base_model) if base_model else None,
+                            epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length,
+                            mask_probability=mask_probability, seed=seed, checkpoint_every=checkpoint_every,
+                            threads=threads, max_steps=max_steps)
+    bar, on_start, on_step = _progress(lambda info: f"{info['paragraphs']} paragraphs -> {info['blocks']} blocks")
+
+    def on_epoch(rec: dict) -> None:
+        err.print(f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min), MLM loss {rec['train_loss'] or 0:.4f}",
+                  highlight=False)
+
+    try:
+        with bar:
+            result = pretrain(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start)
+    except MedlensError as exc:
+        _fail(str(exc))
+    err.print(f"{result.steps} steps in {result.seconds / 60:.1f} min")
+    typer.echo(f"model -> {result.model_dir} (use it as --base-model)")
 
 
 @train_app.command("evaluate")

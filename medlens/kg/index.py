@@ -174,6 +174,7 @@ def build_index(
     if progress:
         progress(len(rows) % step)
     counts["synonyms"] = len(rows)
+    named_by = {key: frozenset(cids) for key, cids in by_key.items()}  # the label comes from these
     for key, cids in fragments.items():
         if key in by_key:
             by_key[key] |= cids
@@ -185,7 +186,7 @@ def build_index(
     table: dict[str, list] = {}
     for key, cids in by_key.items():
         mine = [c for c in cids if c in curated]
-        label = _pick_label(labels[c] for c in (mine or cids))
+        label = _pick_label(labels[c] for c in (mine or named_by[key]))
         # an acronym-only key ("ALS", "CHF") must be written in capitals in text
         flags = FLAG_CASE_SENSITIVE if all(case_votes[key]) and len(key) <= 6 else 0
         table[key] = [sorted(cids), label, flags, None]

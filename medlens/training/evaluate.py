@@ -1,4 +1,4 @@
-"""Entity-level evaluation: strict and overlap precision / recall / F1 per type.
+"""Evaluation: entity-level scores (NER) and document-classification reports.
 
 *Strict* follows seqeval's (CoNLL) conventions: entities are read from BIO
 tags with :func:`~medlens.training.alignment.bio_to_spans` and a prediction
@@ -12,6 +12,10 @@ covering two gold entities counts once for precision and twice for recall.
 
 :func:`evaluate_model` runs a model (PyTorch checkpoint folder or ONNX file)
 over a corpus and scores it.
+
+Documents: :func:`score_classification` gives per-class precision / recall /
+F1, macro and micro averages, accuracy and a confusion matrix, which
+:func:`plot_confusion` draws as a PNG (matplotlib).
 """
 
 from __future__ import annotations
@@ -173,3 +177,154 @@ def load_predictor(model: str | Path, batch_size: int = 32) -> Callable[[list[li
 
     torch_tagger = TorchTagger.from_path(path)
     return lambda words: torch_tagger.tag_words(words, batch_size=batch_size)
+
+
+# --- document classification ---------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ClassificationReport:
+    """Per-class and averaged precision / recall / F1, accuracy and a confusion matrix.
+
+    ``per_class[label]`` counts a label's true positives, predictions and gold occurrences;
+    ``macro`` averages the per-class precision, recall and F1 (unweighted; F1 is the mean of the
+    per-class F1s, as scikit-learn does); ``micro`` pools the counts. ``accuracy`` is the share of
+    documents whose predicted label set equals the gold set (exact match; for single-label data the
+    usual accuracy). ``confusion[i][j]`` counts (gold ``labels[i]``, predicted ``labels[j]``) pairs —
+    for multi-label data every pair of a document's gold and predicted labels, with a last column
+    ``(none)`` for gold labels of documents given no label at all.
+    """
+
+    labels: list[str]
+    per_class: dict[str, PRF]
+    micro: PRF
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    accuracy: float
+    n_docs: int
+    confusion: list[list[int]]
+    multi_label: bool = False
+
+    @property
+    def macro(self) -> _Macro:
+        return _Macro(self.macro_precision, self.macro_recall, self.macro_f1)
+
+    def as_dict(self) -> dict:
+        return {"labels": self.labels, "per_class": {k: v.as_dict() for k, v in self.per_class.items()},
+                "macro": {"precision": round(self.macro_precision, 4), "recall": round(self.macro_recall, 4),
+                          "f1": round(self.macro_f1, 4)},
+                "micro": self.micro.as_dict(), "accuracy": round(self.accuracy, 4), "n_docs": self.n_docs,
+                "multi_label": self.multi_label, "confusion": self.confusion}
+
+
+@dataclass(frozen=True, slots=True)
+class _Macro:
+    precision: float
+    recall: float
+    f1: float
+
+
+def score_classification(gold: Sequence[Sequence[str] | str], pred: Sequence[Sequence[str] | str],
+                         labels: Sequence[str] | None = None, *, multi_label: bool = False) -> ClassificationReport:
+    """Score predicted document labels against gold ones.
+
+    Args:
+        gold: each document's gold label (a string) or labels (a sequence).
+        pred: each document's predicted label(s), aligned with ``gold``.
+        labels: the classes to report, in order (default: every label seen, sorted).
+        multi_label: add the ``(none)`` column to the confusion matrix for empty predictions.
+
+    Returns:
+        The report.
+
+    Raises:
+        ValueError: ``gold`` and ``pred`` differ in length.
+    """
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold documents but {len(pred)} predictions")
+    g_sets = [{g} if isinstance(g, str) else set(g) for g in gold]
+    p_sets = [{p} if isinstance(p, str) else set(p) for p in pred]
+    if labels is None:
+        labels = sorted(set().union(*g_sets, *p_sets)) if g_sets else []
+    labels = list(labels)
+    index = {l: i for i, l in enumerate(labels)}
+    per_class = {}
+    for l in labels:
+        tp = sum(1 for g, p in zip(g_sets, p_sets) if l in g and l in p)
+        per_class[l] = PRF(tp, sum(1 for p in p_sets if l in p), tp, sum(1 for g in g_sets if l in g))
+    tp = sum(v.tp_pred for v in per_class.values())
+    micro = PRF(tp, sum(v.n_pred for v in per_class.values()), tp, sum(v.n_gold for v in per_class.values()))
+    n = len(labels) or 1
+    cols = len(labels) + (1 if multi_label else 0)
+    confusion = [[0] * cols for _ in labels]
+    for g, p in zip(g_sets, p_sets):
+        for gl in g:
+            if gl not in index:
+                continue
+            if not p and multi_label:
+                confusion[index[gl]][-1] += 1
+            for pl in p:
+                if pl in index:
+                    confusion[index[gl]][index[pl]] += 1
+    return ClassificationReport(
+        labels=labels, per_class=per_class, micro=micro,
+        macro_precision=sum(v.precision for v in per_class.values()) / n,
+        macro_recall=sum(v.recall for v in per_class.values()) / n,
+        macro_f1=sum(v.f1 for v in per_class.values()) / n,
+        accuracy=sum(1 for g, p in zip(g_sets, p_sets) if g == p) / len(g_sets) if g_sets else 0.0,
+        n_docs=len(g_sets), confusion=confusion, multi_label=multi_label)
+
+
+def format_classification(name: str, report: ClassificationReport) -> str:
+    """A plain-text table: precision, recall, F1 and support per class, then macro, micro and accuracy."""
+    width = max([len(l) for l in report.labels] + [9])
+    lines = [name, f"  {'':{width}}  {'P':>6} {'R':>6} {'F1':>6} {'gold':>6}"]
+    for l, v in report.per_class.items():
+        lines.append(f"  {l:{width}}  {100 * v.precision:6.2f} {100 * v.recall:6.2f} {100 * v.f1:6.2f} {v.n_gold:6d}")
+    lines.append(f"  {'macro':{width}}  {100 * report.macro_precision:6.2f} {100 * report.macro_recall:6.2f} {100 * report.macro_f1:6.2f}")
+    m = report.micro
+    lines.append(f"  {'micro':{width}}  {100 * m.precision:6.2f} {100 * m.recall:6.2f} {100 * m.f1:6.2f} {m.n_gold:6d}")
+    lines.append(f"  {'accuracy':{width}}  {100 * report.accuracy:6.2f}  ({report.n_docs} documents)")
+    return "\n".join(lines)
+
+
+def plot_confusion(report: ClassificationReport, path: str | Path, title: str = "Confusion matrix") -> Path:
+    """Write the confusion matrix as a PNG (rows: gold, columns: predicted; counts in the cells).
+
+    Needs matplotlib (in the ``train`` extra); uses the non-interactive Agg backend.
+
+    Raises:
+        ModelError: matplotlib is not installed.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        from medlens.errors import Errors, ModelError
+
+        raise ModelError(Errors.E302.format(details=str(exc))) from exc
+    rows = report.labels
+    cols = rows + (["(none)"] if report.multi_label else [])
+    size = max(4.0, 0.6 * len(cols) + 2.5)
+    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    mat = report.confusion
+    im = ax.imshow(mat if mat else [[0]], cmap="Blues")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_xticks(range(len(cols)), labels=cols, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)), labels=rows)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    ax.set_title(title)
+    peak = max((max(r) for r in mat if r), default=0)
+    for i, r in enumerate(mat):
+        for j, v in enumerate(r):
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if peak and v > peak / 2 else "black")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

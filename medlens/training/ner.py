@@ -37,10 +37,10 @@ from medlens.training.alignment import (
     window_inputs,
 )
 from medlens.training.data import Sentence
+from medlens.training.loop import STATE_FILE, LoopSettings, fit, seed_everything  # noqa: F401 (re-exported)
 
 META_FILE = "labels.json"
 TOKENIZER_FILE = "tokenizer.json"
-STATE_FILE = "train_state.pt"
 
 
 def _require_torch():
@@ -259,16 +259,8 @@ class TrainResult:
     steps: int
 
 
-def seed_everything(seed: int) -> None:
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def _save_model(model, tokenizer, meta: dict, folder: Path) -> None:
+def _save_model(model, tokenizer, meta: dict, folder: Path, meta_file: str = META_FILE) -> None:
+    """Write a model folder atomically: Hugging Face weights and config, ``tokenizer.json`` and ``meta_file``."""
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         import shutil
@@ -277,7 +269,7 @@ def _save_model(model, tokenizer, meta: dict, folder: Path) -> None:
     tmp.mkdir(parents=True)
     model.save_pretrained(str(tmp))
     tokenizer.save(str(tmp / TOKENIZER_FILE))
-    (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    (tmp / meta_file).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     if folder.exists():
         import shutil
 
@@ -333,98 +325,40 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
         str(base), num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id, local_files_only=True)
     if config.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
-    no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if p.requires_grad and not any(k in n for k in no_decay)], "weight_decay": config.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if p.requires_grad and any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
-    optimizer = torch.optim.AdamW(groups, lr=config.lr)
-    warm = max(1, int(config.warmup * total))
-
-    def schedule(step: int) -> float:
-        if step < warm:
-            return (step + 1) / warm
-        return max(0.0, (total - step) / max(1, total - warm))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     meta = {"labels": labels, "max_length": config.max_length, "stride": config.stride,
             "base_model": "all-MiniLM-L6-v2" if config.base_model is None else str(config.base_model),
             "task": "token-classification", "scheme": "BIO, first subword"}
     (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
-
-    start_epoch, start_batch, step = 0, 0, 0
-    best_score, best_epoch, bad_epochs = -1.0, -1, 0
-    history: list[dict] = []
-    state_path = out / STATE_FILE
-    if resume and state_path.exists():
-        state = torch.load(state_path, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        start_epoch, start_batch, step = state["epoch"], state["batch"], state["step"]
-        best_score, best_epoch, bad_epochs = state["best_score"], state["best_epoch"], state["bad_epochs"]
-        history = state["history"]
-        torch.set_rng_state(state["torch_rng"])
-        random.setstate(state["py_rng"])
-
-    def save_state(epoch: int, batch: int) -> None:
-        tmp = state_path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                    "epoch": epoch, "batch": batch, "step": step, "best_score": best_score, "best_epoch": best_epoch,
-                    "bad_epochs": bad_epochs, "history": history, "torch_rng": torch.get_rng_state(),
-                    "py_rng": random.getstate()}, tmp)
-        os.replace(tmp, state_path)
-
-    if on_start:
-        on_start({"total": total, "examples": len(examples), "sentences": len(train_sents), "labels": labels,
-                  "start_step": step})
     tagger = TorchTagger(model, tokenizer, labels, config.max_length, config.stride)
-    for epoch in range(start_epoch, config.epochs):
-        batches = length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch)
-        model.train()
-        running = None
-        for b in range(start_batch if epoch == start_epoch else 0, len(batches)):
-            if config.max_steps is not None and step >= config.max_steps:
-                save_state(epoch, b)  # as if interrupted here: resume=True continues with batch b
-                return TrainResult(str(out / "best"), best_score, best_epoch, history, time.perf_counter() - t0, step)
-            ids, mask, labs = collate(examples, batches[b], pad_id)
-            loss = model(input_ids=ids, attention_mask=mask, labels=labs).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-            if on_step:
-                on_step({"step": step, "total": total, "epoch": epoch + 1, "loss": running, "batch_loss": loss.item(),
-                         "lr": scheduler.get_last_lr()[0]})
-            if config.checkpoint_every and step % config.checkpoint_every == 0:
-                save_state(epoch, b + 1)
-        # evaluate on every dev set
-        record: dict = {"epoch": epoch + 1, "step": step, "train_loss": running, "seconds": round(time.perf_counter() - t0, 1)}
-        if dev_sets:
-            f1s = []
-            for name, sents in dev_sets.items():
-                pred = tagger.tag_words([list(s.words) for s in sents], batch_size=64)
-                # score only the types this dev set annotates (NCBI-disease has no chemicals)
-                sc = score_entities([list(s.tags) for s in sents], pred, {t[2:] for s in sents for t in s.tags if t != "O"})
-                record[name] = sc.as_dict()
-                f1s.append(sc.strict["micro"].f1)
-            score = sum(f1s) / len(f1s)
-        else:
-            score = -(running or 0.0)  # no dev set: keep the last epoch
-        record["score"] = score
-        history.append(record)
-        if score > best_score:
-            best_score, best_epoch, bad_epochs = score, epoch + 1, 0
-            _save_model(model, tokenizer, {**meta, "epoch": epoch + 1, "dev": {k: record[k] for k in dev_sets}}, out / "best")
-        else:
-            bad_epochs += 1
-        if on_epoch:
-            on_epoch(record)
-        save_state(epoch + 1, 0)
-        (out / "history.json").write_text(json.dumps(history, indent=2), encoding="utf-8")
-        if (config.patience and bad_epochs >= config.patience):
-            break
-    return TrainResult(str(out / "best"), best_score, best_epoch, history, time.perf_counter() - t0, step)
+
+    def batch_loss(batch: list[int], _key: int):
+        ids, mask, labs = collate(examples, batch, pad_id)
+        return model(input_ids=ids, attention_mask=mask, labels=labs).loss
+
+    def evaluate(record: dict) -> float:
+        if not dev_sets:
+            return -(record["train_loss"] or 0.0)  # no dev set: keep the lowest training loss
+        f1s = []
+        for name, sents in dev_sets.items():
+            pred = tagger.tag_words([list(s.words) for s in sents], batch_size=64)
+            # score only the types this dev set annotates (NCBI-disease has no chemicals)
+            sc = score_entities([list(s.tags) for s in sents], pred, {t[2:] for s in sents for t in s.tags if t != "O"})
+            record[name] = sc.as_dict()
+            f1s.append(sc.strict["micro"].f1)
+        return sum(f1s) / len(f1s)
+
+    def save_best(record: dict) -> None:
+        _save_model(model, tokenizer, {**meta, "epoch": record["epoch"], "dev": {k: record[k] for k in dev_sets}}, out / "best")
+
+    def started(start_step: int) -> None:
+        if on_start:
+            on_start({"total": total, "examples": len(examples), "sentences": len(train_sents), "labels": labels,
+                      "start_step": start_step})
+
+    settings = LoopSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup,
+                            patience=config.patience, checkpoint_every=config.checkpoint_every, max_steps=config.max_steps)
+    res = fit(model, settings, out, total=total,
+              batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch),
+              batch_loss=batch_loss, evaluate=evaluate, save_best=save_best, resume=resume, t0=t0,
+              on_step=on_step, on_epoch=on_epoch, on_start=started)
+    return TrainResult(str(out / "best"), res.best_score, res.best_epoch, res.history, time.perf_counter() - t0, res.steps)
