@@ -184,10 +184,7 @@ class EntityLinker:
                 offer(cid, 1.0 if cid in exact else score, "exact" if cid in exact else "normalized", norm)
 
     def _exact_ids(self, ids: tuple[str, ...] | list[str], norm: str) -> set[str]:
-        ids = list(ids)
-        q = (f"SELECT DISTINCT concept_id FROM synonyms WHERE concept_id IN ({','.join('?' * len(ids))}) "
-             "AND lower(text)=? AND kind != 'abbreviation'")
-        return {r[0] for r in self.kg._conn.execute(q, [*ids, norm])}
+        return self.kg.with_synonym(ids, norm)
 
     def _concept_map(self, ids) -> dict[str, Concept]:
         missing = [i for i in ids if i not in self._concepts]

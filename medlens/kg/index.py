@@ -247,11 +247,11 @@ class MatchIndex:
         vocab: piece -> code point.
     """
 
-    def __init__(self, keys: dict[str, int], prefixes: set[str], vocab: PieceVocab, conn: sqlite3.Connection) -> None:
+    def __init__(self, keys: dict[str, int], prefixes: set[str], vocab: PieceVocab, kg) -> None:
         self.keys = keys
         self.prefixes = prefixes
         self.vocab = vocab
-        self._conn = conn
+        self._kg = kg
         self._cache: dict[int, Entry] = {}
 
     @classmethod
@@ -268,7 +268,7 @@ class MatchIndex:
                 path=kg.path, found=kg.meta("schema_version"), expected=f"with {BLOB_NAME}",
                 details="the graph has no synonym match index of this version; rebuild it with `medlens kg build`"))
         keys, prefixes, pieces = pickle.loads(data)
-        index = cls(keys, prefixes, PieceVocab(pieces), kg._conn)
+        index = cls(keys, prefixes, PieceVocab(pieces), kg)
         kg._match_index = index
         return index
 
@@ -301,7 +301,7 @@ class MatchIndex:
         for i in range(0, len(missing), 500):
             chunk = missing[i : i + 500]
             q = f"SELECT id, label, concept_ids, flags, meta FROM match_entries WHERE id IN ({','.join('?' * len(chunk))})"
-            for row in self._conn.execute(q, chunk):
+            for row in self._kg.query(q, chunk):
                 e = _entry(row)
                 out[e.id] = e
                 if len(self._cache) < 200_000:
@@ -317,7 +317,7 @@ class MatchIndex:
 
     def by_bag(self, bag: str) -> list[Entry]:
         """Entries whose words, in any order, are those of ``bag`` (see :func:`bag_key`)."""
-        rows = self._conn.execute("SELECT id, label, concept_ids, flags, meta FROM match_entries WHERE bag=?", (bag,))
+        rows = self._kg.query("SELECT id, label, concept_ids, flags, meta FROM match_entries WHERE bag=?", (bag,))
         found = [_entry(r) for r in rows]
         return found or self.by_key(bag)
 

@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,6 +208,22 @@ class KnowledgeGraph:
             for source, n in self._conn.execute(f"SELECT source, COUNT(*) FROM {table} GROUP BY source"):
                 out.setdefault(source, {"concepts": 0, "synonyms": 0, "relations": 0})[key] = n
         return out
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
+        """Run a read-only SQL query on the graph (bulk access for indexes and scorers
+        built from it; the file is opened read-only, so writes fail)."""
+        return self._conn.execute(sql, params)
+
+    def with_synonym(self, ids: Iterable[str], text: str, exclude_kinds: Iterable[str] = ("abbreviation",)) -> set[str]:
+        """Those of ``ids`` that have a synonym equal to ``text`` (case-insensitive),
+        not counting synonyms of ``exclude_kinds``."""
+        ids = list(ids)
+        kinds = list(exclude_kinds)
+        if not ids:
+            return set()
+        q = (f"SELECT DISTINCT concept_id FROM synonyms WHERE concept_id IN ({','.join('?' * len(ids))}) "
+             f"AND lower(text)=?" + (f" AND kind NOT IN ({','.join('?' * len(kinds))})" if kinds else ""))
+        return {r[0] for r in self._conn.execute(q, [*ids, simple_norm(text), *kinds])}
 
     def blob(self, name: str) -> bytes | None:
         row = self._conn.execute("SELECT data FROM blobs WHERE name=?", (name,)).fetchone()

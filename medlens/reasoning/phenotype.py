@@ -197,20 +197,19 @@ class PhenotypeIndex:
 
     @classmethod
     def _read_graph(cls, kg: KnowledgeGraph) -> PhenotypeIndex:
-        conn = kg._conn
-        terms = list(conn.execute("SELECT id, name FROM concepts WHERE id >= 'HP:' AND id < 'HP;' ORDER BY id"))
+        terms = list(kg.query("SELECT id, name FROM concepts WHERE id >= 'HP:' AND id < 'HP;' ORDER BY id"))
         if not terms:
             raise KnowledgeGraphError(f"The knowledge graph {kg.path} holds no HPO terms; "
                                       "build it with the hpo source (`medlens kg build`).")
-        parents = conn.execute("SELECT subject, object FROM relations WHERE predicate='is_a' AND subject >= 'HP:' AND subject < 'HP;'")
-        ann = list(conn.execute(
+        parents = kg.query("SELECT subject, object FROM relations WHERE predicate='is_a' AND subject >= 'HP:' AND subject < 'HP;'")
+        ann = list(kg.query(
             "SELECT subject, object, json_extract(attrs, '$.frequency') FROM relations WHERE predicate='has_phenotype'"))
         dis_ids = sorted({a[0] for a in ann})
         names = {}
         for i in range(0, len(dis_ids), 900):
             chunk = dis_ids[i:i + 900]
-            names.update(conn.execute(f"SELECT id, name FROM concepts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
-        lacks = conn.execute("SELECT subject, object FROM relations WHERE predicate='lacks_phenotype'")
+            names.update(kg.query(f"SELECT id, name FROM concepts WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        lacks = kg.query("SELECT subject, object FROM relations WHERE predicate='lacks_phenotype'")
         return cls([t for t, _ in terms], [n for _, n in terms], parents, dis_ids,
                    [names.get(d, d) for d in dis_ids], ann, lacks, source=str(kg.path))
 
