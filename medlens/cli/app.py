@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from medlens import __version__
 from medlens.cli.kg import kg_app
@@ -56,14 +53,6 @@ def _main(
     """Medical text understanding, offline."""
 
 
-def progress_bar(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False,
-        disable=not console.is_terminal and not console.is_jupyter,
-    )
-
-
 @app.command("analyze")
 def analyze_cli(
     path: Annotated[str, typer.Argument(help="A text file, a folder of notes (searched recursively), or - for stdin.")],
@@ -87,11 +76,11 @@ def analyze_cli(
 
       echo "Denies chest pain. History of MI." | medlens analyze - -f json
     """
-    from medlens.batch import analyze_documents, completed_ids
+    from medlens.batch import analyze_documents
+    from medlens.cli.batch_output import BatchOutput
     from medlens.cli.report import render, render_summary
     from medlens.config import WITH_MODEL, make_config
     from medlens.pipeline import shared_graph
-    from medlens.results import DocumentResult
 
     fmt = format or (OutputFormat.jsonl if output else OutputFormat.report)
     if resume and (output is None or fmt is not OutputFormat.jsonl):
@@ -104,55 +93,30 @@ def analyze_cli(
     except MedlensError as exc:
         _fail(str(exc))
 
-    skip = completed_ids(output) if resume and output else set()
-    out_fh = output.open("a" if resume else "w", encoding="utf-8") if output else sys.stdout
-    report_console = Console(file=out_fh, soft_wrap=False)
+    out = BatchOutput(path, output, fmt.value, resume, "analyzing", err, report_errors=fmt is not OutputFormat.report)
+    report_console = Console(file=out.fh, soft_wrap=False)
     if not report_console.is_terminal:  # files and pipes: wide enough that the table does not fold
         report_console.width = 160
-    collected: list[DocumentResult] = []
-    n_docs = n_failed = n_entities = 0
-    start = time.perf_counter()
-    bar = progress_bar(err)
-    task = None
+    n_entities = 0
 
-    def on_total(total: int) -> None:
-        nonlocal task
-        if skip:
-            err.print(f"resuming: {len(skip)} documents already done, {total} to go")
-        task = bar.add_task("analyzing", total=total, rate="")
+    def write(fh, result) -> None:
+        if fmt is OutputFormat.fhir:
+            from medlens.io.fhir import to_fhir_bundle
+
+            fh.write(json.dumps(to_fhir_bundle(result), ensure_ascii=False) + "\n")
+        else:
+            render(result, report_console)
 
     try:
-        with bar:
-            for result in analyze_documents(path, config, processes=processes, skip_ids=skip,
+        with out:
+            for result in analyze_documents(path, config, processes=processes, skip_ids=out.skip,
                                             patterns=tuple(pattern), include_text=include_text or fmt is OutputFormat.fhir,
-                                            on_total=on_total):
-                n_docs += 1
-                n_failed += result.error is not None
+                                            on_total=out.on_total):
                 n_entities += len(result.entities)
-                if result.error is not None and fmt is not OutputFormat.report:
-                    err.print(f"[red]failed[/red] {result.id}: {result.error.message}")
-                if fmt is OutputFormat.jsonl:
-                    out_fh.write(result.model_dump_json(exclude_none=True) + "\n")
-                    out_fh.flush()
-                elif fmt is OutputFormat.fhir:
-                    from medlens.io.fhir import to_fhir_bundle
-
-                    out_fh.write(json.dumps(to_fhir_bundle(result), ensure_ascii=False) + "\n")
-                elif fmt is OutputFormat.json:
-                    collected.append(result)
-                else:
-                    render(result, report_console)
-                elapsed = time.perf_counter() - start
-                bar.update(task, advance=1, rate=f"{n_docs / elapsed:.1f} docs/s" if elapsed > 0 else "")
+                out.add(result, write)
     except MedlensError as exc:
         _fail(str(exc))
-    finally:
-        if fmt is OutputFormat.json:
-            payload = [r.model_dump(mode="json", exclude_none=True) for r in collected]
-            out_fh.write(json.dumps(payload[0] if len(payload) == 1 and path == "-" else payload, indent=2, ensure_ascii=False) + "\n")
-        if output:
-            out_fh.close()
-    render_summary(n_docs, n_failed, n_entities, time.perf_counter() - start, err)
+    render_summary(out.n_docs, out.n_failed, n_entities, out.seconds, err)
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import sys
-import time
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -60,8 +57,8 @@ def deid_cli(
 
       MEDLENS_DEID_KEY=patient-42 medlens deid note.txt -a surrogate
     """
-    from medlens.cli.app import progress_bar
-    from medlens.deid.batch import DeidJob, completed_ids, deidentify_documents
+    from medlens.cli.batch_output import BatchOutput
+    from medlens.deid.batch import DeidJob, deidentify_documents
     from medlens.deid.engine import make_options
 
     fmt = format or (DeidFormat.jsonl if output else DeidFormat.text)
@@ -79,50 +76,26 @@ def deid_cli(
     except typer.BadParameter as exc:
         _fail(str(exc))
 
-    skip = completed_ids(output) if resume and output else set()
-    out_fh = output.open("a" if resume else "w", encoding="utf-8") if output else sys.stdout
-    collected = []
-    n_docs = n_failed = n_phi = 0
-    start = time.perf_counter()
-    bar = progress_bar(err)
-    task = None
+    out = BatchOutput(path, output, fmt.value, resume, "de-identifying", err)
+    n_phi = 0
 
-    def on_total(total: int) -> None:
-        nonlocal task
-        if skip:
-            err.print(f"resuming: {len(skip)} documents already done, {total} to go")
-        task = bar.add_task("de-identifying", total=total, rate="")
+    def write(fh, result) -> None:
+        if result.text is None:
+            return
+        if out.n_docs > 1 or str(path) != "-" and Path(path).is_dir():
+            fh.write(f"==> {result.id} <==\n")
+        fh.write(result.text if result.text.endswith("\n") else result.text + "\n")
 
     try:
-        with bar:
-            for result in deidentify_documents(path, job, processes=processes, skip_ids=skip,
-                                               patterns=tuple(pattern), on_total=on_total):
-                n_docs += 1
-                n_failed += result.error is not None
+        with out:
+            for result in deidentify_documents(path, job, processes=processes, skip_ids=out.skip,
+                                               patterns=tuple(pattern), on_total=out.on_total):
                 n_phi += len(result.replacements or [])
-                if result.error is not None:
-                    err.print(f"[red]failed[/red] {result.id}: {result.error.message}")
-                if fmt is DeidFormat.jsonl:
-                    out_fh.write(result.model_dump_json(exclude_none=True) + "\n")
-                    out_fh.flush()
-                elif fmt is DeidFormat.json:
-                    collected.append(result)
-                elif result.text is not None:
-                    if n_docs > 1 or str(path) != "-" and Path(path).is_dir():
-                        out_fh.write(f"==> {result.id} <==\n")
-                    out_fh.write(result.text if result.text.endswith("\n") else result.text + "\n")
-                elapsed = time.perf_counter() - start
-                bar.update(task, advance=1, rate=f"{n_docs / elapsed:.1f} docs/s" if elapsed > 0 else "")
+                out.add(result, write)
     except MedlensError as exc:
         _fail(str(exc))
-    finally:
-        if fmt is DeidFormat.json:
-            payload = [r.model_dump(mode="json", exclude_none=True) for r in collected]
-            out_fh.write(json.dumps(payload[0] if len(payload) == 1 and path == "-" else payload, indent=2, ensure_ascii=False) + "\n")
-        if output:
-            out_fh.close()
-    err.print(f"{n_docs} documents, {n_phi} identifiers replaced, {n_failed} failed, {time.perf_counter() - start:.1f} s")
-    if n_failed and n_failed == n_docs:
+    err.print(f"{out.n_docs} documents, {n_phi} identifiers replaced, {out.n_failed} failed, {out.seconds:.1f} s")
+    if out.n_failed and out.n_failed == out.n_docs:
         raise typer.Exit(1)
 
 

@@ -21,7 +21,7 @@ no synonym table in memory: it reads the graph file through SQLite indexes.
 from __future__ import annotations
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from medlens.doc import extensions
 from medlens.doc.types import ConceptLink
