@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span
 
 from medlens.doc import extensions
 from medlens.errors import Errors, ModelError
-from medlens.training.alignment import (
+from medlens.tagging.alignment import (
     EncodedWords,
     bio_to_spans,
     encode_text,
@@ -76,14 +76,14 @@ class OnnxTagger:
         self.labels = labels
         self.max_length = max_length
         self.stride = stride
-        from medlens.training.ner import special_ids
+        from medlens.tagging.files import special_ids
 
         self.cls_id, self.sep_id, self.pad_id = special_ids(tokenizer)
 
     @classmethod
     def from_path(cls, path: str | Path, threads: int | None = None) -> OnnxTagger:
         """Load from a model folder (``model.int8.onnx`` preferred) or an ``.onnx`` file inside one."""
-        from medlens.training.ner import load_tokenizer, read_meta
+        from medlens.tagging.files import load_tokenizer, read_meta
 
         p = Path(path)
         if p.is_dir():

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medlens.errors import Errors, InputError
-from medlens.training.alignment import bio_to_spans, spans_to_bio
+from medlens.tagging.alignment import bio_to_spans, spans_to_bio
 
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 TSV_SUFFIXES = (".tsv", ".conll", ".bio", ".iob", ".txt")

@@ -1,7 +1,7 @@
 """Evaluation: entity-level scores (NER) and document-classification reports.
 
 *Strict* follows seqeval's (CoNLL) conventions: entities are read from BIO
-tags with :func:`~medlens.training.alignment.bio_to_spans` and a prediction
+tags with :func:`~medlens.tagging.alignment.bio_to_spans` and a prediction
 counts only if its type, first and last word equal a gold entity's.
 
 *Overlap* (lenient) matching: a predicted entity is correct if it shares at
@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from medlens.training.alignment import bio_to_spans
+from medlens.tagging.alignment import bio_to_spans
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 The recipe: one label per word, read from its first subword (the rest get
 ``-100``); long sentences cut into overlapping windows of whole words
-(:mod:`medlens.training.alignment`), so nothing is dropped; AdamW with linear
+(:mod:`medlens.tagging.alignment`), so nothing is dropped; AdamW with linear
 warm-up and decay; length-sorted batches with dynamic padding; evaluation on
 each dev set after every epoch, the best checkpoint kept, early stopping; the
 full training state (model, optimizer, scheduler, epoch, step, random states)
@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from medlens.errors import Errors, InputError, ModelError
-from medlens.training.alignment import (
+from medlens.tagging.files import META_FILE, TOKENIZER_FILE, load_tokenizer, read_meta, special_ids  # noqa: F401 (re-exported)
+from medlens.tagging.alignment import (
     EncodedWords,
     encode_words,
     make_windows,
@@ -39,8 +40,6 @@ from medlens.training.alignment import (
 from medlens.training.data import Sentence
 from medlens.training.loop import STATE_FILE, LoopSettings, fit, seed_everything  # noqa: F401 (re-exported)
 
-META_FILE = "labels.json"
-TOKENIZER_FILE = "tokenizer.json"
 
 
 def _require_torch():
@@ -65,27 +64,6 @@ def default_base_model() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-def load_tokenizer(path: str | Path):
-    """A ``tokenizers.Tokenizer`` from ``tokenizer.json`` (a file or a folder holding it), without truncation or padding."""
-    from tokenizers import Tokenizer
-
-    p = Path(path)
-    if p.is_dir():
-        p = p / TOKENIZER_FILE
-    if not p.is_file():
-        raise ModelError(Errors.E300.format(path=p, details="no tokenizer.json"))
-    tok = Tokenizer.from_file(str(p))
-    tok.no_truncation()
-    tok.no_padding()
-    return tok
-
-
-def special_ids(tokenizer) -> tuple[int, int, int]:
-    """(cls, sep, pad) ids of a WordPiece tokenizer."""
-    ids = [tokenizer.token_to_id(t) for t in ("[CLS]", "[SEP]", "[PAD]")]
-    if any(i is None for i in ids):
-        raise ModelError(Errors.E301.format(path="tokenizer", details="it has no [CLS]/[SEP]/[PAD] tokens"))
-    return ids[0], ids[1], ids[2]
 
 
 def bio_labels(types: Sequence[str]) -> list[str]:
@@ -95,17 +73,6 @@ def bio_labels(types: Sequence[str]) -> list[str]:
         out += [f"B-{t}", f"I-{t}"]
     return out
 
-
-def read_meta(folder: str | Path) -> dict:
-    """``labels.json`` of a model folder."""
-    p = Path(folder) / META_FILE
-    try:
-        meta = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(Errors.E301.format(path=folder, details=f"cannot read {META_FILE}: {exc}")) from exc
-    if not isinstance(meta.get("labels"), list) or meta["labels"][:1] != ["O"]:
-        raise ModelError(Errors.E301.format(path=folder, details=f"{META_FILE} needs 'labels' starting with 'O'"))
-    return meta
 
 
 def word_label_ids(sent: Sentence, label2id: dict[str, int], source: str) -> list[int]:

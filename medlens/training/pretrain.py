@@ -70,7 +70,7 @@ def make_blocks(paragraphs: Sequence[str], tokenizer, max_length: int) -> list[B
 
     A single word longer than the budget is cut (its pieces stay one word).
     """
-    from medlens.training.alignment import encode_text
+    from medlens.tagging.alignment import encode_text
 
     budget = max_length - 2
     blocks: list[Block] = []

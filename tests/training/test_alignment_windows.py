@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medlens.training.alignment import (
+from medlens.tagging.alignment import (
     IGNORE_INDEX,
     bio_to_spans,
     encode_text,

@@ -23,7 +23,7 @@ class FixedTagger:
         self.tokenizer = tokenizer
 
     def entities(self, texts, batch_size=32):
-        from medlens.training.alignment import bio_to_spans, encode_text
+        from medlens.tagging.alignment import bio_to_spans, encode_text
 
         out = []
         for t in texts:
