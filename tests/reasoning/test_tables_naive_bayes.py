@@ -12,12 +12,29 @@ import pytest
 from medlens.errors import SourceError
 from medlens.reasoning.tables import DiseaseSymptomTable, NaiveBayesScorer, symptom_key
 
-FIX = Path(__file__).parent / "fixtures" / "table"
+# A hand-written 6-row table in the layout of the disease-symptom-kb folder (the loader reads
+# those file names); written to a temporary folder so that the repository carries no file
+# named like the shared corpus.
+TABLE_FILES = {
+    "dataset.csv": ",,,\nFlu,fever, cough,\nFlu,fever, cough, headache\nFlu,fever,,\nFlu,fever, cough,\n"
+                   "Cystitis,burning_micturition, bladder _discomfort,\nCystitis,burning_micturition,,\n",
+    "Symptom_severity.csv": "fever,4\ncough,3\n",
+    "symptom_Description.csv": "Flu,A viral infection of the airways.\nCystitis,Infection of the bladder.\n",
+    "symptom_precaution.csv": "Flu,rest,drink fluids,,\nCystitis,drink water,see a doctor,,\n",
+}
 
 
 @pytest.fixture(scope="module")
-def table():
-    return DiseaseSymptomTable.from_dir(FIX)
+def table_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("table")
+    for name, text in TABLE_FILES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def table(table_dir: Path):
+    return DiseaseSymptomTable.from_dir(table_dir)
 
 
 def test_tables_loader_reads_all_files(table):
