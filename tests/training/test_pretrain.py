@@ -119,3 +119,25 @@ def test_cli_pretrain(tmp_path: Path, tiny_model_dir: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "use it as --base-model" in res.output
     assert (tmp_path / "mlm" / "best" / "model.safetensors").exists()
+
+
+def test_masked_only_loss_equals_the_full_model_loss(tiny_model_dir: Path) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from medlens.training.pretrain import masked_lm_loss
+
+    torch.manual_seed(0)
+    config = transformers.AutoConfig.from_pretrained(str(tiny_model_dir))
+    model = transformers.BertForMaskedLM(transformers.BertConfig(**{k: v for k, v in config.to_dict().items()
+                                                                    if k not in ("architectures", "id2label", "label2id")}))
+    model.eval()
+    ids = torch.randint(5, config.vocab_size, (3, 9))
+    attn = torch.ones_like(ids)
+    attn[2, 6:] = 0
+    labels = torch.full_like(ids, -100)
+    labels[0, 2], labels[1, 4], labels[1, 5], labels[2, 1] = 7, 8, 9, 10
+    full = model(input_ids=ids, attention_mask=attn, labels=labels).loss
+    fast = masked_lm_loss(model, ids, attn, labels)
+    assert torch.allclose(full, fast, atol=1e-5)
+    fast.backward()  # gradients flow through the head and the encoder
+    assert model.bert.embeddings.word_embeddings.weight.grad is not None
