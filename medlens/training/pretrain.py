@@ -155,7 +155,8 @@ class PretrainConfig:
         seed: seeds the block order, the masking and torch.
         checkpoint_every: save the resumable state every this many steps (and at every epoch end).
         threads: torch intra-op threads (default: all cores).
-        max_steps: stop after this many steps, saving the state as an interruption would.
+        max_steps: stop after this many steps (a step budget): the model so far goes to ``OUTPUT/best``
+            and the state is saved as an interruption would, so ``resume`` can continue.
     """
 
     text: str
@@ -284,4 +285,6 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
               batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch),
               batch_loss=batch_loss, evaluate=lambda record: float(record["epoch"]), save_best=save, resume=resume,
               t0=t0, on_step=on_step, on_epoch=on_epoch, on_start=started)
+    if res.steps < total:  # a step budget (max_steps): keep the model trained so far as well
+        save({"epoch": round(res.steps / math.ceil(len(blocks) / config.batch_size), 2), "train_loss": None})
     return PretrainResult(str(out / "best"), res.history, time.perf_counter() - t0, res.steps)

@@ -89,7 +89,8 @@ def test_pretrain_runs_resumes_and_is_a_base_model_for_classify(tmp_path: Path, 
     assert (model_dir / "config.json").exists() and (model_dir / "pretrain.json").exists()
     assert load_tokenizer(model_dir).token_to_id("[MASK]") is not None
     first: list[float] = []
-    pretrain(cfg("b", max_steps=3), on_step=lambda s: first.append(s["batch_loss"]))
+    budget = pretrain(cfg("b", max_steps=3), on_step=lambda s: first.append(s["batch_loss"]))
+    assert budget.steps == 3 and (Path(budget.model_dir) / "model.safetensors").exists()  # a step budget keeps its model
     rest: list[float] = []
     pretrain(cfg("b"), resume=True, on_step=lambda s: rest.append(s["batch_loss"]))
     assert first + rest == pytest.approx(full, abs=1e-5)  # same masking and order after resuming
