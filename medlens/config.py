@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -11,11 +12,26 @@ from medlens.errors import ConfigError, Errors
 COMPONENTS = ("sections", "sentences", "dictionary_ner", "context", "linker")
 """Default component order. Each name ``x`` is the spaCy factory ``medlens_x``."""
 
-WITH_MODEL = ("sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker")
-"""The default order plus the shipped transformer recognizer (model spans win on boundaries;
-the dictionary adds what the model does not cover; the graph supplies the concept links)."""
+CLASSIFIER_DIR = Path(__file__).resolve().parent / "assets" / "classifier"
+"""Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 
-ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker"]
+
+def with_model_components(classifier_dir: Path = CLASSIFIER_DIR) -> tuple[str, ...]:
+    """The default order plus the shipped models: the transformer recognizer, and the document
+    classifier (last) only if ``classifier_dir`` holds ``model.int8.onnx``."""
+    base = ("sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker")
+    return base + (("classifier",) if (classifier_dir / "model.int8.onnx").is_file() else ())
+
+
+WITH_MODEL = with_model_components()
+"""The default order plus the shipped transformer recognizer (model spans win on boundaries;
+the dictionary adds what the model does not cover; the graph supplies the concept links) and,
+when this installation ships ``medlens/assets/classifier/model.int8.onnx``, the document
+classifier (``doc.cats``). Without that file the classifier is left out, so ``WITH_MODEL``
+(``medlens analyze --model``) works either way; asking for ``"classifier"`` explicitly
+without a model raises :class:`~medlens.errors.ModelError` (E304)."""
+
+ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker", "classifier"]
 
 
 class _Strict(BaseModel):
@@ -39,6 +55,15 @@ class ContextSettings(_Strict):
     section_defaults: bool = True
 
 
+class ClassifierSettings(_Strict):
+    """Document classification. ``batch_size``: documents per ONNX Runtime call;
+    ``threshold``: a multi-label model predicts every label with at least this probability
+    (``doc.cats`` always holds every label's probability)."""
+
+    batch_size: int = Field(32, ge=1, le=1024)
+    threshold: float = Field(0.5, gt=0.0, lt=1.0)
+
+
 class PipelineConfig(_Strict):
     """Everything :func:`medlens.load` needs.
 
@@ -46,12 +71,14 @@ class PipelineConfig(_Strict):
         kg_path: knowledge graph file; None uses the default location
             (``$MEDLENS_KG``, ``$MEDLENS_HOME/kg.sqlite`` or ``~/.local/share/medlens/kg.sqlite``).
         components: component names in order (default: :data:`COMPONENTS`; :data:`WITH_MODEL`
-            adds the shipped transformer recognizer).
+            adds the shipped transformer recognizer and, if shipped, the document classifier).
         labels: entity labels to keep (None: all).
         max_chars: longest document accepted, in characters.
         model_path: folder of the transformer recognizer (``transformer_ner``); None uses
             the model shipped in ``medlens/assets/ner``.
-        linker, context: per-component settings.
+        classifier_path: folder of the document classifier (``classifier``; an export folder of
+            ``medlens train export``); None uses ``medlens/assets/classifier``.
+        linker, context, classifier: per-component settings.
     """
 
     kg_path: str | None = None
@@ -59,8 +86,10 @@ class PipelineConfig(_Strict):
     labels: tuple[str, ...] | None = None
     max_chars: int = Field(2_000_000, ge=1_000)
     model_path: str | None = None
+    classifier_path: str | None = None
     linker: LinkerSettings = LinkerSettings()
     context: ContextSettings = ContextSettings()
+    classifier: ClassifierSettings = ClassifierSettings()
 
     @field_validator("components")
     @classmethod

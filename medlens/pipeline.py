@@ -37,6 +37,8 @@ def _component_config(name: str, config: PipelineConfig) -> dict:
         return {"kg_path": config.kg_path, "labels": list(config.labels) if config.labels else None}
     if name == "transformer_ner":
         return {"model_path": config.model_path}
+    if name == "classifier":
+        return {"model_path": config.classifier_path, **config.classifier.model_dump()}
     if name == "linker":
         return {"kg_path": config.kg_path, **config.linker.model_dump()}
     if name == "context":

@@ -62,6 +62,15 @@ class EntityResult(_Model):
     source: str | None = Field(None, description="the recognizer: dictionary or model")
 
 
+class CategoryResult(_Model):
+    """A document category with the classifier's probability."""
+
+    label: str
+    score: float = Field(ge=0, le=1, description="softmax probability (single-label models) or sigmoid (multi-label)")
+    predicted: bool = Field(description="the classifier's decision: the most probable label, or (multi-label) "
+                                        "every label at or above its threshold")
+
+
 class SectionResult(_Model):
     category: str
     title: str
@@ -86,6 +95,8 @@ class DocumentResult(_Model):
     sections: list[SectionResult] = []
     sentences: int = 0
     entities: list[EntityResult] = []
+    categories: list[CategoryResult] | None = Field(
+        None, description="document categories, most probable first; only when the classifier ran")
     error: DocumentError | None = None
 
     @classmethod
@@ -118,8 +129,23 @@ class DocumentResult(_Model):
                       for s in (doc._.sections or [])],
             sentences=len(sent_starts),
             entities=entities,
+            categories=_categories(doc),
         )
 
     @classmethod
     def failed(cls, doc_id: str, error_type: str, message: str) -> DocumentResult:
         return cls(id=doc_id, error=DocumentError(type=error_type, message=message))
+
+
+def _categories(doc: Doc) -> list[CategoryResult] | None:
+    """``doc.cats`` most probable first, with the classifier's decisions; None if nothing classified the doc."""
+    if not doc.cats:
+        return None
+    from medlens.components.classifier import PREDICTED_KEY
+
+    ranked = sorted(doc.cats.items(), key=lambda kv: (-kv[1], kv[0]))
+    # a doc classified by some other spaCy component: its most probable label is the decision
+    predicted = set(doc.user_data.get(PREDICTED_KEY, (ranked[0][0],)))
+    return [CategoryResult(label=label, score=min(1.0, max(0.0, float(p))), predicted=label in predicted)
+            for label, p in ranked]
+

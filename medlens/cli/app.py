@@ -64,7 +64,8 @@ def analyze_cli(
     labels: Annotated[Optional[str], typer.Option("--labels", help="Comma-separated entity labels to keep, e.g. DISEASE,DRUG (default: all).")] = None,
     pattern: Annotated[list[str], typer.Option("--pattern", help="File name pattern in a folder (repeatable).")] = ["*.txt", "*.text", "*.md", "*.note"],
     include_text: Annotated[bool, typer.Option("--include-text", help="Put each document's text in its JSON result.")] = False,
-    model: Annotated[bool, typer.Option("--model", help="Also run the shipped transformer recognizer (diseases and chemicals; slower, more accurate boundaries).")] = False,
+    model: Annotated[bool, typer.Option("--model", help="Also run the shipped transformer recognizer (diseases and chemicals; slower, more accurate boundaries), and the document classifier if this installation ships one.")] = False,
+    classify: Annotated[bool, typer.Option("--classify", help="Also run the shipped document classifier (medlens/assets/classifier): document categories with probabilities, as 'categories' in JSON. An error if no classifier is shipped.")] = False,
 ) -> None:
     """Analyze notes: sections, sentences, entities with assertion and ranked concept links.
 
@@ -75,11 +76,13 @@ def analyze_cli(
       medlens analyze notes/ -o results.jsonl --resume
 
       echo "Denies chest pain. History of MI." | medlens analyze - -f json
+
+      medlens analyze abstracts/ --classify -f jsonl
     """
     from medlens.batch import analyze_documents
     from medlens.cli.batch_output import BatchOutput
     from medlens.cli.report import render, render_summary
-    from medlens.config import WITH_MODEL, make_config
+    from medlens.config import COMPONENTS, WITH_MODEL, make_config
     from medlens.pipeline import shared_graph
 
     fmt = format or (OutputFormat.jsonl if output else OutputFormat.report)
@@ -88,8 +91,12 @@ def analyze_cli(
     try:
         config = make_config(kg_path=str(kg) if kg else None,
                              labels=tuple(x.strip().upper() for x in labels.split(",")) if labels else None,
-                             components=WITH_MODEL if model else None)
+                             components=_components(WITH_MODEL if model else COMPONENTS, classify))
         shared_graph(config.kg_path)  # fail fast, before any worker starts
+        if "classifier" in config.components:
+            from medlens.components.classifier import find_model
+
+            find_model(config.classifier_path)
     except MedlensError as exc:
         _fail(str(exc))
 
@@ -106,6 +113,12 @@ def analyze_cli(
             fh.write(json.dumps(to_fhir_bundle(result), ensure_ascii=False) + "\n")
         else:
             render(result, report_console)
+            if result.categories:  # the five most probable; the predicted ones in bold
+                from rich.markup import escape
+
+                report_console.print("[dim]categories:[/dim] " + ", ".join(
+                    (f"[bold]{escape(c.label)}[/bold]" if c.predicted else escape(c.label)) + f" {c.score:.2f}"
+                    for c in result.categories[:5]))
 
     try:
         with out:
@@ -117,6 +130,11 @@ def analyze_cli(
     except MedlensError as exc:
         _fail(str(exc))
     render_summary(out.n_docs, out.n_failed, n_entities, out.seconds, err)
+
+
+def _components(base: tuple[str, ...], classify: bool) -> tuple[str, ...]:
+    """``base``, plus the document classifier at the end when asked for (once)."""
+    return base + ("classifier",) if classify and "classifier" not in base else base
 
 
 def _fail(message: str, code: int = 2) -> None:

@@ -248,17 +248,41 @@ def pretrain_cli(
 
 @train_app.command("evaluate")
 def evaluate_cli(
-    model: Annotated[Path, typer.Argument(help="Model folder (training checkpoint, or a folder/file with model.int8.onnx / model.onnx).")],
-    corpus: Annotated[list[str], typer.Argument(help="Evaluation files. " + CORPUS_HELP)],
-    batch_size: Annotated[int, typer.Option(min=1, help="Windows per forward pass.")] = 32,
+    model: Annotated[Path, typer.Argument(help="Model folder: a training checkpoint, or a folder/file with model.int8.onnx / model.onnx. Its labels.json says whether it is a NER model or a document classifier.")],
+    corpus: Annotated[list[str], typer.Argument(help="Evaluation files. NER models: " + CORPUS_HELP + " Classifiers: CSV/TSV or JSONL files, read as `train classify` reads them.")],
+    batch_size: Annotated[int, typer.Option(min=1, help="Windows (NER) or documents (classifiers) per forward pass.")] = 32,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write the scores as JSON here.")] = None,
+    text_column: Annotated[str, typer.Option(help="Classifiers: CSV column holding the text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="Classifiers: CSV column holding the label(s).")] = "label",
+    label_sep: Annotated[str, typer.Option(help="Classifiers: separator of several labels in one CSV cell (multi-label models).")] = "|",
+    confusion: Annotated[Optional[Path], typer.Option("--confusion", help="Classifiers: confusion-matrix PNG (default: confusion.png in the folder of --json, else in the current folder; with several files, NAME-<file stem>.png each).")] = None,
 ) -> None:
-    """Entity-level strict and overlap precision / recall / F1 per type.
+    """NER: entity-level strict and overlap precision / recall / F1 per type. Classifiers: per-class
+    precision / recall / F1, macro and micro averages, accuracy, and a confusion-matrix PNG.
 
-    Example:
+    Examples:
 
       medlens train evaluate medlens/assets/ner bc5cdr/devel.tsv:Disease=DISEASE,Chemical=CHEMICAL
+
+      medlens train evaluate /tmp/clf/onnx dev.csv --text-column medical_abstract --label-column condition_label --json /tmp/clf/dev.json
     """
+    from medlens.training.evaluate import TEXT_TASK, model_task
+
+    try:
+        task = model_task(model)
+    except MedlensError as exc:
+        _fail(str(exc))
+    if task == TEXT_TASK:
+        results = _evaluate_classifier(model, [Path(c) for c in corpus], batch_size=batch_size, json_out=json_out,
+                                       text_column=text_column, label_column=label_column, label_sep=label_sep,
+                                       confusion=confusion)
+    else:
+        results = _evaluate_ner(model, corpus, batch_size)
+    if json_out:
+        json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+
+
+def _evaluate_ner(model: Path, corpus: list[str], batch_size: int) -> dict:
     from medlens.training.data import parse_corpus_arg
     from medlens.training.evaluate import evaluate_model, format_scores, load_predictor
 
@@ -273,29 +297,88 @@ def evaluate_cli(
             results[str(path)] = scores.as_dict()
     except MedlensError as exc:
         _fail(str(exc))
-    if json_out:
-        json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    return results
+
+
+def confusion_paths(files: list[Path], confusion: Path | None, json_out: Path | None) -> list[Path]:
+    """Where ``evaluate`` draws each file's confusion matrix (see the ``--confusion`` help)."""
+    base = confusion or (json_out.parent if json_out else Path.cwd()) / "confusion.png"
+    if len(files) == 1:
+        return [base]
+    return [base.with_name(f"{base.stem}-{f.stem}{base.suffix or '.png'}") for f in files]
+
+
+def _evaluate_classifier(model: Path, files: list[Path], *, batch_size: int, json_out: Path | None, text_column: str,
+                         label_column: str, label_sep: str, confusion: Path | None) -> dict:
+    from medlens.training.evaluate import evaluate_classifier, format_classification, load_classifier, plot_confusion
+
+    results = {}
+    try:
+        clf = load_classifier(model)
+        for path, png in zip(files, confusion_paths(files, confusion, json_out)):
+            t0 = time.perf_counter()
+            report = evaluate_classifier(model, path, text_column=text_column, label_column=label_column,
+                                         label_sep=label_sep, batch_size=batch_size, classifier=clf)
+            typer.echo(format_classification(f"{path} ({time.perf_counter() - t0:.1f} s)", report))
+            plot_confusion(report, png, title=f"{path.name} ({report.n_docs} documents)")
+            typer.echo(f"confusion matrix: {png}")
+            results[str(path)] = {**report.as_dict(), "confusion_png": str(png)}
+    except MedlensError as exc:
+        _fail(str(exc))
+    return results
+
+
+MAX_SAMPLES = 256
+"""Most texts ``export --samples`` checks on."""
 
 
 @train_app.command("export")
 def export_cli(
-    model: Annotated[Path, typer.Argument(help="Trained model folder (e.g. OUTPUT/best from `medlens train ner`).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for model.onnx, model.int8.onnx, tokenizer.json, labels.json.")],
+    model: Annotated[Path, typer.Argument(help="Trained model folder (OUTPUT/best from `medlens train ner` or `medlens train classify`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for model.onnx, model.int8.onnx, tokenizer.json, labels.json, export_report.json.")],
     quantize: Annotated[bool, typer.Option("--quantize/--no-quantize", help="Also write an int8 (dynamic quantization) model.")] = True,
     keep_fp32: Annotated[bool, typer.Option("--keep-fp32/--no-keep-fp32", help="Keep model.onnx (fp32) next to the int8 model.")] = True,
+    samples: Annotated[Optional[Path], typer.Option("--samples", help=f"Check on these texts instead of a few built-in sentences: a .txt file (one text per line) or a CSV/TSV/JSONL file read as `train classify` reads it (the first {MAX_SAMPLES} texts).")] = None,
+    text_column: Annotated[str, typer.Option(help="--samples CSV: column holding the text.")] = "text",
+    label_column: Annotated[str, typer.Option(help="--samples CSV: column holding the label(s) (must exist; not used).")] = "label",
 ) -> None:
     """Export to ONNX (dynamic batch and length) and int8, checking both against PyTorch.
 
-    Example:
+    Works for NER models and document classifiers (the checkpoint's labels.json says which). The
+    check: maximum absolute fp32 logit difference, and int8 agreement (argmax per NER position or
+    document; thresholded labels for multi-label classifiers). Exits with 1 if a check fails.
+
+    Examples:
 
       medlens train export /tmp/ner/best -o /tmp/ner/onnx
+
+      medlens train export /tmp/clf/best -o /tmp/clf/onnx --samples dev.csv --text-column medical_abstract --label-column condition_label
     """
     from medlens.training.export import export_onnx
 
     try:
-        report = export_onnx(model, output, quantize=quantize, keep_fp32=keep_fp32)
+        texts = _read_samples(samples, text_column, label_column) if samples else None
+        report = export_onnx(model, output, quantize=quantize, keep_fp32=keep_fp32, sample_texts=texts)
     except MedlensError as exc:
         _fail(str(exc))
     typer.echo(json.dumps(report, indent=2))
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _read_samples(path: Path, text_column: str, label_column: str) -> list[str]:
+    from medlens.errors import Errors, InputError
+    from medlens.training.classify import read_documents
+
+    if path.suffix.lower() == ".txt":
+        if not path.is_file():
+            raise InputError(Errors.E203.format(path=path))
+        try:
+            texts = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except UnicodeDecodeError as exc:
+            raise InputError(Errors.E202.format(path=path, offset=exc.start)) from exc
+        if not texts:
+            raise InputError(Errors.E200.format(path=path))
+    else:
+        texts = [d.text for d in read_documents(path, text_column, label_column, multi_label=True)]
+    return texts[:MAX_SAMPLES]

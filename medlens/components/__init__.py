@@ -15,6 +15,7 @@ MODULES = {
     "dictionary_ner": "medlens.components.dictionary_ner",
     "context": "medlens.components.context",
     "linker": "medlens.components.linker",
+    "classifier": "medlens.components.classifier",
 }
 
 

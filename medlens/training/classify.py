@@ -36,12 +36,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from medlens.errors import ConfigError, Errors, InputError, ModelError
+from medlens.components.classifier import (  # noqa: F401 (re-exported: training and inference encode alike)
+    TASK,
+    TRUNCATIONS,
+    encode_documents,
+    read_classifier_meta,
+    truncate_ids,
+)
+from medlens.errors import Errors, InputError
 
 CSV_SUFFIXES = (".csv", ".tsv")
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-TRUNCATIONS = ("head", "head-tail")
-TASK = "text-classification"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,34 +191,6 @@ def check_single_label(docs: Sequence[Document]) -> None:
             raise InputError(Errors.E212.format(source=d.source, n=len(d.labels), labels=", ".join(d.labels)))
 
 
-def truncate_ids(ids: Sequence[int], budget: int, truncation: str = "head") -> list[int]:
-    """Cut subword ids to ``budget``: the head, or (``head-tail``) a quarter from the head and the rest from the tail.
-
-    Raises:
-        ConfigError: unknown ``truncation`` (the accepted values are named).
-    """
-    if truncation not in TRUNCATIONS:
-        raise ConfigError(Errors.E210.format(value=truncation, opts=", ".join(TRUNCATIONS)))
-    ids = list(ids)
-    if len(ids) <= budget:
-        return ids
-    if truncation == "head":
-        return ids[:budget]
-    head = budget // 4
-    return ids[:head] + ids[len(ids) - (budget - head):]
-
-
-def encode_documents(texts: Sequence[str], tokenizer, max_length: int, truncation: str = "head") -> list[list[int]]:
-    """``[CLS] subwords [SEP]`` ids per text, truncated to ``max_length``."""
-    from medlens.training.ner import special_ids
-
-    cls_id, sep_id, _ = special_ids(tokenizer)
-    out = []
-    for enc in tokenizer.encode_batch(list(texts), add_special_tokens=False):
-        out.append([cls_id] + truncate_ids(enc.ids, max_length - 2, truncation) + [sep_id])
-    return out
-
-
 def _pad(rows: Sequence[Sequence[int]], pad_id: int):
     import torch
 
@@ -268,19 +245,14 @@ class TorchClassifier:
         Raises:
             ModelError: the folder is not a medlens text-classification model.
         """
-        from medlens.training.ner import META_FILE, _require_torch, load_tokenizer
+        from medlens.training.ner import _require_torch, load_tokenizer
 
         _, transformers = _require_torch()
-        try:
-            meta = json.loads((Path(folder) / META_FILE).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(Errors.E301.format(path=folder, details=f"cannot read {META_FILE}: {exc}")) from exc
-        if meta.get("task") != TASK:
-            raise ModelError(Errors.E301.format(path=folder, details=f"{META_FILE} has task {meta.get('task')!r}, expected '{TASK}'"))
+        meta = read_classifier_meta(folder)
         model = transformers.AutoModelForSequenceClassification.from_pretrained(str(folder), local_files_only=True)
         model.eval()
         return cls(model, load_tokenizer(folder), meta["labels"], meta["multi_label"], meta["max_length"],
-                   meta.get("truncation", "head"))
+                   meta["truncation"])
 
     def predict_encoded(self, encoded: Sequence[Sequence[int]], batch_size: int = 32) -> list[tuple[str, ...]]:
         """Predicted labels of pre-encoded documents (length-sorted batches, results in input order)."""

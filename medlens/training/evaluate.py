@@ -11,21 +11,28 @@ correct predictions, recall counts found gold entities, so one long prediction
 covering two gold entities counts once for precision and twice for recall.
 
 :func:`evaluate_model` runs a model (PyTorch checkpoint folder or ONNX file)
-over a corpus and scores it.
+over a corpus and scores it; :func:`model_task` tells a NER model from a
+document classifier by its ``labels.json``.
 
 Documents: :func:`score_classification` gives per-class precision / recall /
 F1, macro and micro averages, accuracy and a confusion matrix, which
-:func:`plot_confusion` draws as a PNG (matplotlib).
+:func:`plot_confusion` draws as a PNG (matplotlib); :func:`evaluate_classifier`
+runs a classifier (checkpoint or ONNX folder) over a CSV/JSONL file and scores it.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from medlens.tagging.alignment import bio_to_spans
+
+TOKEN_TASK = "token-classification"
+TEXT_TASK = "text-classification"
+TASKS = (TOKEN_TASK, TEXT_TASK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,17 +164,45 @@ def evaluate_model(model: str | Path, corpus: str | Path, label_map: dict[str, s
     return score_entities([list(s.tags) for s in sentences], pred, types)
 
 
+def _onnx_file(path: Path) -> Path | None:
+    """The ONNX model ``path`` names (an ``.onnx`` file, or a folder without ``config.json`` holding one), else None."""
+    if path.is_file() and path.suffix == ".onnx":
+        return path
+    if path.is_dir() and not (path / "config.json").exists():
+        for name in ("model.int8.onnx", "model.onnx"):
+            if (path / name).exists():
+                return path / name
+    return None
+
+
+def model_task(model: str | Path) -> str:
+    """The task of a model: ``token-classification`` (NER) or ``text-classification`` (documents).
+
+    Read from the ``task`` key of ``labels.json`` in the checkpoint or ONNX folder (for an
+    ``.onnx`` file, its folder); NER models written before the key existed have none and are
+    token classifiers.
+
+    Raises:
+        ModelError: no readable ``labels.json`` (E300), or an unknown task (E306).
+    """
+    from medlens.errors import Errors, ModelError
+
+    p = Path(model)
+    meta_path = (p.parent if p.is_file() else p) / "labels.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(Errors.E300.format(path=meta_path, details=f"a model folder needs labels.json ({exc})")) from exc
+    task = meta.get("task", TOKEN_TASK) if isinstance(meta, dict) else None
+    if task not in TASKS:
+        raise ModelError(Errors.E306.format(path=p, value=task, opts=", ".join(TASKS)))
+    return task
+
+
 def load_predictor(model: str | Path, batch_size: int = 32) -> Callable[[list[list[str]]], list[list[str]]]:
     """A word-level tagger for a checkpoint folder (PyTorch) or an ONNX model (file or folder)."""
     path = Path(model)
-    onnx_file = None
-    if path.is_file() and path.suffix == ".onnx":
-        onnx_file = path
-    elif path.is_dir() and not (path / "config.json").exists():
-        for name in ("model.int8.onnx", "model.onnx"):
-            if (path / name).exists():
-                onnx_file = path / name
-                break
+    onnx_file = _onnx_file(path)
     if onnx_file is not None:
         from medlens.components.transformer_ner import OnnxTagger
 
@@ -287,6 +322,54 @@ def format_classification(name: str, report: ClassificationReport) -> str:
     lines.append(f"  {'micro':{width}}  {100 * m.precision:6.2f} {100 * m.recall:6.2f} {100 * m.f1:6.2f} {m.n_gold:6d}")
     lines.append(f"  {'accuracy':{width}}  {100 * report.accuracy:6.2f}  ({report.n_docs} documents)")
     return "\n".join(lines)
+
+
+def load_classifier(model: str | Path):
+    """A document classifier for a checkpoint folder (PyTorch) or an ONNX model (file or folder).
+
+    Both kinds have ``labels``, ``multi_label`` and ``predict(texts, batch_size)``.
+    """
+    path = Path(model)
+    onnx_file = _onnx_file(path)
+    if onnx_file is not None:
+        from medlens.components.classifier import OnnxClassifier
+
+        return OnnxClassifier.from_path(onnx_file)
+    from medlens.training.classify import TorchClassifier
+
+    return TorchClassifier.from_path(path)
+
+
+def evaluate_classifier(model: str | Path, path: str | Path, *, text_column: str = "text", label_column: str = "label",
+                        label_sep: str = "|", batch_size: int = 32, classifier=None) -> ClassificationReport:
+    """Run a document classifier over a CSV/TSV or JSONL file and score it.
+
+    Args:
+        model: a training checkpoint folder (PyTorch, needs the ``train`` extra) or a folder/file
+            holding ``model.int8.onnx`` / ``model.onnx`` (ONNX Runtime only).
+        path: the labelled file, read as ``medlens train classify`` reads it.
+        text_column: CSV header of the text column.
+        label_column: CSV header of the label column.
+        label_sep: separator of several labels in a CSV cell (multi-label models).
+        batch_size: documents per forward pass.
+        classifier: an already loaded classifier (see :func:`load_classifier`); ``model`` is then unused.
+
+    Returns:
+        The report over the model's labels, followed by any gold label the model does not
+        know (scored with recall 0). Multi-label models are read and scored as multi-label.
+
+    Raises:
+        InputError: the file is malformed, or (single-label model) a document has several labels.
+    """
+    from medlens.training.classify import check_single_label, read_documents
+
+    clf = classifier if classifier is not None else load_classifier(model)
+    docs = read_documents(path, text_column, label_column, multi_label=clf.multi_label, label_sep=label_sep)
+    if not clf.multi_label:
+        check_single_label(docs)
+    pred = clf.predict([d.text for d in docs], batch_size=batch_size)
+    labels = list(clf.labels) + sorted({l for d in docs for l in d.labels} - set(clf.labels))
+    return score_classification([d.labels for d in docs], pred, labels, multi_label=clf.multi_label)
 
 
 def plot_confusion(report: ClassificationReport, path: str | Path, title: str = "Confusion matrix") -> Path:

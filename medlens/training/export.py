@@ -1,20 +1,33 @@
-"""Export a trained token classifier to ONNX (fp32) and int8, and check both against PyTorch.
+"""Export a trained NER or document classifier to ONNX (fp32) and int8, and check both against PyTorch.
 
-``torch.onnx.export`` (TorchScript exporter) with dynamic batch and sequence
-axes, then ``onnxruntime.quantization.quantize_dynamic`` (per-channel int8 weights of
-the MatMul layers and the embedding tables; the classifier head stays fp32). The check runs PyTorch, the fp32 and the int8 models on
-sample inputs of several lengths (padded batches included) and reports the
-fp32 maximum absolute logit difference and the int8 argmax agreement on real
-(non-padding) positions.
+The checkpoint's ``labels.json`` ``task`` picks the model class: token
+classification (NER; no ``task`` key in older folders) or text classification
+(``medlens train classify``). ``torch.onnx.export`` (TorchScript exporter) with
+dynamic batch and sequence axes, then ``onnxruntime.quantization.quantize_dynamic``
+(per-channel int8 weights of the MatMul layers and the embedding tables; the
+classifier head stays fp32). The check runs PyTorch, the fp32 and the int8
+models on sample inputs (a single sequence, then padded batches) and reports
+the fp32 maximum absolute logit difference and the int8 agreement:
+
+* NER: argmax agreement on real (non-padding) positions;
+* single-label classifiers: argmax agreement per document;
+* multi-label classifiers: agreement of the thresholded sigmoid decisions
+  (probability >= 0.5, i.e. logit >= 0) per document and label.
+
+Sample documents of classifiers are encoded as in training and inference
+(:func:`medlens.components.classifier.encode_documents`, with the model's
+``max_length`` and ``truncation``).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from medlens.errors import Errors, ModelError
+from medlens.training.evaluate import TEXT_TASK, TOKEN_TASK, model_task
 from medlens.training.ner import META_FILE, TOKENIZER_FILE, _require_torch, load_tokenizer, read_meta, special_ids
 
 SAMPLE_TEXTS = (
@@ -24,52 +37,105 @@ SAMPLE_TEXTS = (
     "A 63-year-old man with type 2 diabetes mellitus, hypertension and chronic kidney disease presented with "
     "acute chest pain after starting sumatriptan; troponin was normal and the pain resolved with nitroglycerin.",
 )
+DOCUMENT_SAMPLES = (
+    "Adenocarcinoma of the colon with hepatic metastases: outcome of resection and adjuvant chemotherapy in 112 patients.",
+    "Endoscopic findings in chronic pancreatitis and gastric ulcer disease; Helicobacter pylori eradication improved healing.",
+    "Seizure frequency and cognitive decline in temporal lobe epilepsy after anterior lobectomy; multiple sclerosis "
+    "plaques were not seen on magnetic resonance imaging.",
+    "Coronary artery bypass grafting versus angioplasty for unstable angina: myocardial infarction and mortality at "
+    "five years, with left ventricular ejection fraction as a predictor.",
+    "Sepsis, fever and hypotension in intensive care: serum lactate and cytokine levels in 58 critically ill adults.",
+    "Lymphoma in children treated with radiotherapy. " * 40 + "Long-term survival was 82 percent.",
+)
+"""Classifier samples beyond :data:`SAMPLE_TEXTS`: abstract-like texts of five disease areas, one longer than any
+``max_length`` (so truncation is exercised)."""
+
+BATCH = 16
 
 
-def _sample_batches(tokenizer, max_length: int):
+def _padded(rows: Sequence[Sequence[int]], pad_id: int):
     import numpy as np
 
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = r
+        mask[i, :len(r)] = 1
+    return ids, mask
+
+
+def _sample_batches(tokenizer, meta: dict, texts: Sequence[str] | None = None):
+    """(ids, mask) batches: the first sample alone, then every sample in padded batches of :data:`BATCH`."""
     cls_id, sep_id, pad_id = special_ids(tokenizer)
-    rows = []
-    for t in SAMPLE_TEXTS:
-        ids = tokenizer.encode(t, add_special_tokens=False).ids[: max_length - 2]
-        rows.append([cls_id, *ids, sep_id])
-    batches = []
-    for group in ([rows[0]], rows):  # a single sequence, then a padded batch
-        width = max(len(r) for r in group)
-        ids = np.full((len(group), width), pad_id, dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for i, r in enumerate(group):
-            ids[i, :len(r)] = r
-            mask[i, :len(r)] = 1
-        batches.append((ids, mask))
-    return batches
+    if meta.get("task", TOKEN_TASK) == TEXT_TASK:
+        from medlens.components.classifier import encode_documents
+
+        texts = list(texts) if texts else [*SAMPLE_TEXTS, *DOCUMENT_SAMPLES]
+        rows = encode_documents(texts, tokenizer, meta["max_length"], meta.get("truncation", "head"))
+    else:
+        texts = list(texts) if texts else list(SAMPLE_TEXTS)
+        rows = [[cls_id, *tokenizer.encode(t, add_special_tokens=False).ids[: meta["max_length"] - 2], sep_id]
+                for t in texts]
+    return [_padded(rows[:1], pad_id)] + [_padded(rows[s:s + BATCH], pad_id) for s in range(0, len(rows), BATCH)]
+
+
+def _decisions(logits, mask, task: str, multi_label: bool):
+    """What the int8 check compares, and the entries of the fp32 difference: (decisions, real entries of logits)."""
+    import numpy as np
+
+    if task == TOKEN_TASK:
+        real = mask.astype(bool)
+        return logits.argmax(-1)[real], logits[real]
+    if multi_label:
+        return (logits >= 0).ravel(), logits  # sigmoid(logit) >= 0.5
+    return logits.argmax(-1), np.asarray(logits)
 
 
 def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = True, keep_fp32: bool = True,
-                opset: int = 17, max_abs_diff: float = 1e-3, min_argmax_agreement: float = 0.98) -> dict:
-    """Export ``model_dir`` (a training checkpoint folder) to ``output``.
+                opset: int = 17, max_abs_diff: float = 1e-3, min_argmax_agreement: float = 0.98,
+                sample_texts: Sequence[str] | None = None) -> dict:
+    """Export ``model_dir`` (a NER or classifier training checkpoint folder) to ``output``.
 
     Args:
         model_dir: folder with ``config.json``, weights, ``tokenizer.json``, ``labels.json``.
-        output: folder to write ``model.onnx``, ``model.int8.onnx``, ``tokenizer.json``, ``labels.json``.
+        output: folder to write ``model.onnx``, ``model.int8.onnx``, ``tokenizer.json``, ``labels.json``
+            and ``export_report.json``.
         quantize: also write the int8 model.
         keep_fp32: keep ``model.onnx`` once the int8 model is written and checked.
         opset: ONNX opset.
         max_abs_diff: the fp32 check fails above this maximum absolute logit difference.
-        min_argmax_agreement: the int8 check fails below this share of equal argmax labels.
+        min_argmax_agreement: the int8 check fails below this share of equal decisions (argmax labels of
+            NER positions or documents; thresholded labels of multi-label documents).
+        sample_texts: texts to check on (None: a few built-in clinical sentences, plus abstract-like
+            documents for classifiers). A few hundred real documents make the int8 check meaningful.
 
     Returns:
-        A report: file sizes, ``fp32_max_abs_diff``, ``int8_argmax_agreement``, ``ok``.
+        A report: ``task``, file sizes, ``fp32_max_abs_diff``, ``int8_argmax_agreement``,
+        ``int8_positions_checked`` (decisions compared), ``ok``.
+
+    Raises:
+        ModelError: the folder is not a model medlens can export, or the exporter failed.
     """
     torch, transformers = _require_torch()
     import numpy as np
     import onnxruntime as ort
 
     model_dir, out = Path(model_dir), Path(output)
-    meta = read_meta(model_dir)
+    task = model_task(model_dir)
+    if task == TEXT_TASK:
+        from medlens.components.classifier import read_classifier_meta
+
+        meta = read_classifier_meta(model_dir)
+        auto = transformers.AutoModelForSequenceClassification
+        logit_axes = {0: "batch"}
+    else:
+        meta = read_meta(model_dir)
+        auto = transformers.AutoModelForTokenClassification
+        logit_axes = {0: "batch", 1: "sequence"}
+    multi_label = bool(meta.get("multi_label", False))
     tokenizer = load_tokenizer(model_dir)
-    model = transformers.AutoModelForTokenClassification.from_pretrained(str(model_dir), local_files_only=True)
+    model = auto.from_pretrained(str(model_dir), local_files_only=True)
     model.eval()
     model.config.return_dict = False
     out.mkdir(parents=True, exist_ok=True)
@@ -84,12 +150,12 @@ def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = T
             return self.inner(input_ids=input_ids, attention_mask=attention_mask, return_dict=True).logits
 
     wrapper = _Logits(model).eval()
-    batches = _sample_batches(tokenizer, meta["max_length"])
+    batches = _sample_batches(tokenizer, meta, sample_texts)
     dummy = tuple(torch.from_numpy(x) for x in batches[1])
     try:
         torch.onnx.export(wrapper, dummy, str(fp32), input_names=["input_ids", "attention_mask"], output_names=["logits"],
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                                        "logits": {0: "batch", 1: "sequence"}},
+                                        "logits": logit_axes},
                           opset_version=opset, do_constant_folding=True, dynamo=False)
     except Exception as exc:  # torch's exporter raises many types
         raise ModelError(Errors.E300.format(path=fp32, details=f"ONNX export failed: {exc}")) from exc
@@ -100,7 +166,7 @@ def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = T
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         return sess.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
-    report: dict = {"fp32": str(fp32), "fp32_mb": round(fp32.stat().st_size / 2**20, 1)}
+    report: dict = {"task": task, "fp32": str(fp32), "fp32_mb": round(fp32.stat().st_size / 2**20, 1)}
     diffs, agree, total = [], 0, 0
     refs = []
     for ids, mask in batches:
@@ -108,8 +174,7 @@ def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = T
             ref = wrapper(torch.from_numpy(ids), torch.from_numpy(mask)).numpy()
         refs.append(ref)
         got = run(fp32, ids, mask)
-        real = mask.astype(bool)
-        diffs.append(float(np.abs(got - ref)[real].max()))
+        diffs.append(float(np.abs(_decisions(got - ref, mask, task, multi_label)[1]).max()))
     report["fp32_max_abs_diff"] = max(diffs)
     ok = report["fp32_max_abs_diff"] <= max_abs_diff
     if quantize:
@@ -120,14 +185,14 @@ def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = T
 
         graph = onnx.load(str(fp32), load_external_data=False).graph
         head = [n.name for n in graph.node if n.op_type in ("MatMul", "Gemm") and "classifier" in n.name]
-        # per-channel int8 weights; the small classifier head stays fp32 (argmax agreement ~96% -> ~99%)
+        # per-channel int8 weights; the small classifier head stays fp32 (NER argmax agreement ~96% -> ~99%)
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=head)
         report["int8_excluded_nodes"] = head
         for (ids, mask), ref in zip(batches, refs):
             got = run(int8, ids, mask)
-            real = mask.astype(bool)
-            agree += int((got.argmax(-1) == ref.argmax(-1))[real].sum())
-            total += int(real.sum())
+            same = _decisions(got, mask, task, multi_label)[0] == _decisions(ref, mask, task, multi_label)[0]
+            agree += int(same.sum())
+            total += int(same.size)
         report.update({"int8": str(int8), "int8_mb": round(int8.stat().st_size / 2**20, 1),
                        "int8_argmax_agreement": round(agree / total, 4), "int8_positions_checked": total})
         ok = ok and agree / total >= min_argmax_agreement

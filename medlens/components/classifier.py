@@ -1,0 +1,298 @@
+"""Document classification with an int8 ONNX model (no torch at inference).
+
+The model folder (shipped: ``medlens/assets/classifier/``; any folder written by
+``medlens train export`` works) holds ``model.int8.onnx`` (or ``model.onnx``),
+``tokenizer.json`` and ``labels.json`` (``task: text-classification``,
+``labels``, ``multi_label``, ``max_length``, ``truncation``). Each document is
+encoded as ``[CLS] subwords [SEP]``, cut to ``max_length`` exactly as in
+training (:func:`truncate_ids`: the head, or ``head-tail``), and scored in
+length-sorted batches.
+
+The component fills spaCy's standard ``doc.cats`` with a probability per
+label: softmax over the labels for single-label models (they sum to 1),
+independent sigmoids for multi-label ones. The labels it predicts (the most
+probable one; for multi-label models every label at or above ``threshold``)
+are kept in ``doc.user_data["medlens.categories"]`` (a tuple), which
+:class:`medlens.results.DocumentResult` reports as ``predicted``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from medlens.errors import ConfigError, Errors, ModelError
+
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "classifier"
+MODEL_FILES = ("model.int8.onnx", "model.onnx")
+META_FILE = "labels.json"
+TASK = "text-classification"
+TRUNCATIONS = ("head", "head-tail")
+PREDICTED_KEY = "medlens.categories"
+"""``doc.user_data`` key of the labels the classifier predicted (a tuple, most probable first)."""
+
+
+def truncate_ids(ids: Sequence[int], budget: int, truncation: str = "head") -> list[int]:
+    """Cut subword ids to ``budget``: the head, or (``head-tail``) a quarter from the head and the rest from the tail.
+
+    Raises:
+        ConfigError: unknown ``truncation`` (the accepted values are named).
+    """
+    if truncation not in TRUNCATIONS:
+        raise ConfigError(Errors.E210.format(value=truncation, opts=", ".join(TRUNCATIONS)))
+    ids = list(ids)
+    if len(ids) <= budget:
+        return ids
+    if truncation == "head":
+        return ids[:budget]
+    head = budget // 4
+    return ids[:head] + ids[len(ids) - (budget - head):]
+
+
+def encode_documents(texts: Sequence[str], tokenizer, max_length: int, truncation: str = "head") -> list[list[int]]:
+    """``[CLS] subwords [SEP]`` ids per text, truncated to ``max_length`` (training and inference share this)."""
+    from medlens.tagging.files import special_ids
+
+    cls_id, sep_id, _ = special_ids(tokenizer)
+    out = []
+    for enc in tokenizer.encode_batch(list(texts), add_special_tokens=False):
+        out.append([cls_id] + truncate_ids(enc.ids, max_length - 2, truncation) + [sep_id])
+    return out
+
+
+def read_classifier_meta(folder: str | Path) -> dict:
+    """``labels.json`` of a text-classification model folder, checked.
+
+    Raises:
+        ModelError: the file is missing or unreadable, or its task, labels, ``multi_label``,
+            ``max_length`` or ``truncation`` are not those of a classifier.
+    """
+    p = Path(folder) / META_FILE
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(Errors.E305.format(path=folder, details=f"cannot read {META_FILE}: {exc}")) from exc
+    if not isinstance(meta, dict) or meta.get("task") != TASK:
+        task = meta.get("task") if isinstance(meta, dict) else None
+        raise ModelError(Errors.E305.format(path=folder, details=f"{META_FILE} has task {task!r}, expected '{TASK}'"))
+    labels = meta.get("labels")
+    if not isinstance(labels, list) or not labels or not all(isinstance(l, str) for l in labels):
+        raise ModelError(Errors.E305.format(path=folder, details=f"{META_FILE} needs 'labels', a non-empty list of strings"))
+    if not isinstance(meta.get("multi_label"), bool):
+        raise ModelError(Errors.E305.format(path=folder, details=f"{META_FILE} needs 'multi_label' (true or false)"))
+    if not isinstance(meta.get("max_length"), int) or meta["max_length"] < 3:
+        raise ModelError(Errors.E305.format(path=folder, details=f"{META_FILE} needs 'max_length', an integer >= 3"))
+    if meta.setdefault("truncation", "head") not in TRUNCATIONS:
+        raise ModelError(Errors.E305.format(path=folder, details=f"{META_FILE} has truncation {meta['truncation']!r}; "
+                                                                 f"accepted: {', '.join(TRUNCATIONS)}"))
+    return meta
+
+
+def find_model(path: str | Path | None = None) -> tuple[Path, dict]:
+    """The ONNX file and checked ``labels.json`` of a classifier folder (or ``.onnx`` file), without loading the model.
+
+    Args:
+        path: a model folder (``model.int8.onnx`` preferred over ``model.onnx``) or an ``.onnx``
+            file in one; None: the shipped :data:`DEFAULT_MODEL_DIR`.
+
+    Raises:
+        ModelError: the folder, its model, ``tokenizer.json`` or ``labels.json`` is missing (E304),
+            or ``labels.json`` is not a classifier's (E305).
+    """
+    from medlens.tagging.files import TOKENIZER_FILE
+
+    p = Path(path) if path is not None else DEFAULT_MODEL_DIR
+    if p.is_dir():
+        found = [p / f for f in MODEL_FILES if (p / f).is_file()]
+        if not found:
+            raise ModelError(Errors.E304.format(path=p, details=f"no {' or '.join(MODEL_FILES)} in the folder"))
+        model_file = found[0]
+    elif p.is_file():
+        model_file = p
+    else:
+        raise ModelError(Errors.E304.format(path=p, details="no such folder"))
+    for name in (TOKENIZER_FILE, META_FILE):
+        if not (model_file.parent / name).is_file():
+            raise ModelError(Errors.E304.format(path=model_file.parent, details=f"no {name} in the folder"))
+    return model_file, read_classifier_meta(model_file.parent)
+
+
+def softmax(logits):
+    """Row-wise softmax of a 2-D NumPy array (numerically stable)."""
+    import numpy as np
+
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(logits):
+    import numpy as np
+
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+class OnnxClassifier:
+    """A sequence-classification ONNX model with its tokenizer and settings.
+
+    Args:
+        model_path: the ``.onnx`` file.
+        tokenizer: a ``tokenizers.Tokenizer`` (truncation and padding off).
+        labels: the label of each output, in order.
+        multi_label: sigmoid per label (True) or softmax over labels (False).
+        max_length: subwords per document including [CLS] and [SEP].
+        truncation: ``head`` or ``head-tail`` (as in training).
+        threads: ONNX Runtime intra-op threads (None: its default, every core).
+    """
+
+    def __init__(self, model_path: str | Path, tokenizer, labels: list[str], multi_label: bool, max_length: int,
+                 truncation: str = "head", threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        from medlens.tagging.files import special_ids
+
+        truncate_ids([], 1, truncation)  # validate early
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types
+            raise ModelError(Errors.E300.format(path=model_path, details=str(exc))) from exc
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        shape = self.session.get_outputs()[0].shape
+        if len(shape) != 2:
+            raise ModelError(Errors.E305.format(path=model_path, details=f"its output has shape {shape}, expected (batch, labels)"))
+        if isinstance(shape[-1], int) and shape[-1] != len(labels):
+            raise ModelError(Errors.E305.format(path=model_path, details=f"it has {shape[-1]} outputs but labels.json names {len(labels)} labels"))
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.multi_label = multi_label
+        self.max_length = max_length
+        self.truncation = truncation
+        self.pad_id = special_ids(tokenizer)[2]
+
+    @classmethod
+    def from_path(cls, path: str | Path, threads: int | None = None) -> OnnxClassifier:
+        """Load from a model folder (``model.int8.onnx`` preferred) or an ``.onnx`` file inside one.
+
+        Raises:
+            ModelError: the folder or a file in it is missing (E304), or it is not a classifier (E305).
+        """
+        from medlens.tagging.files import load_tokenizer
+
+        model_file, meta = find_model(path)
+        folder = model_file.parent
+        return cls(model_file, load_tokenizer(folder), meta["labels"], meta["multi_label"], meta["max_length"],
+                   meta["truncation"], threads)
+
+    def logits_encoded(self, encoded: Sequence[Sequence[int]], batch_size: int = 32):
+        """Logits ``(documents, labels)`` of pre-encoded documents (length-sorted batches, rows in input order)."""
+        import numpy as np
+
+        out = np.zeros((len(encoded), len(self.labels)), dtype=np.float32)
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+        for s in range(0, len(order), batch_size):
+            idx = order[s:s + batch_size]
+            width = max(len(encoded[i]) for i in idx)
+            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros_like(ids)
+            for r, i in enumerate(idx):
+                ids[r, :len(encoded[i])] = encoded[i]
+                mask[r, :len(encoded[i])] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.input_names:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            out[idx] = self.session.run(None, feeds)[0]
+        return out
+
+    def probabilities(self, texts: Sequence[str], batch_size: int = 32):
+        """Probabilities ``(documents, labels)``: softmax rows (single-label) or sigmoids (multi-label)."""
+        if not texts:
+            import numpy as np
+
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        logits = self.logits_encoded(encode_documents(texts, self.tokenizer, self.max_length, self.truncation), batch_size)
+        return sigmoid(logits) if self.multi_label else softmax(logits)
+
+    def decide(self, probs, threshold: float = 0.5) -> list[tuple[str, ...]]:
+        """Predicted labels per row of ``probs``, most probable first: the top label, or (multi-label) every one >= ``threshold``."""
+        out = []
+        for row in probs:
+            ranked = sorted(range(len(self.labels)), key=lambda j: -float(row[j]))
+            if self.multi_label:
+                out.append(tuple(self.labels[j] for j in ranked if row[j] >= threshold))
+            else:
+                out.append((self.labels[ranked[0]],))
+        return out
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32, threshold: float = 0.5) -> list[tuple[str, ...]]:
+        """Predicted labels of each text (one for single-label models, zero or more for multi-label)."""
+        return self.decide(self.probabilities(texts, batch_size), threshold)
+
+
+@Language.factory(
+    "medlens_classifier",
+    assigns=["doc.cats"],
+    default_config={"model_path": None, "batch_size": 32, "threshold": 0.5, "threads": None},
+)
+def make_classifier(nlp: Language, name: str, model_path: str | None, batch_size: int, threshold: float,
+                    threads: int | None) -> DocumentClassifier:
+    model = OnnxClassifier.from_path(model_path or DEFAULT_MODEL_DIR, threads=threads)
+    return DocumentClassifier(nlp, name=name, model=model, batch_size=batch_size, threshold=threshold)
+
+
+class DocumentClassifier:
+    """Fills ``doc.cats`` with a document classifier's probabilities.
+
+    Args:
+        nlp: the pipeline (unused beyond the contract).
+        name: component name.
+        model: the loaded model (passed in; see :class:`OnnxClassifier`).
+        batch_size: documents per ONNX Runtime call.
+        threshold: multi-label models predict every label whose probability is at least this
+            (single-label models predict the most probable label; ``doc.cats`` always holds every label).
+    """
+
+    def __init__(self, nlp: Language | None, name: str = "medlens_classifier", *, model: OnnxClassifier,
+                 batch_size: int = 32, threshold: float = 0.5) -> None:
+        self.name = name
+        self.model = model
+        self.batch_size = batch_size
+        self.threshold = threshold
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.model.labels)
+
+    def predict(self, docs: Sequence[Doc]):
+        """Probabilities ``(len(docs), labels)`` (pure: writes nothing)."""
+        return self.model.probabilities([d.text for d in docs], batch_size=self.batch_size)
+
+    def set_annotations(self, docs: Sequence[Doc], probs) -> None:
+        """Write ``doc.cats`` (label -> probability) and the predicted labels."""
+        for doc, row, predicted in zip(docs, probs, self.model.decide(probs, self.threshold)):
+            doc.cats = {label: float(p) for label, p in zip(self.model.labels, row)}
+            doc.user_data[PREDICTED_KEY] = predicted
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterable[Doc]:
+        """Process docs in groups of ``batch_size`` (each group scored in ``self.batch_size`` batches)."""
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                self.set_annotations(batch, self.predict(batch))
+                yield from batch
+                batch = []
+        if batch:
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch
