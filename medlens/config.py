@@ -77,7 +77,7 @@ class PipelineConfig(_Strict):
         model_path: folder of the transformer recognizer (``transformer_ner``); None uses
             the model shipped in ``medlens/assets/ner``.
         classifier_path: folder of the document classifier (``classifier``; an export folder of
-            ``medlens train export``); None uses ``medlens/assets/classifier``.
+            ``medlens export``); None uses ``medlens/assets/classifier``.
         linker, context, classifier: per-component settings.
     """
 

@@ -84,7 +84,7 @@ class Errors:
     E302 = "Training needs the optional packages torch and transformers ({details}); install them with `pip install 'medlens[train]'`."
     E303 = "Unknown label '{value}' in {path}; the model knows: {opts}."
     E304 = ("No document-classifier model at {path} ({details}). A model folder holds model.int8.onnx (or model.onnx), "
-            "tokenizer.json and labels.json: write one with `medlens train export CHECKPOINT -o FOLDER` and pass it as "
+            "tokenizer.json and labels.json: write one with `medlens export CHECKPOINT -o FOLDER` and pass it as "
             "classifier_path, or use a medlens build that ships medlens/assets/classifier.")
     E305 = "{path} is not a medlens text-classification model: {details}"
     E306 = "{path}: unknown model task {value!r} in labels.json. Known tasks: {opts}."

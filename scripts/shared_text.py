@@ -1,4 +1,4 @@
-"""Write the plain text of ../shared/data as .txt files for `medlens train pretrain`.
+"""Write the plain text of ../shared/data as .txt files for `medlens pretrain`.
 
 Usage: python scripts/shared_text.py OUT_DIR [--data ../shared/data]
 

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from medlens import __version__
 from medlens.cli.kg import kg_app
-from medlens.cli.train import train_app
+from medlens.cli.train import evaluate_cli, export_cli, pretrain_cli, train_app
 from medlens.cli.serve import serve_cli
 from medlens.cli.deid import deid_cli
 from medlens.cli.diagnose import diagnose_cli
@@ -25,11 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-app.add_typer(kg_app, name="kg")
-app.add_typer(train_app, name="train")
-app.command("serve")(serve_cli)
-app.command("deid")(deid_cli)
-app.command("diagnose")(diagnose_cli)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -140,6 +135,17 @@ def _components(base: tuple[str, ...], classify: bool) -> tuple[str, ...]:
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]error:[/bold red] {message}")
     raise typer.Exit(code)
+
+
+# after `analyze`, in the order `medlens --help` lists them
+app.command("diagnose")(diagnose_cli)
+app.command("deid")(deid_cli)
+app.command("serve")(serve_cli)
+app.add_typer(kg_app, name="kg")
+app.add_typer(train_app, name="train")
+app.command("pretrain")(pretrain_cli)
+app.command("evaluate")(evaluate_cli)
+app.command("export")(export_cli)
 
 
 def main() -> None:

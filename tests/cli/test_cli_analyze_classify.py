@@ -56,4 +56,4 @@ def test_analyze_classify_without_a_model_is_a_clear_error(tmp_path: Path, tiny_
     res = runner.invoke(app, ["analyze", "-", "--kg", str(tiny_kg_path), "--classify"], input="Chest pain.\n")
     assert res.exit_code == 2
     out = " ".join(res.output.split())
-    assert "No document-classifier model at" in out and "medlens train export" in out
+    assert "No document-classifier model at" in out and "medlens export" in out

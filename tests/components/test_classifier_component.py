@@ -120,7 +120,7 @@ def test_document_result_categories_only_when_classified(known_model: Path, tiny
 
 
 def test_missing_model_folder_raises_coded_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"No document-classifier model at .*nowhere \(no such folder\).*medlens train export"):
+    with pytest.raises(ModelError, match=r"No document-classifier model at .*nowhere \(no such folder\).*medlens export"):
         medlens.load(components=("classifier",), classifier_path=str(tmp_path / "nowhere"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(ModelError, match=r"no model.int8.onnx or model.onnx in the folder"):

@@ -1,4 +1,4 @@
-"""`medlens train evaluate` on document classifiers: known-answer scores, the confusion PNG, checkpoint == ONNX."""
+"""`medlens evaluate` on document classifiers: known-answer scores, the confusion PNG, checkpoint == ONNX."""
 
 from __future__ import annotations
 

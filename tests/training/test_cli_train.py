@@ -41,3 +41,18 @@ def test_cli_malformed_training_file_is_reported(tmp_path: Path) -> None:
     res = runner.invoke(train_app, ["ner", "-t", str(bad), "-o", str(tmp_path / "run")])
     assert res.exit_code == 2
     assert "bad.tsv, line 2" in " ".join(res.output.split())
+
+
+def test_pretrain_evaluate_export_are_top_level_commands() -> None:
+    from typer.testing import CliRunner
+
+    from medlens.cli.app import app
+
+    runner = CliRunner()
+    top = runner.invoke(app, ["--help"])
+    assert top.exit_code == 0
+    for name in ("pretrain", "evaluate", "export"):
+        res = runner.invoke(app, [name, "--help"])
+        assert res.exit_code == 0, res.output
+        assert "Usage: medlens " + name in " ".join(res.output.split())
+        assert name in top.output
