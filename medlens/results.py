@@ -141,11 +141,9 @@ def _categories(doc: Doc) -> list[CategoryResult] | None:
     """``doc.cats`` most probable first, with the classifier's decisions; None if nothing classified the doc."""
     if not doc.cats:
         return None
-    from medlens.components.classifier import PREDICTED_KEY
-
     ranked = sorted(doc.cats.items(), key=lambda kv: (-kv[1], kv[0]))
     # a doc classified by some other spaCy component: its most probable label is the decision
-    predicted = set(doc.user_data.get(PREDICTED_KEY, (ranked[0][0],)))
+    predicted = set(doc._.categories or (ranked[0][0],))
     return [CategoryResult(label=label, score=min(1.0, max(0.0, float(p))), predicted=label in predicted)
             for label, p in ranked]
 

@@ -12,7 +12,7 @@ The component fills spaCy's standard ``doc.cats`` with a probability per
 label: softmax over the labels for single-label models (they sum to 1),
 independent sigmoids for multi-label ones. The labels it predicts (the most
 probable one; for multi-label models every label at or above ``threshold``)
-are kept in ``doc.user_data["medlens.categories"]`` (a tuple), which
+are kept in ``doc._.categories`` (a tuple), which
 :class:`medlens.results.DocumentResult` reports as ``predicted``.
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from medlens.doc import extensions
 from medlens.errors import ConfigError, Errors, ModelError
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "classifier"
@@ -32,8 +33,6 @@ MODEL_FILES = ("model.int8.onnx", "model.onnx")
 META_FILE = "labels.json"
 TASK = "text-classification"
 TRUNCATIONS = ("head", "head-tail")
-PREDICTED_KEY = "medlens.categories"
-"""``doc.user_data`` key of the labels the classifier predicted (a tuple, most probable first)."""
 
 
 def truncate_ids(ids: Sequence[int], budget: int, truncation: str = "head") -> list[int]:
@@ -261,6 +260,7 @@ class DocumentClassifier:
 
     def __init__(self, nlp: Language | None, name: str = "medlens_classifier", *, model: OnnxClassifier,
                  batch_size: int = 32, threshold: float = 0.5) -> None:
+        extensions.register()
         self.name = name
         self.model = model
         self.batch_size = batch_size
@@ -278,7 +278,7 @@ class DocumentClassifier:
         """Write ``doc.cats`` (label -> probability) and the predicted labels."""
         for doc, row, predicted in zip(docs, probs, self.model.decide(probs, self.threshold)):
             doc.cats = {label: float(p) for label, p in zip(self.model.labels, row)}
-            doc.user_data[PREDICTED_KEY] = predicted
+            doc._.categories = tuple(predicted)
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations([doc], self.predict([doc]))

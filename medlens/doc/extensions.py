@@ -8,6 +8,8 @@ package already registered an attribute of the same name, a
 Doc
     ``sections``      list[Section]   written by ``medlens_sections``
     ``doc_id``        str | None      set by readers / batch jobs
+    ``categories``    tuple[str,...]  labels decided by ``medlens_classifier``, most probable first
+                                      (their probabilities are in spaCy's own ``doc.cats``)
 Span
     ``section``       str             category of the section the span starts in (getter)
     ``assertion``     Assertion       written by ``medlens_context`` (None before)
@@ -55,6 +57,7 @@ def _flag(name: str):
 _DOC: dict[str, dict[str, Any]] = {
     "sections": {"default": None},
     "doc_id": {"default": None},
+    "categories": {"default": ()},
 }
 _SPAN: dict[str, dict[str, Any]] = {
     "section": {"getter": _span_section},

@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 import medlens  # noqa: E402
-from medlens.components.classifier import DEFAULT_MODEL_DIR, PREDICTED_KEY, DocumentClassifier, OnnxClassifier  # noqa: E402
+from medlens.components.classifier import DEFAULT_MODEL_DIR, DocumentClassifier, OnnxClassifier  # noqa: E402
 from medlens.config import CLASSIFIER_DIR, WITH_MODEL, with_model_components  # noqa: E402
 from medlens.errors import ModelError  # noqa: E402
 from medlens.results import DocumentResult  # noqa: E402
@@ -64,7 +64,7 @@ def test_classifier_fills_cats_with_softmax_probabilities(random_model: Path) ->
         assert list(doc.cats) == CLASS_LABELS
         assert all(0.0 <= p <= 1.0 for p in doc.cats.values())
         assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
-        assert doc.user_data[PREDICTED_KEY] == (max(doc.cats, key=doc.cats.get),)
+        assert doc._.categories == (max(doc.cats, key=doc.cats.get),)
 
 
 def test_known_head_gives_known_cats(known_model: Path) -> None:
@@ -85,7 +85,7 @@ def test_pipe_batches_equal_single_calls(random_model: Path) -> None:
     assert len(piped) == len(TEXTS)
     for a, b in zip(single, piped):
         assert a.cats == pytest.approx(b.cats, abs=1e-6)
-        assert a.user_data[PREDICTED_KEY] == b.user_data[PREDICTED_KEY]
+        assert a._.categories == b._.categories
     # the documents really differ, so equality is not trivial
     spread = max(max(d.cats[l] for d in single) - min(d.cats[l] for d in single) for l in CLASS_LABELS)
     assert spread > 1e-4, spread
@@ -105,8 +105,8 @@ def test_truncation_follows_the_model_meta(random_model: Path) -> None:
 def test_multi_label_threshold_decides_predictions(multi_model: Path) -> None:
     doc = _nlp(multi_model)("renal failure")
     assert doc.cats == pytest.approx({"cardio": 0.8808, "neuro": 0.1192, "onco": 0.6225}, abs=1e-3)
-    assert doc.user_data[PREDICTED_KEY] == ("cardio", "onco")
-    assert _nlp(multi_model, threshold=0.7)("renal failure").user_data[PREDICTED_KEY] == ("cardio",)
+    assert doc._.categories == ("cardio", "onco")
+    assert _nlp(multi_model, threshold=0.7)("renal failure")._.categories == ("cardio",)
 
 
 def test_document_result_categories_only_when_classified(known_model: Path, tiny_kg_path: Path) -> None:
