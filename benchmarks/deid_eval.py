@@ -1,9 +1,11 @@
 """De-identification benchmark: medlens vs Microsoft Presidio, in one run.
 
-    .venv/bin/python benchmarks/deid_eval.py [--notes 300] [--no-presidio] [--no-readme]
+    .venv/bin/python benchmarks/deid_eval.py [--notes 300] [--model default|none|PATH] [--no-presidio] [--no-readme]
 
 Data (never copied into the repository):
-- ``../shared/data/pii-spans/pii_dev.json`` (presidio-research synthetic sentences);
+- ``../shared/data/pii-spans/pii_dev.json`` (presidio-research synthetic sentences), only the
+  sentences of its *held-out templates* (:func:`medlens.deid.training_data.pii_split`, a hash of
+  ``template_id``): the other templates train the PHI model and are never scored here;
 - held-out synthetic clinical notes from :mod:`medlens.deid.generator` (templates and
   name origins never used for development or training);
 - ``../shared/data/ncbi-disease/devel.tsv`` and ``../shared/data/bc5cdr/devel.tsv``:
@@ -50,11 +52,15 @@ NOT_PHI = {"ORGANIZATION", "TITLE", "NRP"}
 _TOKEN = re.compile(r"\w+")
 
 
-def load_pii() -> list[dict]:
-    """pii-spans as {id, text, gold: [(type, s, e)], ignore: [(s, e)]}."""
+def load_pii(split: str = "heldout") -> list[dict]:
+    """pii-spans sentences of the ``split`` templates as {id, text, gold: [(type, s, e)], ignore: [(s, e)]}."""
+    from medlens.deid.training_data import pii_split
+
     items = json.loads((DATA / "pii-spans" / "pii_dev.json").read_text(encoding="utf-8"))
     out = []
     for k, x in enumerate(items):
+        if pii_split(x["template_id"]) != split:
+            continue
         gold, ignore = [], []
         for s in x["spans"]:
             t, a, b = s["entity_type"], s["start_position"], s["end_position"]
@@ -112,11 +118,11 @@ def load_tsv(path: Path) -> list[dict]:
     return out
 
 
-def run_medlens(items: list[dict]) -> tuple[dict[str, list[tuple[str, int, int]]], float]:
+def run_medlens(items: list[dict], model: str | None = "none") -> tuple[dict[str, list[tuple[str, int, int]]], float]:
     from medlens.components.deid import phi_of
     from medlens.deid import deid_pipeline
 
-    nlp = deid_pipeline()
+    nlp = deid_pipeline(model=model, model_threads=1)
     start = time.perf_counter()
     preds = {}
     for item, doc in zip(items, nlp.pipe(x["text"] for x in items)):
@@ -216,41 +222,64 @@ def main() -> None:
     ap.add_argument("--no-presidio", action="store_true")
     ap.add_argument("--no-readme", action="store_true")
     ap.add_argument("--show-misses", action="store_true")
+    ap.add_argument("--model", default="default", help="PHI model of the hybrid system: default (shipped asset), none, or a model folder")
     args = ap.parse_args()
+    from medlens.deid.model import load_phi_model
+
+    hybrid = args.model != "none" and load_phi_model(args.model) is not None
+    if not hybrid:
+        print("no PHI model: measuring the patterns alone", file=sys.stderr)
     use_presidio = not args.no_presidio and PRESIDIO_PY.exists()
     if not args.no_presidio and not use_presidio:
         print("Presidio env missing: run benchmarks/presidio/setup_env.sh (measuring medlens alone)", file=sys.stderr)
-    sets = {"pii-spans (dev, 749 sentences)": load_pii(), f"generated notes (held-out templates, {args.notes})": load_notes(args.notes)}
+    pii = load_pii("heldout")
+    sets = {f"pii-spans (held-out templates, {len(pii)} sentences)": pii, f"generated notes (held-out templates, {args.notes})": load_notes(args.notes)}
     medical = {"ncbi-disease devel": load_tsv(DATA / "ncbi-disease" / "devel.tsv"), "bc5cdr devel": load_tsv(DATA / "bc5cdr" / "devel.tsv")}
-    systems = ["medlens"] + (["Presidio"] if use_presidio else [])
+    systems = ["medlens patterns"] + (["medlens hybrid"] if hybrid else []) + (["Presidio"] if use_presidio else [])
     results: dict = {}
     for name, items in {**sets, **medical}.items():
         print(f"running {name} ({len(items)} texts)", file=sys.stderr)
         res = {}
-        preds, secs = run_medlens(items)
-        res["medlens"] = (preds, secs)
+        res["medlens patterns"] = run_medlens(items, "none")
+        if hybrid:
+            res["medlens hybrid"] = run_medlens(items, args.model)
         if use_presidio:
             p_preds, p_secs, summary = run_presidio(items)
             res["Presidio"] = (p_preds, p_secs)
             results["presidio_summary"] = summary
         results[name] = res
 
+    cmd = f".venv/bin/python benchmarks/deid_eval.py --notes {args.notes}" + (f" --model {args.model}" if args.model != "default" else "")
     md = [f"Machine: {run_info()['machine']['summary']}. Date {run_info()['date']}, commit {run_info()['commit']}. "
-          f"Command: `.venv/bin/python benchmarks/deid_eval.py --notes {args.notes}`.", ""]
+          f"Command: `{cmd}`.", ""]
+    intro = ("medlens: `deid_pipeline()` = sections + dictionary NER (medical guard) + `medlens_deid`; "
+             "**medlens patterns** = validated patterns and name rules only (`model=\"none\"`)")
+    if hybrid:
+        intro += (f"; **medlens hybrid** = the same plus the transformer PHI model ({'the shipped `medlens/assets/deid`' if args.model == 'default' else '`' + args.model + '`'}, "
+                  "int8 ONNX, 1 thread), spans united with the patterns'")
+    else:
+        intro += "; no PHI model was available, so no hybrid row"
     if use_presidio:
-        s = results["presidio_summary"]
-        md.append(f"Presidio: presidio-analyzer {s.get('presidio_analyzer')}, default recognizers, spaCy model {s.get('spacy_model')} "
-                  "(run in benchmarks/.envs/presidio). medlens: `deid_pipeline()` = sections + dictionary NER (medical guard) "
-                  "+ `medlens_deid` (patterns and name rules only; no transformer recognizer yet).")
-        md.append("")
+        s_ = results["presidio_summary"]
+        intro += (f". Presidio: presidio-analyzer {s_.get('presidio_analyzer')}, default recognizers, spaCy model {s_.get('spacy_model')} "
+                  "(run in benchmarks/.envs/presidio)")
+    else:
+        intro += (". Presidio was not run (--no-presidio)" if args.no_presidio else
+                  ". Presidio was not run (its environment is missing: benchmarks/presidio/setup_env.sh)")
+    md += [intro + ".", ""]
+    md.append("pii-spans: only the sentences of its **held-out templates** (half of the 105 `template_id`s, chosen by a hash: "
+              "`medlens.deid.training_data.pii_split`); the other templates are the PHI model's training and dev data. "
+              "Before the split the benchmark scored all 749 sentences, so figures are not comparable with older runs.")
+    md.append("")
     md.append("Recall is type-agnostic (an identifier counts as removed if any predicted span overlaps it); "
               "precision counts predicted spans/tokens that overlap a gold identifier. Not scored as identifiers: "
               "ORGANIZATION, TITLE, NRP, ages under 90 and bare years (not Safe Harbor identifiers); predictions on them are ignored.")
     md.append("")
     md.append("Caveats: the generated notes come from templates and Faker values written alongside the rules (held-out "
               "templates and name origins, but the same author and style), so their numbers are optimistic; "
-              "pii-spans is general (non-clinical, international) text and the fairer test of the rules.")
+              "pii-spans is general (non-clinical, international) text and the fairer test.")
     md.append("")
+    head = len(md)
     summary_rows = []
     for name in sets:
         items = sets[name]
@@ -262,8 +291,8 @@ def main() -> None:
                                  f"{100 * sc['ent_precision']:.1f}", f"{100 * sc['tok_precision']:.1f}",
                                  f"{1000 * results[name][sys_][1] / len(items):.1f}"])
         rows = []
-        for typ in sorted(scores["medlens"]["types"]):
-            row = [typ, scores["medlens"]["types"][typ]["n"]]
+        for typ in sorted(scores["medlens patterns"]["types"]):
+            row = [typ, scores["medlens patterns"]["types"][typ]["n"]]
             for sys_ in systems:
                 st = scores[sys_]["types"].get(typ, {"n": 0, "found": 0, "tok": 0, "tok_found": 0})
                 pt = scores[sys_]["pred_types"].get(typ, [0, 0])
@@ -275,7 +304,6 @@ def main() -> None:
         if args.show_misses:
             for sys_ in systems:
                 print(f"--- misses {sys_} on {name}:", *misses(items, results[name][sys_][0], 40), sep="\n  ", file=sys.stderr)
-    head = 8 if use_presidio else 6
     md = md[:head] + ["### Summary", "", markdown_table(["data", "system", "entity recall %", "token recall %", "entity precision %",
                                                       "token precision %", "ms/text"], summary_rows,
                                                      ["l", "l", "r", "r", "r", "r", "r"]), ""] + md[head:]

@@ -44,6 +44,7 @@ def deid_cli(
     resume: Annotated[bool, typer.Option("--resume", help="Skip documents already in --output (JSONL) and append the rest.")] = False,
     kg: Annotated[Optional[Path], typer.Option("--kg", help="Knowledge graph for the medical-term guard (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite).")] = None,
     no_guard: Annotated[bool, typer.Option("--no-medical-guard", help="Do not load the knowledge graph (disease and drug names are then guarded only by the eponym rules).")] = False,
+    model: Annotated[str, typer.Option("--model", help="PHI model beside the patterns: 'default' (the shipped model when installed), 'none' (patterns only) or a model folder.")] = "default",
     mapping: Annotated[bool, typer.Option("--mapping/--no-mapping", help="Include the original-to-new offset mapping in JSON output.")] = True,
     pattern: Annotated[list[str], typer.Option("--pattern", help="File name pattern in a folder (repeatable).")] = ["*.txt", "*.text", "*.md", "*.note"],
 ) -> None:
@@ -66,7 +67,10 @@ def deid_cli(
         _fail("--resume needs --output FILE with --format jsonl (the file records what is done).")
     try:
         options = make_options(default_action=action, actions=_parse_actions(per_type), key=key)
-        job = DeidJob(kg_path=str(kg) if kg else None, protect_medical=not no_guard, options=options, mapping=mapping)
+        job = DeidJob(kg_path=str(kg) if kg else None, protect_medical=not no_guard, options=options, mapping=mapping,
+                       model=model)
+        if model not in ("default", "none") and not Path(model).exists():
+            _fail(f"--model {model!r}: no such model folder; accepted: a folder written by `medlens export`, 'default' or 'none'.")
         if job.protect_medical:
             from medlens.pipeline import shared_graph
 

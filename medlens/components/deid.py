@@ -14,10 +14,13 @@ for person names. Replacing the identifiers is a separate step:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 
-from medlens.deid.recognizer import PatternRecognizer
+from medlens.deid.model import load_phi_model
+from medlens.deid.recognizer import HybridRecognizer, PatternRecognizer
 from medlens.deid.rules import load_rules
 from medlens.deid.types import PhiSpan
 
@@ -29,12 +32,14 @@ PROTECT_LABELS = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE", 
     "medlens_deid",
     assigns=["doc.spans"],
     requires=[],
-    default_config={"types": None, "use_lexicon": True, "protect_labels": list(PROTECT_LABELS), "patterns": None},
+    default_config={"types": None, "use_lexicon": True, "protect_labels": list(PROTECT_LABELS), "patterns": None,
+                    "model": "default", "model_threads": None, "batch_size": 32},
 )
 def make_deid(nlp: Language, name: str, types: list[str] | None, use_lexicon: bool,
-              protect_labels: list[str], patterns: str | None) -> DeidRecognizer:
+              protect_labels: list[str], patterns: str | None, model: str | None, model_threads: int | None,
+              batch_size: int) -> DeidRecognizer:
     return DeidRecognizer(nlp, name=name, types=types, use_lexicon=use_lexicon, protect_labels=protect_labels,
-                          patterns=patterns)
+                          patterns=patterns, model=model, model_threads=model_threads, batch_size=batch_size)
 
 
 class DeidRecognizer:
@@ -47,19 +52,41 @@ class DeidRecognizer:
         use_lexicon: also find names from the name lexicon without a title or trigger word.
         protect_labels: labels of existing ``doc.ents`` whose text is never taken for a name or place.
         patterns: a custom ``patterns.json`` (default: the shipped rules).
+        model: the PHI model: ``"default"`` (the shipped model when installed, else none),
+            ``"none"``/None (patterns only), or a model folder written by ``medlens export``.
+        model_threads: ONNX Runtime threads for the model (None: its default, every core).
+        batch_size: documents per model call in :meth:`pipe`.
+
+    Raises:
+        ConfigError: an unknown PHI type, or a model path that does not exist.
+        ModelError: the model folder is incomplete.
     """
 
     def __init__(self, nlp: Language | None = None, name: str = "medlens_deid", *, types: list[str] | None = None,
                  use_lexicon: bool = True, protect_labels: list[str] | tuple[str, ...] = PROTECT_LABELS,
-                 patterns: str | None = None) -> None:
+                 patterns: str | None = None, model: str | None = "default", model_threads: int | None = None,
+                 batch_size: int = 32) -> None:
         self.name = name
-        self.recognizer = PatternRecognizer(load_rules(patterns), types=types, use_lexicon=use_lexicon)
+        self.patterns = PatternRecognizer(load_rules(patterns), types=types, use_lexicon=use_lexicon)
+        self.recognizer = HybridRecognizer(self.patterns, load_phi_model(model, threads=model_threads))
         self.protect_labels = frozenset(protect_labels)
+        self.batch_size = batch_size
+
+    @property
+    def has_model(self) -> bool:
+        """Whether a transformer model runs beside the patterns."""
+        return self.recognizer.model is not None
+
+    def _protected(self, doc: Doc) -> list[tuple[int, int]]:
+        return sorted((e.start_char, e.end_char) for e in doc.ents if e.label_ in self.protect_labels)
 
     def predict(self, doc: Doc) -> list[PhiSpan]:
         """The PHI spans of ``doc`` (pure: writes nothing)."""
-        protected = sorted((e.start_char, e.end_char) for e in doc.ents if e.label_ in self.protect_labels)
-        return self.recognizer.predict(doc.text, protected)
+        return self.recognizer.predict(doc.text, self._protected(doc))
+
+    def predict_many(self, docs: list[Doc]) -> list[list[PhiSpan]]:
+        """:meth:`predict` for several docs (the model runs on them in batches)."""
+        return self.recognizer.predict_many([d.text for d in docs], [self._protected(d) for d in docs])
 
     def set_annotations(self, doc: Doc, phi: list[PhiSpan]) -> None:
         """Write ``doc.spans["phi"]`` (token-aligned spans) with the exact offsets in its attrs."""
@@ -75,6 +102,22 @@ class DeidRecognizer:
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))
         return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterable[Doc]:
+        """Process docs in batches (the model sees several docs per call)."""
+        size = batch_size or self.batch_size
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= size:
+                for d, phi in zip(batch, self.predict_many(batch)):
+                    self.set_annotations(d, phi)
+                yield from batch
+                batch = []
+        if batch:
+            for d, phi in zip(batch, self.predict_many(batch)):
+                self.set_annotations(d, phi)
+            yield from batch
 
 
 def phi_of(doc: Doc) -> list[PhiSpan]:

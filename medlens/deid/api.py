@@ -15,15 +15,18 @@ from medlens.errors import Errors, InputError
 
 
 @lru_cache(maxsize=4)
-def _pipeline(kg_path: str | None, protect_medical: bool, types: tuple[str, ...] | None, use_lexicon: bool) -> Language:
+def _pipeline(kg_path: str | None, protect_medical: bool, types: tuple[str, ...] | None, use_lexicon: bool,
+              model: str | None) -> Language:
     return deid_pipeline(kg_path=kg_path, protect_medical=protect_medical, types=list(types) if types else None,
-                         use_lexicon=use_lexicon)
+                         use_lexicon=use_lexicon, model=model)
 
 
 def deid_pipeline(kg_path: str | Path | None = None, *, protect_medical: bool = True, types: list[str] | None = None,
-                  use_lexicon: bool = True, max_chars: int = 2_000_000) -> Language:
+                  use_lexicon: bool = True, max_chars: int = 2_000_000, model: str | Path | None = "default",
+                  model_threads: int | None = None) -> Language:
     """A spaCy pipeline that finds PHI: ``medlens_sections`` and ``medlens_dictionary_ner``
-    (the medical-term guard, when ``protect_medical``) then ``medlens_deid``.
+    (the medical-term guard, when ``protect_medical``) then ``medlens_deid`` (patterns, plus
+    the transformer PHI model when one is available).
 
     Args:
         kg_path: knowledge graph for the guard (default location if None).
@@ -32,9 +35,13 @@ def deid_pipeline(kg_path: str | Path | None = None, *, protect_medical: bool = 
         types: PHI types to find (default: all).
         use_lexicon: find names from the name lexicon without a title or trigger.
         max_chars: the longest document accepted.
+        model: the PHI model: ``"default"`` (the shipped ``medlens/assets/deid`` model when it is
+            installed, else patterns only), ``"none"``/None (patterns only) or a model folder.
+        model_threads: ONNX Runtime threads for the model (None: every core).
 
     Raises:
         KnowledgeGraphError: ``protect_medical`` and no knowledge graph at ``kg_path``.
+        ConfigError: ``model`` is a path that does not exist.
     """
     import spacy
 
@@ -50,7 +57,9 @@ def deid_pipeline(kg_path: str | Path | None = None, *, protect_medical: bool = 
         shared_graph(str(kg_path) if kg_path else None)  # fail fast when the graph is missing
         nlp.add_pipe("medlens_sections")
         nlp.add_pipe("medlens_dictionary_ner", config={"kg_path": str(kg_path) if kg_path else None, "labels": None})
-    nlp.add_pipe("medlens_deid", config={"types": types, "use_lexicon": use_lexicon})
+    nlp.add_pipe("medlens_deid", config={"types": types, "use_lexicon": use_lexicon,
+                                         "model": str(model) if model is not None else "none",
+                                         "model_threads": model_threads})
     return nlp
 
 
@@ -68,7 +77,8 @@ def deidentify_doc(doc: Doc, options: ReplaceOptions | Mapping | None = None, **
 
 
 def deidentify(text: str, options: ReplaceOptions | Mapping | None = None, *, nlp: Language | None = None,
-               kg_path: str | Path | None = None, protect_medical: bool = True, **kwargs) -> DeidResult:
+               kg_path: str | Path | None = None, protect_medical: bool = True, model: str | Path | None = "default",
+               **kwargs) -> DeidResult:
     """De-identify one text.
 
     Example::
@@ -83,6 +93,7 @@ def deidentify(text: str, options: ReplaceOptions | Mapping | None = None, *, nl
         nlp: a pipeline with ``medlens_deid`` to use (default: :func:`deid_pipeline`, built once).
         kg_path: the knowledge graph for the medical-term guard (default location if None).
         protect_medical: guard disease and drug names with the knowledge graph.
+        model: the PHI model for the default pipeline (see :func:`deid_pipeline`).
         **kwargs: ``default_action``, ``actions``, ``key``, ``max_shift_days``.
 
     Raises:
@@ -93,5 +104,6 @@ def deidentify(text: str, options: ReplaceOptions | Mapping | None = None, *, nl
     if not isinstance(text, str):
         raise InputError(Errors.E204.format(type=type(text).__name__))
     opts = make_options(options, **kwargs)
-    pipeline = nlp or _pipeline(str(kg_path) if kg_path else None, protect_medical, None, True)
+    pipeline = nlp or _pipeline(str(kg_path) if kg_path else None, protect_medical, None, True,
+                                str(model) if model is not None else None)
     return deidentify_doc(pipeline(text), opts)

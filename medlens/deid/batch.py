@@ -51,6 +51,7 @@ class DeidJob(BaseModel):
     protect_medical: bool = True
     types: list[str] | None = None
     use_lexicon: bool = True
+    model: str | None = "default"
     max_chars: int = 2_000_000
     options: ReplaceOptions = ReplaceOptions()
     mapping: bool = True
@@ -60,7 +61,7 @@ class DeidJob(BaseModel):
         from medlens.deid.api import deid_pipeline
 
         return deid_pipeline(self.kg_path, protect_medical=self.protect_medical, types=self.types,
-                             use_lexicon=self.use_lexicon, max_chars=self.max_chars)
+                             use_lexicon=self.use_lexicon, max_chars=self.max_chars, model=self.model)
 
     def process(self, nlp, doc: InputDocument) -> DeidDocument:
         return deidentify_one(nlp, doc, self)

@@ -19,6 +19,11 @@ Medical words are guarded: a name candidate followed by an eponym head
 candidate inside a ``protected`` range (the caller passes the medical
 entities of the document, e.g. the dictionary recognizer's ``doc.ents``) is
 not a name unless a title or a strong trigger says so.
+
+:class:`HybridRecognizer` adds a transformer model (:mod:`medlens.deid.model`):
+its spans are united with the pattern spans (the patterns keep their spans and
+types; the parts of a model span that no pattern covers are added), and the
+same medical guard applies to the model's names and places.
 """
 
 from __future__ import annotations
@@ -108,6 +113,17 @@ class PatternRecognizer:
         cands += self._locations(text, toks, protected)
         chosen = _resolve([c for c in cands if c.type in self.types])
         return [PhiSpan(type=c.type, start=c.start, end=c.end, source=c.source) for c in chosen]
+
+    def is_medical_name(self, text: str, start: int, end: int) -> bool:
+        """``text[start:end]`` is (part of) an eponymous disease, sign or procedure: a known
+        eponym ("Crohn's") or followed by an eponym head ("Parkinson disease", "Hodgkin lymphoma")."""
+        words = [self._tok(m) for m in _WORD.finditer(text, start, end)]
+        if any(w.key in self._eponyms for w in words):
+            return True
+        m = _WORD.search(text, end)
+        if m is not None and text[end:m.start()].strip(" -'’s") == "" and m.group().lower() in self._heads:
+            return True
+        return False
 
     # ---------------------------------------------------------------- patterns
     def _patterns(self, text: str) -> list[_Cand]:
@@ -275,6 +291,108 @@ class PatternRecognizer:
                 continue
             out.append(_Cand("LOCATION", toks[i].start, toks[j - 1].end_core, P_LOCATION, "location:trigger"))
         return out
+
+
+MODEL_GUARDED = frozenset({"NAME", "LOCATION"})
+_ALNUM = re.compile(r"[^\W_]", re.UNICODE)
+_EDGE = " \t\r\n,;:.()[]{}\"'-/"
+
+
+class HybridRecognizer:
+    """Patterns and a transformer model together: the union of their spans.
+
+    Args:
+        patterns: the rule-based recognizer.
+        model: a :class:`medlens.deid.model.PhiModel`, or None (patterns only).
+
+    A model span of type NAME or LOCATION is dropped when it overlaps a ``protected``
+    (medical) range or reads as an eponym (:meth:`PatternRecognizer.is_medical_name`);
+    any model span that is a form field label (one word opening a line, then a colon:
+    "Guarantor:") is dropped, and so is a model span of another type than NAME with fewer
+    than three letters or digits ("92" of a blood pressure).
+    Pattern spans are kept as they are; the parts of a model span outside every pattern
+    span (trimmed of spaces and punctuation, with at least two letters or digits) are added
+    with the model's type — when a pattern span cut the model span, only the pieces with a
+    digit or an uncommon word of three letters or more.
+    """
+
+    def __init__(self, patterns: PatternRecognizer, model=None) -> None:
+        self.patterns = patterns
+        self.model = model
+
+    def predict(self, text: str, protected: Sequence[tuple[int, int]] = ()) -> list[PhiSpan]:
+        """PHI spans in ``text``, sorted and non-overlapping (pure)."""
+        return self.predict_many([text], [protected])[0]
+
+    def predict_many(self, texts: Sequence[str], protected: Sequence[Sequence[tuple[int, int]]]) -> list[list[PhiSpan]]:
+        """:meth:`predict` for several texts (the model runs on them in batches)."""
+        found = [self.patterns.predict(t, p) for t, p in zip(texts, protected)]
+        if self.model is None:
+            return found
+        model_spans = self.model.predict(texts)
+        return [self.union(t, pat, mod, prot) for t, pat, mod, prot in zip(texts, found, model_spans, protected)]
+
+    def union(self, text: str, pattern_spans: Sequence[PhiSpan], model_spans: Sequence[PhiSpan],
+              protected: Sequence[tuple[int, int]] = ()) -> list[PhiSpan]:
+        """Pattern spans plus the guarded, uncovered parts of the model spans, sorted by start."""
+        types = self.patterns.types
+        taken = sorted((s.start, s.end) for s in pattern_spans)
+        out = list(pattern_spans)
+        for m in model_spans:
+            if m.type not in types:
+                continue
+            if m.type in MODEL_GUARDED and (_overlaps(protected, m.start, m.end)
+                                            or self.patterns.is_medical_name(text, m.start, m.end)):
+                continue
+            if _field_label(text, m.start, m.end):
+                continue
+            if m.type != "NAME" and len(_ALNUM.findall(text, m.start, m.end)) < 3:
+                continue  # "92" of a blood pressure, "yo": too short to be PHI without a pattern
+            parts = _subtract(m.start, m.end, taken)
+            cut = parts != [(m.start, m.end)]
+            for a, b in parts:
+                while a < b and text[a] in _EDGE:
+                    a += 1
+                while b > a and text[b - 1] in _EDGE:
+                    b -= 1
+                if len(_ALNUM.findall(text, a, b)) < 2 or (cut and not self._informative(text, a, b)):
+                    continue
+                out.append(PhiSpan(type=m.type, start=a, end=b, source="model"))
+        out.sort(key=lambda s: s.start)
+        return out
+
+    def _informative(self, text: str, start: int, end: int) -> bool:
+        """A leftover piece of a model span (next to a pattern span) is kept only with a digit or
+        a word of three letters or more that is not a common English word ("corner of", "and" are not)."""
+        if any(c.isdigit() for c in text[start:end]):
+            return True
+        common = self.patterns.rules.common_words
+        return any(len(w) >= 3 and w.lower() not in common for w in _WORD.findall(text, start, end))
+
+
+_LABEL_AFTER = re.compile(r"[ \t]*:")
+
+
+def _field_label(text: str, start: int, end: int) -> bool:
+    """One word alone at the start of a line and followed by a colon: a form field ("Guarantor:"), not PHI."""
+    line_start = text.rfind("\n", 0, start) + 1
+    return (text[line_start:start].strip() == "" and _WORD.fullmatch(text[start:end]) is not None
+            and _LABEL_AFTER.match(text, end) is not None)
+
+
+def _subtract(start: int, end: int, taken: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Parts of ``[start, end)`` outside the sorted ranges ``taken``."""
+    parts = []
+    pos = start
+    for s, e in taken:
+        if e <= pos or s >= end:
+            continue
+        if s > pos:
+            parts.append((pos, s))
+        pos = max(pos, e)
+    if pos < end:
+        parts.append((pos, end))
+    return parts
 
 
 def _phrase_end_regex(phrases: list[str]) -> re.Pattern:

@@ -12,7 +12,7 @@ from medlens.deid import deid_pipeline, deidentify, deidentify_doc
 
 @pytest.fixture(scope="module")
 def deid_nlp(tiny_kg_path):
-    return deid_pipeline(tiny_kg_path)
+    return deid_pipeline(tiny_kg_path, model="none")  # the patterns alone: exact outputs below
 
 
 def test_component_writes_phi_spans(deid_nlp):
@@ -32,7 +32,7 @@ def test_deidentify_function(deid_nlp):
 
 
 def test_deidentify_without_graph():
-    assert deidentify("Dr. Smith", protect_medical=False).text == "Dr. [NAME]"
+    assert deidentify("Dr. Smith", protect_medical=False, model="none").text == "Dr. [NAME]"
 
 
 def test_generator_offsets_and_splits():
@@ -50,7 +50,7 @@ def test_cli_deid_stdin_and_folder(tiny_kg_path, tmp_path):
     from medlens.cli.app import app
 
     runner = CliRunner()
-    r = runner.invoke(app, ["deid", "-", "--kg", str(tiny_kg_path)], input="Seen by Dr. Smith on 03/14/2021.\n")
+    r = runner.invoke(app, ["deid", "-", "--kg", str(tiny_kg_path), "--model", "none"], input="Seen by Dr. Smith on 03/14/2021.\n")
     assert r.exit_code == 0, r.output
     assert "Dr. [NAME] on [DATE]." in r.stdout
     notes = tmp_path / "notes"
@@ -58,12 +58,12 @@ def test_cli_deid_stdin_and_folder(tiny_kg_path, tmp_path):
     (notes / "a.txt").write_text("Patient: Jane Roe, MRN 12345678.", encoding="utf-8")
     (notes / "bad.txt").write_bytes(b"\x00\x01")
     out = tmp_path / "out.jsonl"
-    r = runner.invoke(app, ["deid", str(notes), "-o", str(out), "--kg", str(tiny_kg_path), "-j", "1"])
+    r = runner.invoke(app, ["deid", str(notes), "-o", str(out), "--kg", str(tiny_kg_path), "-j", "1", "--model", "none"])
     assert r.exit_code == 0, r.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [row["id"] for row in rows] == ["a.txt", "bad.txt"]
     assert rows[0]["text"] == "Patient: [NAME], MRN [MRN]." and "error" in rows[1]
-    r = runner.invoke(app, ["deid", str(notes), "-o", str(out), "--kg", str(tiny_kg_path), "--resume"])
+    r = runner.invoke(app, ["deid", str(notes), "-o", str(out), "--kg", str(tiny_kg_path), "--resume", "--model", "none"])
     assert r.exit_code == 0 and len(out.read_text().splitlines()) == 2
 
 
@@ -72,3 +72,10 @@ def test_cli_bad_action(tiny_kg_path):
 
     r = CliRunner().invoke(app, ["deid", "-", "--kg", str(tiny_kg_path), "-a", "explode"], input="x")
     assert r.exit_code == 2 and "explode" in r.output
+
+
+def test_cli_bad_model_path(tiny_kg_path, tmp_path):
+    from medlens.cli.app import app
+
+    r = CliRunner().invoke(app, ["deid", "-", "--kg", str(tiny_kg_path), "--model", str(tmp_path / "nope")], input="x")
+    assert r.exit_code == 2 and "no such model folder" in r.output
