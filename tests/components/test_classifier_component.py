@@ -161,3 +161,18 @@ def test_component_contract() -> None:
     meta = spacy.Language.get_factory_meta("medlens_classifier")
     assert meta.assigns == ["doc.cats"] and not meta.requires
     assert DocumentClassifier.__init__.__kwdefaults__["threshold"] == 0.5
+
+
+@pytest.mark.skipif(not (DEFAULT_MODEL_DIR / "model.int8.onnx").exists(), reason="no shipped classifier in medlens/assets/classifier")
+def test_shipped_classifier_knows_the_five_categories() -> None:
+    """The real shipped model on sentences written for this test (not from the training corpus)."""
+    nlp = medlens.load(components=("sections", "classifier"))  # the default classifier_path: the shipped model
+    cases = {
+        "Adenocarcinoma of the pancreas: chemotherapy improved survival in patients with metastatic tumors.": "neoplasms",
+        "Acute myocardial infarction and coronary artery disease: outcomes after stent placement.": "cardiovascular_diseases",
+        "Seizures in children: electroencephalography findings and anticonvulsant treatment of epilepsy.": "nervous_system_diseases",
+    }
+    for text, label in cases.items():
+        doc = nlp(text)
+        assert doc._.categories == (label,), (text, doc.cats)
+        assert sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-4)
