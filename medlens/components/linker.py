@@ -94,6 +94,7 @@ class EntityLinker:
         self.fuzzy_threshold = fuzzy_threshold
         self.source_priority = source_priority or DEFAULT_SOURCE_PRIORITY
         self._concepts: dict[str, Concept] = {}
+        self._fuzzy_cache: dict[tuple[str, tuple[str, ...] | None], list] = {}
 
     @classmethod
     def from_kg(cls, kg: KnowledgeGraph, nlp: Language | None = None, **kwargs) -> EntityLinker:
@@ -140,8 +141,7 @@ class EntityLinker:
                 for entry in self.index.by_bag(bag_key(key)):
                     self._offer_entry(entry, offer, norm, 0.9)
             if not best and self.fuzzy and len(norm) >= 4:
-                labels = _COMPATIBLE.get(label or "", None)
-                for hit in self.kg.search(text, limit=self.top_k, labels=labels, min_score=self.fuzzy_threshold):
+                for hit in self._fuzzy_hits(norm, text, label):
                     offer(hit.concept.id, round(hit.score * 0.85, 4), "fuzzy", hit.matched)
                     self._concepts.setdefault(hit.concept.id, hit.concept)
             if not best and len(tokens) > 1:
@@ -149,6 +149,24 @@ class EntityLinker:
         if not best:
             return []
         return self._rank(best, label, norm)
+
+    _FUZZY_CACHE_SIZE = 50_000
+
+    def _fuzzy_hits(self, norm: str, text: str, label: str | None) -> list:
+        """``kg.search`` for a mention, cached by its normalized text and label group.
+
+        A full-text search costs 20-200 ms; mentions repeat across documents
+        (the same drug, the same misspelling), so a bounded cache saves most of it.
+        """
+        labels = _COMPATIBLE.get(label or "", None)
+        key = (norm, tuple(sorted(labels)) if labels else None)
+        hits = self._fuzzy_cache.get(key)
+        if hits is None:
+            if len(self._fuzzy_cache) >= self._FUZZY_CACHE_SIZE:
+                self._fuzzy_cache.clear()
+            hits = self.kg.search(text, limit=self.top_k, labels=labels, min_score=self.fuzzy_threshold)
+            self._fuzzy_cache[key] = hits
+        return hits
 
     def _offer_head(self, tokens: list[str], offer) -> None:
         """``partial``: the longest trailing part of the mention that names a concept

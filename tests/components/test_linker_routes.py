@@ -56,3 +56,20 @@ def test_linker_ranks_several_concepts_and_caps_top_k(tiny_kg):
 def test_linker_partial_falls_back_to_the_head(linker):
     top = linker.link_text("acute recurrent pneumonia", label="DISEASE")[0]
     assert (top.concept_id, top.method, top.score, top.matched) == ("T:D005", "partial", 0.7, "pneumonia")
+
+
+def test_linker_fuzzy_search_is_cached_per_mention_and_label_family(tiny_kg, monkeypatch):
+    linker = EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"))
+    calls = []
+    real = tiny_kg.search
+
+    def counting(text, **kw):
+        calls.append(text)
+        return real(text, **kw)
+
+    monkeypatch.setattr(tiny_kg, "search", counting)
+    first = linker.link_text("pnuemonia", label="DISEASE")
+    again = linker.link_text("Pnuemonia", label="DISEASE")  # same normalized text: no second search
+    assert [link.concept_id for link in first] == [link.concept_id for link in again] and len(calls) == 1
+    linker.link_text("pnuemonia", label="DRUG")  # another label family: its own search
+    assert len(calls) == 2
