@@ -2,10 +2,21 @@
 
 The model (``medlens/assets/ner/``: ``model.int8.onnx``, ``tokenizer.json``,
 ``labels.json``) tags words with BIO labels. The text is split into words
-and subwords by the model's own tokenizer (``tokenizers``), long documents
-are cut into overlapping windows of whole words, each word is labelled from
-its first subword, and entities are mapped back to character offsets and then
-to the Doc's tokens (expanded to token boundaries where they differ).
+and subwords by the model's own tokenizer (``tokenizers``); a text longer than
+the model's window is cut between sentences (whole sentences per window; a
+single sentence longer than a window gets overlapping windows); each word is
+labelled from its first subword, and entities are mapped back to character
+offsets and then to the Doc's tokens (expanded to token boundaries where they
+differ).
+
+Speed: :meth:`TransformerRecognizer.pipe` gathers documents until they hold
+``buffer_chars`` characters; the windows of all of them are sorted by length
+and cut into small batches (``max_tokens`` positions), so batches pad little
+and their activations stay in the CPU caches. The batches run concurrently,
+one ONNX Runtime thread each, on ``threads`` cores: this uses the cores better
+than splitting every operator of one batch across threads (no synchronisation
+after each of the graph's operators, and a core taken by another process slows
+one batch, not all of them). Figures: benchmarks/README.md, "NER model".
 
 Model entities are merged with existing ``doc.ents``: where they overlap, the
 model's span wins (its boundaries and label); existing entities that do not
@@ -14,8 +25,9 @@ overlap any model entity are kept.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from spacy.language import Language
@@ -26,9 +38,10 @@ from medlens.errors import Errors, ModelError
 from medlens.tagging.alignment import (
     EncodedWords,
     bio_to_spans,
-    encode_text,
-    encode_words,
+    encode_texts,
+    encode_word_lists,
     predict_word_labels,
+    sentence_starts,
 )
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "ner"
@@ -53,17 +66,27 @@ class OnnxTagger:
         labels: BIO tag of each output class, ``"O"`` first.
         max_length: subwords per window including [CLS] and [SEP].
         stride: overlap of windows, in subwords.
-        threads: ONNX Runtime intra-op threads (None: its default, every core).
+        threads: batches run at once, each on one ONNX Runtime thread (None: one per core).
+        max_tokens: most positions (windows x their padded length) per ONNX Runtime call.
+            Small batches keep the activations in the CPU caches: 512 (four full
+            windows, or about 13 sentences) ran 10-40% faster than batches of 32
+            windows, which win nothing back in matrix-multiply efficiency. 1 runs
+            every window alone: slower, but a text's entities then never depend on
+            the texts batched with it (int8 activations are scaled per batch).
+        sentence_windows: cut texts longer than a window between sentences (whole
+            sentences per window, no overlap) rather than into overlapping windows.
     """
 
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], max_length: int = 128, stride: int = 32,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, max_tokens: int | None = 512, sentence_windows: bool = True) -> None:
         import onnxruntime as ort
 
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            opts.intra_op_num_threads = threads
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # one thread per run; parallelism comes from running batches concurrently (see the module docstring)
+        opts.intra_op_num_threads = 1
+        opts.inter_op_num_threads = 1
         try:
             self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own exception types
@@ -76,13 +99,21 @@ class OnnxTagger:
         self.labels = labels
         self.max_length = max_length
         self.stride = stride
+        self.threads = max(1, threads or os.cpu_count() or 1)
+        self.max_tokens = max_tokens
+        self.sentence_windows = sentence_windows
+        self._pool = None
+        self._pool_pid = 0
         from medlens.tagging.files import special_ids
 
         self.cls_id, self.sep_id, self.pad_id = special_ids(tokenizer)
 
     @classmethod
-    def from_path(cls, path: str | Path, threads: int | None = None) -> OnnxTagger:
-        """Load from a model folder (``model.int8.onnx`` preferred) or an ``.onnx`` file inside one."""
+    def from_path(cls, path: str | Path, threads: int | None = None, **options) -> OnnxTagger:
+        """Load from a model folder (``model.int8.onnx`` preferred) or an ``.onnx`` file inside one.
+
+        ``options``: ``max_tokens``, ``sentence_windows`` (see the class).
+        """
         from medlens.tagging.files import load_tokenizer, read_meta
 
         p = Path(path)
@@ -96,7 +127,8 @@ class OnnxTagger:
         if not model_file.exists():
             raise ModelError(Errors.E300.format(path=model_file, details="no such file"))
         meta = read_meta(folder)
-        return cls(model_file, load_tokenizer(folder), meta["labels"], meta.get("max_length", 128), meta.get("stride", 32), threads)
+        return cls(model_file, load_tokenizer(folder), meta["labels"], meta.get("max_length", 128), meta.get("stride", 32), threads,
+                   **options)
 
     def logits(self, input_ids, mask):
         import numpy as np
@@ -106,18 +138,44 @@ class OnnxTagger:
             feeds["token_type_ids"] = np.zeros_like(input_ids)
         return self.session.run(None, feeds)[0]
 
+    def _map(self, fn, items):
+        """``map`` over ONNX Runtime batches, ``threads`` at a time (it releases the GIL while it runs)."""
+        items = list(items)
+        if self.threads == 1 or len(items) < 2:
+            return map(fn, items)
+        if self._pool is None or self._pool_pid != os.getpid():  # a forked worker cannot use its parent's threads
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="medlens-onnx")
+            self._pool_pid = os.getpid()
+        return self._pool.map(fn, items)
+
+    def _cut_at_sentences(self, encoded: list[EncodedWords], words) -> list[EncodedWords]:
+        """Mark where sentences start in texts longer than one window (``words(i)``: the words of text i)."""
+        if not self.sentence_windows:
+            return encoded
+        limit = self.max_length - 2
+        for i, enc in enumerate(encoded):
+            if sum(len(p) for p in enc.pieces) > limit:
+                encoded[i] = replace(enc, sentences=sentence_starts(words(i)))
+        return encoded
+
     def _predict(self, encoded: Sequence[EncodedWords], batch_size: int) -> list[list[str]]:
         ids = predict_word_labels(encoded, self.logits, max_length=self.max_length, stride=self.stride, cls_id=self.cls_id,
-                                  sep_id=self.sep_id, pad_id=self.pad_id, batch_size=batch_size)
-        return [[self.labels[i] for i in row] for row in ids]
+                                  sep_id=self.sep_id, pad_id=self.pad_id, batch_size=batch_size, mapper=self._map,
+                                  min_batches=self.threads, max_tokens=self.max_tokens)
+        labels = self.labels
+        return [[labels[i] for i in row] for row in ids]
 
     def tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int = 32) -> list[list[str]]:
         """One BIO tag per word of each pre-tokenized text."""
-        return self._predict([encode_words(self.tokenizer, w) for w in word_lists], batch_size)
+        encoded = self._cut_at_sentences(encode_word_lists(self.tokenizer, word_lists), lambda i: word_lists[i])
+        return self._predict(encoded, batch_size)
 
     def entities(self, texts: Sequence[str], batch_size: int = 32) -> list[list[CharEntity]]:
         """Entities with character offsets in each raw text."""
-        encoded = [encode_text(self.tokenizer, t) for t in texts]
+        encoded = encode_texts(self.tokenizer, texts)
+        encoded = self._cut_at_sentences(encoded, lambda i: [texts[i][s:e] for s, e in encoded[i].offsets or ()])
         tags = self._predict(encoded, batch_size)
         out = []
         for enc, row in zip(encoded, tags):
@@ -129,13 +187,15 @@ class OnnxTagger:
 @Language.factory(
     "medlens_transformer_ner",
     assigns=["doc.ents", "span._.ner_source"],
-    default_config={"model_path": None, "labels": None, "batch_size": 32, "threads": None},
+    default_config={"model_path": None, "labels": None, "batch_size": 32, "max_tokens": 512, "threads": None,
+                    "buffer_chars": 100_000},
 )
 def make_transformer_ner(nlp: Language, name: str, model_path: str | None, labels: list[str] | None, batch_size: int,
-                         threads: int | None) -> TransformerRecognizer:
+                         max_tokens: int | None, threads: int | None, buffer_chars: int) -> TransformerRecognizer:
     extensions.register()
-    tagger = OnnxTagger.from_path(model_path or DEFAULT_MODEL_DIR, threads=threads)
-    return TransformerRecognizer(nlp, name=name, tagger=tagger, labels=labels, batch_size=batch_size)
+    tagger = OnnxTagger.from_path(model_path or DEFAULT_MODEL_DIR, threads=threads, max_tokens=max_tokens)
+    return TransformerRecognizer(nlp, name=name, tagger=tagger, labels=labels, batch_size=batch_size,
+                                 buffer_chars=buffer_chars)
 
 
 class TransformerRecognizer:
@@ -146,11 +206,15 @@ class TransformerRecognizer:
         name: component name.
         tagger: the loaded model (passed in; see :class:`OnnxTagger`).
         labels: keep only entities with these labels; None keeps all the model's labels.
-        batch_size: windows per ONNX Runtime call in :meth:`pipe`.
+        batch_size: most windows per ONNX Runtime call.
+        buffer_chars: :meth:`pipe` gathers documents until they hold this many
+            characters (100,000: about 16,000 words), then sorts all their windows
+            by length before cutting batches; a larger buffer pads less, a smaller
+            one returns the first documents sooner.
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_transformer_ner", *, tagger: OnnxTagger,
-                 labels: list[str] | None = None, batch_size: int = 32) -> None:
+                 labels: list[str] | None = None, batch_size: int = 32, buffer_chars: int = 100_000) -> None:
         extensions.register()
         known = sorted({t[2:] for t in tagger.labels if t != "O"})
         if labels is not None:
@@ -163,6 +227,7 @@ class TransformerRecognizer:
         self.tagger = tagger
         self.keep_labels = frozenset(labels) if labels else None
         self.batch_size = batch_size
+        self.buffer_chars = buffer_chars
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
@@ -190,15 +255,22 @@ class TransformerRecognizer:
         self.set_annotations([doc], self.predict([doc]))
         return doc
 
-    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterable[Doc]:
-        """Process docs in batches (windows of several docs share ONNX Runtime calls)."""
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterable[Doc]:
+        """Process docs in groups of about ``buffer_chars`` characters (the windows of a group share batches).
+
+        ``batch_size`` (spaCy's number of texts per batch) is accepted and ignored:
+        documents are grouped by their length, so that a stream of short texts
+        fills as many well-sorted batches as a few long ones.
+        """
         batch: list[Doc] = []
+        chars = 0
         for doc in docs:
             batch.append(doc)
-            if len(batch) >= batch_size:
+            chars += len(doc.text)
+            if chars >= self.buffer_chars:
                 self.set_annotations(batch, self.predict(batch))
                 yield from batch
-                batch = []
+                batch, chars = [], 0
         if batch:
             self.set_annotations(batch, self.predict(batch))
             yield from batch

@@ -32,10 +32,37 @@ class Window:
 
 @dataclass(frozen=True, slots=True)
 class EncodedWords:
-    """Subword ids grouped by word; ``offsets`` are each word's (start, end) characters when known."""
+    """Subword ids grouped by word; ``offsets`` are each word's (start, end) characters when known;
+    ``sentences``, when set, the words that start a sentence (windows are then cut between sentences)."""
 
     pieces: list[list[int]]
     offsets: list[tuple[int, int]] | None = None
+    sentences: list[int] | None = None
+
+
+def _group_words(ids: Sequence[int], word_ids: Sequence[int | None], n_words: int | None = None,
+                 offsets: Sequence[tuple[int, int]] | None = None) -> EncodedWords:
+    """Subword ids grouped by word: by the word index when ``n_words`` is given (pre-tokenized input), else by runs."""
+    if n_words is not None:
+        pieces: list[list[int]] = [[] for _ in range(n_words)]
+        for tid, wid in zip(ids, word_ids):
+            if wid is not None:
+                pieces[wid].append(tid)
+        return EncodedWords(pieces)
+    pieces = []
+    spans: list[tuple[int, int]] = []
+    last = None
+    for tid, wid, (s, e) in zip(ids, word_ids, offsets or ()):
+        if wid is None:
+            continue
+        if wid != last:
+            pieces.append([tid])
+            spans.append((s, e))
+            last = wid
+        else:
+            pieces[-1].append(tid)
+            spans[-1] = (spans[-1][0], e)
+    return EncodedWords(pieces, spans)
 
 
 def encode_words(tokenizer, words: Sequence[str]) -> EncodedWords:
@@ -45,11 +72,15 @@ def encode_words(tokenizer, words: Sequence[str]) -> EncodedWords:
     empty list: it is never predicted and decodes as ``O``.
     """
     enc = tokenizer.encode(list(words), is_pretokenized=True, add_special_tokens=False)
-    pieces: list[list[int]] = [[] for _ in words]
-    for tid, wid in zip(enc.ids, enc.word_ids):
-        if wid is not None:
-            pieces[wid].append(tid)
-    return EncodedWords(pieces)
+    return _group_words(enc.ids, enc.word_ids, n_words=len(words))
+
+
+def encode_word_lists(tokenizer, word_lists: Sequence[Sequence[str]]) -> list[EncodedWords]:
+    """:func:`encode_words` for many texts in one ``encode_batch`` call (tokenized in parallel, in Rust)."""
+    if not word_lists:
+        return []
+    encs = tokenizer.encode_batch([list(w) for w in word_lists], is_pretokenized=True, add_special_tokens=False)
+    return [_group_words(e.ids, e.word_ids, n_words=len(w)) for e, w in zip(encs, word_lists)]
 
 
 def encode_text(tokenizer, text: str) -> EncodedWords:
@@ -58,22 +89,18 @@ def encode_text(tokenizer, text: str) -> EncodedWords:
     Word offsets are character offsets into ``text``.
     """
     enc = tokenizer.encode(text, add_special_tokens=False)
-    pieces: list[list[int]] = []
-    offsets: list[tuple[int, int]] = []
-    last = None
-    for tid, wid, (s, e) in zip(enc.ids, enc.word_ids, enc.offsets):
-        if wid is None:
-            continue
-        if wid != last:
-            pieces.append([])
-            offsets.append((s, e))
-            last = wid
-        pieces[-1].append(tid)
-        offsets[-1] = (offsets[-1][0], e)
-    return EncodedWords(pieces, offsets)
+    return _group_words(enc.ids, enc.word_ids, offsets=enc.offsets)
 
 
-def make_windows(lengths: Sequence[int], max_pieces: int, stride: int) -> list[Window]:
+def encode_texts(tokenizer, texts: Sequence[str]) -> list[EncodedWords]:
+    """:func:`encode_text` for many texts in one ``encode_batch`` call (tokenized in parallel, in Rust)."""
+    if not texts:
+        return []
+    encs = tokenizer.encode_batch(list(texts), add_special_tokens=False)
+    return [_group_words(e.ids, e.word_ids, offsets=e.offsets) for e in encs]
+
+
+def make_windows(lengths: Sequence[int], max_pieces: int, stride: int, breaks: Sequence[int] | None = None) -> list[Window]:
     """Cut words with subword counts ``lengths`` into windows of at most ``max_pieces`` subwords.
 
     Consecutive windows overlap by about ``stride`` subwords (whole words).
@@ -86,6 +113,11 @@ def make_windows(lengths: Sequence[int], max_pieces: int, stride: int) -> list[W
         lengths: subword count of each word (0 for words with no subwords).
         max_pieces: subwords per window, not counting [CLS]/[SEP].
         stride: overlap between windows in subwords; must be < max_pieces // 2.
+        breaks: word indices where a sentence starts (sorted). With them, whole
+            sentences are packed into windows that do not overlap, so every word
+            is predicted with its whole sentence around it and no subword is
+            computed twice; only a sentence longer than a window is cut into
+            overlapping windows (inside the sentence).
 
     Returns:
         Windows covering every word; one window if everything fits.
@@ -97,6 +129,8 @@ def make_windows(lengths: Sequence[int], max_pieces: int, stride: int) -> list[W
     n = len(lengths)
     if sum(min(x, max_pieces) for x in lengths) <= max_pieces:
         return [Window(0, n, 0, n)]
+    if breaks:
+        return _pack_sentences(lengths, max_pieces, stride, breaks)
     spans: list[tuple[int, int]] = []
     start = 0
     while True:
@@ -126,6 +160,37 @@ def make_windows(lengths: Sequence[int], max_pieces: int, stride: int) -> list[W
         keep[i] = (keep[i][0], mid)
         keep[i + 1] = (mid, keep[i + 1][1])
     return [Window(s, e, ks, ke) for (s, e), (ks, ke) in zip(spans, keep)]
+
+
+def _pack_sentences(lengths: Sequence[int], max_pieces: int, stride: int, breaks: Sequence[int]) -> list[Window]:
+    """Windows of whole sentences (see :func:`make_windows`)."""
+    n = len(lengths)
+    bounds = [0, *(b for b in breaks if 0 < b < n), n]
+    windows: list[Window] = []
+    start, total = 0, 0  # the window being filled: words [start, s)
+    for s, e in zip(bounds, bounds[1:]):
+        if s == e:
+            continue
+        size = sum(min(x, max_pieces) for x in lengths[s:e])
+        if total and total + size > max_pieces:
+            windows.append(Window(start, s, start, s))
+            start, total = s, 0
+        if size > max_pieces:  # one sentence longer than a window: overlapping windows inside it
+            windows += [Window(w.start + s, w.end + s, w.keep_start + s, w.keep_end + s)
+                        for w in make_windows(lengths[s:e], max_pieces, stride)]
+            start, total = e, 0
+            continue
+        total += size
+    if start < n:
+        windows.append(Window(start, n, start, n))
+    return windows
+
+
+def sentence_starts(words: Sequence[str]) -> list[int]:
+    """Indices of the words that start a sentence: those after ``.``, ``?`` or ``!`` that begin
+    with a capital letter or a digit ("e.g. the" does not end a sentence)."""
+    return [i for i in range(1, len(words))
+            if words[i - 1] in (".", "?", "!") and (words[i][:1].isupper() or words[i][:1].isdigit())]
 
 
 def window_inputs(pieces: Sequence[Sequence[int]], window: Window, max_pieces: int, cls_id: int, sep_id: int,
@@ -195,8 +260,12 @@ def spans_to_bio(n: int, spans: Sequence[tuple[str, int, int]]) -> list[str]:
 
 
 def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_length: int, stride: int,
-                        cls_id: int, sep_id: int, pad_id: int, batch_size: int = 32, outside: int = 0) -> list[list[int]]:
+                        cls_id: int, sep_id: int, pad_id: int, batch_size: int = 32, outside: int = 0,
+                        mapper=map, min_batches: int = 1, max_tokens: int | None = None) -> list[list[int]]:
     """Label id per word for each encoded text, windowing long ones.
+
+    The windows of all texts are sorted by length and cut into batches, so
+    each batch pads little whichever text its windows come from.
 
     Args:
         encoded: texts as subwords grouped by word.
@@ -205,9 +274,17 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
         max_length: the model's input length including [CLS] and [SEP].
         stride: overlap of consecutive windows, in subwords.
         cls_id / sep_id / pad_id: special token ids of the tokenizer.
-        batch_size: windows per call of ``logits_fn``; windows are sorted by
-            length so each batch pads little.
+        batch_size: most windows per call of ``logits_fn``.
+        max_tokens: most positions (windows x the longest one's length) per call;
+            None: no limit. Small batches keep the activations in the CPU caches
+            (ONNX Runtime int8 on 2 EPYC cores: batches of 16 sentences ran ~15%
+            faster per sentence than batches of 32, ~45% faster than 64).
         outside: the label id given to words with no subword (``O``).
+        mapper: ``mapper(fn, batches)`` calls ``logits_fn`` on each ``(input_ids,
+            attention_mask)`` batch and yields the logits in order; the builtin
+            ``map`` runs them one after another, an executor's ``map`` concurrently.
+        min_batches: cut the windows into at least this many batches (when there
+            are that many windows), so that a concurrent ``mapper`` has work for each worker.
 
     Returns:
         One list of label ids per text, one id per word.
@@ -215,29 +292,59 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
     import numpy as np
 
     max_pieces = max_length - 2
-    jobs: list[tuple[int, Window, list[int], list[int]]] = []
+    jobs: list[tuple[int, list[int], list[int], list[int]]] = []  # text, input ids, kept words, their first subword
     results: list[list[int]] = []
     for t, enc in enumerate(encoded):
         results.append([outside] * len(enc.pieces))
         if not enc.pieces:
             continue
-        for win in make_windows([len(p) for p in enc.pieces], max_pieces, stride):
-            ids, _, first = window_inputs(enc.pieces, win, max_pieces, cls_id, sep_id)
-            jobs.append((t, win, ids, first))
-    order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][2]))
-    for b in range(0, len(order), batch_size):
-        batch = [jobs[j] for j in order[b:b + batch_size]]
-        width = max(len(job[2]) for job in batch)
+        lengths = [len(p) for p in enc.pieces]
+        if sum(lengths) <= max_pieces:  # the common case: one window, every word kept
+            ids = [cls_id]
+            words, first = [], []
+            for w, p in enumerate(enc.pieces):
+                if p:
+                    words.append(w)
+                    first.append(len(ids))
+                    ids.extend(p)
+            ids.append(sep_id)
+            jobs.append((t, ids, words, first))
+            continue
+        for win in make_windows(lengths, max_pieces, stride, enc.sentences):
+            ids, _, first_all = window_inputs(enc.pieces, win, max_pieces, cls_id, sep_id)
+            words, first = [], []
+            for j, pos in enumerate(first_all):
+                w = win.start + j
+                if win.keep_start <= w < win.keep_end and pos >= 0:
+                    words.append(w)
+                    first.append(pos)
+            jobs.append((t, ids, words, first))
+    if not jobs:
+        return results
+    order = sorted(range(len(jobs)), key=lambda j: len(jobs[j][1]))
+    # at least min_batches batches (when there are that many windows), none wider than batch_size
+    # windows or, past one window, longer than max_tokens positions in all (padding included)
+    size = min(batch_size, -(-len(order) // min(max(1, min_batches), len(order))))
+    groups: list[list] = [[]]
+    for j in order:
+        cur = groups[-1]
+        if cur and (len(cur) >= size or (max_tokens and (len(cur) + 1) * len(jobs[j][1]) > max_tokens)):
+            groups.append(cur := [])
+        cur.append(jobs[j])
+
+    def inputs(batch):
+        width = max(len(job[1]) for job in batch)
         input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(batch), width), dtype=np.int64)
         for r, job in enumerate(batch):
-            input_ids[r, :len(job[2])] = job[2]
-            mask[r, :len(job[2])] = 1
-        pred = np.asarray(logits_fn(input_ids, mask)).argmax(-1)
-        for r, (t, win, _, first) in enumerate(batch):
+            input_ids[r, :len(job[1])] = job[1]
+            mask[r, :len(job[1])] = 1
+        return input_ids, mask
+
+    for batch, logits in zip(groups, mapper(lambda x: logits_fn(*x), (inputs(b) for b in groups))):
+        pred = np.asarray(logits).argmax(-1)
+        for r, (t, _, words, first) in enumerate(batch):
             out = results[t]
-            for j, pos in enumerate(first):
-                w = win.start + j
-                if win.keep_start <= w < win.keep_end and pos >= 0:
-                    out[w] = int(pred[r, pos])
+            for w, label in zip(words, pred[r, first].tolist()):
+                out[w] = label
     return results

@@ -8,9 +8,12 @@ from medlens.tagging.alignment import (
     IGNORE_INDEX,
     bio_to_spans,
     encode_text,
+    encode_texts,
+    encode_word_lists,
     encode_words,
     make_windows,
     predict_word_labels,
+    sentence_starts,
     window_inputs,
 )
 
@@ -72,3 +75,87 @@ def test_bio_to_spans_seqeval_conventions() -> None:
     seqeval = pytest.importorskip("seqeval.metrics.sequence_labeling")
     expected = [(t, s, e + 1) for t, s, e in seqeval.get_entities(tags)]
     assert sorted(bio_to_spans(tags)) == sorted(expected)
+
+
+def _position_logits(ids, mask):
+    """Logits that depend only on each subword's id: label = id % 3 (so batching cannot change them)."""
+    import numpy as np
+
+    out = np.zeros(ids.shape + (3,), dtype=np.float32)
+    np.put_along_axis(out, (ids % 3)[..., None], 1.0, axis=-1)
+    return out
+
+
+def test_batch_encoding_matches_one_by_one(tiny_tokenizer) -> None:
+    texts = ["Patients with breast cancer.", "", "no evidence of xyzzy-induced renal failure"]
+    assert encode_texts(tiny_tokenizer, texts) == [encode_text(tiny_tokenizer, t) for t in texts]
+    words = [["tamoxifen", "xyzzy", "."], [], ["renal", "failure"]]
+    assert encode_word_lists(tiny_tokenizer, words) == [encode_words(tiny_tokenizer, w) for w in words]
+
+
+def test_batches_respect_limits_and_concurrent_mapper_keeps_order(tiny_tokenizer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [" ".join(["patients with cancer"] * n) for n in (1, 9, 2, 30, 5, 1, 3)]
+    encoded = encode_texts(tiny_tokenizer, texts)
+    expected = predict_word_labels(encoded, _position_logits, max_length=16, stride=4, cls_id=2, sep_id=3, pad_id=0,
+                                   batch_size=1)
+    shapes = []
+
+    def logits_fn(ids, mask):
+        shapes.append(ids.shape)
+        return _position_logits(ids, mask)
+
+    with ThreadPoolExecutor(2) as pool:
+        got = predict_word_labels(encoded, logits_fn, max_length=16, stride=4, cls_id=2, sep_id=3, pad_id=0,
+                                  batch_size=8, mapper=pool.map, min_batches=2, max_tokens=40)
+    assert got == expected
+    assert all(n <= 8 and (n == 1 or n * width <= 40) for n, width in shapes)
+    assert len(shapes) >= 2
+    # windows of different texts share batches: fewer calls than texts with windows
+    few = []
+    predict_word_labels(encoded, lambda i, m: few.append(i.shape) or _position_logits(i, m), max_length=16, stride=4,
+                        cls_id=2, sep_id=3, pad_id=0, batch_size=64)
+    assert len(few) == 1
+
+
+def test_sentence_starts_skip_abbreviations() -> None:
+    words = "Fever was noted . The e . g . patient had 2 episodes . 3 more ? yes .".split()
+    assert sentence_starts(words) == [4, 14]
+
+
+@pytest.mark.parametrize("lengths, breaks", [
+    ([1] * 40, list(range(5, 40, 5))),  # sentences of 5 subwords
+    ([2, 1, 3] * 10, [3, 9, 12, 27]),  # uneven sentences, one of 15 subwords (wider than a window)
+    ([1] * 30, [29]),  # a long first sentence
+])
+def test_sentence_windows_hold_whole_sentences(lengths: list[int], breaks: list[int]) -> None:
+    max_pieces = 12
+    wins = make_windows(lengths, max_pieces, 3, breaks)
+    kept = [w for win in wins for w in range(win.keep_start, win.keep_end)]
+    assert kept == list(range(len(lengths)))
+    bounds = [0, *breaks, len(lengths)]
+    for win in wins:
+        assert sum(lengths[win.start:win.end]) <= max_pieces
+        inside = [(s, e) for s, e in zip(bounds, bounds[1:]) if s < win.end and win.start < e]
+        if win.start not in bounds or win.end not in bounds:  # only a sentence too long for a window is cut
+            assert len(inside) == 1 and sum(lengths[inside[0][0]:inside[0][1]]) > max_pieces
+        else:
+            assert (win.start, win.end) == (win.keep_start, win.keep_end)  # no overlap between sentence windows
+
+
+def test_long_text_cut_between_sentences(tiny_tokenizer) -> None:
+    import dataclasses
+
+    text = " ".join(f"Patients{i} with cancer ." for i in range(40))
+    enc = encode_text(tiny_tokenizer, text)
+    enc = dataclasses.replace(enc, sentences=sentence_starts([text[s:e] for s, e in enc.offsets]))
+    widths = []
+
+    def logits_fn(ids, mask):
+        widths.extend(int(m.sum()) for m in mask)
+        return _position_logits(ids, mask)
+
+    labels = predict_word_labels([enc], logits_fn, max_length=16, stride=4, cls_id=2, sep_id=3, pad_id=0)
+    assert len(labels[0]) == len(enc.pieces)
+    assert sum(widths) - 2 * len(widths) == sum(len(p) for p in enc.pieces)  # no subword computed twice

@@ -88,3 +88,45 @@ def test_shipped_model_finds_known_entities() -> None:
     assert ("breast cancer", "DISEASE") in ents
     assert ("tamoxifen", "CHEMICAL") in ents
     assert all(e._.ner_source == "model" for e in doc.ents)
+
+
+class CountingTagger(FixedTagger):
+    """FixedTagger that records how many texts each call receives."""
+
+    def __init__(self, tokenizer) -> None:
+        super().__init__(tokenizer)
+        self.calls: list[int] = []
+
+    def entities(self, texts, batch_size=32):
+        self.calls.append(len(texts))
+        return super().entities(texts, batch_size)
+
+
+def test_pipe_groups_documents_by_characters_not_count(tiny_tokenizer) -> None:
+    nlp = spacy.blank("en")
+    tagger = CountingTagger(tiny_tokenizer)
+    comp = TransformerRecognizer(nlp, tagger=tagger, buffer_chars=100)
+    texts = ["breast cancer and tamoxifen."] * 10  # 28 characters each: 4 per group
+    docs = list(comp.pipe(nlp.pipe(texts), batch_size=1))
+    assert tagger.calls == [4, 4, 2]
+    single = comp(nlp(texts[0]))
+    assert all([(e.text, e.label_) for e in d.ents] == [(e.text, e.label_) for e in single.ents] for d in docs)
+
+
+def test_onnx_tagger_concurrent_batches_match_one_thread(tiny_onnx_dir: Path) -> None:
+    # the fp32 model: its outputs do not depend on how windows are batched (int8's dynamic scales do, slightly)
+    words = [["patients", "with", "breast", "cancer"] * k for k in (1, 7, 2, 12, 3)] + [["tamoxifen", "."]]
+    one = OnnxTagger.from_path(tiny_onnx_dir / "model.onnx", threads=1, max_tokens=None).tag_words(words, batch_size=64)
+    two = OnnxTagger.from_path(tiny_onnx_dir / "model.onnx", threads=2, max_tokens=32)
+    assert two.tag_words(words, batch_size=4) == one
+    texts = [" ".join(w) for w in words]
+    assert two.entities(texts) == OnnxTagger.from_path(tiny_onnx_dir / "model.onnx", threads=1).entities(texts)
+
+
+def test_factory_config_reaches_the_tagger(tiny_onnx_dir: Path) -> None:
+    nlp = spacy.blank("en")
+    comp = nlp.add_pipe("medlens_transformer_ner", config={"model_path": str(tiny_onnx_dir), "threads": 3,
+                                                            "max_tokens": 64, "buffer_chars": 1000, "batch_size": 8})
+    assert (comp.tagger.threads, comp.tagger.max_tokens, comp.buffer_chars, comp.batch_size) == (3, 64, 1000, 8)
+    docs = list(nlp.pipe(["Patients with breast cancer."] * 5))
+    assert len(docs) == 5
