@@ -118,6 +118,7 @@ def torch_checkpoint(spec: str, model_dir: Path, tmp: Path) -> tuple[str, str]:
 def speed(texts: dict[str, list[str]], model_dir: Path, torch_model: str | None, threads: list[int], rounds: int,
           hf_batch_size: int, compare: dict[str, str]) -> tuple[list[list[object]], dict]:
     """Words/s of each system on each text set and thread count: the median of ``rounds`` interleaved runs."""
+    import shutil
     import statistics
     import tempfile
 
@@ -147,6 +148,7 @@ def speed(texts: dict[str, list[str]], model_dir: Path, torch_model: str | None,
         # the base encoder's fast tokenizer: the same vocabulary the model was trained with
         tok = AutoTokenizer.from_pretrained(str(default_base_model()), local_files_only=True)
         model = AutoModelForTokenClassification.from_pretrained(ckpt, local_files_only=True)
+        shutil.rmtree(tmp, ignore_errors=True)  # loaded: the rebuilt checkpoint is no longer needed
         hf = pipeline("token-classification", model=model, tokenizer=tok, aggregation_strategy="first", device=-1)
         baseline = f"transformers pipeline (PyTorch, fp32, batch_size={hf_batch_size})"
 
