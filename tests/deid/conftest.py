@@ -8,7 +8,6 @@ model and pattern spans need.
 from __future__ import annotations
 
 import json
-import string
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,13 @@ LABELS = ["O"] + [f"{p}-{t}" for t in sorted(MODEL_LABELS) for p in ("B", "I")]
 def write_tiny_phi_model(folder: Path, always: str = "B-NAME") -> Path:
     """A BertForTokenClassification folder (hidden 32, 2 layers) whose head always predicts ``always``."""
     import torch
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import BertConfig, BertForTokenClassification
 
+    from tests.training.conftest import write_tokenizer
+
     folder.mkdir(parents=True, exist_ok=True)
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "seen", "on", "for", "disease", "the"]
-    vocab += [c for c in string.ascii_lowercase + string.digits + string.punctuation if c not in vocab]
-    vocab += ["##" + c for c in string.ascii_lowercase + string.digits]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = Tokenizer(models.WordPiece.from_file(str(folder / "vocab.txt"), unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tok.save(str(folder / "tokenizer.json"))
+    write_tokenizer(folder, words=["seen", "on", "for", "disease", "the"])
+    vocab = (folder / "vocab.txt").read_text(encoding="utf-8").split()
     torch.manual_seed(0)
     config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                         intermediate_size=64, max_position_embeddings=64, num_labels=len(LABELS),

@@ -13,11 +13,12 @@ WORDS = ["patients", "with", "breast", "cancer", "were", "treated", "tamoxifen",
 LABELS = ["O", "B-CHEMICAL", "I-CHEMICAL", "B-DISEASE", "I-DISEASE"]
 
 
-def write_tokenizer(folder: Path) -> Path:
-    """A WordPiece tokenizer.json over a tiny vocab: the toy words, every letter, digit and punctuation mark."""
+def write_tokenizer(folder: Path, words: list[str] | None = None) -> Path:
+    """A WordPiece tokenizer.json (and vocab.txt) over a tiny vocab: ``words`` (default: the toy words),
+    every letter, digit and punctuation mark."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + (WORDS if words is None else words)
     vocab += [c for c in string.ascii_lowercase + string.digits + string.punctuation if c not in vocab]
     vocab += ["##" + c for c in string.ascii_lowercase + string.digits]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
