@@ -27,9 +27,9 @@ from spacy.tokens import Doc
 
 from medlens.doc import extensions
 from medlens.errors import ConfigError, Errors, ModelError
+from medlens.tagging.files import MODEL_FILES
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "classifier"
-MODEL_FILES = ("model.int8.onnx", "model.onnx")
 META_FILE = "labels.json"
 TASK = "text-classification"
 TRUNCATIONS = ("head", "head-tail")
@@ -102,14 +102,13 @@ def find_model(path: str | Path | None = None) -> tuple[Path, dict]:
         ModelError: the folder, its model, ``tokenizer.json`` or ``labels.json`` is missing (E304),
             or ``labels.json`` is not a classifier's (E305).
     """
-    from medlens.tagging.files import TOKENIZER_FILE
+    from medlens.tagging.files import TOKENIZER_FILE, model_file_in
 
     p = Path(path) if path is not None else DEFAULT_MODEL_DIR
     if p.is_dir():
-        found = [p / f for f in MODEL_FILES if (p / f).is_file()]
-        if not found:
+        model_file = model_file_in(p)
+        if model_file is None:
             raise ModelError(Errors.E304.format(path=p, details=f"no {' or '.join(MODEL_FILES)} in the folder"))
-        model_file = found[0]
     elif p.is_file():
         model_file = p
     else:
@@ -150,19 +149,10 @@ class OnnxClassifier:
 
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], multi_label: bool, max_length: int,
                  truncation: str = "head", threads: int | None = None) -> None:
-        import onnxruntime as ort
-
-        from medlens.tagging.files import special_ids
+        from medlens.tagging.files import onnx_session, special_ids
 
         truncate_ids([], 1, truncation)  # validate early
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            opts.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(Errors.E300.format(path=model_path, details=str(exc))) from exc
+        self.session = onnx_session(model_path, threads)
         self.input_names = {i.name for i in self.session.get_inputs()}
         shape = self.session.get_outputs()[0].shape
         if len(shape) != 2:

@@ -43,9 +43,9 @@ from medlens.tagging.alignment import (
     predict_word_labels,
     sentence_starts,
 )
+from medlens.tagging.files import MODEL_FILES
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "ner"
-MODEL_FILES = ("model.int8.onnx", "model.onnx")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,18 +79,10 @@ class OnnxTagger:
 
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], max_length: int = 128, stride: int = 32,
                  threads: int | None = None, max_tokens: int | None = 512, sentence_windows: bool = True) -> None:
-        import onnxruntime as ort
+        from medlens.tagging.files import onnx_session
 
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         # one thread per run; parallelism comes from running batches concurrently (see the module docstring)
-        opts.intra_op_num_threads = 1
-        opts.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # onnxruntime raises its own exception types
-            raise ModelError(Errors.E300.format(path=model_path, details=str(exc))) from exc
+        self.session = onnx_session(model_path, threads=1)
         self.input_names = {i.name for i in self.session.get_inputs()}
         n_out = self.session.get_outputs()[0].shape[-1]
         if isinstance(n_out, int) and n_out != len(labels):
@@ -114,14 +106,13 @@ class OnnxTagger:
 
         ``options``: ``max_tokens``, ``sentence_windows`` (see the class).
         """
-        from medlens.tagging.files import load_tokenizer, read_meta
+        from medlens.tagging.files import load_tokenizer, model_file_in, read_meta
 
         p = Path(path)
         if p.is_dir():
-            found = [p / f for f in MODEL_FILES if (p / f).exists()]
-            if not found:
+            model_file, folder = model_file_in(p), p
+            if model_file is None:
                 raise ModelError(Errors.E300.format(path=p, details=f"no {' or '.join(MODEL_FILES)} in the folder"))
-            model_file, folder = found[0], p
         else:
             model_file, folder = p, p.parent
         if not model_file.exists():

@@ -1,4 +1,4 @@
-"""Files of a model folder: ``tokenizer.json`` and ``labels.json`` (torch-free)."""
+"""Files of a model folder: the ONNX model, ``tokenizer.json`` and ``labels.json`` (torch-free)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,36 @@ from medlens.errors import Errors, ModelError
 
 META_FILE = "labels.json"
 TOKENIZER_FILE = "tokenizer.json"
+MODEL_FILES = ("model.int8.onnx", "model.onnx")
+"""ONNX files of a model folder, in order of preference."""
+
+
+def model_file_in(folder: Path) -> Path | None:
+    """The preferred ONNX file of a model folder (:data:`MODEL_FILES`), or None if it has none."""
+    return next((folder / f for f in MODEL_FILES if (folder / f).is_file()), None)
+
+
+def onnx_session(model_path: str | Path, threads: int | None = None):
+    """An ONNX Runtime CPU session with every graph optimization, running operators one after another.
+
+    Args:
+        threads: intra-op threads (None: ONNX Runtime's default, every core).
+
+    Raises:
+        ModelError: ONNX Runtime cannot load the file.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    if threads:
+        opts.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ModelError(Errors.E300.format(path=model_path, details=str(exc))) from exc
 
 
 def load_tokenizer(path: str | Path):
