@@ -259,9 +259,57 @@ def spans_to_bio(n: int, spans: Sequence[tuple[str, int, int]]) -> list[str]:
     return tags
 
 
+class BioDecoder:
+    """Best valid BIO tag sequence for a run of words (Viterbi under hard BIO constraints).
+
+    Plain argmax reads each word alone and can produce ``O I-X`` or ``B-X I-Y``,
+    which seqeval then reads as a new entity starting mid-mention. The decoder
+    instead picks the sequence with the highest total log-probability among those
+    where every ``I-X`` follows ``B-X`` or ``I-X``: the model's own scores, no
+    learned transitions, so it needs no training and costs ~10 µs a sentence.
+
+    Args:
+        labels: the model's labels in output order (``O``, ``B-X``, ``I-X`` ...).
+    """
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        import numpy as np
+
+        n = len(labels)
+        inside = [lab[2:] if lab.startswith("I-") else None for lab in labels]
+        typ = [lab[2:] if lab[:2] in ("B-", "I-") else None for lab in labels]
+        # allowed[i, j]: tag j may follow tag i; start[j]: tag j may open a sequence
+        self.allowed = np.ones((n, n), dtype=bool)
+        for j, t in enumerate(inside):
+            if t is not None:
+                self.allowed[:, j] = [typ[i] == t for i in range(n)]
+        self.start = np.array([t is None for t in inside])
+        self._penalty = np.where(self.allowed, 0.0, -np.inf)
+
+    def __call__(self, scores) -> list[int]:
+        """Tag ids for ``scores`` (words x labels logits)."""
+        import numpy as np
+
+        scores = np.asarray(scores, dtype=np.float64)
+        if len(scores) == 0:
+            return []
+        logp = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+        best = np.where(self.start, logp[0], -np.inf)
+        back = np.zeros(logp.shape, dtype=np.int64)
+        for w in range(1, len(logp)):
+            cand = best[:, None] + self._penalty  # previous tag x next tag
+            back[w] = cand.argmax(0)
+            best = cand[back[w], np.arange(cand.shape[1])] + logp[w]
+        path = [int(best.argmax())]
+        for w in range(len(logp) - 1, 0, -1):
+            path.append(int(back[w, path[-1]]))
+        return path[::-1]
+
+
 def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_length: int, stride: int,
                         cls_id: int, sep_id: int, pad_id: int, batch_size: int = 32, outside: int = 0,
-                        mapper=map, min_batches: int = 1, max_tokens: int | None = None) -> list[list[int]]:
+                        mapper=map, min_batches: int = 1, max_tokens: int | None = None,
+                        decoder: BioDecoder | None = None) -> list[list[int]]:
     """Label id per word for each encoded text, windowing long ones.
 
     The windows of all texts are sorted by length and cut into batches, so
@@ -285,6 +333,8 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
             ``map`` runs them one after another, an executor's ``map`` concurrently.
         min_batches: cut the windows into at least this many batches (when there
             are that many windows), so that a concurrent ``mapper`` has work for each worker.
+        decoder: reads each window's word scores into tags (:class:`BioDecoder`);
+            None: the argmax of each word alone.
 
     Returns:
         One list of label ids per text, one id per word.
@@ -342,9 +392,11 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
         return input_ids, mask
 
     for batch, logits in zip(groups, mapper(lambda x: logits_fn(*x), (inputs(b) for b in groups))):
-        pred = np.asarray(logits).argmax(-1)
+        logits = np.asarray(logits)
+        pred = logits.argmax(-1) if decoder is None else None
         for r, (t, _, words, first) in enumerate(batch):
             out = results[t]
-            for w, label in zip(words, pred[r, first].tolist()):
+            row = pred[r, first].tolist() if decoder is None else decoder(logits[r, first])
+            for w, label in zip(words, row):
                 out[w] = label
     return results

@@ -31,6 +31,7 @@ from pathlib import Path
 from medlens.errors import Errors, InputError, ModelError
 from medlens.tagging.files import META_FILE, TOKENIZER_FILE, load_tokenizer, read_meta, special_ids  # noqa: F401 (re-exported)
 from medlens.tagging.alignment import (
+    BioDecoder,
     EncodedWords,
     encode_words,
     make_windows,
@@ -138,6 +139,7 @@ class TorchTagger:
         self.labels = labels
         self.max_length = max_length
         self.stride = stride
+        self.decoder = BioDecoder(labels)
 
     @classmethod
     def from_path(cls, folder: str | Path) -> TorchTagger:
@@ -163,7 +165,8 @@ class TorchTagger:
         self.model.eval()
         cls_id, sep_id, pad_id = special_ids(self.tokenizer)
         ids = predict_word_labels(encoded, self.logits, max_length=self.max_length, stride=self.stride,
-                                  cls_id=cls_id, sep_id=sep_id, pad_id=pad_id, batch_size=batch_size)
+                                  cls_id=cls_id, sep_id=sep_id, pad_id=pad_id, batch_size=batch_size,
+                                  decoder=self.decoder)
         if was_training:
             self.model.train()
         return [[self.labels[i] for i in row] for row in ids]

@@ -6,6 +6,7 @@ import pytest
 
 from medlens.tagging.alignment import (
     IGNORE_INDEX,
+    BioDecoder,
     bio_to_spans,
     encode_text,
     encode_texts,
@@ -84,6 +85,56 @@ def _position_logits(ids, mask):
     out = np.zeros(ids.shape + (3,), dtype=np.float32)
     np.put_along_axis(out, (ids % 3)[..., None], 1.0, axis=-1)
     return out
+
+
+LABELS = ["O", "B-CHEMICAL", "I-CHEMICAL", "B-DISEASE", "I-DISEASE"]
+
+
+def _logits(rows: list[list[float]]):
+    import numpy as np
+
+    return np.log(np.asarray(rows))  # probabilities in, log-scores out
+
+
+def test_bio_decoder_repairs_invalid_sequences() -> None:
+    decode = BioDecoder(LABELS)
+    # argmax reads O I-DISEASE I-DISEASE: the decoder opens the entity with B- instead
+    rows = [[0.40, 0.05, 0.05, 0.30, 0.20],
+            [0.10, 0.05, 0.05, 0.30, 0.50],
+            [0.30, 0.05, 0.05, 0.10, 0.50]]
+    assert [LABELS[i] for i in _logits(rows).argmax(1)] == ["O", "I-DISEASE", "I-DISEASE"]
+    assert [LABELS[i] for i in decode(_logits(rows))] == ["B-DISEASE", "I-DISEASE", "I-DISEASE"]
+    # B-CHEMICAL I-DISEASE is invalid: the best valid path continues the chemical
+    rows = [[0.05, 0.80, 0.05, 0.05, 0.05],
+            [0.05, 0.05, 0.40, 0.05, 0.45]]
+    assert [LABELS[i] for i in decode(_logits(rows))] == ["B-CHEMICAL", "I-CHEMICAL"]
+    assert decode([]) == []
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_bio_decoder_is_exact_viterbi(seed: int) -> None:
+    """Brute force over every tag sequence of a short run: the decoder finds the best valid one."""
+    import itertools
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    scores = rng.normal(size=(4, len(LABELS))) * 2
+    logp = scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
+
+    def valid(seq) -> bool:
+        prev = "O"
+        for tag in seq:
+            if tag.startswith("I-") and prev[2:] != tag[2:]:
+                return False
+            prev = tag
+        return True
+
+    best = max((seq for seq in itertools.product(range(len(LABELS)), repeat=4) if valid([LABELS[i] for i in seq])),
+               key=lambda seq: sum(logp[w, t] for w, t in enumerate(seq)))
+    assert BioDecoder(LABELS)(scores) == list(best)
+    if valid([LABELS[i] for i in scores.argmax(1)]):  # when argmax is already valid, nothing changes
+        assert BioDecoder(LABELS)(scores) == scores.argmax(1).tolist()
 
 
 def test_batch_encoding_matches_one_by_one(tiny_tokenizer) -> None:

@@ -18,6 +18,13 @@ def test_export_report_parity(tiny_onnx_dir: Path) -> None:
     assert report["int8_argmax_agreement"] >= 0.98
     for name in ("model.onnx", "model.int8.onnx", "tokenizer.json", "labels.json"):
         assert (tiny_onnx_dir / name).exists()
+    # the head and the first layer's feed-forward output stay fp32; every other MatMul is int8
+    kept = report["int8_excluded_nodes"]
+    assert len(kept) == 2 and any("classifier" in n for n in kept) and any("layer.0/output/dense" in n for n in kept)
+    import onnx
+
+    ops = [n.op_type for n in onnx.load(str(tiny_onnx_dir / "model.int8.onnx")).graph.node]
+    assert ops.count("MatMulInteger") > 0 and "DynamicQuantizeLinear" in ops
 
 
 def test_onnx_tagger_matches_torch_tagger(tiny_model_dir: Path, tiny_onnx_dir: Path) -> None:
