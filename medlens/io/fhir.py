@@ -18,7 +18,11 @@ DRUG                       ``MedicationStatement``, status from the assertion, w
 any of those, family       ``FamilyMemberHistory`` with the finding as its condition
 =========================  ===========================================================
 
-Other labels (TEST, PROCEDURE, ANATOMY) are left out. Every resource carries
+Other labels (TEST, PROCEDURE, ANATOMY) are left out. When the document
+classifier ran (``result.categories``), a ``DocumentReference`` for the note
+carries the predicted categories as ``category`` codings (system
+``urn:medlens:document-category``, code the category label) and every
+category's probability in its ``description``. Every entity resource carries
 the concept links of its entity as codings, with these systems:
 
 - ICD-10-CM: ``http://hl7.org/fhir/sid/icd-10-cm`` (FHIR R4 "Terminologies: code
@@ -65,6 +69,7 @@ _OBS_CAT = "http://terminology.hl7.org/CodeSystem/observation-category"
 _ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
 _ROLE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 _UCUM = "http://unitsofmeasure.org"
+_DOC_CAT = "urn:medlens:document-category"
 
 # Words of a family-history cue -> HL7 v3 RoleCode (FamilyMemberHistory.relationship).
 _RELATIVES = {
@@ -250,6 +255,18 @@ def _snippet(text: str, entity: EntityResult, next_start: int | None) -> str:
     return text[entity.end:min(stop, entity.end + 80)]
 
 
+def _document_reference(result: DocumentResult, subject: dict) -> dict[str, Any]:
+    """The note itself, with the classifier's categories (predicted ones as codings, all with probabilities)."""
+    cats = result.categories or []
+    return {
+        "resourceType": "DocumentReference", "status": "current", "subject": subject,
+        "category": [{"coding": [{"system": _DOC_CAT, "code": c.label, "display": c.label}], "text": c.label}
+                     for c in cats if c.predicted],
+        "description": "medlens document classifier: " + ", ".join(f"{c.label} {c.score:.3f}" for c in cats),
+        "content": [{"attachment": {"contentType": "text/plain", "title": result.id or "document"}}],
+    }
+
+
 def to_fhir_bundle(result: DocumentResult, text: str | None = None, *, patient_reference: str | None = None,
                    top_k: int = 3) -> dict[str, Any]:
     """A FHIR R4 ``Bundle`` (type ``collection``) for one document.
@@ -288,6 +305,8 @@ def to_fhir_bundle(result: DocumentResult, text: str | None = None, *, patient_r
         else:
             add({"resourceType": "Patient"}, "patient")
             subject = {"reference": entries[-1]["fullUrl"]}
+        if result.categories:
+            add(_document_reference(result, subject), "document")
         drug_starts = sorted(e.start for e in result.entities if e.label == "DRUG")
         for ent in result.entities:
             key = f"{ent.start}-{ent.end}-{ent.label}"

@@ -91,6 +91,22 @@ def test_failed_document_gives_operation_outcome():
     assert "empty" in oo["issue"][0]["diagnostics"]
 
 
+def test_document_categories_become_a_document_reference():
+    from medlens.results import CategoryResult
+
+    result = DocumentResult(id="a1", entities=[], sections=[], categories=[
+        CategoryResult(label="neoplasms", score=0.81, predicted=True),
+        CategoryResult(label="digestive system diseases", score=0.12, predicted=False)])
+    bundle = to_fhir_bundle(result)
+    _valid(bundle)
+    (ref,) = _by_type(bundle, "DocumentReference")
+    assert [c["coding"][0]["code"] for c in ref["category"]] == ["neoplasms"]  # only the predicted one is coded
+    assert "neoplasms 0.810" in ref["description"] and "digestive system diseases 0.120" in ref["description"]
+    patient = _by_type(bundle, "Patient")[0]
+    assert ref["subject"]["reference"].endswith(patient["id"])
+    assert not _by_type(to_fhir_bundle(result.model_copy(update={"categories": None})), "DocumentReference")
+
+
 def test_bundle_is_deterministic(nlp):
     text = "HPI: denies chest pain. History of MI. Aspirin 81 mg daily."
     result = DocumentResult.from_doc(nlp(text), doc_id="d1")
