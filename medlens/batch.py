@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from medlens.config import PipelineConfig
+from medlens.config import THREADS_ENV, PipelineConfig, available_cores
 from medlens.errors import InputError, MedlensError
 from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, read_file, read_stdin
 from medlens.results import DocumentResult
@@ -79,8 +79,10 @@ class AnalyzeTask(BaseModel):
         return analyze_one(nlp, doc, self.include_text)
 
 
-def _init_worker(task: BatchTask) -> None:
+def _init_worker(task: BatchTask, threads: int) -> None:
     global _WORKER
+    # this worker's share of the cores for its models (see medlens.config.default_threads)
+    os.environ.setdefault(THREADS_ENV, str(threads))
     _WORKER = (task.build(), task)
 
 
@@ -116,10 +118,7 @@ def completed_ids(output: Path) -> set[str]:
 
 def default_processes() -> int:
     """Cores available to this process."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return available_cores()
 
 
 def run_documents(
@@ -170,7 +169,7 @@ def run_documents(
         return
     chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(task,)) as pool:
+                             initargs=(task, max(1, default_processes() // n))) as pool:
         futures = [pool.submit(_work, c) for c in chunks]
         try:
             for fut in futures:

@@ -144,7 +144,7 @@ class OnnxClassifier:
         multi_label: sigmoid per label (True) or softmax over labels (False).
         max_length: subwords per document including [CLS] and [SEP].
         truncation: ``head`` or ``head-tail`` (as in training).
-        threads: ONNX Runtime intra-op threads (None: its default, every core).
+        threads: ONNX Runtime intra-op threads (None: :func:`~medlens.config.default_threads`).
     """
 
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], multi_label: bool, max_length: int,

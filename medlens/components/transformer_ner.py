@@ -67,7 +67,8 @@ class OnnxTagger:
         labels: BIO tag of each output class, ``"O"`` first.
         max_length: subwords per window including [CLS] and [SEP].
         stride: overlap of windows, in subwords.
-        threads: batches run at once, each on one ONNX Runtime thread (None: one per core).
+        threads: batches run at once, each on one ONNX Runtime thread (None:
+            :func:`~medlens.config.default_threads`, one per core).
         max_tokens: most positions (windows x their padded length) per ONNX Runtime call.
             Small batches keep the activations in the CPU caches: 512 (four full
             windows, or about 13 sentences) ran 10-40% faster than batches of 32
@@ -84,6 +85,7 @@ class OnnxTagger:
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], max_length: int = 128, stride: int = 32,
                  threads: int | None = None, max_tokens: int | None = 512, sentence_windows: bool = True,
                  constrained: bool = True) -> None:
+        from medlens.config import default_threads
         from medlens.tagging.files import onnx_session
 
         # one thread per run; parallelism comes from running batches concurrently (see the module docstring)
@@ -96,7 +98,7 @@ class OnnxTagger:
         self.labels = labels
         self.max_length = max_length
         self.stride = stride
-        self.threads = max(1, threads or os.cpu_count() or 1)
+        self.threads = max(1, threads or default_threads())
         self.max_tokens = max_tokens
         self.sentence_windows = sentence_windows
         self.decoder = BioDecoder(labels) if constrained else None

@@ -132,11 +132,12 @@ def _analyze_single(nlp, item: WorkItem):
 _WORKER_NLP = None
 
 
-def _init_process(config_json: str) -> None:
+def _init_process(config_json: str, threads: int) -> None:
     global _WORKER_NLP
-    from medlens.config import PipelineConfig
+    from medlens.config import THREADS_ENV, PipelineConfig
     from medlens.pipeline import build_pipeline
 
+    os.environ.setdefault(THREADS_ENV, str(threads))  # this worker's share of the cores for its models
     _WORKER_NLP = build_pipeline(PipelineConfig.model_validate_json(config_json))
 
 
@@ -151,7 +152,7 @@ def _process_warm(seconds: float) -> int:
 
 
 class ProcessBackend:
-    """One pipeline per worker process (all cores).
+    """One pipeline per worker process (all cores; each worker's models get its share of them).
 
     Args:
         config: the :class:`~medlens.config.PipelineConfig` each worker builds.
@@ -164,8 +165,11 @@ class ProcessBackend:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
+        from medlens.config import available_cores
+
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
-                                   initializer=_init_process, initargs=(self.config_json,))
+                                   initializer=_init_process,
+                                   initargs=(self.config_json, max(1, available_cores() // self.workers)))
 
     async def start(self) -> None:
         """Start the processes and wait until each has loaded its pipeline."""

@@ -133,10 +133,9 @@ class ServiceSettings(BaseModel):
         """Analysis workers: ``workers``, or the cores available when it is 0."""
         if self.workers:
             return self.workers
-        try:
-            return max(1, len(os.sched_getaffinity(0)))
-        except AttributeError:  # not on Linux
-            return max(1, os.cpu_count() or 1)
+        from medlens.config import available_cores
+
+        return available_cores()
 
 
 def _read_file(path: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from medlens.config import default_threads
 from medlens.errors import Errors, ModelError
 
 META_FILE = "labels.json"
@@ -22,7 +23,7 @@ def onnx_session(model_path: str | Path, threads: int | None = None):
     """An ONNX Runtime CPU session with every graph optimization, running operators one after another.
 
     Args:
-        threads: intra-op threads (None: ONNX Runtime's default, every core).
+        threads: intra-op threads (None: :func:`medlens.config.default_threads`).
 
     Raises:
         ModelError: ONNX Runtime cannot load the file.
@@ -33,8 +34,7 @@ def onnx_session(model_path: str | Path, threads: int | None = None):
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.inter_op_num_threads = 1
-    if threads:
-        opts.intra_op_num_threads = threads
+    opts.intra_op_num_threads = threads or default_threads()
     try:
         return ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own exception types
