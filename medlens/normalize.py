@@ -76,3 +76,22 @@ def simple_norm(text: str) -> str:
 def bag_key(key: str) -> str:
     """Word-order-free form of a key (``cancer breast`` == ``breast cancer``)."""
     return " ".join(sorted(key.split()))
+
+
+def short_form_fits(short: str, long: str) -> bool:
+    """Schwartz & Hearst (2003): every letter and digit of the short form appears in the
+    long form in order, the first one at the start of a word."""
+    sf, lf = short.lower(), long.lower()
+    i, j = len(sf) - 1, len(lf) - 1
+    while i >= 0:
+        c = sf[i]
+        if not c.isalnum():
+            i -= 1
+            continue
+        while j >= 0 and (lf[j] != c or (i == 0 and j > 0 and lf[j - 1].isalnum())):
+            j -= 1
+        if j < 0:
+            return False
+        i -= 1
+        j -= 1
+    return True

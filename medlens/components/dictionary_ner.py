@@ -154,7 +154,7 @@ class DictionaryRecognizer:
             if m.end + 2 < n and doc[m.end].text == "(" and doc[m.end + 2].text == ")":
                 short = doc[m.end + 1].text
                 if (2 <= len(short) <= 10 and any(c.isupper() for c in short) and not short.isdigit()
-                        and short not in defined and _short_form_fits(short, doc[m.start:m.end].text)):
+                        and short not in defined and short_form_fits(short, doc[m.start:m.end].text)):
                     e = m.entry
                     defined[short] = Entry(-e.id, e.label, e.concept_ids, e.flags | FLAG_ABBREVIATION,
                                            {**e.meta, "abbr": short, "defined_at": doc[m.start].idx})
@@ -205,25 +205,6 @@ class DictionaryRecognizer:
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))
         return doc
-
-
-def _short_form_fits(short: str, long: str) -> bool:
-    """Schwartz & Hearst (2003): every letter and digit of the short form appears in the
-    long form in order, the first one at the start of a word."""
-    sf, lf = short.lower(), long.lower()
-    i, j = len(sf) - 1, len(lf) - 1
-    while i >= 0:
-        c = sf[i]
-        if not c.isalnum():
-            i -= 1
-            continue
-        while j >= 0 and (lf[j] != c or (i == 0 and j > 0 and lf[j - 1].isalnum())):
-            j -= 1
-        if j < 0:
-            return False
-        i -= 1
-        j -= 1
-    return True
 
 
 def _written_as_acronym(text: str, entry: Entry) -> bool:

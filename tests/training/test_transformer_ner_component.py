@@ -22,7 +22,7 @@ class FixedTagger:
     def __init__(self, tokenizer) -> None:
         self.tokenizer = tokenizer
 
-    def entities(self, texts, batch_size=32):
+    def entities(self, texts, batch_size=32, abbreviations=False):
         from medlens.tagging.alignment import bio_to_spans, encode_text
 
         out = []
@@ -97,7 +97,7 @@ class CountingTagger(FixedTagger):
         super().__init__(tokenizer)
         self.calls: list[int] = []
 
-    def entities(self, texts, batch_size=32):
+    def entities(self, texts, batch_size=32, abbreviations=False):
         self.calls.append(len(texts))
         return super().entities(texts, batch_size)
 
