@@ -22,7 +22,7 @@ from spacy.util import filter_spans
 from medlens.doc import extensions
 from medlens.kg.index import FLAG_ABBREVIATION, FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
 from medlens.kg.store import LABELS, KnowledgeGraph
-from medlens.normalize import token_pieces
+from medlens.normalize import short_form_fits, token_pieces
 
 
 # Tokens that end a match: no synonym spans a clause boundary ("fever. Cough" is not
