@@ -81,6 +81,7 @@ def train_ner_cli(
     threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
     max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after N steps (smoke tests).")] = None,
     freeze_embeddings: Annotated[bool, typer.Option("--freeze-embeddings", help="Keep the word embeddings fixed (faster on CPU).")] = False,
+    pack_sentences: Annotated[bool, typer.Option("--pack-sentences", help="Read each file's sentences as consecutive sentences of documents: windows of as many whole sentences as fit (train and dev), as the pipeline reads a document.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUTPUT/train_state.pt.")] = False,
 ) -> None:
     """Fine-tune a token classifier (NER) on BIO TSV or span JSONL files.
@@ -107,7 +108,7 @@ def train_ner_cli(
     config = NerTrainConfig(train=train_files, dev=dev_sets, output=str(output), base_model=str(base_model) if base_model else None,
                             epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, stride=stride, seed=seed,
                             patience=patience, checkpoint_every=checkpoint_every, threads=threads, max_steps=max_steps,
-                            freeze_embeddings=freeze_embeddings)
+                            freeze_embeddings=freeze_embeddings, pack_sentences=pack_sentences)
     bar, on_start, on_step = _progress(
         lambda info: f"{info['sentences']} sentences -> {info['examples']} windows; labels {', '.join(info['labels'])}")
 
@@ -255,6 +256,7 @@ def evaluate_cli(
     label_column: Annotated[str, typer.Option(help="Classifiers: CSV column holding the label(s).")] = "label",
     label_sep: Annotated[str, typer.Option(help="Classifiers: separator of several labels in one CSV cell (multi-label models).")] = "|",
     confusion: Annotated[Optional[Path], typer.Option("--confusion", help="Classifiers: confusion-matrix PNG (default: confusion.png in the folder of --json, else in the current folder; with several files, NAME-<file stem>.png each).")] = None,
+    pack_sentences: Annotated[Optional[bool], typer.Option("--pack-sentences/--single-sentences", help="NER: read a file's sentences with their neighbours (windows of whole consecutive sentences) or each alone (default: as the model was trained).")] = None,
 ) -> None:
     """NER: entity-level strict and overlap precision / recall / F1 per type. Classifiers: per-class
     precision / recall / F1, macro and micro averages, accuracy, and a confusion-matrix PNG.
@@ -276,18 +278,18 @@ def evaluate_cli(
                                        text_column=text_column, label_column=label_column, label_sep=label_sep,
                                        confusion=confusion)
     else:
-        results = _evaluate_ner(model, corpus, batch_size)
+        results = _evaluate_ner(model, corpus, batch_size, pack_sentences)
     if json_out:
         json_out.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 
-def _evaluate_ner(model: Path, corpus: list[str], batch_size: int) -> dict:
+def _evaluate_ner(model: Path, corpus: list[str], batch_size: int, packed: bool | None = None) -> dict:
     from medlens.training.data import parse_corpus_arg
     from medlens.training.evaluate import evaluate_model, format_scores, load_predictor
 
     results = {}
     try:
-        predictor = load_predictor(model, batch_size=batch_size)
+        predictor = load_predictor(model, batch_size=batch_size, packed=packed)
         for c in corpus:
             path, lmap = parse_corpus_arg(c)
             t0 = time.perf_counter()

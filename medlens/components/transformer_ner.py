@@ -41,8 +41,10 @@ from medlens.tagging.alignment import (
     bio_to_spans,
     encode_texts,
     encode_word_lists,
+    join_sentences,
     predict_word_labels,
     sentence_starts,
+    split_sentences,
 )
 from medlens.tagging.abbreviations import propagate_abbreviations
 from medlens.tagging.files import MODEL_FILES
@@ -167,9 +169,17 @@ class OnnxTagger:
         labels = self.labels
         return [[labels[i] for i in row] for row in ids]
 
-    def tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int = 32) -> list[list[str]]:
-        """One BIO tag per word of each pre-tokenized text."""
-        encoded = self._cut_at_sentences(encode_word_lists(self.tokenizer, word_lists), lambda i: word_lists[i])
+    def tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int = 32, packed: bool = False) -> list[list[str]]:
+        """One BIO tag per word of each pre-tokenized text.
+
+        ``packed``: the texts are consecutive sentences of one document; each window then holds
+        as many whole sentences as fit, as when the pipeline reads the document
+        (:func:`~medlens.tagging.alignment.join_sentences`).
+        """
+        encoded = encode_word_lists(self.tokenizer, word_lists)
+        if packed:
+            return split_sentences(self._predict([join_sentences(encoded)], batch_size)[0], encoded)
+        encoded = self._cut_at_sentences(encoded, lambda i: word_lists[i])
         return self._predict(encoded, batch_size)
 
     def entities(self, texts: Sequence[str], batch_size: int = 32, abbreviations: bool = False) -> list[list[CharEntity]]:

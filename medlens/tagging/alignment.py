@@ -186,6 +186,27 @@ def _pack_sentences(lengths: Sequence[int], max_pieces: int, stride: int, breaks
     return windows
 
 
+def join_sentences(encoded: Sequence[EncodedWords]) -> EncodedWords:
+    """Consecutive sentences as one text whose windows hold whole sentences (see :func:`make_windows`):
+    a sentence is then read with its neighbours around it, as the pipeline reads a document."""
+    pieces: list[list[int]] = []
+    starts: list[int] = []
+    for enc in encoded:
+        if pieces:
+            starts.append(len(pieces))
+        pieces.extend(enc.pieces)
+    return EncodedWords(pieces, None, starts)
+
+
+def split_sentences(values: Sequence, encoded: Sequence[EncodedWords]) -> list[list]:
+    """Per-word ``values`` of a :func:`join_sentences` text, cut back into its sentences."""
+    out, at = [], 0
+    for enc in encoded:
+        out.append(list(values[at : at + len(enc.pieces)]))
+        at += len(enc.pieces)
+    return out
+
+
 def sentence_starts(words: Sequence[str]) -> list[int]:
     """Indices of the words that start a sentence: those after ``.``, ``?`` or ``!`` that begin
     with a capital letter or a digit ("e.g. the" does not end a sentence)."""

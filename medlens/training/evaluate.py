@@ -135,7 +135,7 @@ def format_scores(name: str, scores: EntityScores) -> str:
 
 def evaluate_model(model: str | Path, corpus: str | Path, label_map: dict[str, str | None] | None = None,
                    *, batch_size: int = 32, predictor: Callable | None = None,
-                   types: Collection[str] | None = None) -> EntityScores:
+                   types: Collection[str] | None = None, packed: bool | None = None) -> EntityScores:
     """Run a model over a BIO/JSONL corpus and score it.
 
     Args:
@@ -149,6 +149,7 @@ def evaluate_model(model: str | Path, corpus: str | Path, label_map: dict[str, s
         predictor: an already loaded ``predict_words(list_of_word_lists) -> list_of_tag_lists``.
         types: score only these types (default: every type the corpus annotates, so a
             disease-only corpus does not count the model's chemicals as false positives).
+        packed: see :func:`load_predictor` (used when ``predictor`` is None).
 
     Returns:
         Strict and overlap scores per type.
@@ -157,7 +158,7 @@ def evaluate_model(model: str | Path, corpus: str | Path, label_map: dict[str, s
 
     sentences = read_corpus(corpus, label_map)
     if predictor is None:
-        predictor = load_predictor(model, batch_size=batch_size)
+        predictor = load_predictor(model, batch_size=batch_size, packed=packed)
     pred = predictor([list(s.words) for s in sentences])
     if types is None:
         types = {t[2:] for s in sentences for t in s.tags if t != "O"}
@@ -199,19 +200,29 @@ def model_task(model: str | Path) -> str:
     return task
 
 
-def load_predictor(model: str | Path, batch_size: int = 32) -> Callable[[list[list[str]]], list[list[str]]]:
-    """A word-level tagger for a checkpoint folder (PyTorch) or an ONNX model (file or folder)."""
+def load_predictor(model: str | Path, batch_size: int = 32,
+                   packed: bool | None = None) -> Callable[[list[list[str]]], list[list[str]]]:
+    """A word-level tagger for a checkpoint folder (PyTorch) or an ONNX model (file or folder).
+
+    ``packed``: read the word lists as consecutive sentences of documents, windows of whole
+    sentences (see ``medlens train ner --pack-sentences``); None: as the model was trained
+    (``packed_sentences`` in its ``labels.json``).
+    """
+    from medlens.tagging.files import read_meta
+
     path = Path(model)
     onnx_file = _onnx_file(path)
+    if packed is None:
+        packed = bool(read_meta(onnx_file.parent if onnx_file else path).get("packed_sentences", False))
     if onnx_file is not None:
         from medlens.components.transformer_ner import OnnxTagger
 
         tagger = OnnxTagger.from_path(onnx_file)
-        return lambda words: tagger.tag_words(words, batch_size=batch_size)
+        return lambda words: tagger.tag_words(words, batch_size=batch_size, packed=packed)
     from medlens.training.ner import TorchTagger
 
     torch_tagger = TorchTagger.from_path(path)
-    return lambda words: torch_tagger.tag_words(words, batch_size=batch_size)
+    return lambda words: torch_tagger.tag_words(words, batch_size=batch_size, packed=packed)
 
 
 # --- document classification ---------------------------------------------------------------------

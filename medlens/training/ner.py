@@ -34,8 +34,10 @@ from medlens.tagging.alignment import (
     BioDecoder,
     EncodedWords,
     encode_words,
+    join_sentences,
     make_windows,
     predict_word_labels,
+    split_sentences,
     window_inputs,
 )
 from medlens.training.data import Sentence
@@ -86,11 +88,19 @@ def word_label_ids(sent: Sentence, label2id: dict[str, int], source: str) -> lis
 
 
 def build_examples(sentences: Sequence[Sentence], tokenizer, label2id: dict[str, int], *, max_length: int,
-                   stride: int) -> list[tuple[list[int], list[int]]]:
-    """Training examples ``(input_ids, labels)``: one per window of each sentence."""
+                   stride: int, packed: bool = False) -> list[tuple[list[int], list[int]]]:
+    """Training examples ``(input_ids, labels)``: one per window of each sentence; ``packed``: the
+    sentences are consecutive (one file), and each window holds as many whole sentences as fit."""
     cls_id, sep_id, _ = special_ids(tokenizer)
     max_pieces = max_length - 2
     examples = []
+    if packed:
+        joined = join_sentences([encode_words(tokenizer, sent.words) for sent in sentences])
+        labels = [lab for sent in sentences for lab in word_label_ids(sent, label2id, "")]
+        for win in make_windows([len(p) for p in joined.pieces], max_pieces, stride, joined.sentences):
+            ids, labs, _ = window_inputs(joined.pieces, win, max_pieces, cls_id, sep_id, labels)
+            examples.append((ids, labs))
+        return examples
     for sent in sentences:
         enc = encode_words(tokenizer, sent.words)
         labels = word_label_ids(sent, label2id, "")
@@ -156,8 +166,12 @@ class TorchTagger:
             out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask))
         return out.logits.float().numpy()
 
-    def tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int = 32) -> list[list[str]]:
+    def tag_words(self, word_lists: Sequence[Sequence[str]], batch_size: int = 32, packed: bool = False) -> list[list[str]]:
+        """One BIO tag per word of each text; ``packed``: the texts are consecutive sentences of one
+        document, read with their neighbours (see :meth:`OnnxTagger.tag_words <medlens.components.transformer_ner.OnnxTagger.tag_words>`)."""
         encoded = [encode_words(self.tokenizer, words) for words in word_lists]
+        if packed:
+            return split_sentences(self.tag_encoded([join_sentences(encoded)], batch_size)[0], encoded)
         return self.tag_encoded(encoded, batch_size)
 
     def tag_encoded(self, encoded: Sequence[EncodedWords], batch_size: int = 32) -> list[list[str]]:
@@ -196,6 +210,10 @@ class NerTrainConfig:
             (smoke tests; the learning-rate schedule still spans ``epochs``); None = no limit.
         freeze_embeddings: keep the word-embedding matrix fixed (about half of MiniLM's
             parameters; ~20% faster steps on CPU, little effect on NER accuracy).
+        pack_sentences: read the sentences of each training and dev file as consecutive
+            sentences of documents: each window holds as many whole sentences as fit in
+            ``max_length``, so the model learns (and is scored) with the neighbouring
+            sentences around each one, as the pipeline reads a document.
     """
 
     train: list[tuple[str, dict[str, str | None] | None]]
@@ -215,6 +233,7 @@ class NerTrainConfig:
     threads: int | None = None
     max_steps: int | None = None
     freeze_embeddings: bool = False
+    pack_sentences: bool = False
 
 
 @dataclass
@@ -277,16 +296,17 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
         torch.set_num_threads(config.threads)
     seed_everything(config.seed)
 
-    train_sents: list[Sentence] = []
-    for path, lmap in config.train:
-        train_sents.extend(read_corpus(path, lmap))
+    train_files = [read_corpus(path, lmap) for path, lmap in config.train]
+    train_sents: list[Sentence] = [s for sents in train_files for s in sents]
     dev_sets = {name: read_corpus(path, lmap) for name, (path, lmap) in config.dev.items()}
     labels = bio_labels(labels_of([train_sents]))
     label2id = {l: i for i, l in enumerate(labels)}
     base = Path(config.base_model) if config.base_model else default_base_model()
     tokenizer = load_tokenizer(base)
     _, _, pad_id = special_ids(tokenizer)
-    examples = build_examples(train_sents, tokenizer, label2id, max_length=config.max_length, stride=config.stride)
+    examples = [ex for sents in train_files
+                for ex in build_examples(sents, tokenizer, label2id, max_length=config.max_length, stride=config.stride,
+                                         packed=config.pack_sentences)]
     lengths = [len(x) for x, _ in examples]
     steps_per_epoch = math.ceil(len(examples) / config.batch_size)
     total = steps_per_epoch * config.epochs  # the schedule spans every epoch, even when max_steps cuts the run short
@@ -297,7 +317,7 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
         model.get_input_embeddings().weight.requires_grad_(False)
     meta = {"labels": labels, "max_length": config.max_length, "stride": config.stride,
             "base_model": "all-MiniLM-L6-v2" if config.base_model is None else str(config.base_model),
-            "task": "token-classification", "scheme": "BIO, first subword"}
+            "task": "token-classification", "scheme": "BIO, first subword", "packed_sentences": config.pack_sentences}
     (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
     tagger = TorchTagger(model, tokenizer, labels, config.max_length, config.stride)
 
@@ -310,7 +330,7 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
             return -(record["train_loss"] or 0.0)  # no dev set: keep the lowest training loss
         f1s = []
         for name, sents in dev_sets.items():
-            pred = tagger.tag_words([list(s.words) for s in sents], batch_size=64)
+            pred = tagger.tag_words([list(s.words) for s in sents], batch_size=64, packed=config.pack_sentences)
             # score only the types this dev set annotates (NCBI-disease has no chemicals)
             sc = score_entities([list(s.tags) for s in sents], pred, {t[2:] for s in sents for t in s.tags if t != "O"})
             record[name] = sc.as_dict()

@@ -38,6 +38,19 @@ def test_onnx_tagger_matches_torch_tagger(tiny_model_dir: Path, tiny_onnx_dir: P
     assert [len(t) for t in onnx_tags] == [len(w) for w in words]
 
 
+def test_packed_tagging_keeps_every_sentence(tiny_model_dir: Path, tiny_onnx_dir: Path) -> None:
+    from medlens.components.transformer_ner import OnnxTagger
+    from medlens.training.ner import TorchTagger
+
+    words = [["patients", "with", "breast", "cancer", "."], ["no", "evidence", "of"] * 12, ["tamoxifen", "."]]
+    onnx = OnnxTagger.from_path(tiny_onnx_dir / "model.onnx")
+    packed = onnx.tag_words(words, packed=True)
+    assert [len(t) for t in packed] == [len(w) for w in words]
+    assert packed == TorchTagger.from_path(tiny_model_dir).tag_words(words, packed=True)
+    # a text that fits one window alone reads the same packed with nothing around it
+    assert onnx.tag_words(words[:1], packed=True) == onnx.tag_words(words[:1])
+
+
 def test_evaluate_model_on_onnx_folder(tiny_onnx_dir: Path, tmp_path: Path) -> None:
     from medlens.training.evaluate import evaluate_model
 

@@ -35,6 +35,26 @@ def test_build_examples_windows_long_sentence(tiny_tokenizer) -> None:
     assert ex[0][1][1] == label2id["B-DISEASE"]
 
 
+def test_packed_examples_hold_whole_consecutive_sentences(tiny_tokenizer) -> None:
+    from medlens.tagging.alignment import IGNORE_INDEX
+
+    label2id = {l: i for i, l in enumerate(bio_labels(["DISEASE"]))}
+    sents = [Sentence(("breast", "cancer", "."), ("B-DISEASE", "I-DISEASE", "O")),
+             Sentence(("no", "cancer", "."), ("O", "B-DISEASE", "O")),
+             Sentence(tuple(["x"] * 20), tuple(["O"] * 20)),  # longer than a window alone: cut inside it
+             Sentence(("cancer", "."), ("B-DISEASE", "O"))]
+    single = build_examples(sents, tiny_tokenizer, label2id, max_length=16, stride=4)
+    packed = build_examples(sents, tiny_tokenizer, label2id, max_length=16, stride=4, packed=True)
+    assert len(packed) < len(single)
+    assert all(len(ids) <= 16 for ids, _ in packed)
+    first = packed[0][1]
+    assert [x for x in first if x != IGNORE_INDEX][:6] == [label2id[t] for t in sents[0].tags + sents[1].tags]
+    # every word of a sentence that fits is labelled exactly once over all windows
+    n_labelled = sum(1 for _, labs in packed for x in labs if x != IGNORE_INDEX)
+    assert n_labelled >= sum(len(s.words) for s in sents)
+    assert sum(1 for _, labs in packed for x in labs if x == label2id["B-DISEASE"]) == 3
+
+
 def test_unknown_tag_is_an_input_error(tiny_tokenizer) -> None:
     with pytest.raises(InputError, match="GENE"):
         build_examples([Sentence(("x",), ("B-GENE",), "f.tsv:3")], tiny_tokenizer, {"O": 0}, max_length=16, stride=4)
@@ -79,3 +99,20 @@ def test_training_is_deterministic_and_resumable(tmp_path: Path, tiny_model_dir:
     train_ner(cfg("c"), resume=True, on_step=lambda s: rest.append(s))
     assert rest[0]["step"] == 5
     assert first + [s["batch_loss"] for s in rest] == pytest.approx(full, abs=1e-5)
+
+
+def test_packed_training_records_it_and_evaluation_follows(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from medlens.training.evaluate import evaluate_model
+
+    toy = _write_toy(tmp_path)
+    maps = {"Disease": "DISEASE", "Chemical": "CHEMICAL"}
+    config = NerTrainConfig(train=[(str(toy), maps)], dev={"toy": (str(toy), maps)}, output=str(tmp_path / "run"),
+                            base_model=str(tiny_model_dir), epochs=1, batch_size=4, lr=5e-3, max_length=32, stride=4,
+                            patience=0, threads=1, pack_sentences=True)
+    result = train_ner(config)
+    assert result.steps < 3  # 12 toy sentences pack into a few windows of 32 subwords
+    meta = json.loads((Path(result.best_dir) / "labels.json").read_text())
+    assert meta["packed_sentences"] is True
+    packed = evaluate_model(result.best_dir, toy, maps)  # packed, as trained
+    alone = evaluate_model(result.best_dir, toy, maps, packed=False)
+    assert packed.strict["micro"].n_gold == alone.strict["micro"].n_gold == 20  # 5 mentions x 4 copies
