@@ -155,8 +155,10 @@ class EntityLinker:
     def _fuzzy_hits(self, norm: str, text: str, label: str | None) -> list:
         """``kg.search`` for a mention, cached by its normalized text and label group.
 
-        A full-text search costs 20-200 ms; mentions repeat across documents
-        (the same drug, the same misspelling), so a bounded cache saves most of it.
+        A search costs a few milliseconds, the most (about 5 ms) for a mention
+        with no concept, which uses up the search's budget; mentions repeat
+        across documents (the same drug, the same misspelling), so a bounded
+        cache saves much of it.
         """
         labels = _COMPATIBLE.get(label or "", None)
         key = (norm, tuple(sorted(labels)) if labels else None)

@@ -21,14 +21,14 @@ import json
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rapidfuzz import fuzz
-
 from medlens.errors import Errors, KnowledgeGraphError
+from medlens.kg.fuzzy import FuzzyIndex, synonym_score, trigrams
 from medlens.normalize import simple_norm
 
 SCHEMA_VERSION = 1
@@ -66,6 +66,11 @@ CREATE VIRTUAL TABLE synonyms_fts USING fts5(
 );
 INSERT INTO synonyms_fts(synonyms_fts) VALUES('rebuild');
 """
+
+RANKED_BELOW = 0.8
+"""``search`` calls with a lower ``min_score`` (interactive search: the CLI and the
+service default to 0.5) also score the 400 bm25-best synonyms over all the
+query's trigrams."""
 
 SYNONYM_KINDS = ("preferred", "exact", "related", "narrow", "broad", "abbreviation", "brand", "inclusion", "lay")
 
@@ -154,6 +159,8 @@ class KnowledgeGraph:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
+        self._fuzzy: FuzzyIndex | None = None
+        self._fuzzy_lock = threading.Lock()
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -354,28 +361,45 @@ class KnowledgeGraph:
     def search(self, text: str, limit: int = 10, labels: Iterable[str] | None = None, min_score: float = 0.5) -> list[SearchHit]:
         """Fuzzy text search over all synonyms.
 
-        Candidates come from the trigram index (synonyms sharing the rarest
-        trigrams of the query), then are scored with a token-set edit-distance
-        ratio (rapidfuzz), so misspellings (``diabetis``) and word order
-        (``cancer of the breast``) still match.
+        Every synonym sharing a character trigram with the query (or with its
+        words in sorted order) is a candidate, scored ``max(ratio, 0.95 *
+        token_sort_ratio) / 100`` (rapidfuzz edit-distance ratios on case-folded,
+        accent-free text), so misspellings (``diabetis``) and word order
+        (``cancer breast``) still match; each concept keeps its best synonym.
+
+        Candidates are read rarest trigram first and best score ceiling first,
+        and the search stops once no unread synonym can beat the best hit (see
+        :mod:`medlens.kg.fuzzy`): that hit, and any tied with it, is then exact,
+        the lower hits best effort; or once its reading budget is spent (mostly
+        queries with no hit at all). With the linker's ``min_score`` (0.85) a
+        search takes a few milliseconds; the first one on a graph also reads its
+        trigram frequencies and synonym lengths (about half a second for the
+        default graph). Below ``min_score`` :data:`RANKED_BELOW` it also scores
+        the 400 synonyms sharing the most trigrams with the query (bm25 over all
+        of them, tens to hundreds of milliseconds), so that the weaker hits of an
+        interactive search are as complete as they were. Queries shorter than 3
+        characters match only synonyms equal to them.
 
         Args:
             text: the query.
-            limit: how many concepts to return.
+            limit: how many concepts to return, best first.
             labels: only concepts with one of these labels (None for all).
-            min_score: drop hits below this 0..1 score.
+            min_score: drop hits below this 0..1 score (the linker passes its
+                ``fuzzy_threshold``, 0.85 by default).
         """
         query = simple_norm(text)
-        if not query:
+        if not query or limit < 1:
             return []
         wanted = set(labels) if labels else None
-        candidates: dict[str, tuple[str, float]] = {}
-        for row in self._candidate_rows(query):
-            rowid, concept_id, syn = row
-            s = simple_norm(syn)
-            score = max(fuzz.ratio(query, s), 0.95 * fuzz.token_sort_ratio(query, s)) / 100.0
-            if score >= min_score and score > candidates.get(concept_id, ("", -1.0))[1]:
-                candidates[concept_id] = (syn, score)
+        if len(query) < 3:
+            candidates = self._score_rows(query, self._conn.execute(
+                "SELECT concept_id, text FROM synonyms WHERE lower(text)=? LIMIT 400", (query,)), min_score)
+        else:
+            candidates = self._fuzzy_index().search(query, limit, wanted, min_score)
+            if min_score < RANKED_BELOW:
+                for cid, hit in self._score_rows(query, self._ranked_rows(query), min_score).items():
+                    if cid not in candidates or hit[1] > candidates[cid][1]:
+                        candidates[cid] = hit
         concepts = self.concepts(candidates)
         hits = [
             SearchHit(concepts[cid], syn, round(score, 4))
@@ -385,19 +409,33 @@ class KnowledgeGraph:
         hits.sort(key=lambda h: (-h.score, len(h.matched), h.concept.id))
         return hits[:limit]
 
-    def _candidate_rows(self, query: str, per_query: int = 400) -> list[tuple[int, str, str]]:
-        if len(query) < 3:
-            return list(self._conn.execute(
-                "SELECT rowid, concept_id, text FROM synonyms WHERE lower(text)=? LIMIT ?", (query, per_query)))
-        grams = {query[i : i + 3] for i in range(len(query) - 2)}
-        grams = {g for g in grams if '"' not in g}
+    def _fuzzy_index(self) -> FuzzyIndex:
+        """The graph's :class:`FuzzyIndex`, read on first use."""
+        if self._fuzzy is None:
+            with self._fuzzy_lock:
+                if self._fuzzy is None:
+                    self._fuzzy = FuzzyIndex.load(self._conn)
+        return self._fuzzy
+
+    @staticmethod
+    def _score_rows(query: str, rows: Iterable[tuple[str, str]], min_score: float) -> dict[str, tuple[str, float]]:
+        """Best ``(synonym, score)`` per concept among ``(concept_id, text)`` rows, at least ``min_score``."""
+        best: dict[str, tuple[str, float]] = {}
+        for concept_id, syn in rows:
+            score = synonym_score(query, simple_norm(syn))
+            if score >= min_score and score > best.get(concept_id, ("", -1.0))[1]:
+                best[concept_id] = (syn, score)
+        return best
+
+    def _ranked_rows(self, query: str, per_query: int = 400) -> list[tuple[str, str]]:
+        """The ``per_query`` synonyms sharing the most (and rarest) trigrams with the query (bm25)."""
+        grams = {g for g in trigrams(query) if "\x00" not in g}  # a NUL ends the MATCH string
         if not grams:
             return []
-        # OR over trigrams ranked by bm25: synonyms sharing most (and rarest) trigrams first
-        match = " OR ".join(f'"{g}"' for g in sorted(grams))
+        match = " OR ".join(_fts_phrase(g) for g in sorted(grams))
         try:
             return list(self._conn.execute(
-                "SELECT s.rowid, s.concept_id, s.text FROM synonyms_fts f JOIN synonyms s ON s.rowid=f.rowid "
+                "SELECT s.concept_id, s.text FROM synonyms_fts f JOIN synonyms s ON s.rowid=f.rowid "
                 "WHERE synonyms_fts MATCH ? ORDER BY bm25(synonyms_fts) LIMIT ?",
                 (match, per_query),
             ))
