@@ -100,7 +100,8 @@ def encode_texts(tokenizer, texts: Sequence[str]) -> list[EncodedWords]:
     return [_group_words(e.ids, e.word_ids, offsets=e.offsets) for e in encs]
 
 
-def make_windows(lengths: Sequence[int], max_pieces: int, stride: int, breaks: Sequence[int] | None = None) -> list[Window]:
+def make_windows(lengths: Sequence[int], max_pieces: int, stride: int, breaks: Sequence[int] | None = None,
+                 pack: bool = True) -> list[Window]:
     """Cut words with subword counts ``lengths`` into windows of at most ``max_pieces`` subwords.
 
     Consecutive windows overlap by about ``stride`` subwords (whole words).
@@ -118,6 +119,9 @@ def make_windows(lengths: Sequence[int], max_pieces: int, stride: int, breaks: S
             is predicted with its whole sentence around it and no subword is
             computed twice; only a sentence longer than a window is cut into
             overlapping windows (inside the sentence).
+        pack: with ``breaks``, put as many whole sentences in a window as fit (True),
+            or each sentence in a window of its own (False: how a model trained on
+            single sentences reads best).
 
     Returns:
         Windows covering every word; one window if everything fits.
@@ -127,6 +131,8 @@ def make_windows(lengths: Sequence[int], max_pieces: int, stride: int, breaks: S
     if not 0 <= stride < max_pieces // 2 + 1:
         raise ValueError(f"stride must be in [0, {max_pieces // 2}], got {stride}")
     n = len(lengths)
+    if breaks and not pack:
+        return _pack_sentences(lengths, max_pieces, stride, breaks, pack=False)
     if sum(min(x, max_pieces) for x in lengths) <= max_pieces:
         return [Window(0, n, 0, n)]
     if breaks:
@@ -162,8 +168,9 @@ def make_windows(lengths: Sequence[int], max_pieces: int, stride: int, breaks: S
     return [Window(s, e, ks, ke) for (s, e), (ks, ke) in zip(spans, keep)]
 
 
-def _pack_sentences(lengths: Sequence[int], max_pieces: int, stride: int, breaks: Sequence[int]) -> list[Window]:
-    """Windows of whole sentences (see :func:`make_windows`)."""
+def _pack_sentences(lengths: Sequence[int], max_pieces: int, stride: int, breaks: Sequence[int],
+                    pack: bool = True) -> list[Window]:
+    """Windows of whole sentences, several to a window if ``pack`` (see :func:`make_windows`)."""
     n = len(lengths)
     bounds = [0, *(b for b in breaks if 0 < b < n), n]
     windows: list[Window] = []
@@ -172,7 +179,7 @@ def _pack_sentences(lengths: Sequence[int], max_pieces: int, stride: int, breaks
         if s == e:
             continue
         size = sum(min(x, max_pieces) for x in lengths[s:e])
-        if total and total + size > max_pieces:
+        if total and (total + size > max_pieces or not pack):
             windows.append(Window(start, s, start, s))
             start, total = s, 0
         if size > max_pieces:  # one sentence longer than a window: overlapping windows inside it
@@ -330,7 +337,7 @@ class BioDecoder:
 def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_length: int, stride: int,
                         cls_id: int, sep_id: int, pad_id: int, batch_size: int = 32, outside: int = 0,
                         mapper=map, min_batches: int = 1, max_tokens: int | None = None,
-                        decoder: BioDecoder | None = None) -> list[list[int]]:
+                        decoder: BioDecoder | None = None, pack_sentences: bool = True) -> list[list[int]]:
     """Label id per word for each encoded text, windowing long ones.
 
     The windows of all texts are sorted by length and cut into batches, so
@@ -356,6 +363,8 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
             are that many windows), so that a concurrent ``mapper`` has work for each worker.
         decoder: reads each window's word scores into tags (:class:`BioDecoder`);
             None: the argmax of each word alone.
+        pack_sentences: texts with sentence starts (``EncodedWords.sentences``) put as many
+            whole sentences in a window as fit (True) or one sentence per window (False).
 
     Returns:
         One list of label ids per text, one id per word.
@@ -370,7 +379,7 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
         if not enc.pieces:
             continue
         lengths = [len(p) for p in enc.pieces]
-        if sum(lengths) <= max_pieces:  # the common case: one window, every word kept
+        if sum(lengths) <= max_pieces and (pack_sentences or not enc.sentences):  # the common case: one window
             ids = [cls_id]
             words, first = [], []
             for w, p in enumerate(enc.pieces):
@@ -381,7 +390,7 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
             ids.append(sep_id)
             jobs.append((t, ids, words, first))
             continue
-        for win in make_windows(lengths, max_pieces, stride, enc.sentences):
+        for win in make_windows(lengths, max_pieces, stride, enc.sentences, pack=pack_sentences):
             ids, _, first_all = window_inputs(enc.pieces, win, max_pieces, cls_id, sep_id)
             words, first = [], []
             for j, pos in enumerate(first_all):

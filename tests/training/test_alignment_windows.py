@@ -180,9 +180,10 @@ def test_sentence_starts_skip_abbreviations() -> None:
     ([2, 1, 3] * 10, [3, 9, 12, 27]),  # uneven sentences, one of 15 subwords (wider than a window)
     ([1] * 30, [29]),  # a long first sentence
 ])
-def test_sentence_windows_hold_whole_sentences(lengths: list[int], breaks: list[int]) -> None:
+@pytest.mark.parametrize("pack", [True, False])
+def test_sentence_windows_hold_whole_sentences(lengths: list[int], breaks: list[int], pack: bool) -> None:
     max_pieces = 12
-    wins = make_windows(lengths, max_pieces, 3, breaks)
+    wins = make_windows(lengths, max_pieces, 3, breaks, pack=pack)
     kept = [w for win in wins for w in range(win.keep_start, win.keep_end)]
     assert kept == list(range(len(lengths)))
     bounds = [0, *breaks, len(lengths)]
@@ -193,6 +194,28 @@ def test_sentence_windows_hold_whole_sentences(lengths: list[int], breaks: list[
             assert len(inside) == 1 and sum(lengths[inside[0][0]:inside[0][1]]) > max_pieces
         else:
             assert (win.start, win.end) == (win.keep_start, win.keep_end)  # no overlap between sentence windows
+            if not pack:  # one sentence per window
+                assert len(inside) == 1 and inside[0] == (win.start, win.end)
+
+
+def test_one_sentence_per_window_even_when_the_text_fits_one(tiny_tokenizer) -> None:
+    words = ["breast", "cancer", ".", "No", "fever", ".", "Tamoxifen", "."]
+    enc = encode_word_lists(tiny_tokenizer, [words])[0]
+    enc = type(enc)(enc.pieces, enc.offsets, sentence_starts(words))
+    seen = []
+
+    def logits_fn(ids, mask):
+        import numpy as np
+
+        seen.extend(int(m.sum()) for m in mask)
+        return np.zeros((*ids.shape, 3))
+
+    kw = dict(max_length=64, stride=4, cls_id=2, sep_id=3, pad_id=0)
+    predict_word_labels([enc], logits_fn, pack_sentences=True, **kw)
+    assert len(seen) == 1  # packed: the whole text in one window
+    seen.clear()
+    out = predict_word_labels([enc], logits_fn, pack_sentences=False, **kw)
+    assert len(seen) == 3 and len(out[0]) == len(words)  # one window per sentence, every word predicted
 
 
 def test_long_text_cut_between_sentences(tiny_tokenizer) -> None:
