@@ -34,27 +34,38 @@ def default_threads() -> int:
         raise ConfigError(Errors.E003.format(details=f"{THREADS_ENV} must be a whole number, got {value!r}")) from exc
 
 
-COMPONENTS = ("sections", "sentences", "dictionary_ner", "context", "linker")
-"""Default component order. Each name ``x`` is the spaCy factory ``medlens_x``."""
+RULES_ONLY = ("sections", "sentences", "dictionary_ner", "context", "linker")
+"""The pipeline without models: the dictionary recognizer alone finds entities (about 10x the
+speed of :data:`COMPONENTS`; what ``medlens analyze --no-model`` runs)."""
 
-CLASSIFIER_DIR = Path(__file__).resolve().parent / "assets" / "classifier"
+ASSETS = Path(__file__).resolve().parent / "assets"
+NER_DIR = ASSETS / "ner"
+"""Where the shipped transformer recognizer lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
+CLASSIFIER_DIR = ASSETS / "classifier"
 """Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 
 
-def with_model_components(classifier_dir: Path = CLASSIFIER_DIR) -> tuple[str, ...]:
-    """The default order plus the shipped models: the transformer recognizer, and the document
-    classifier (last) only if ``classifier_dir`` holds ``model.int8.onnx``."""
-    base = ("sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker")
+def with_model_components(classifier_dir: Path = CLASSIFIER_DIR, ner_dir: Path = NER_DIR) -> tuple[str, ...]:
+    """:data:`RULES_ONLY` plus the shipped models this installation holds: the transformer
+    recognizer (before the dictionary) if ``ner_dir`` has ``model.int8.onnx``, and the document
+    classifier (last) if ``classifier_dir`` has one."""
+    ner = ("transformer_ner",) if (ner_dir / "model.int8.onnx").is_file() else ()
+    base = ("sections", "sentences", *ner, "dictionary_ner", "context", "linker")
     return base + (("classifier",) if (classifier_dir / "model.int8.onnx").is_file() else ())
 
 
-WITH_MODEL = with_model_components()
-"""The default order plus the shipped transformer recognizer (model spans win on boundaries;
-the dictionary adds what the model does not cover; the graph supplies the concept links) and,
-when this installation ships ``medlens/assets/classifier/model.int8.onnx``, the document
-classifier (``doc.cats``). Without that file the classifier is left out, so ``WITH_MODEL``
-(``medlens analyze --model``) works either way; asking for ``"classifier"`` explicitly
-without a model raises :class:`~medlens.errors.ModelError` (E304)."""
+COMPONENTS = with_model_components()
+"""Default component order (each name ``x`` is the spaCy factory ``medlens_x``): sections,
+sentences, the shipped transformer recognizer (model spans win on boundaries; the dictionary
+adds what the model does not cover and the graph supplies the concept links), the dictionary
+recognizer, assertion context, concept linking and, when this installation ships
+``medlens/assets/classifier/model.int8.onnx``, the document classifier (``doc.cats``). A model
+file that is absent leaves its component out, so the default works either way; asking for
+``"classifier"`` or ``"transformer_ner"`` explicitly without a model raises
+:class:`~medlens.errors.ModelError`."""
+
+WITH_MODEL = COMPONENTS
+"""Kept for code written when the models were opt-in: the same as :data:`COMPONENTS`."""
 
 ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker", "classifier"]
 
@@ -95,8 +106,8 @@ class PipelineConfig(_Strict):
     Attributes:
         kg_path: knowledge graph file; None uses the default location
             (``$MEDLENS_KG``, ``$MEDLENS_HOME/kg.sqlite`` or ``~/.local/share/medlens/kg.sqlite``).
-        components: component names in order (default: :data:`COMPONENTS`; :data:`WITH_MODEL`
-            adds the shipped transformer recognizer and, if shipped, the document classifier).
+        components: component names in order (default: :data:`COMPONENTS`, with the shipped
+            models; :data:`RULES_ONLY` without them).
         labels: entity labels to keep (None: all).
         max_chars: longest document accepted, in characters.
         model_path: folder of the transformer recognizer (``transformer_ner``); None uses

@@ -57,6 +57,15 @@ def nlp(tiny_kg_path: Path):
 
 
 @pytest.fixture(scope="session")
+def rules_nlp(tiny_kg_path: Path):
+    """The pipeline without models (``RULES_ONLY``): what the dictionary alone finds."""
+    import medlens
+    from medlens.config import RULES_ONLY
+
+    return medlens.load(kg_path=str(tiny_kg_path), components=RULES_ONLY)
+
+
+@pytest.fixture(scope="session")
 def full_kg_path() -> Path:
     """The real default graph; tests using it are slow and skip when it is absent."""
     from medlens.kg.store import default_graph_path

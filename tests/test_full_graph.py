@@ -93,4 +93,7 @@ def test_full_graph_example_notes(full_nlp):
     for note in notes:
         doc = full_nlp(note.read_text())
         assert len(doc.ents) >= 10, note.name
-        assert all(e._.concepts for e in doc.ents), [e.text for e in doc.ents if not e._.concepts]
+        # what the dictionary found is linked; the model may find names the graph does not hold
+        assert all(e._.concepts for e in doc.ents if e._.ner_source == "dictionary"), note.name
+        linked = sum(bool(e._.concepts) for e in doc.ents)
+        assert linked >= 0.7 * len(doc.ents), (note.name, [e.text for e in doc.ents if not e._.concepts])

@@ -11,8 +11,15 @@ def by_text(doc):
     return {e.text: e for e in doc.ents}
 
 
-def test_pipeline_components_in_order(nlp):
-    assert nlp.pipe_names == ["medlens_sections", "medlens_sentences", "medlens_dictionary_ner", "medlens_context", "medlens_linker"]
+def test_pipeline_components_in_order(nlp, rules_nlp):
+    from medlens.config import CLASSIFIER_DIR, NER_DIR
+
+    models = ["medlens_transformer_ner"] if (NER_DIR / "model.int8.onnx").is_file() else []
+    last = ["medlens_classifier"] if (CLASSIFIER_DIR / "model.int8.onnx").is_file() else []
+    assert nlp.pipe_names == ["medlens_sections", "medlens_sentences", *models, "medlens_dictionary_ner",
+                              "medlens_context", "medlens_linker", *last]
+    assert rules_nlp.pipe_names == ["medlens_sections", "medlens_sentences", "medlens_dictionary_ner", "medlens_context",
+                                    "medlens_linker"]
 
 
 def test_pipeline_note_entities_sections_assertions_and_links(nlp):

@@ -25,11 +25,12 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from medlens.config import CLASSIFIER_DIR
 from medlens.doc import extensions
 from medlens.errors import ConfigError, Errors, ModelError
 from medlens.tagging.files import MODEL_FILES
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "classifier"
+DEFAULT_MODEL_DIR = CLASSIFIER_DIR
 META_FILE = "labels.json"
 TASK = "text-classification"
 TRUNCATIONS = ("head", "head-tail")

@@ -22,6 +22,7 @@ from spacy.util import filter_spans
 from medlens.doc import extensions
 from medlens.kg.index import FLAG_ABBREVIATION, FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
 from medlens.kg.store import LABELS, KnowledgeGraph
+from medlens.components.sections import header_ranges
 from medlens.normalize import short_form_fits, token_pieces
 
 
@@ -62,7 +63,8 @@ class DictionaryRecognizer:
         nlp: the pipeline (only its vocab is used).
         name: component name.
         kg: the knowledge graph to match (passed in; the component never opens files).
-        labels: keep only entities with these labels; None keeps every label but OTHER.
+        labels: keep only entities with these labels (its own matches, and the entities earlier
+            components found, after merging); None keeps every label but OTHER.
         overwrite_ents: if True, dictionary matches replace overlapping existing
             entities; if False (default) existing entities (e.g. from a model) win.
         local_abbreviations: if True (default), an abbreviation the document defines
@@ -117,7 +119,7 @@ class DictionaryRecognizer:
         if not raw:
             return []
         entries = self.index.entries({r[2] for r in raw})
-        headers = [(s.start_char, s.body_start_char) for s in (doc._.sections or []) if s.body_start_char > s.start_char]
+        headers = header_ranges(doc)
         matches = []
         for start, end, entry_id, case_sensitive in raw:
             entry = entries[entry_id]
@@ -170,6 +172,9 @@ class DictionaryRecognizer:
         boundaries; where a match has exactly its boundaries, the entity takes the
         match's concept ids and the graph's more specific label (SYMPTOM rather
         than DISEASE, DRUG rather than CHEMICAL) and keeps its ``ner_source``.
+        A match that strictly contains existing entities (and cuts none) replaces
+        them: the graph knows a longer, more specific name ("productive cough"
+        around the model's "cough").
         """
         existing = list(doc.ents)
         spans = [(m, Span(doc, m.start, m.end, label=m.entry.label)) for m in matches]
@@ -182,9 +187,20 @@ class DictionaryRecognizer:
             by_bounds = {(e.start, e.end): i for i, e in enumerate(existing)}
             for e in existing:
                 taken[e.start:e.end] = b"\x01" * (e.end - e.start)
-            final = list(existing)
+            final: list[Span | None] = list(existing)
+            longer: set[tuple[int, int]] = set()
             for m, span in spans:
                 i = by_bounds.get((m.start, m.end))
+                if i is None and any(taken[m.start:m.end]):
+                    hit = [j for j, e in enumerate(existing) if final[j] is not None and e.start < m.end and m.start < e.end]
+                    if hit and all(m.start <= existing[j].start and existing[j].end <= m.end for j in hit):
+                        # a longer name the graph knows around earlier spans ("productive cough" around
+                        # "cough", "type 2 diabetes mellitus" around "diabetes mellitus"): the concept wins
+                        for j in hit:
+                            final[j] = None
+                        final.append(span)
+                        longer.add((m.start, m.end))
+                    continue
                 if i is not None and not existing[i]._.match_ids:
                     merged = Span(doc, m.start, m.end, label=m.entry.label)
                     source = existing[i]._.ner_source
@@ -192,14 +208,17 @@ class DictionaryRecognizer:
                     merged._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
                     merged._.ner_source = source
                     final[i] = merged
-                elif not any(taken[m.start:m.end]):
+                elif i is None:
                     final.append(span)
-            ours = {(s.start, s.end) for _, s in spans if not any(taken[s.start:s.end])}
+            ours = {(s.start, s.end) for _, s in spans if not any(taken[s.start:s.end])} | longer
+            final = [s for s in final if s is not None]
         for m, span in spans:
             if (span.start, span.end) in ours:
                 span._.match_ids = m.entry.concept_ids
                 span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
                 span._.ner_source = "dictionary"
+        if self.keep_labels is not None:  # also drops earlier components' entities of other labels
+            final = [s for s in final if s.label_ in self.keep_labels]
         doc.ents = sorted(final, key=lambda s: s.start)
 
     def __call__(self, doc: Doc) -> Doc:

@@ -38,6 +38,12 @@ _WS = re.compile(r"\s+")
 _AROUND_JOINERS = re.compile(r"\s*([/&])\s*")
 
 
+def header_ranges(doc: Doc) -> list[tuple[int, int]]:
+    """Character ranges ``(start, end)`` of the section headers of ``doc`` ("ALLERGIES:"), sorted;
+    entity recognizers leave them out (a header names a section, not a finding)."""
+    return [(s.start_char, s.body_start_char) for s in (doc._.sections or []) if s.body_start_char > s.start_char]
+
+
 def normalize_header(text: str) -> str:
     """Lookup key of a header phrase: spaces collapsed, none around ``/`` and ``&``.
 

@@ -28,8 +28,10 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -47,9 +49,10 @@ from medlens.tagging.alignment import (
     split_sentences,
 )
 from medlens.tagging.abbreviations import propagate_abbreviations
+from medlens.config import NER_DIR
 from medlens.tagging.files import MODEL_FILES
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "assets" / "ner"
+DEFAULT_MODEL_DIR = NER_DIR
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,42 @@ def make_transformer_ner(nlp: Language, name: str, model_path: str | None, label
                                  buffer_chars=buffer_chars, abbreviations=abbreviations)
 
 
+class _Stopwords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    description: str
+    terms: list[str]
+
+
+@lru_cache(maxsize=1)
+def model_stopwords() -> frozenset[str]:
+    """The shipped clinical shorthand that model spans may not be (``resources/en/model_stopwords.json``)."""
+    from medlens.resources import load_resource
+
+    return frozenset(t.lower() for t in load_resource("model_stopwords.json", _Stopwords).terms)
+
+
+def _outside_headers(text: str, start: int, end: int, headers: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """``[start, end)`` without the section headers it overlaps: the part before the first header
+    inside it, or after a header it starts in; whitespace trimmed (empty: ``start >= end``)."""
+    for hs, he in headers:
+        if hs >= end:
+            break
+        if he <= start:
+            continue
+        if hs <= start:  # starts inside the header: keep what follows it
+            start = he
+        else:  # a header inside or at the end: keep what precedes it
+            end = hs
+            break
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
 class TransformerRecognizer:
     """Finds entities with a token-classification model.
 
@@ -248,11 +287,14 @@ class TransformerRecognizer:
             ("atelosteogenesis type 2 (AO2)") is that entity wherever else it is
             written (:mod:`medlens.tagging.abbreviations`; +0.6 strict F1 on BC5CDR
             chemicals, +0.3 diseases, +0.1 NCBI diseases on devel).
+        stopwords: model spans whose whole text is one of these (any case) are dropped;
+            None: the clinical shorthand of ``resources/en/model_stopwords.json``
+            ("PO", "BID", "NKDA": routes, frequencies, note abbreviations).
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_transformer_ner", *, tagger: OnnxTagger,
                  labels: list[str] | None = None, batch_size: int = 32, buffer_chars: int = 100_000,
-                 abbreviations: bool = True) -> None:
+                 abbreviations: bool = True, stopwords: Iterable[str] | None = None) -> None:
         extensions.register()
         known = sorted({t[2:] for t in tagger.labels if t != "O"})
         if labels is not None:
@@ -267,6 +309,7 @@ class TransformerRecognizer:
         self.batch_size = batch_size
         self.buffer_chars = buffer_chars
         self.abbreviations = abbreviations
+        self.stopwords = model_stopwords() if stopwords is None else frozenset(w.lower() for w in stopwords)
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
@@ -276,12 +319,19 @@ class TransformerRecognizer:
         return found
 
     def set_annotations(self, docs: Sequence[Doc], entities: Sequence[list[CharEntity]]) -> None:
-        """Write model entities into ``doc.ents``; on overlap the model's span replaces the existing one."""
+        """Write model entities into ``doc.ents``; on overlap the model's span replaces the existing one.
+        Section headers ("ALLERGIES:") are cut out of model spans, as the dictionary leaves them out."""
+        from medlens.components.sections import header_ranges
+
         for doc, ents in zip(docs, entities):
             spans: list[Span] = []
             taken = bytearray(len(doc))
+            headers = header_ranges(doc)
             for e in ents:
-                span = doc.char_span(e.start, e.end, label=e.label, alignment_mode="expand")
+                start, end = _outside_headers(doc.text, e.start, e.end, headers)
+                if start >= end or doc.text[start:end].lower() in self.stopwords:
+                    continue
+                span = doc.char_span(start, end, label=e.label, alignment_mode="expand")
                 if span is None or len(span) == 0 or any(taken[span.start:span.end]):
                     continue
                 span._.ner_source = "model"

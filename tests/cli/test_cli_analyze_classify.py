@@ -1,4 +1,4 @@
-"""`medlens analyze --classify`: categories in JSON and in the report; a clear error without a model."""
+"""`medlens analyze`: models by default, `--no-model`, `--classify`: categories in JSON and in the report; a clear error without a model."""
 
 from __future__ import annotations
 
@@ -44,10 +44,22 @@ def test_analyze_classify_json_and_report(shipped_like: Path, tiny_kg_path: Path
     assert "categories: onco 0.50, neuro 0.33, cardio 0.17" in res.stdout
 
 
-def test_analyze_without_classify_has_no_categories(tiny_kg_path: Path) -> None:
-    res = runner.invoke(app, ["analyze", "-", "--kg", str(tiny_kg_path), "-f", "json"], input="Denies chest pain.\n")
+def test_models_by_default_and_no_model_runs_the_dictionary_alone(tiny_kg_path: Path) -> None:
+    from medlens.config import CLASSIFIER_DIR, NER_DIR
+
+    text = "Cisplatin induced nephrotoxicity in patients with ovarian cancer. Denies chest pain.\n"
+    res = runner.invoke(app, ["analyze", "-", "--kg", str(tiny_kg_path), "-f", "json"], input=text)
     assert res.exit_code == 0, res.output
-    assert "categories" not in json.loads(res.stdout)
+    doc = json.loads(res.stdout)
+    if (CLASSIFIER_DIR / "model.int8.onnx").is_file():  # the shipped classifier runs by default
+        assert doc["categories"] and sum(c["predicted"] for c in doc["categories"]) == 1
+    if (NER_DIR / "model.int8.onnx").is_file():  # the shipped recognizer finds what the tiny graph does not know
+        assert {"cisplatin", "nephrotoxicity"} <= {e["text"].lower() for e in doc["entities"]}
+    res = runner.invoke(app, ["analyze", "-", "--kg", str(tiny_kg_path), "-f", "json", "--no-model"], input=text)
+    assert res.exit_code == 0, res.output
+    plain = json.loads(res.stdout)
+    assert "categories" not in plain
+    assert "nephrotoxicity" not in {e["text"].lower() for e in plain["entities"]}
 
 
 def test_analyze_classify_without_a_model_is_a_clear_error(tmp_path: Path, tiny_kg_path: Path,

@@ -72,9 +72,9 @@ def test_dictionary_ner_predict_is_pure(recognizer):
     assert len(matches) == 2 and doc.ents == ()
 
 
-def test_dictionary_ner_skips_section_headers(nlp):
+def test_dictionary_ner_skips_section_headers(rules_nlp):
     # "ILLNESS" and "ALLERGIES" name sections here, not findings; the body is matched
-    doc = nlp("HISTORY OF PRESENT ILLNESS: cough\nALLERGIES:\npenicillin allergy\nPlan: aspirin")
+    doc = rules_nlp("HISTORY OF PRESENT ILLNESS: cough\nALLERGIES:\npenicillin allergy\nPlan: aspirin")
     assert [(e.text, e._.section) for e in doc.ents] == [("cough", "history_of_present_illness"), ("aspirin", "plan")]
 
 
