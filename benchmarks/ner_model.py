@@ -213,29 +213,27 @@ def speed(texts: dict[str, list[str]], model_dir: Path, torch_model: str | None,
 
 
 def pipeline_speed(limit: int, rounds: int) -> tuple[list[list[object]], dict]:
-    """Words/s of ``medlens.load()`` with the default components, with the transformer recognizer added
-    (linker as configured by default, and with its fuzzy fallback off) and with :data:`medlens.config.WITH_MODEL`,
-    on the first ``limit`` medical abstracts of the throughput benchmark.
+    """Words/s of ``medlens.load()`` with the default components (the shipped models included), the same
+    without the document classifier, with the linker's fuzzy fallback off, and :data:`medlens.config.RULES_ONLY`
+    (no models), on the first ``limit`` medical abstracts of the throughput benchmark.
 
     Each pipeline reads each abstract once (the linker caches its searches, so a second pass over the same
     texts would be faster than new text): the abstracts are dealt into ``rounds`` chunks and the pipelines
     take turns chunk by chunk; words/s is all words over all the time a pipeline took."""
     import medlens
-    from medlens.config import COMPONENTS, WITH_MODEL
+    from medlens.config import COMPONENTS, RULES_ONLY
     from throughput import load_texts
 
     texts = load_texts(limit + 10)
     warm, texts = texts[limit:], texts[:limit]
     chunks = [texts[i::rounds] for i in range(rounds)]
     n_words = sum(len(t.split()) for t in texts)
-    ner = (*COMPONENTS[:2], "transformer_ner", *COMPONENTS[2:])
-    configs: dict[str, dict] = {
-        "default": {},
-        "default + transformer_ner": {"components": ner},
-        "default + transformer_ner, linker fuzzy=False": {"components": ner, "linker": {"fuzzy": False}},
-    }
-    if tuple(WITH_MODEL) != ner:
-        configs["WITH_MODEL"] = {"components": WITH_MODEL}
+    no_classifier = tuple(c for c in COMPONENTS if c != "classifier")
+    configs: dict[str, dict] = {"default (models)": {}}
+    if no_classifier != COMPONENTS:
+        configs["default without the classifier"] = {"components": no_classifier}
+    configs["default, linker fuzzy=False"] = {"linker": {"fuzzy": False}}
+    configs["RULES_ONLY (--no-model)"] = {"components": RULES_ONLY}
     pipes = {name: medlens.load(**cfg) for name, cfg in configs.items()}
     for nlp in pipes.values():
         list(nlp.pipe(warm))  # warm up on other abstracts
@@ -328,8 +326,8 @@ def main() -> None:
         pipe_md = "\n\n".join([
             f"Whole pipeline, `medlens.load(...)` then `nlp.pipe(texts)` on the first {sp_info['pipeline']['texts']:,} "
             f"medical abstracts of the throughput benchmark ({sp_info['pipeline']['words']:,} words), each read once "
-            f"(the pipelines take turns over {args.rounds} chunks), every core (the model's default). Model spans that the dictionary did not "
-            f"match go to the linker's fuzzy search (`KnowledgeGraph.search`, an FTS5 trigram query per span); "
+            f"(the pipelines take turns over {args.rounds} chunks), every core (the models' default). Model spans that the dictionary did not "
+            f"match go to the linker's fuzzy search (`KnowledgeGraph.search`); "
             f"the `fuzzy=False` row shows the pipeline without that fallback:",
             markdown_table(["pipeline", "components", "words/s", "entities"], pl_rows, ["l", "l", "r", "r"])])
     speed_md = "\n\n".join(x for x in [

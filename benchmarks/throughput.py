@@ -8,7 +8,9 @@ words), found beside the project root. Each system runs in its own process so
 that load time and peak RSS are its own:
 
 * medlens with this interpreter (medlens's venv): ``medlens.load(kg_path)``
-  with all its default components, then ``nlp.pipe(texts, batch_size=...)``;
+  with all its default components (the shipped models included), then
+  ``nlp.pipe(texts, batch_size=...)``; with ``--no-model`` also without the
+  models (``RULES_ONLY``), as the row ``medlens-no-model``;
 * medspaCy with ``benchmarks/.envs/medspacy/bin/python`` (made by
   ``benchmarks/medspacy/setup_env.sh``, called here when needed) running
   ``benchmarks/medspacy/worker.py``: ``medspacy.load()`` defaults plus
@@ -154,7 +156,7 @@ def _rss_mb() -> float:
         return float("nan")
 
 
-def medlens_worker(texts_path: str, kg: str | None, batch_size: int, warmup: int, mode: str) -> int:
+def medlens_worker(texts_path: str, kg: str | None, batch_size: int, warmup: int, mode: str, no_model: bool = False) -> int:
     """Runs in its own process: load medlens, time it, print one JSON line."""
     with open(texts_path, encoding="utf-8") as f:
         texts = [json.loads(line)["text"] for line in f if line.strip()]
@@ -163,7 +165,9 @@ def medlens_worker(texts_path: str, kg: str | None, batch_size: int, warmup: int
     t0 = time.perf_counter()
     import medlens
     t_import = time.perf_counter()
-    nlp = medlens.load(kg_path=kg) if kg else medlens.load()
+    from medlens.config import COMPONENTS, RULES_ONLY
+
+    nlp = medlens.load(kg_path=kg, components=RULES_ONLY if no_model else COMPONENTS)
     t_load = time.perf_counter()
     rss_load = _rss_mb()
     for _ in nlp.pipe(texts[:warmup], batch_size=batch_size):
@@ -179,7 +183,7 @@ def medlens_worker(texts_path: str, kg: str | None, batch_size: int, warmup: int
             return None
 
     result: dict = {
-        "system": "medlens",
+        "system": "medlens-no-model" if no_model else "medlens",
         "texts": len(texts),
         "words": words,
         "pipe_names": nlp.pipe_names,
@@ -313,13 +317,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--medlens-python", default=None,
                     help="interpreter that runs medlens (default: the runtime-only env made by "
                          "benchmarks/medlens_runtime/setup_env.sh; 'current' for this interpreter)")
+    ap.add_argument("--no-model", action="store_true",
+                    help="also time medlens without its models (RULES_ONLY, `medlens analyze --no-model`)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--texts", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)
 
     if args.worker:
-        return medlens_worker(args.texts, args.kg, args.batch_size, 20, args.mode)
+        return medlens_worker(args.texts, args.kg, args.batch_size, 20, args.mode, args.no_model)
 
     if not DATA.exists():
         print("skipped: ../shared/data/medical-abstracts not found")
@@ -345,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
             if args.kg:
                 cmd += ["--kg", str(kg)]
             results.append(_run("medlens", cmd, args.timeout))
+            if args.no_model:
+                results.append(_run("medlens-no-model", cmd + ["--no-model"], args.timeout))
 
         if not args.no_medspacy:
             setup = subprocess.run(["bash", str(MEDSPACY_DIR / "setup_env.sh")], timeout=args.timeout)

@@ -24,7 +24,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from medlens.config import THREADS_ENV, PipelineConfig, available_cores
+from medlens.config import PipelineConfig
+from medlens.runtime import THREADS_ENV, available_cores
 from medlens.errors import InputError, MedlensError
 from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, read_file, read_stdin
 from medlens.results import DocumentResult
@@ -81,7 +82,7 @@ class AnalyzeTask(BaseModel):
 
 def _init_worker(task: BatchTask, threads: int) -> None:
     global _WORKER
-    # this worker's share of the cores for its models (see medlens.config.default_threads)
+    # this worker's share of the cores for its models (see medlens.runtime.default_threads)
     os.environ.setdefault(THREADS_ENV, str(threads))
     _WORKER = (task.build(), task)
 

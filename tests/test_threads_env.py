@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from medlens.config import THREADS_ENV, available_cores, default_threads
+from medlens.runtime import THREADS_ENV, available_cores, default_threads
 from medlens.errors import ConfigError
 
 

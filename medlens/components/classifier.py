@@ -25,7 +25,7 @@ from pathlib import Path
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from medlens.config import CLASSIFIER_DIR
+from medlens.runtime import CLASSIFIER_DIR
 from medlens.doc import extensions
 from medlens.errors import ConfigError, Errors, ModelError
 from medlens.tagging.files import MODEL_FILES
@@ -145,7 +145,7 @@ class OnnxClassifier:
         multi_label: sigmoid per label (True) or softmax over labels (False).
         max_length: subwords per document including [CLS] and [SEP].
         truncation: ``head`` or ``head-tail`` (as in training).
-        threads: ONNX Runtime intra-op threads (None: :func:`~medlens.config.default_threads`).
+        threads: ONNX Runtime intra-op threads (None: :func:`~medlens.runtime.default_threads`).
     """
 
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], multi_label: bool, max_length: int,

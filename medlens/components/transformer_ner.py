@@ -49,7 +49,7 @@ from medlens.tagging.alignment import (
     split_sentences,
 )
 from medlens.tagging.abbreviations import propagate_abbreviations
-from medlens.config import NER_DIR
+from medlens.runtime import NER_DIR
 from medlens.tagging.files import MODEL_FILES
 
 DEFAULT_MODEL_DIR = NER_DIR
@@ -74,7 +74,7 @@ class OnnxTagger:
         max_length: subwords per window including [CLS] and [SEP].
         stride: overlap of windows, in subwords.
         threads: batches run at once, each on one ONNX Runtime thread (None:
-            :func:`~medlens.config.default_threads`, one per core).
+            :func:`~medlens.runtime.default_threads`, one per core).
         max_tokens: most positions (windows x their padded length) per ONNX Runtime call.
             Small batches keep the activations in the CPU caches: 512 (four full
             windows, or about 13 sentences) ran 10-40% faster than batches of 32
@@ -96,7 +96,7 @@ class OnnxTagger:
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], max_length: int = 128, stride: int = 32,
                  threads: int | None = None, max_tokens: int | None = 512, sentence_windows: bool = True,
                  constrained: bool = True, pack_sentences: bool = False) -> None:
-        from medlens.config import default_threads
+        from medlens.runtime import default_threads
         from medlens.tagging.files import onnx_session
 
         # one thread per run; parallelism comes from running batches concurrently (see the module docstring)

@@ -95,7 +95,7 @@ def load_phi_model(model: str | Path | None = "default", threads: int | None = N
         model: ``"default"`` — the shipped ``medlens/assets/deid`` model, or None (patterns only)
             when it is not installed; ``"none"`` or None — no model; a path — that model
             folder (it must exist).
-        threads: ONNX Runtime threads (None: :func:`~medlens.config.default_threads`).
+        threads: ONNX Runtime threads (None: :func:`~medlens.runtime.default_threads`).
 
     Raises:
         ConfigError: ``model`` is a path that does not exist.

@@ -134,7 +134,8 @@ _WORKER_NLP = None
 
 def _init_process(config_json: str, threads: int) -> None:
     global _WORKER_NLP
-    from medlens.config import THREADS_ENV, PipelineConfig
+    from medlens.config import PipelineConfig
+    from medlens.runtime import THREADS_ENV
     from medlens.pipeline import build_pipeline
 
     os.environ.setdefault(THREADS_ENV, str(threads))  # this worker's share of the cores for its models
@@ -165,7 +166,7 @@ class ProcessBackend:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        from medlens.config import available_cores
+        from medlens.runtime import available_cores
 
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                    initializer=_init_process,

@@ -133,7 +133,7 @@ class ServiceSettings(BaseModel):
         """Analysis workers: ``workers``, or the cores available when it is 0."""
         if self.workers:
             return self.workers
-        from medlens.config import available_cores
+        from medlens.runtime import available_cores
 
         return available_cores()
 

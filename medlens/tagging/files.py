@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medlens.config import default_threads
+from medlens.runtime import default_threads
 from medlens.errors import Errors, ModelError
 
 META_FILE = "labels.json"
@@ -23,7 +23,7 @@ def onnx_session(model_path: str | Path, threads: int | None = None):
     """An ONNX Runtime CPU session with every graph optimization, running operators one after another.
 
     Args:
-        threads: intra-op threads (None: :func:`medlens.config.default_threads`).
+        threads: intra-op threads (None: :func:`medlens.runtime.default_threads`).
 
     Raises:
         ModelError: ONNX Runtime cannot load the file.

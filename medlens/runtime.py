@@ -1,0 +1,38 @@
+"""Where the shipped models are, and how many threads models may use (no medlens imports but errors)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from medlens.errors import ConfigError, Errors
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+NER_DIR = ASSETS / "ner"
+"""Where the shipped transformer recognizer lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
+CLASSIFIER_DIR = ASSETS / "classifier"
+"""Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
+
+
+THREADS_ENV = "MEDLENS_THREADS"
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity on Linux)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def default_threads() -> int:
+    """Threads a model may use when none are given: ``$MEDLENS_THREADS`` if set, else
+    :func:`available_cores`. Batch workers set the variable to their share of the cores,
+    so N worker processes do not each start one thread per core."""
+    value = os.environ.get(THREADS_ENV, "").strip()
+    if not value:
+        return available_cores()
+    try:
+        return max(1, int(value))
+    except ValueError as exc:
+        raise ConfigError(Errors.E003.format(details=f"{THREADS_ENV} must be a whole number, got {value!r}")) from exc
