@@ -121,7 +121,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, help="only the first N sentences of each corpus")
     ap.add_argument("--no-readme", action="store_true", help="print only; do not update benchmarks/README.md")
     ap.add_argument("--model", action="store_true",
-                    help="also run the shipped transformer recognizer before the dictionary (medlens analyze --model)")
+                    help="also run the shipped transformer recognizer before the dictionary, as the default pipeline does")
     args = ap.parse_args()
     missing = [c for c in CORPORA if not (DATA / c / "devel.tsv").is_file()]
     if missing:
@@ -134,7 +134,7 @@ def main() -> int:
     if args.model:
         components = ("sections", "sentences", "transformer_ner", "dictionary_ner", "linker")
     nlp = medlens.load(kg_path=args.kg, components=components)
-    system = "dictionary + transformer (--model)" if args.model else "dictionary"
+    system = "dictionary + transformer (default)" if args.model else "dictionary"
     rows = []
     for corpus, types in CORPORA.items():
         sents = read_bio(DATA / corpus / "devel.tsv", args.limit)

@@ -45,8 +45,9 @@ def describe(run: Path) -> str:
         else:
             base = Path(cfg["base_model"]).name
     frozen = ", frozen embeddings" if cfg.get("freeze_embeddings") else ""
+    packed = ", packed sentences (scored packed)" if cfg.get("pack_sentences") else ""
     return (f"{base}; {cfg['epochs']} epochs, lr {cfg['lr']}, batch {cfg['batch_size']}, "
-            f"max length {cfg['max_length']}{frozen}, {cfg.get('threads') or 'all'} thread(s)")
+            f"max length {cfg['max_length']}{frozen}{packed}, {cfg.get('threads') or 'all'} thread(s)")
 
 
 def rows_for(name: str, run: Path) -> list[list[object]]:

@@ -280,14 +280,17 @@ def record(results: list[dict], info: dict, terms_note: str | None, args: argpar
     by_sys = {r["system"]: r for r in results if "error" not in r}
     notes = [
         "Run: `.venv/bin/python benchmarks/throughput.py` (options: `--limit N`, `--kg PATH`, "
-        "`--no-medspacy`, `--batch-size`, `--timeout`). Texts: the `medical_abstract` column of "
+        "`--no-medspacy`, `--no-model`, `--medlens-python current`, `--batch-size`, `--timeout`). Texts: the `medical_abstract` column of "
         "`../shared/data/medical-abstracts/abstracts.csv`; words are whitespace-split. Each system runs "
         "in its own process, so *ready s* (import + load + rules, before warm-up), *RSS after load* and "
         f"*peak RSS* (`getrusage` ru_maxrss) are its own. Pipe: `nlp.pipe(texts, batch_size={args.batch_size})`; "
-        "loop: `nlp(text)` per text; both after a warm-up of 20 texts, on one core.",
+        "loop: `nlp(text)` per text; both after a warm-up of 20 texts, in one process (the rule-based "
+        "components run on one core; the models' ONNX Runtime runs use every core).",
         "",
-        "- **medlens**: `medlens.load()` with every default component; entities = `doc.ents` over its whole "
-        "knowledge-graph vocabulary.",
+        "- **medlens**: `medlens.load()` with every default component (since 2026-11-28 the shipped transformer "
+        "recognizer and document classifier are among them); entities = `doc.ents` over its whole "
+        "knowledge-graph vocabulary. **medlens-no-model** (`--no-model`): `RULES_ONLY`, the dictionary alone "
+        "(what `medlens` measured before 2026-11-28).",
         "- **medspaCy**: separate venv `benchmarks/.envs/medspacy` from `benchmarks/medspacy/setup_env.sh` "
         "(pins in `benchmarks/medspacy/requirements.lock`: medspacy 1.3.1, spaCy 3.7.5, numpy 1.26.4, "
         "PyRuSH 1.0.10 — 1.0.11+ logs every token through loguru and would be unfairly slow). "

@@ -39,17 +39,23 @@ def test_labels_filter_applies_to_model_entities(tiny_kg_path):
     assert [e.label_ for e in doc.ents] == ["DRUG"] and doc.ents[0].text == "aspirin"
 
 
-def test_longer_graph_name_around_a_model_span_wins(tiny_kg_path):
-    """The dictionary's "diabetes mellitus type 2" replaces a shorter model span inside it."""
+def test_longer_graph_finding_around_a_model_span_wins(tiny_kg_path):
+    """The graph's symptom "shortness of breath" replaces a shorter model span inside it; a disease
+    the graph knows around a model span does not (the model learned disease boundaries)."""
     from spacy.tokens import Span
 
     import medlens
 
     nlp = medlens.load(kg_path=str(tiny_kg_path), components=("sections", "sentences", "dictionary_ner"))
-    doc = nlp.make_doc("Known diabetes mellitus type 2 for years.")
-    short = Span(doc, 1, 3, label="DISEASE")  # "diabetes mellitus", as a model might cut it
-    short._.ner_source = "model"
-    doc.ents = [short]
-    for _, proc in nlp.pipeline:
-        doc = proc(doc)
-    assert _ents(doc) == [("diabetes mellitus type 2", "DISEASE", "dictionary")]
+
+    def run(text: str, start: int, end: int):
+        doc = nlp.make_doc(text)
+        short = Span(doc, start, end, label="DISEASE")
+        short._.ner_source = "model"
+        doc.ents = [short]
+        for _, proc in nlp.pipeline:
+            doc = proc(doc)
+        return _ents(doc)
+
+    assert run("Worse shortness of breath today.", 3, 4) == [("shortness of breath", "SYMPTOM", "dictionary")]
+    assert run("Known diabetes mellitus type 2 for years.", 1, 3) == [("diabetes mellitus", "DISEASE", "model")]
