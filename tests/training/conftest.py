@@ -62,14 +62,19 @@ def tiny_tokenizer(tiny_model_dir: Path):
     return load_tokenizer(tiny_model_dir)
 
 
-@pytest.fixture(scope="session")
-def tiny_onnx_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def _exported(model_dir: Path, tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """``medlens export`` of a tiny checkpoint into a fresh temporary folder."""
     pytest.importorskip("onnxruntime")
     from medlens.training.export import export_onnx
 
-    out = tmp_path_factory.mktemp("tiny_onnx")
-    export_onnx(tiny_model_dir, out)
+    out = tmp_path_factory.mktemp(name)
+    export_onnx(model_dir, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_onnx_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _exported(tiny_model_dir, tmp_path_factory, "tiny_onnx")
 
 
 def write_tiny_classifier(folder: Path, labels: list[str], *, multi_label: bool = False, max_length: int = 24,
@@ -120,9 +125,4 @@ def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_classifier_onnx(tiny_classifier_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("onnxruntime")
-    from medlens.training.export import export_onnx
-
-    out = tmp_path_factory.mktemp("tiny_clf_onnx")
-    export_onnx(tiny_classifier_dir, out)
-    return out
+    return _exported(tiny_classifier_dir, tmp_path_factory, "tiny_clf_onnx")
