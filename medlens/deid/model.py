@@ -73,7 +73,10 @@ class PhiModel:
         """
         from medlens.components.transformer_ner import OnnxTagger
 
-        return cls(OnnxTagger.from_path(path, threads=threads), batch_size)
+        # read as the PHI model was trained and measured: whole sentences packed into windows, each
+        # word's argmax (the BIO decoding that helps the NER model cost 1.3 points of precision on the
+        # held-out generated notes here: 99.7 -> 98.4 %, recall unchanged; benchmarks/deid_eval.py)
+        return cls(OnnxTagger.from_path(path, threads=threads, pack_sentences=True, constrained=False), batch_size)
 
     def predict(self, texts: Sequence[str]) -> list[list[PhiSpan]]:
         """PHI spans found by the model in each text (pure)."""
