@@ -62,7 +62,8 @@ def analyze_cli(
     model: Annotated[bool, typer.Option("--model/--no-model", help="Run the shipped models: the transformer recognizer (diseases and chemicals) and the document classifier ('categories' in JSON). --no-model: the dictionary recognizer alone, about 10x faster.")] = True,
     classify: Annotated[bool, typer.Option("--classify", help="Require the document classifier (medlens/assets/classifier), even with --no-model: an error if this installation ships none.")] = False,
 ) -> None:
-    """Analyze notes: sections, sentences, entities with assertion and ranked concept links.
+    """Analyze notes: sections, sentences, entities (the shipped transformer model and the knowledge-graph
+    dictionary) with assertion and ranked concept links, and document categories.
 
     Examples:
 
