@@ -37,9 +37,11 @@ from spacy.tokens import Doc, Span
 
 from medlens.doc import extensions
 from medlens.errors import Errors, ModelError
+from medlens.runtime import NER_DIR
+from medlens.tagging.abbreviations import propagate_abbreviations
 from medlens.tagging.alignment import (
-    EncodedWords,
     BioDecoder,
+    EncodedWords,
     bio_to_spans,
     encode_texts,
     encode_word_lists,
@@ -48,8 +50,6 @@ from medlens.tagging.alignment import (
     sentence_starts,
     split_sentences,
 )
-from medlens.tagging.abbreviations import propagate_abbreviations
-from medlens.runtime import NER_DIR
 from medlens.tagging.files import MODEL_FILES
 
 DEFAULT_MODEL_DIR = NER_DIR
