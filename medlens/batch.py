@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from medlens.config import PipelineConfig
-from medlens.runtime import THREADS_ENV, available_cores
+from medlens.runtime import THREADS_ENV, available_cores, worker_threads
 from medlens.errors import InputError, MedlensError
 from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, read_file, read_stdin
 from medlens.results import DocumentResult
@@ -170,7 +170,7 @@ def run_documents(
         return
     chunks = [todo[i : i + chunk_size] for i in range(0, len(todo), chunk_size)]
     with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
-                             initargs=(task, max(1, default_processes() // n))) as pool:
+                             initargs=(task, worker_threads(n))) as pool:
         futures = [pool.submit(_work, c) for c in chunks]
         try:
             for fut in futures:

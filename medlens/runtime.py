@@ -36,3 +36,9 @@ def default_threads() -> int:
         return max(1, int(value))
     except ValueError as exc:
         raise ConfigError(Errors.E003.format(details=f"{THREADS_ENV} must be a whole number, got {value!r}")) from exc
+
+
+def worker_threads(workers: int) -> int:
+    """Each of ``workers`` processes' share of :func:`available_cores` (at least 1): what a worker sets
+    ``$MEDLENS_THREADS`` to, unless the user set it."""
+    return max(1, available_cores() // max(1, workers))

@@ -53,3 +53,10 @@ def test_onnx_session_uses_default_threads(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv(THREADS_ENV, "1")
     session = onnx_session(path)
     assert session.get_session_options().intra_op_num_threads == 1
+
+
+def test_worker_threads_share_the_cores(monkeypatch) -> None:
+    import medlens.runtime as runtime
+
+    monkeypatch.setattr(runtime, "available_cores", lambda: 8)
+    assert [runtime.worker_threads(n) for n in (1, 2, 3, 8, 16)] == [8, 4, 2, 1, 1]

@@ -204,9 +204,12 @@ class OnnxTagger:
         :mod:`medlens.tagging.abbreviations`).
         """
         encoded = encode_texts(self.tokenizer, texts)
+        cut: dict[int, list[str]] = {}  # each text's words, cut once for sentences and abbreviations
 
         def words(i: int) -> list[str]:
-            return [texts[i][s:e] for s, e in encoded[i].offsets or ()]
+            if i not in cut:
+                cut[i] = [texts[i][s:e] for s, e in encoded[i].offsets or ()]
+            return cut[i]
 
         encoded = self._cut_at_sentences(encoded, words)
         tags = self._predict(encoded, batch_size)

@@ -166,11 +166,11 @@ class ProcessBackend:
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        from medlens.runtime import available_cores
+        from medlens.runtime import worker_threads
 
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                    initializer=_init_process,
-                                   initargs=(self.config_json, max(1, available_cores() // self.workers)))
+                                   initargs=(self.config_json, worker_threads(self.workers)))
 
     async def start(self) -> None:
         """Start the processes and wait until each has loaded its pipeline."""

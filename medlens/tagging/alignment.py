@@ -131,12 +131,10 @@ def make_windows(lengths: Sequence[int], max_pieces: int, stride: int, breaks: S
     if not 0 <= stride < max_pieces // 2 + 1:
         raise ValueError(f"stride must be in [0, {max_pieces // 2}], got {stride}")
     n = len(lengths)
-    if breaks and not pack:
-        return _pack_sentences(lengths, max_pieces, stride, breaks, pack=False)
-    if sum(min(x, max_pieces) for x in lengths) <= max_pieces:
+    if (pack or not breaks) and sum(min(x, max_pieces) for x in lengths) <= max_pieces:
         return [Window(0, n, 0, n)]
     if breaks:
-        return _pack_sentences(lengths, max_pieces, stride, breaks)
+        return _pack_sentences(lengths, max_pieces, stride, breaks, pack=pack)
     spans: list[tuple[int, int]] = []
     start = 0
     while True:
