@@ -41,4 +41,11 @@ def load(config=None, *, kg_path: str | None = None, **overrides):
     return build_pipeline(make_config(config, kg_path=kg_path, **overrides))
 
 
-__all__ = ["__version__", "load"]
+def summarize(doc, kind="note", **kwargs):
+    """A grounded summary of a note, or a visit note from a dialogue: see :func:`medlens.summarize.summarize`."""
+    from medlens.summarize import summarize as _summarize
+
+    return _summarize(doc, kind, **kwargs)
+
+
+__all__ = ["__version__", "load", "summarize"]

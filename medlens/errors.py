@@ -88,3 +88,7 @@ class Errors:
             "classifier_path, or use a medlens build that ships medlens/assets/classifier.")
     E305 = "{path} is not a medlens text-classification model: {details}"
     E306 = "{path}: unknown model task {value!r} in labels.json. Known tasks: {opts}."
+    # summaries (medlens/summarize)
+    E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
+    E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."
+    E852 = "{where}: the dialogue is empty; give one turn per line, e.g. '[doctor] what brings you in?' then '[patient] my knee hurts.'"
