@@ -1,0 +1,139 @@
+"""Visit notes from ACI-bench conversations: train the turn classifier (train split) and score the notes.
+
+Data: ../shared/data/aci-bench/train.csv (67) and valid.csv (20) (the official test sets are not used).
+
+    python benchmarks/summarize_dialogue.py train              # writes medlens/resources/en/dialogue_turns.json
+    python benchmarks/summarize_dialogue.py eval --split valid # ROUGE-1/2/L, concepts, groundedness, time
+
+Scores: ROUGE-1/2/L F1 (rouge-score, Porter stemmer) of the full note against
+the reference note; baselines scored the same way: the longest doctor turn and
+the whole transcript. Concept measure: the medlens concepts (DISEASE, SYMPTOM,
+FINDING, DRUG, TEST, PROCEDURE; top link) of the reference note found in the
+generated note (recall), and the generated note's DRUG and DISEASE concepts
+that the dialogue does not contain (unsupported). Groundedness: share of note
+sentences with at least one source turn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "aci-bench"
+
+
+def read(split: str) -> list[dict]:
+    path = DATA / f"{split}.csv"
+    if not path.is_file():
+        sys.exit(f"ACI-bench not found at {path} (../shared/data/aci-bench beside the project)")
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def train() -> None:
+    from medlens.summarize.dialogue import _clean, _rules, parse_dialogue
+    from medlens.summarize.turns import shipped_model_path, train_turn_classifier
+
+    rows = read("train")
+    fillers = _rules().fillers
+    examples = []
+    for r in rows:
+        turns, _ = parse_dialogue(r["dialogue"])
+        examples.append(([(t.speaker, _clean(t.text, fillers)) for t in turns], r["note"]))
+    model = train_turn_classifier(examples, description=(
+        f"naive Bayes over dialogue turns, weak labels from the notes of ACI-bench train ({len(rows)} dialogues), "
+        f"trained {date.today().isoformat()} by benchmarks/summarize_dialogue.py"))
+    path = shipped_model_path()
+    text = model.model_dump_json()
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path} ({len(text) / 1024:.0f} KB, {model.vocabulary} features, labels {model.labels})")
+
+
+def _concepts(nlp, text: str, labels: tuple[str, ...], words: bool = False):
+    doc = nlp(text)
+    ents = [e for e in doc.ents if e.label_ in labels and e._.concepts and not (e._.assertion and e._.assertion.negated)]
+    ids = {e._.concepts[0].concept_id for e in ents}
+    if not words:
+        return ids
+    from medlens.normalize import key_of_tokens
+
+    return ids, {e._.concepts[0].concept_id: key_of_tokens(e.text.split()) for e in ents}
+
+
+def evaluate(split: str, limit: int | None, baselines: bool) -> None:
+    from rouge_score import rouge_scorer
+
+    import medlens
+    from medlens.summarize import summarize
+
+    rows = read(split)[:limit]
+    nlp = medlens.load()
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
+    base = {"longest_doctor_turn": dict(totals), "transcript": dict(totals)}
+    gold_n = found = gen_n = unsupported = 0
+    grounded = 0.0
+    unsupported_examples = []
+    seconds = 0.0
+    all_labels = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE")
+    for r in rows:
+        t0 = time.perf_counter()
+        note = summarize(r["dialogue"], kind="dialogue", nlp=nlp, doc_id=r["encounter_id"])
+        seconds += time.perf_counter() - t0
+        scores = scorer.score(r["note"], note.text)
+        for k in totals:
+            totals[k] += scores[k].fmeasure
+        if baselines:
+            doctor = [line[len("[doctor]"):] for line in r["dialogue"].splitlines() if line.startswith("[doctor]")]
+            for name, cand in (("longest_doctor_turn", max(doctor, key=len) if doctor else ""), ("transcript", r["dialogue"])):
+                sc = scorer.score(r["note"], cand)
+                for k in totals:
+                    base[name][k] += sc[k].fmeasure
+        gold_c = _concepts(nlp, r["note"], all_labels)
+        gen_c = _concepts(nlp, note.text, all_labels)
+        gold_n += len(gold_c)
+        found += len(gold_c & gen_c)
+        from medlens.normalize import key_of_tokens
+
+        dialogue_c = _concepts(nlp, r["dialogue"], all_labels)
+        dialogue_words = " " + key_of_tokens(r["dialogue"].split()) + " "
+        gen_key, gen_words = _concepts(nlp, note.text, ("DRUG", "DISEASE"), words=True)
+        gen_n += len(gen_key)
+        # unsupported: a concept the dialogue's analysis never found, written with words the dialogue never says
+        bad = {c for c in gen_key - dialogue_c if f" {gen_words[c]} " not in dialogue_words}
+        unsupported += len(bad)
+        unsupported_examples += [f"{r['encounter_id']}:{c}" for c in sorted(bad)][:3]
+        grounded += note.grounded
+    n = len(rows)
+    out = {"split": split, "dialogues": n, **{k: round(100 * v / n, 1) for k, v in totals.items()},
+           "concept_recall": round(100 * found / max(1, gold_n), 1),
+           "unsupported_drug_disease": f"{unsupported}/{gen_n}", "unsupported_examples": unsupported_examples[:10],
+           "grounded": round(grounded / n, 3), "seconds_per_dialogue": round(seconds / n, 2)}
+    if baselines:
+        out["baselines"] = {name: {k: round(100 * v / n, 1) for k, v in b.items()} for name, b in base.items()}
+    print(json.dumps(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("train", help="train the turn classifier on ACI-bench train")
+    ev = sub.add_parser("eval", help="score visit notes")
+    ev.add_argument("--split", choices=["train", "valid"], default="train")
+    ev.add_argument("--limit", type=int, default=None)
+    ev.add_argument("--baselines", action="store_true", help="also score the longest doctor turn and the transcript")
+    args = parser.parse_args()
+    if args.cmd == "train":
+        train()
+    else:
+        evaluate(args.split, args.limit, args.baselines)
+
+
+if __name__ == "__main__":
+    main()
