@@ -41,11 +41,13 @@ def load(config=None, *, kg_path: str | None = None, **overrides):
     return build_pipeline(make_config(config, kg_path=kg_path, **overrides))
 
 
-def summarize(doc, kind="note", **kwargs):
-    """A grounded summary of a note, or a visit note from a dialogue: see :func:`medlens.summarize.summarize`."""
-    from medlens.summarize import summarize as _summarize
+def __getattr__(name: str):
+    # ``medlens.summarize(...)``: the package medlens/summarize is itself callable (see its __init__)
+    if name == "summarize":
+        import importlib
 
-    return _summarize(doc, kind, **kwargs)
+        return importlib.import_module("medlens.summarize")
+    raise AttributeError(f"module 'medlens' has no attribute {name!r}")
 
 
 __all__ = ["__version__", "load", "summarize"]

@@ -16,6 +16,7 @@ from medlens.cli.train import evaluate_cli, export_cli, pretrain_cli, train_app
 from medlens.cli.serve import serve_cli
 from medlens.cli.deid import deid_cli
 from medlens.cli.diagnose import diagnose_cli
+from medlens.cli.summarize import summarize_cli
 from medlens.errors import MedlensError
 
 app = typer.Typer(
@@ -140,6 +141,7 @@ def _fail(message: str, code: int = 2) -> None:
 
 # after `analyze`, in the order `medlens --help` lists them
 app.command("diagnose")(diagnose_cli)
+app.command("summarize")(summarize_cli)
 app.command("deid")(deid_cli)
 app.command("serve")(serve_cli)
 app.add_typer(kg_app, name="kg")

@@ -42,6 +42,8 @@ class WorkItem:
     include_text: bool = False
     fhir: bool = False
     diagnose_top: int = 0
+    summarize: str = ""  # "note" or "dialogue": also summarize (medlens.summarize)
+    summary_format: str = "json"  # json, fhir or text
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +63,7 @@ class WorkResult:
     error: str | None = None
     fhir: str | None = None
     diagnosis: str | None = None
+    summary: str | None = None
 
 
 def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
@@ -88,8 +91,9 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
     for it, res, doc in zip(items, results, docs):
         bundle = _json.dumps(to_fhir_bundle(res, it.text), ensure_ascii=False) if it.fhir else None
         diagnosis = _diagnose(nlp, doc, it.diagnose_top) if it.diagnose_top and doc is not None else None
+        summary = _summarize(nlp, doc, it) if it.summarize and (doc is not None or it.summarize == "dialogue") else None
         out.append(WorkResult(res.model_dump_json(exclude_none=True), dict(Counter(e.label for e in res.entities)),
-                              res.error.type if res.error else None, bundle, diagnosis))
+                              res.error.type if res.error else None, bundle, diagnosis, summary))
     return out
 
 
@@ -114,6 +118,32 @@ def _diagnose(nlp, doc, top: int) -> str:
         return _json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}})
     except Exception as exc:  # noqa: BLE001 - reported to the caller as a 500 without the text
         return _json.dumps({"error": {"type": "InternalError", "message": f"diagnosis failed ({type(exc).__name__})"}})
+
+
+def _summarize(nlp, doc, item: WorkItem) -> str:
+    """The note summary or visit note as JSON (or FHIR / text per ``item.summary_format``), or an ``{"error": ...}`` object."""
+    import json as _json
+
+    from medlens.errors import MedlensError
+
+    try:
+        from medlens.summarize import summarize
+        from medlens.summarize.fhir import summary_to_fhir, visit_note_to_fhir
+
+        if item.summarize == "dialogue":
+            result = summarize(item.text, kind="dialogue", nlp=nlp, doc_id=item.id)
+        else:
+            result = summarize(doc, doc_id=item.id)
+        if item.summary_format == "fhir":
+            bundle = visit_note_to_fhir(result) if item.summarize == "dialogue" else summary_to_fhir(result)
+            return _json.dumps(bundle, ensure_ascii=False)
+        if item.summary_format == "text":
+            return _json.dumps({"text": result.text})
+        return result.model_dump_json()
+    except MedlensError as exc:
+        return _json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}})
+    except Exception as exc:  # noqa: BLE001 - reported to the caller as a 500 without the text
+        return _json.dumps({"error": {"type": "InternalError", "message": f"summary failed ({type(exc).__name__})"}})
 
 
 def _analyze_single(nlp, item: WorkItem):

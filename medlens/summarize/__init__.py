@@ -13,6 +13,8 @@ rewrite. The package stands on the pipeline and the knowledge graph only.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import Literal
 
 from spacy.tokens import Doc
@@ -71,5 +73,14 @@ def _default_nlp():
         _NLP = medlens.load()
     return _NLP
 
+
+class _CallableModule(types.ModuleType):
+    """``medlens.summarize`` is this package; calling it calls :func:`summarize`."""
+
+    def __call__(self, doc, kind="note", **kwargs):
+        return summarize(doc, kind, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = ["KINDS", "NoteSummary", "VisitNote", "summarize"]

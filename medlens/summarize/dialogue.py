@@ -22,6 +22,8 @@ from medlens.resources import load_resource
 from medlens.summarize.models import DialogueTurn, NoteSection, NoteSentence, VisitNote
 from medlens.summarize.turns import SECTIONS, load_turn_model, predict_sections
 
+_CLINICAL = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "CHEMICAL", "TEST", "PROCEDURE")
+
 TITLES = {
     "chief_complaint": "Chief complaint",
     "history_of_present_illness": "History of present illness",
@@ -275,7 +277,17 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
                 a = e._.assertion
                 if e.label_ in ("SYMPTOM", "FINDING") and a is not None and a.negated and not a.family:
                     put("review_of_systems", f"Denies {e.text.lower()}", [i])
-        if label == "none" and speaker != "other":
+        if label == "none" and speaker == "doctor":
+            # the classifier saw no note section here: the doctor's words still count when they carry a
+            # clinical entity and a section's cue words (an exam finding, a result, a plan)
+            if not any(e.label_ in _CLINICAL for e in doc.ents):
+                continue
+            low = clean.lower()
+            label = next((name for name in ("results", "physical_exam", "assessment_and_plan")
+                          if any(c in low for c in rules.section_cues.get(name, []))), "none")
+            if label == "none":
+                continue
+        elif label == "none" and speaker != "other":
             continue
         section = label if label != "none" else "history_of_present_illness"
         if section == "chief_complaint":

@@ -50,6 +50,7 @@ class SummaryRules(BaseModel):
     pending_cues: list[str]
     allergy_cues: list[str]
     no_allergy_cues: list[str]
+    not_allergens: list[str]
 
 
 def load_rules(path: str | None = None) -> SummaryRules:
@@ -143,6 +144,7 @@ def summarize_note(doc: Doc, *, doc_id: str | None = None, rules: SummaryRules |
     resolved = _phrase_re(rules.resolved_cues)
     not_problem = {norm_key(w) for w in rules.not_problems}
     has_attributes = Span.has_extension("attributes")
+    allergy_words = {norm_key(w) for w in rules.not_allergens}
     warnings: list[str] = []
     if not doc.text.strip():
         warnings.append("the note is empty")
@@ -175,7 +177,7 @@ def summarize_note(doc: Doc, *, doc_id: str | None = None, rules: SummaryRules |
             continue
         label = ent.label_
         if section in rules.allergy_sections and label not in ("ANATOMY", "TEST"):
-            if not (a is not None and a.negated):
+            if not (a is not None and a.negated) and norm_key(ent.text) not in allergy_words:
                 add(allergies, ent, "active")
             continue
         if label in _DRUG_LABELS:

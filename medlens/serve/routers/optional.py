@@ -1,4 +1,4 @@
-"""Routers that exist only when their capability is installed: diagnose (issue 4), deid (issue 6).
+"""Routers that exist only when their capability is installed: diagnose (issue 4), deid (issue 6), summarize (issue 16).
 
 Each entry names a module under ``medlens.serve.routers`` exposing ``router``
 (an ``APIRouter``) and ``available() -> bool``. A capability whose module is
@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 log = logging.getLogger("medlens.serve")
 
-OPTIONAL = ("diagnose", "deid")
+OPTIONAL = ("diagnose", "deid", "summarize")
 
 
 def include_available(app: FastAPI, dependencies: list) -> dict[str, bool]:

@@ -185,6 +185,76 @@ async function renderDifferential(text) {
   }
 }
 
+// -- summary (issue 16): grounded note summary, or a visit note from a conversation ------------------------
+const SUMMARY_PARTS = [["problems", "Problems"], ["medications", "Medications"], ["allergies", "Allergies"],
+  ["positive_findings", "Key findings"], ["pertinent_negatives", "Pertinent negatives"],
+  ["abnormal_results", "Abnormal results"], ["procedures", "Procedures"], ["follow_up", "Follow-up and pending"]];
+
+function sourceTitle(item) {
+  return (item.sources || []).map((s) => `${s.section.replaceAll("_", " ")} ${s.start}–${s.end}`).join("; ");
+}
+
+function renderNoteSummary(box, s) {
+  for (const [key, title] of SUMMARY_PARTS) {
+    const items = s[key] || [];
+    if (!items.length && !(key === "allergies" && s.no_known_allergies)) continue;
+    const ul = el("ul", { "data-part": key });
+    if (!items.length) ul.append(el("li", { class: "muted" }, "no known allergies"));
+    for (const item of items) {
+      const extra = key === "problems" ? ` (${item.status.replaceAll("_", " ")}${item.dates && item.dates.length ? ", " + item.dates.join(", ") : ""})` : "";
+      const li = el("li", { title: `from ${sourceTitle(item)}${item.reason ? " · " + item.reason : ""}`, tabindex: "0" }, item.text + extra);
+      li.addEventListener("click", () => {
+        const src = (item.sources || [])[0]; if (!src) return;
+        const mark = [...document.querySelectorAll("mark.ent")].find((m) => state.result && state.result.entities[Number(m.dataset.index)] && state.result.entities[Number(m.dataset.index)].start === src.start);
+        if (mark) { mark.scrollIntoView({ block: "center" }); mark.classList.add("selected"); }
+      });
+      ul.append(li);
+    }
+    box.append(el("h3", {}, title), ul);
+  }
+  if (!box.children.length) box.append(el("p", { class: "muted" }, "Nothing to summarize was found in this note."));
+}
+
+function renderVisitNote(box, note) {
+  for (const section of note.sections || []) {
+    if (!(section.sentences || []).length) continue;
+    box.append(el("h3", {}, section.title));
+    const p = el("p", { "data-section": section.name });
+    for (const sent of section.sentences) p.append(el("span", { title: `from turns ${sent.turns.join(", ")}` }, sent.text + " "));
+    box.append(p);
+  }
+  for (const w of note.warnings || []) box.append(el("p", { class: "muted" }, w));
+}
+
+async function renderSummary(text, kind = "note") {
+  const box = $("summary"); box.replaceChildren();
+  if (!state.info || !state.info.capabilities || !state.info.capabilities.summarize) {
+    box.append(el("p", { class: "muted", id: "summary-unavailable" }, "summaries not available"));
+    return;
+  }
+  box.append(el("p", { class: "muted" }, "summarizing…"));
+  try {
+    const s = await api("/v1/summarize", { method: "POST", body: JSON.stringify({ text, kind }) });
+    box.replaceChildren();
+    if (kind === "dialogue") renderVisitNote(box, s); else renderNoteSummary(box, s);
+  } catch (e) {
+    box.replaceChildren(el("p", { class: "muted" }, `summary not available (${e.message})`));
+  }
+}
+
+async function visitNote() {
+  const text = $("note").value;
+  if (!text.trim()) { setStatus("Paste or upload a conversation first ([doctor] / [patient] turns).", true); return; }
+  $("visit").disabled = true; setStatus("writing the visit note…");
+  try {
+    if (!state.info) await loadInfo();
+    $("results").hidden = false;
+    $("document").replaceChildren(el("pre", {}, text));
+    await renderSummary(text, "dialogue");
+    setStatus("visit note written (hover a sentence for its source turns)");
+  } finally { $("visit").disabled = false; }
+}
+
 function download(name, data, type) {
   const url = URL.createObjectURL(new Blob([data], { type }));
   const a = el("a", { href: url, download: name }); document.body.append(a); a.click(); a.remove();
@@ -204,7 +274,7 @@ async function analyze() {
     renderLegend(); renderDocument(text, result); renderSections(result); renderEntities(result);
     $("detail").replaceChildren(el("p", { class: "muted" }, "Click an entity for its concept codes."));
     setStatus(`${(result.entities || []).length} entities in ${Math.round(performance.now() - t0)} ms`);
-    await renderDifferential(text);
+    await Promise.all([renderDifferential(text), renderSummary(text)]);
   } catch (e) {
     setStatus(e.message, true);
   } finally {
@@ -226,6 +296,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("api-key").addEventListener("change", () => { sessionStorage.setItem("medlens-key", $("api-key").value.trim()); state.info = null; loadInfo(); });
   $("analyze").addEventListener("click", analyze);
   $("example").addEventListener("click", () => { $("note").value = EXAMPLE; });
+  $("visit").addEventListener("click", visitNote);
   $("upload").addEventListener("change", async (ev) => {
     const file = ev.target.files[0]; if (!file) return;
     $("note").value = await file.text(); setStatus(`loaded ${file.name}`);
