@@ -86,7 +86,7 @@ def _condition(item: SummaryItem, subject: dict) -> dict[str, Any]:
 
 
 def _medication(item: SummaryItem, subject: dict) -> dict[str, Any]:
-    status = {"active": "active", "historical": "completed", "stopped": "stopped"}.get(item.status, "unknown")
+    status = {"active": "active", "historical": "completed", "stopped": "stopped", "considered": "intended"}.get(item.status, "unknown")
     res: dict[str, Any] = {"resourceType": "MedicationStatement", "status": status,
                            "medicationCodeableConcept": _code(item), "subject": subject, "note": _note(item)}
     if item.attributes:

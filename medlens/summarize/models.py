@@ -41,7 +41,7 @@ class SummaryItem(_Model):
     concept_name: str | None = None
     label: str | None = Field(None, description="entity label (DISEASE, SYMPTOM, DRUG, TEST, PROCEDURE, ...)")
     status: str = Field("active", description="problems: active, suspected, resolved, historical or ruled_out; "
-                                               "medications: active, historical or stopped; findings: present or absent")
+                                               "medications: active, historical, stopped or considered; findings: present or absent")
     dates: list[str] = Field(default_factory=list, description="dates written in the item's sentences")
     attributes: dict[str, str] = Field(default_factory=dict,
                                        description="medication attributes (dose, route, frequency, ...) when known")

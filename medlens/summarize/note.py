@@ -37,6 +37,7 @@ class SummaryRules(BaseModel):
     follow_up_sections: list[str]
     negative_sections: list[str]
     presenting_sections: list[str]
+    plan_only_sections: list[str]
     exam_sections: list[str]
     skip_sections: list[str]
     section_weight: dict[str, float]
@@ -193,6 +194,8 @@ def summarize_note(doc: Doc, *, doc_id: str | None = None, rules: SummaryRules |
                 continue
             if a is not None and a.negated:
                 status = "stopped"
+            elif a is not None and (a.hypothetical or a.uncertain):
+                status = "considered"
             elif a is not None and a.historical and section not in rules.medication_sections:
                 status = "historical"
             else:
@@ -212,6 +215,8 @@ def summarize_note(doc: Doc, *, doc_id: str | None = None, rules: SummaryRules |
             continue
         if label not in _PROBLEM_LABELS:
             continue
+        if section in rules.plan_only_sections:
+            continue  # "screen for retinopathy", "call for fever": what the plan watches for is not a problem
         status = _status(ent, rules, resolved)
         key_text = norm_key(ent.text)
         if key_text in not_problem or len(key_text) < 3:
@@ -377,14 +382,14 @@ def _follow_up(doc: Doc, rules: SummaryRules) -> list[SummaryItem]:
     sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
     out: list[SummaryItem] = []
     for sent in sents:
-        text = sent.text.strip()
+        text = sent.text.strip().lstrip("-*•·0123456789.) ").strip()
         if len(text) < 6:
             continue
         section = doc[sent.start:sent.start + 1]._.section if len(sent) else "unknown"
         is_pending = bool(pending.search(text))
         if not (is_pending or (cues.search(text) and (section in sections or section == "unknown"))):
             continue
-        start = sent.start_char + (len(sent.text) - len(sent.text.lstrip()))
+        start = sent.start_char + sent.text.find(text)
         out.append(SummaryItem(text=text, status="pending" if is_pending else "follow-up",
                                dates=list(dict.fromkeys(_DATE.findall(text)))[:3],
                                importance=2 if is_pending else 1,
