@@ -29,7 +29,7 @@ def _fail(message: str) -> None:
 
 def summarize_cli(
     path: Annotated[str, typer.Argument(help="A note (or, with --dialogue, a conversation) as a text file, or - for stdin.")],
-    dialogue: Annotated[bool, typer.Option("--dialogue", help="The input is a doctor-patient conversation, one '[doctor] ...' / '[patient] ...' turn per line: write a draft visit note.")] = False,
+    dialogue: Annotated[bool, typer.Option("--dialogue", help="The input is a doctor-patient conversation, one '\\[doctor] ...' / '\\[patient] ...' turn per line: write a draft visit note.")] = False,
     format: Annotated[SummaryFormat, typer.Option("--format", "-f", help="text (readable), json (the versioned NoteSummary / VisitNote schema) or fhir (a FHIR R4 document Bundle with a Composition).")] = SummaryFormat.text,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     kg: Annotated[Optional[Path], typer.Option("--kg", help="Knowledge graph file (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite).")] = None,
@@ -42,7 +42,7 @@ def summarize_cli(
 
     Examples:
 
-      medlens summarize examples/discharge_summary.txt
+      medlens summarize examples/01_discharge_summary.txt
 
       medlens summarize note.txt -f fhir -o summary.json
 
