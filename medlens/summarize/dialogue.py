@@ -49,6 +49,7 @@ class RewriteRules(BaseModel):
     yes_answers: list[str]
     no_answers: list[str]
     section_cues: dict[str, list[str]]
+    procedural: list[str]
 
 
 @lru_cache(maxsize=4)
@@ -225,6 +226,7 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
     labels = predict_sections(model, pairs)
     docs = list(nlp.pipe([c for _, c in pairs]))
     chitchat = [re.compile(x, re.I) for x in rules.chitchat]
+    procedural = re.compile("|".join(rules.procedural), re.I)
     out: dict[str, list[NoteSentence]] = {name: [] for name in SECTIONS}
     seen: set[str] = set()
 
@@ -275,8 +277,12 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
         if speaker == "patient":
             for e in doc.ents:
                 a = e._.assertion
-                if e.label_ in ("SYMPTOM", "FINDING") and a is not None and a.negated and not a.family:
+                if e.label_ not in ("SYMPTOM", "FINDING") or a is None or a.family:
+                    continue
+                if a.negated:
                     put("review_of_systems", f"Denies {e.text.lower()}", [i])
+                elif not (a.hypothetical or a.uncertain or a.historical):
+                    put("review_of_systems", f"Endorses {e.text.lower()}", [i])
         if label == "none" and speaker == "doctor":
             # the classifier saw no note section here: the doctor's words still count when they carry a
             # clinical entity and a section's cue words (an exam finding, a result, a plan)
@@ -296,9 +302,16 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
             section = "history_of_present_illness"
         if speaker != "patient" and section == "review_of_systems":
             continue  # the doctor's questions are written as the answers above
+        entity_words = [e.text.lower() for e in doc.ents if e.label_ in _CLINICAL or e.label_ == "ANATOMY"]
         for sent in _sentences(clean):
             if sent.endswith("?") or len(sent.split()) < 4 or any(c.search(sent) for c in chitchat):
                 continue
+            if section == "physical_exam":
+                # the exam says what was found: no announcements ("let me take a look"),
+                # and a sentence names something clinical
+                low = sent.lower()
+                if procedural.search(low) or not any(w in low for w in entity_words):
+                    continue
             if speaker == "patient":
                 sent = _person(sent, rules.first_person, s, o, p)
             else:
