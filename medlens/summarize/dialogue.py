@@ -227,6 +227,7 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
     docs = list(nlp.pipe([c for _, c in pairs]))
     chitchat = [re.compile(x, re.I) for x in rules.chitchat]
     procedural = re.compile("|".join(rules.procedural), re.I)
+    exam_cues = rules.section_cues.get("physical_exam", [])
     out: dict[str, list[NoteSentence]] = {name: [] for name in SECTIONS}
     seen: set[str] = set()
 
@@ -310,7 +311,7 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
                 # the exam says what was found: no announcements ("let me take a look"),
                 # and a sentence names something clinical
                 low = sent.lower()
-                if procedural.search(low) or not any(w in low for w in entity_words):
+                if procedural.search(low) or not any(w in low for w in entity_words + exam_cues):
                     continue
             if speaker == "patient":
                 sent = _person(sent, rules.first_person, s, o, p)
