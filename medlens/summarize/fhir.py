@@ -15,6 +15,7 @@ findings            ``Observation`` (valueBoolean true; false for pertinent nega
 abnormal results    ``Observation`` (category laboratory, interpretation abnormal)
 procedures          ``Procedure`` (status completed)
 follow-up           the section's narrative only
+what changed        a narrative-only section ("lisinopril: increased")
 ==================  ==================================================================
 
 Every resource notes the note spans it was read from (offsets and section).
@@ -178,6 +179,11 @@ def summary_to_fhir(summary: NoteSummary, *, patient_reference: str | None = Non
                                          "nilknown" if field == "allergies" and summary.no_known_allergies else "unavailable")
         sections.append(section)
 
+    # what changed: narrative only (each change already has its resource in the sections above)
+    changes = [f"{c.text}: {c.status}" for c in summary.changes]
+    sections.append({"title": "What changed", "text": _narrative(changes)} if changes else
+                    {"title": "What changed", "text": _narrative([]),
+                     "emptyReason": _cc("http://terminology.hl7.org/CodeSystem/list-empty-reason", "unavailable")})
     when = date or datetime.now(timezone.utc).replace(microsecond=0).isoformat()
     composition = {"resourceType": "Composition", "id": str(uuid.uuid5(_NS, f"{key}|composition")),
                    "status": "preliminary", "type": _cc(_LOINC, *_DOC_TYPE), "subject": subject, "date": when,

@@ -65,6 +65,9 @@ class NoteSummary(_Model):
     abnormal_results: list[SummaryItem] = []
     procedures: list[SummaryItem] = []
     follow_up: list[SummaryItem] = Field(default_factory=list, description="follow-up and pending items (sentences)")
+    changes: list[SummaryItem] = Field(default_factory=list, description=(
+        "what changed: medications started, stopped, increased, decreased, held, resumed or switched; problems new, "
+        "worse or better (status = the change; sources = the mention and the cue words)"))
     warnings: list[str] = Field(default_factory=list, description="why parts of the summary may be missing")
 
     @property

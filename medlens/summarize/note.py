@@ -52,6 +52,7 @@ class SummaryRules(BaseModel):
     allergy_cues: list[str]
     no_allergy_cues: list[str]
     not_allergens: list[str]
+    change_cues: dict[str, list[str]]
 
 
 def load_rules(path: str | None = None) -> SummaryRules:
@@ -64,6 +65,7 @@ _DATE = re.compile(
     r"\b(?:\d{1,2}[/-]\d{1,2}[/-]\d{2,4}|\d{1,2}/\d{2,4}|" + _MONTHS + r"\.?\s+(?:\d{1,2},?\s+)?\d{4}|(?:in|since)\s+(?:19|20)\d{2})\b",
     re.I)
 _PROBLEM_LABELS = ("DISEASE", "SYMPTOM", "FINDING")
+_CONDITIONAL = re.compile(r"\b(?:if|consider|considering|may|might|could|unless|should)\b", re.I)
 _DRUG_LABELS = ("DRUG", "CHEMICAL")
 _TRAILING_NUMBER = re.compile(r"[\s,]+\d[\d.,/]*\s*(?:mg|mcg|g|ml|units?)?$", re.I)
 
@@ -322,6 +324,7 @@ def summarize_note(doc: Doc, *, doc_id: str | None = None, rules: SummaryRules |
         abnormal_results=items(results, "result"),
         procedures=items(procedures, "procedure"),
         follow_up=_follow_up(doc, rules),
+        changes=_changes(doc, rules),
         warnings=warnings,
     )
 
@@ -371,6 +374,52 @@ def _attributes_dict(attrs) -> dict[str, str]:
         if v in (None, "", [], ()):
             continue
         out[str(k)] = getattr(v, "text", None) or (", ".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v))
+    return out
+
+
+def _changes(doc: Doc, rules: SummaryRules) -> list[SummaryItem]:
+    """What changed: a medication started, stopped, increased, decreased or held; a problem new, worse or better.
+
+    One item per entity whose sentence carries a change cue of its kind (``change_cues`` in the rules);
+    ``status`` is the kind of change, ``text`` the entity and ``sources`` the entity and the cue words.
+    """
+    patterns = {kind: _phrase_re(cues) for kind, cues in rules.change_cues.items()}
+    drug_kinds = ("started", "stopped", "increased", "decreased", "held", "resumed", "switched")
+    problem_kinds = ("new", "worse", "better")
+    out: list[SummaryItem] = []
+    seen: set[tuple[str, str]] = set()
+    for ent in doc.ents:
+        a = ent._.assertion
+        if a is not None and (a.negated or a.family or a.hypothetical):
+            continue
+        if ent.label_ in _DRUG_LABELS:
+            kinds = drug_kinds
+        elif ent.label_ in _PROBLEM_LABELS:
+            kinds = problem_kinds
+        else:
+            continue
+        sent = _sentence(ent)
+        if _CONDITIONAL.search(sent.text):
+            continue  # "hold if eGFR falls", "consider stopping": not a change made
+        for kind in kinds:
+            m = patterns[kind].search(sent.text) if kind in patterns else None
+            if m is None:
+                continue
+            key = (_key(ent), kind)
+            if key in seen:
+                break
+            seen.add(key)
+            concepts = ent._.concepts or []
+            cue_start = sent.start_char + m.start()
+            out.append(SummaryItem(
+                text=_clean(ent.text) if ent.label_ in _DRUG_LABELS else ent.text,
+                concept_id=concepts[0].concept_id if concepts else None,
+                concept_name=concepts[0].name if concepts else None, label=ent.label_, status=kind,
+                dates=list(dict.fromkeys(_DATE.findall(sent.text)))[:3],
+                reason=f"'{m.group(0)}' in the same sentence; in {ent._.section.replace('_', ' ')}",
+                sources=[_source(ent), SourceSpan(start=cue_start, end=cue_start + len(m.group(0)),
+                                                  section=ent._.section, text=m.group(0))]))
+            break
     return out
 
 

@@ -12,6 +12,7 @@ _TITLES = (
     ("pertinent_negatives", "Pertinent negatives"),
     ("abnormal_results", "Abnormal results"),
     ("procedures", "Procedures"),
+    ("changes", "What changed"),
     ("follow_up", "Follow-up and pending"),
 )
 
@@ -29,6 +30,8 @@ def _line(item: SummaryItem, kind: str) -> str:
         extra.append(", ".join(item.dates))
     if item.attributes:
         extra.append(", ".join(f"{k} {v}" for k, v in item.attributes.items()))
+    if kind == "changes":
+        extra.append(item.status)
     if kind == "medications" and item.status != "active":
         extra.append(item.status)
     head = f"- {name}" + (f" ({'; '.join(extra)})" if extra else "")

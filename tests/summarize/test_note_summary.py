@@ -136,3 +136,14 @@ def test_summary_reads_drug_attributes_when_a_component_sets_them(nlp):
     finally:
         if created:
             Span.remove_extension("attributes")
+
+
+def test_summary_lists_what_changed(nlp):
+    from medlens.summarize import summarize
+
+    text = "PLAN: Increase lisinopril to 20 mg daily. Stop metformin. Hold aspirin if bleeding occurs.\n"
+    changes = {(c.concept_id, c.status): c for c in summarize(text, nlp=nlp).changes}
+    assert set(changes) == {("T:M003", "increased"), ("T:M001", "stopped")}  # the conditional hold is no change
+    inc = changes[("T:M003", "increased")]
+    assert [s.text for s in inc.sources] == ["lisinopril", "Increase"]
+    assert all(text[s.start:s.end] == s.text for s in inc.sources)

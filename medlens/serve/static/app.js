@@ -188,7 +188,7 @@ async function renderDifferential(text) {
 // -- summary (issue 16): grounded note summary, or a visit note from a conversation ------------------------
 const SUMMARY_PARTS = [["problems", "Problems"], ["medications", "Medications"], ["allergies", "Allergies"],
   ["positive_findings", "Key findings"], ["pertinent_negatives", "Pertinent negatives"],
-  ["abnormal_results", "Abnormal results"], ["procedures", "Procedures"], ["follow_up", "Follow-up and pending"]];
+  ["abnormal_results", "Abnormal results"], ["procedures", "Procedures"], ["changes", "What changed"], ["follow_up", "Follow-up and pending"]];
 
 function sourceTitle(item) {
   return (item.sources || []).map((s) => `${s.section.replaceAll("_", " ")} ${s.start}–${s.end}`).join("; ");
@@ -201,7 +201,7 @@ function renderNoteSummary(box, s) {
     const ul = el("ul", { "data-part": key });
     if (!items.length) ul.append(el("li", { class: "muted" }, "no known allergies"));
     for (const item of items) {
-      const extra = key === "problems" ? ` (${item.status.replaceAll("_", " ")}${item.dates && item.dates.length ? ", " + item.dates.join(", ") : ""})` : "";
+      const extra = key === "changes" ? ` (${item.status})` : key === "problems" ? ` (${item.status.replaceAll("_", " ")}${item.dates && item.dates.length ? ", " + item.dates.join(", ") : ""})` : "";
       const li = el("li", { title: `from ${sourceTitle(item)}${item.reason ? " · " + item.reason : ""}`, tabindex: "0" }, item.text + extra);
       li.addEventListener("click", () => {
         const src = (item.sources || [])[0]; if (!src) return;
