@@ -42,9 +42,14 @@ from medlens.errors import Errors, SourceError
 from medlens.resources import resource_path
 
 LEAK = 0.01
-"""P(finding | disease) for a finding the disease's knowledge does not list."""
+"""P(finding | disease) floor in the knowledge (DDXPlus's own "never seen" is 1e-7)."""
+NOTE_LEAK = 0.1
+"""The scorer's floor: a finding the disease's knowledge does not list is taken as seen in 10% of its patients
+(notes mention much the knowledge does not model; chosen on the mtsamples dev half, with STATED_FACTOR and
+ABSENT_WEIGHT)."""
+ABSENT_WEIGHT = 0.5
 CAP = 0.98
-STATED_FACTOR = 25.0
+STATED_FACTOR = 1000.0
 """Likelihood ratio of a present, current finding that names the disease (a stated diagnosis)."""
 
 URGENCY = {1: "emergency", 2: "emergency", 3: "soon", 4: "self-care", 5: "self-care"}
@@ -424,8 +429,16 @@ def demographic_effect(did: str, name: str, code: str | None, age: float | None,
 class CommonScorer:
     """Naive Bayes over a :class:`CommonKnowledge` with priors, age/sex and stated diagnoses."""
 
-    def __init__(self, knowledge: CommonKnowledge) -> None:
+    def __init__(self, knowledge: CommonKnowledge, leak: float = NOTE_LEAK, stated_factor: float = STATED_FACTOR,
+                 absent_weight: float = ABSENT_WEIGHT) -> None:
         self.k = knowledge
+        self.stated_factor = stated_factor
+        self.absent_weight = absent_weight
+        if leak > LEAK:
+            p = np.maximum(knowledge.p, leak)
+            self.log_p, self.log_q = np.log(p), np.log1p(-p)
+        else:
+            self.log_p, self.log_q = knowledge.log_p, knowledge.log_q
 
     def score(self, present: Sequence[int], absent: Sequence[int] = (), stated: Sequence[int] = (),
               age: float | None = None, sex: str | None = None, use_prior: bool = True
@@ -447,11 +460,11 @@ class CommonScorer:
         absent = [a for a in dict.fromkeys(absent) if a not in pset]
         s = k.log_prior.copy() if use_prior else np.zeros(len(k.ids))
         if present:
-            s += k.log_p[:, present].sum(axis=1)
+            s += self.log_p[:, present].sum(axis=1)
         if absent:
-            s += k.log_q[:, absent].sum(axis=1)
+            s += self.absent_weight * self.log_q[:, absent].sum(axis=1)
         for d in stated:
-            s[d] += np.log(STATED_FACTOR)
+            s[d] += np.log(self.stated_factor)
         excluded: dict[int, str] = {}
         factors = np.ones(len(k.ids))
         if age is not None or sex is not None:

@@ -57,7 +57,7 @@ from medlens.reasoning.models import (
     Suggestion,
     Triage,
 )
-from medlens.reasoning.patient import read_patient, scan_text
+from medlens.reasoning.patient import read_patient, scan_text, section_at, section_spans
 from medlens.reasoning.phenotype import PhenotypeIndex, ScorerSettings
 from medlens.reasoning.rules import LabValue, RuleEngine, RuleSet, load_rules
 from medlens.reasoning.tables import DiseaseSymptomTable, NaiveBayesScorer, symptom_text
@@ -121,6 +121,7 @@ class DiagnosisEngine:
         self.kg = kg
         self.mode = mode
         self._common = common
+        self.common_settings: dict[str, float] = {}
         self._feature_cache: dict[tuple, list[int]] = {}
         self._nlp = nlp
         self.table = table
@@ -362,7 +363,13 @@ class DiagnosisEngine:
             elif i not in present:
                 absent.setdefault(i, f)
 
+        kinds = section_spans(text) if text else []
         for f in findings:
+            kind = section_at(kinds, f.start) if kinds and f.start is not None else "current"
+            if kind == "skip":
+                continue
+            if kind in ("history", "family") and f.status == "present":
+                f = f.model_copy(update={"status": "historical" if kind == "history" else "family"})
             hits = self.feature_hits(f)
             if f.counted and f.status == "present" and f.origin != "hpo":
                 stated += [d for d in self._stated(f) if d not in stated]
@@ -408,7 +415,7 @@ class DiagnosisEngine:
     def _diagnose_common(self, findings: list[Finding], text: str | None, patient: Patient, top: int,
                          n_questions: int) -> Differential:
         k = self.common
-        scorer = CommonScorer(k)
+        scorer = CommonScorer(k, **self.common_settings)
         present, absent, stated, used, unmapped, risks = self.case_features(findings, text)
         result = Differential(method="common", mode="common", findings=used, unmapped=unmapped, candidates=len(k.ids),
                               risk_factors=risks,
@@ -437,7 +444,7 @@ class DiagnosisEngine:
             if d in stated:
                 sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
                                        relation="stated_diagnosis", term=k.ids[d], term_name=k.names[d], match="exact",
-                                       weight=round(float(np.log(25.0)), 4), source=k.name))
+                                       weight=round(float(np.log(scorer.stated_factor)), 4), source=k.name))
             sup.sort(key=lambda e: -e.weight)
             con.sort(key=lambda e: e.weight)
             asked = set(present) | set(absent)

@@ -86,7 +86,7 @@ def read_patient(text: str) -> Patient:
 
 
 # -- sections and sentences ----------------------------------------------------------------
-_HEADER = re.compile(r"^\s*([A-Z][A-Za-z /&,()-]{2,60}?)\s*:", re.M)
+_HEADER = re.compile(r"(?:^|(?<=[,.])|(?<=[,.]\s)|(?<=\s\s))\s*([A-Z][A-Za-z /&()-]{2,60}?)\s*:(?!\d)", re.M)
 _NEG = re.compile(r"\b(no|not|denies|denied|denying|without|negative for|never|none|nor|absence of|free of|non)\b", re.I)
 _FAMILY_WORDS = re.compile(r"\b(mother|father|mom|dad|brother|sister|sibling|siblings|parents?|family|grandmother|"
                            r"grandfather|aunt|uncle|cousin|son|daughter|maternal|paternal|fhx|fh)\b", re.I)
@@ -111,6 +111,21 @@ def section_kind(header: str) -> str:
     return "current"
 
 
+def section_spans(text: str) -> list[tuple[int, str]]:
+    """``(start, kind)`` of each header-led section of a text (see :func:`section_kind`)."""
+    return [(0, "current")] + [(m.start(), section_kind(m.group(1))) for m in _HEADER.finditer(text)]
+
+
+def section_at(spans: list[tuple[int, str]], pos: int) -> str:
+    """The kind of section a character offset falls in."""
+    kind = "current"
+    for s, k in spans:
+        if s > pos:
+            break
+        kind = k
+    return kind
+
+
 @dataclass
 class Mention:
     """A feature's words found in the text."""
@@ -125,9 +140,7 @@ class Mention:
 
 def sentences(text: str):
     """``(start, end, section kind)`` of each clause of the text."""
-    kinds: list[tuple[int, str]] = [(0, "current")]
-    for m in _HEADER.finditer(text):
-        kinds.append((m.start(), section_kind(m.group(1))))
+    kinds = section_spans(text)
     pos = 0
     for m in list(_SPLIT.finditer(text)) + [None]:
         end = m.start() if m else len(text)
