@@ -267,7 +267,8 @@ class DiagnosisEngine:
             else:
                 result = self._diagnose_common(list(findings), text, patient, top, questions)
         result.patient = patient if (patient.age is not None or patient.sex is not None) else None
-        result.excluded_findings = [f for f in excluded if f.id not in {r.id for r in result.risk_factors}]
+        routed = {r.finding for r in result.risk_factors if r.finding}
+        result.excluded_findings = [f for f in excluded if f.id not in routed]
         result.suggestions = self.rule_engine.evaluate(counted, labs) + result.suggestions
         return result
 
@@ -393,7 +394,7 @@ class DiagnosisEngine:
                 if ante:
                     risks.setdefault(i, RiskFactor(id=feat.key, name=feat.label, status=status,
                                                    context={"historical": "history", "family": "family"}.get(f.status, "current"),
-                                                   text=f.text, origin="finding"))
+                                                   text=f.text, origin="finding", finding=f.id))
             if f.counted:
                 (used if mapped or (f.status == "present" and self._stated(f)) else unmapped).append(f)
         if text:
@@ -463,7 +464,8 @@ class DiagnosisEngine:
         if any(s is not None for s in k.severity):
             level, why = triage(probs, k.severity)
             result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)
-        result.questions = self._common_questions(order[:10], probs, set(present) | set(absent), n_questions)
+        skipped = {i for f in findings if f.status == "uncertain" for i in self.feature_hits(f)}
+        result.questions = self._common_questions(order[:10], probs, set(present) | set(absent) | skipped, n_questions)
         # a syndrome may fit better than any common disease: offer the rare-disease ranking beside
         cur = [f for f in used + unmapped if f.status == "present" and f.counted]
         unexplained = [f for f in unmapped if f.status == "present" and f.hpo]

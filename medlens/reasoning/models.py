@@ -111,6 +111,7 @@ class RiskFactor(_Model):
     context: str = Field(description="history, family, current or diagnosis: where it was said")
     text: str | None = None
     origin: str = Field(description="finding (a pipeline finding routed here) or text (the knowledge's words)")
+    finding: str | None = Field(None, description="the id of the finding routed here, when origin is finding")
 
 
 class Triage(_Model):

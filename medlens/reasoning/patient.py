@@ -156,7 +156,8 @@ def scan_text(text: str, features: Sequence, symptoms: bool = False) -> list[Men
     Args:
         text: the note or description.
         features: :class:`medlens.reasoning.common.Feature` records (their ``patterns`` are used).
-        symptoms: also scan current symptoms (for short patient texts); antecedents are always scanned.
+        symptoms: also scan current symptoms (for short patient texts); antecedents, and qualities of a
+            symptom ("radiating to the left arm"), are always scanned.
     """
     out: list[Mention] = []
     for s, e, kind in sentences(text):
@@ -168,7 +169,7 @@ def scan_text(text: str, features: Sequence, symptoms: bool = False) -> list[Men
         for i, f in enumerate(features):
             if not f.patterns or f.raw_value:
                 continue
-            if not f.antecedent and not f.history and not (symptoms and kind == "current"):
+            if not f.antecedent and not f.history and not ((symptoms or "@" in f.key) and kind == "current"):
                 continue
             if f.family_only and not fam:
                 continue
