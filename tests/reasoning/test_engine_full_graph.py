@@ -30,9 +30,17 @@ def test_engine_symptom_list_negation(engine):
 
 
 def test_engine_history_and_family_not_counted(engine):
-    res = engine.diagnose("Fever and stiff neck. History of asthma.")
-    assert {f.name for f in res.excluded_findings} == {"Asthma"}
+    res = engine.diagnose("Fever and stiff neck. History of asthma. History of cough.", mode="rare")
+    assert {f.name for f in res.excluded_findings} == {"Asthma", "Cough"}
     assert all(f.status in ("present", "absent") for f in res.findings)
+
+
+def test_engine_history_becomes_risk_factor_not_symptom(engine):
+    """Issue 12: a history item the common-disease knowledge uses is an antecedent; a past symptom stays out."""
+    res = engine.diagnose("Fever and stiff neck. History of asthma. History of cough.")
+    assert res.mode == "common"
+    assert {(r.id, r.status, r.context) for r in res.risk_factors} >= {("j45", "present", "history")}
+    assert "Cough" not in {f.name for f in res.findings} and "Cough" in {f.name for f in res.excluded_findings}
 
 
 def test_engine_lay_ids_and_rule_ids_exist(engine):
