@@ -226,6 +226,12 @@ def _ddxplus(path: str, mapping_path: str) -> CommonKnowledge:
                 if q > 0:
                     p[i, fi[f"{ev}@{g}"]] = q
                     listed[i, fi[f"{ev}@{g}"]] = q > LEAK
+    # a more specific evidence implies the general one (a barking cough is a cough; a chest pain is a pain)
+    implied = [(fi[k], fi[g]) for k, m in mapping["evidences"].items() for g in m.get("implies", [])]
+    implied += [(fi[f.key], fi[f.parent]) for f in features if f.parent and f.parent in fi and not f.raw_value]
+    for s_, g_ in implied:
+        p[:, g_] = np.maximum(p[:, g_], p[:, s_])
+        listed[:, g_] |= listed[:, s_]
     p = np.clip(p, LEAK, CAP)
     prior = np.array([d["prior"] for d in data["diseases"]], dtype=float)
     prior /= prior.sum()

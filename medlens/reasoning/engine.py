@@ -35,6 +35,8 @@ from spacy.tokens import Doc
 from medlens.errors import InputError
 from medlens.kg.store import KnowledgeGraph
 from medlens.reasoning.common import (
+    LEAK,
+    NOTE_LEAK,
     TRIAGE_WORDS,
     URGENCY,
     CommonKnowledge,
@@ -416,7 +418,11 @@ class DiagnosisEngine:
     def _diagnose_common(self, findings: list[Finding], text: str | None, patient: Patient, top: int,
                          n_questions: int) -> Differential:
         k = self.common
-        scorer = CommonScorer(k, **self.common_settings)
+        settings = dict(self.common_settings)
+        # a note mentions much the knowledge does not model (comorbidities, procedures): a finding a disease's
+        # knowledge does not list weighs less against it than in a patient's short description
+        settings.setdefault("leak", NOTE_LEAK if text and len(text) > SHORT_TEXT else LEAK)
+        scorer = CommonScorer(k, **settings)
         present, absent, stated, used, unmapped, risks = self.case_features(findings, text)
         result = Differential(method="common", mode="common", findings=used, unmapped=unmapped, candidates=len(k.ids),
                               risk_factors=risks,

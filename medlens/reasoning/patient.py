@@ -9,7 +9,9 @@ smoking, travel, contraceptive pills; in short patient texts also symptoms)
 sentence by sentence, with the section they sit in (family history, past
 history, current), a negation before them in the clause, and the feature's
 ``unless`` words (a *former* smoker is not a smoker). Findings of the pipeline
-are routed to antecedents by :func:`route_antecedents`.
+are routed to antecedents by the engine (``DiagnosisEngine.case_features``):
+a historical or family finding that reaches an antecedent of the knowledge is a
+risk factor; a past *symptom* never counts as a current one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from medlens.reasoning.models import Finding, Patient
+from medlens.reasoning.models import Patient
 
 _AGE = [
     (re.compile(r"\b(\d{1,3}(?:\.\d)?)[\s-]*(?:years?|yrs?)[\s-]*(?:of age|old)\b", re.I), 1.0),
@@ -185,21 +187,3 @@ def scan_text(text: str, features: Sequence, symptoms: bool = False) -> list[Men
                 out.append(Mention(i, "absent" if neg else "present", ctx, m.group(0), s + m.start(), s + m.end()))
                 break
     return out
-
-
-def route_antecedents(findings: Sequence[Finding], is_antecedent) -> tuple[list[Finding], list[Finding]]:
-    """Split findings into ``(current, antecedents)``.
-
-    Historical and family findings that ``is_antecedent(finding)`` accepts (a risk factor or
-    antecedent of the knowledge: hypertension, diabetes, smoking, a prior episode...) become
-    antecedents; the rest stay as they were (historical findings never count as current symptoms).
-    Present or absent findings that are antecedents (a history item listed without a cue) are
-    antecedents too, and stay current findings for the other scorers.
-    """
-    current, ante = [], []
-    for f in findings:
-        if f.status in ("historical", "family", "present", "absent") and is_antecedent(f):
-            ante.append(f)
-        if f.status not in ("historical", "family") or not is_antecedent(f):
-            current.append(f)
-    return current, ante

@@ -13,7 +13,7 @@ from medlens.reasoning.common import (
     triage,
 )
 from medlens.reasoning.models import Finding
-from medlens.reasoning.patient import read_patient, route_antecedents, scan_text
+from medlens.reasoning.patient import read_patient, scan_text
 
 TABLES = Path(__file__).resolve().parents[1] / "fixtures" / "tables"
 
@@ -58,7 +58,7 @@ def test_pregnancy_and_sex_specific_exclusions():
 
 def test_paediatric_only_and_age_factors(ddx):
     assert demographic_effect("DDXPLUS:bronchiolitis", "Bronchiolitis", "J21.9", 40, "male")[0] == 0.0
-    assert demographic_effect("DDXPLUS:bronchiolitis", "Bronchiolitis", "J21.9", 1, "male") == (1.0, None)
+    assert demographic_effect("DDXPLUS:bronchiolitis", "Bronchiolitis", "J21.9", 1, "male") == (8.0, None)  # infants
     young = demographic_effect("DDXPLUS:possible_nstemi_stemi", "Possible NSTEMI / STEMI", "I21.4", 22, "male")[0]
     old = demographic_effect("DDXPLUS:possible_nstemi_stemi", "Possible NSTEMI / STEMI", "I21.4", 64, "male")[0]
     assert 0 < young < 1 < old
@@ -147,15 +147,6 @@ def test_scan_text_symptoms_only_in_short_texts(ddx):
     assert not {ddx.features[m.feature].key for m in scan_text(text, ddx.features)} & {"toux_Aboy", "fievre"}
     keys = {(ddx.features[m.feature].key, m.context) for m in scan_text(text, ddx.features, symptoms=True)}
     assert {("toux_Aboy", "current"), ("fievre", "current")} <= keys  # "my son has" is the patient, not family history
-
-
-def test_route_antecedents():
-    fs = [Finding(id="HP:0000822", name="Hypertension", status="historical"),
-          Finding(id="HP:0012735", name="Cough", status="historical"),
-          Finding(id="HP:0001945", name="Fever", status="present")]
-    current, ante = route_antecedents(fs, lambda f: f.name == "Hypertension")
-    assert [f.name for f in ante] == ["Hypertension"]
-    assert [f.name for f in current] == ["Cough", "Fever"]  # a past cough stays historical, never current
 
 
 # -- user tables -----------------------------------------------------------------------------------

@@ -85,3 +85,29 @@ def test_cli_diagnose_nothing_given():
 
     r = CliRunner().invoke(app, ["diagnose"])
     assert r.exit_code == 2 and "nothing to diagnose" in r.output
+
+
+def test_bundled_discharge_summary_gets_a_clinical_differential(engine):
+    """Issue 12: the bundled NSTEMI discharge summary ranks acute coronary syndromes first, reads the
+    patient and his risk factors, and sends him to the emergency department."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "examples" / "01_discharge_summary.txt").read_text(encoding="utf-8")
+    res = engine.diagnose(text, top=5)
+    assert res.mode == "common" and res.diagnoses[0].icd10cm.startswith(("I21", "I20"))
+    assert {d.id for d in res.diagnoses[:3]} >= {"DDXPLUS:possible_nstemi_stemi", "DDXPLUS:unstable_angina"}
+    assert res.patient.sex == "male" and res.patient.age == 67
+    assert {"i10", "e10_e11", "e78.5", "smokingpast", "z82.49"} <= {r.id for r in res.risk_factors if r.status == "present"}
+    assert "f17.210" not in {r.id for r in res.risk_factors}  # a former smoker
+    assert res.triage.level == "emergency"
+    assert not any("peripartum" in d.name.lower() or "cocaine" in d.name.lower() for d in res.diagnoses)
+
+
+def test_rare_mode_is_the_phenotype_ranking(engine):
+    res = engine.diagnose("Seizures, microcephaly and global developmental delay.", mode="rare", top=3)
+    assert res.mode == "rare" and res.candidates > 12000 and all(d.knowledge == "hpo" for d in res.diagnoses)
+
+
+def test_pregnancy_diseases_excluded_for_a_man_in_rare_mode(engine):
+    res = engine.diagnose("58-year-old man with dyspnea, chest pain, palpitations and edema. Cardiomyopathy.", mode="rare", top=20)
+    assert not any("peripartum" in d.name.lower() for d in res.diagnoses)
