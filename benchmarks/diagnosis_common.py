@@ -226,7 +226,7 @@ def main() -> None:
     per = sorted(s["per"].items(), key=lambda x: -x[1][0])
     per_table = markdown_table(["pathology (structured)", "patients", "top-1 %", "top-5 %"],
                                [[d, n, pct(a), pct(b)] for d, (n, a, b) in per], ["l", "r", "r", "r"])
-    body = (f"Recorded {info['date']} on {m['cpu'].split()[0] if m.get('cpu') else 'unknown'}, {m['cores']} cores, "
+    body = (f"Recorded {info['date']} on {m.get('cpu', 'unknown')}, {m['cores']} cores, {m.get('ram_gib')} GiB RAM, "
             f"commit {info['commit']}.\n\n{table}\n\n"
             f"Macro top-1 over pathologies: structured {pct(s['macro_top1'])}, text {pct(t['macro_top1'])}. "
             "Targets (issue 12): top-1 >= 50%, top-5 >= 75%, triage >= 70%.\n\n"
