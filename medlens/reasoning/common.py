@@ -494,13 +494,24 @@ class CommonScorer:
         return z / z.sum()
 
 
-def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: float = 0.3) -> tuple[str, str]:
+def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: float = 0.3,
+           supported: Sequence[bool] | None = None) -> tuple[str, str]:
     """``(level, reason)``: emergency when the can't-miss diagnoses (severity 1-2) together reach
-    ``emergency_at`` or lead the list; else the urgency of the most probable diagnosis."""
+    ``emergency_at`` or lead the list; else the urgency of the most probable diagnosis.
+
+    Args:
+        probs: probability of each disease.
+        severity: DDXPlus severity of each (None = unknown, taken as 3).
+        emergency_at: total probability of can't-miss diagnoses that makes it an emergency.
+        supported: per disease, whether a current symptom supports it; a can't-miss diagnosis without
+            one is taken as "see a doctor soon" (default: all supported).
+    """
     if not len(probs) or probs.max() <= 0:
         return "soon", "no diagnosis could be ranked"
     top = int(np.argmax(probs))
     sev = [s if s is not None else 3 for s in severity]
+    if supported is not None:
+        sev = [3 if s <= 2 and not ok else s for s, ok in zip(sev, supported)]
     can_miss = float(sum(p for p, s in zip(probs, sev) if s <= 2))
     if sev[top] <= 2:
         return "emergency", "the most probable diagnosis is a can't-miss condition"

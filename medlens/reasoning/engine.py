@@ -321,7 +321,9 @@ class DiagnosisEngine:
                     continue
                 hit = False
                 if feat.concepts:
-                    if absent:
+                    if absent and (feat.antecedent or feat.history):
+                        hit = bool(feat.concepts & ids)  # "denies headache" is not "no history of migraine"
+                    elif absent:
                         hit = any(c in ids or ids & set(self._ancestors(c)) for c in feat.concepts)
                     else:
                         hit = bool(feat.concepts & up)
@@ -468,7 +470,11 @@ class DiagnosisEngine:
                 icd10cm=k.icd10cm[d], icd10cm_name=self._icd_name(k.icd10cm[d]), severity=sev,
                 urgency=URGENCY.get(sev) if sev else None, cant_miss=bool(sev is not None and sev <= 2), factors=fac))
         if any(s is not None for s in k.severity):
-            level, why = triage(probs, k.severity)
+            # a can't-miss diagnosis counts for the emergency level only when a current symptom supports it
+            # (risk factors alone, as in a follow-up visit, do not send the patient to the emergency department)
+            sym = [i for i in present if not (k.features[i].antecedent or k.features[i].history)]
+            supported = np.array([d in stated or any(k.p[d, i] >= 0.3 for i in sym) for d in range(len(k.ids))])
+            level, why = triage(probs, k.severity, supported=supported)
             result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)
         skipped = {i for f in findings if f.status == "uncertain" for i in self.feature_hits(f)}
         result.questions = self._common_questions(order[:10], probs, set(present) | set(absent) | skipped, n_questions)

@@ -125,6 +125,12 @@ def test_triage_levels(ddx):
     p[:] = 0
     p[ddx.disease_index["DDXPLUS:pneumonia"]] = 1.0
     assert triage(p, sev)[0] == "soon"
+    p[:] = 0
+    p[ddx.disease_index["DDXPLUS:possible_nstemi_stemi"]] = 1.0
+    assert triage(p, sev)[0] == "emergency"
+    unsupported = [True] * len(sev)
+    unsupported[ddx.disease_index["DDXPLUS:possible_nstemi_stemi"]] = False
+    assert triage(p, sev, supported=unsupported)[0] == "soon"  # risk factors alone: not an emergency
 
 
 # -- risk factors from text --------------------------------------------------------------------

@@ -111,3 +111,12 @@ def test_rare_mode_is_the_phenotype_ranking(engine):
 def test_pregnancy_diseases_excluded_for_a_man_in_rare_mode(engine):
     res = engine.diagnose("58-year-old man with dyspnea, chest pain, palpitations and edema. Cardiomyopathy.", mode="rare", top=20)
     assert not any("peripartum" in d.name.lower() for d in res.diagnoses)
+
+
+def test_follow_up_visit_with_risk_factors_only_is_not_an_emergency(engine):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "examples" / "04_progress_note.txt").read_text(encoding="utf-8")
+    res = engine.diagnose(text)
+    assert res.patient.sex == "female" and res.triage.level != "emergency"
+    assert {"e10_e11", "i10", "irc"} <= {r.id for r in res.risk_factors if r.status == "present"}
