@@ -50,6 +50,8 @@ ABSENT_WEIGHT)."""
 ABSENT_WEIGHT = 0.5
 CAP = 0.98
 STATED_FACTOR = 1000.0
+HISTORY_FACTOR = 10.0
+"""Likelihood ratio of a past-history mention of a chronic disease (atrial fibrillation, anemia, COPD ...)."""
 """Likelihood ratio of a present, current finding that names the disease (a stated diagnosis)."""
 
 URGENCY = {1: "emergency", 2: "emergency", 3: "soon", 4: "self-care", 5: "self-care"}
@@ -123,6 +125,7 @@ class CommonKnowledge:
     p: np.ndarray
     listed: np.ndarray
     stated: list[list[re.Pattern]] = field(default_factory=list)
+    chronic: list[list[re.Pattern]] = field(default_factory=list)
     icd10_notes: list[str | None] = field(default_factory=list)
     shipped: bool = False
 
@@ -237,12 +240,14 @@ def _ddxplus(path: str, mapping_path: str) -> CommonKnowledge:
     prior /= prior.sum()
     stated_map = mapping.get("diseases", {})
     stated = [_compile(stated_map.get(d["id"], {}).get("patterns", [re.escape(d["name"].lower())])) for d in data["diseases"]]
+    chronic = [_compile(stated_map[d["id"]].get("patterns", []) + stated_map[d["id"]].get("history_patterns", []))
+               if stated_map.get(d["id"], {}).get("chronic") else [] for d in data["diseases"]]
     src = data["source"]
     return CommonKnowledge(
         name=src["name"], title=src["title"], license=src["license"], origin=src["origin"],
         ids=[d["id"] for d in data["diseases"]], names=[d["name"] for d in data["diseases"]],
         icd10cm=[d["icd10cm"] for d in data["diseases"]], severity=[d["severity"] for d in data["diseases"]],
-        prior=prior, features=features, p=p, listed=listed, stated=stated,
+        prior=prior, features=features, p=p, listed=listed, stated=stated, chronic=chronic,
         icd10_notes=[d.get("icd10cm_note") for d in data["diseases"]], shipped=True)
 
 
@@ -436,8 +441,9 @@ class CommonScorer:
     """Naive Bayes over a :class:`CommonKnowledge` with priors, age/sex and stated diagnoses."""
 
     def __init__(self, knowledge: CommonKnowledge, leak: float = NOTE_LEAK, stated_factor: float = STATED_FACTOR,
-                 absent_weight: float = ABSENT_WEIGHT) -> None:
+                 absent_weight: float = ABSENT_WEIGHT, history_factor: float = HISTORY_FACTOR) -> None:
         self.k = knowledge
+        self.history_factor = history_factor
         self.stated_factor = stated_factor
         self.absent_weight = absent_weight
         if leak > LEAK:
@@ -447,13 +453,14 @@ class CommonScorer:
             self.log_p, self.log_q = knowledge.log_p, knowledge.log_q
 
     def score(self, present: Sequence[int], absent: Sequence[int] = (), stated: Sequence[int] = (),
-              age: float | None = None, sex: str | None = None, use_prior: bool = True
+              age: float | None = None, sex: str | None = None, use_prior: bool = True, known: Sequence[int] = ()
               ) -> tuple[np.ndarray, dict[int, str], np.ndarray]:
         """Log-posterior (unnormalized) of each disease.
 
         Args:
             present, absent: feature indices (unknown features are simply not given).
             stated: disease indices named by a present, current finding.
+            known: chronic disease indices named in the past history (a known condition).
             age, sex: the patient's, when known.
             use_prior: add the log prior.
 
@@ -471,6 +478,9 @@ class CommonScorer:
             s += self.absent_weight * self.log_q[:, absent].sum(axis=1)
         for d in stated:
             s[d] += np.log(self.stated_factor)
+        for d in known:
+            if d not in stated:
+                s[d] += np.log(self.history_factor)
         excluded: dict[int, str] = {}
         factors = np.ones(len(k.ids))
         if age is not None or sex is not None:

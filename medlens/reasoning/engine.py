@@ -358,6 +358,7 @@ class DiagnosisEngine:
         present: dict[int, Finding | None] = {}
         absent: dict[int, Finding | None] = {}
         stated: list[int] = []
+        known: list[int] = []
         used, unmapped = [], []
         risks: dict[int, RiskFactor] = {}
 
@@ -378,6 +379,9 @@ class DiagnosisEngine:
             hits = self.feature_hits(f)
             if f.counted and f.status == "present" and f.origin != "hpo":
                 stated += [d for d in self._stated(f) if d not in stated]
+            if f.status == "historical" or (f.counted and f.status == "present"):
+                words = [w for w in (f.text, f.name) if w]
+                known += [d for d, pats in enumerate(k.chronic) if d not in known and any(rx.search(w) for rx in pats for w in words)]
             mapped = False
             for i in hits:
                 feat = k.features[i]
@@ -415,6 +419,7 @@ class DiagnosisEngine:
         for i, r in list(risks.items()):
             if r.status == "absent" and i in present:
                 risks[i] = r.model_copy(update={"status": "present"})
+        self._known = known
         return present, absent, stated, used, unmapped, list(risks.values())
 
     def _diagnose_common(self, findings: list[Finding], text: str | None, patient: Patient, top: int,
@@ -431,7 +436,8 @@ class DiagnosisEngine:
                               knowledge=[f"{k.name}: {k.title} ({k.license})"])
         if not present and not absent and not stated:
             return result
-        scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex)
+        known = self._known
+        scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex, known=known)
         probs = scorer.probabilities(scores)
         for d, why in excl.items():
             result.excluded_diagnoses.append(ExcludedDiagnosis(id=k.ids[d], name=k.names[d], reason=why))
@@ -450,6 +456,10 @@ class DiagnosisEngine:
             for i, f in absent.items():
                 w = float(k.log_q[d, i] - base_q[i])
                 (sup if w > 0 else con).append(self._common_ev(f, i, d, w, "absent"))
+            if d in known and d not in stated:
+                sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
+                                       relation="known_condition", term=k.ids[d], term_name=k.names[d], match="exact",
+                                       weight=round(float(np.log(scorer.history_factor)), 4), source=k.name))
             if d in stated:
                 sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
                                        relation="stated_diagnosis", term=k.ids[d], term_name=k.names[d], match="exact",
