@@ -56,7 +56,9 @@ class Evidence(_Model):
     finding_name: str
     finding_status: Literal["present", "absent"]
     text: str | None = None
-    relation: str = Field(description="has_phenotype, lacks_phenotype, or table (a CSV disease-symptom table)")
+    relation: str = Field(description="has_phenotype, lacks_phenotype, table (a CSV disease-symptom table), "
+                                      "p_finding_given_disease (common-disease knowledge), stated_diagnosis (the text names "
+                                      "the disease as current) or known_condition (a chronic disease in the past history)")
     term: str | None = Field(None, description="the disease's annotated term or table symptom")
     term_name: str | None = None
     match: str = Field(description="exact, more_specific (the finding is below the annotated term), "
@@ -67,7 +69,7 @@ class Evidence(_Model):
     frequency_raw: str | None = None
     reference: str | None = None
     weight: float = Field(0.0, description="contribution to the score (positive supports, negative contradicts)")
-    source: str = Field(description="knowledge source of the edge: omim, orphanet, decipher, or the table's name")
+    source: str = Field(description="knowledge source of the edge: omim, orphanet, decipher, ddxplus, or the table's name")
 
 
 class Diagnosis(_Model):

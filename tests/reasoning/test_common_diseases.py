@@ -112,6 +112,17 @@ def test_risk_factors_move_the_ranking(ddx):
     assert (risky[mi] - np.log(np.exp(risky - risky.max()).sum())) > (plain[mi] - np.log(np.exp(plain - plain.max()).sum()))
 
 
+def test_stated_and_known_conditions(ddx):
+    s = CommonScorer(ddx)
+    af = ddx.disease_index["DDXPLUS:atrial_fibrillation"]
+    feats = [ddx.feature_index["palpit"]]
+    base, _, _ = s.score(feats)
+    known, _, _ = s.score(feats, known=[af])
+    stated, _, _ = s.score(feats, stated=[af], known=[af])
+    assert base[af] < known[af] < stated[af]
+    assert ddx.chronic[af] and not ddx.chronic[ddx.disease_index["DDXPLUS:pulmonary_embolism"]]
+
+
 def test_triage_levels(ddx):
     sev = ddx.severity
     p = np.zeros(len(sev))
