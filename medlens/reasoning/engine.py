@@ -351,8 +351,11 @@ class DiagnosisEngine:
         return out
 
     def case_features(self, findings: Sequence[Finding], text: str | None
-                      ) -> tuple[dict[int, Finding | None], dict[int, Finding | None], list[int], list[Finding], list[Finding], list[RiskFactor]]:
-        """``(present, absent, stated, used, unmapped, risk_factors)`` of a case for the common scorer."""
+                      ) -> tuple[dict[int, Finding | None], dict[int, Finding | None], list[int], list[int],
+                                 list[Finding], list[Finding], list[RiskFactor]]:
+        """``(present, absent, stated, known, used, unmapped, risk_factors)`` of a case for the common scorer:
+        feature indices present / absent (with the finding behind each, None when read from the words), diseases
+        stated as current, chronic diseases known from the history, findings used and not covered, risk factors."""
         k = self.common
         self._link_table_features()
         present: dict[int, Finding | None] = {}
@@ -419,8 +422,7 @@ class DiagnosisEngine:
         for i, r in list(risks.items()):
             if r.status == "absent" and i in present:
                 risks[i] = r.model_copy(update={"status": "present"})
-        self._known = known
-        return present, absent, stated, used, unmapped, list(risks.values())
+        return present, absent, stated, known, used, unmapped, list(risks.values())
 
     def _diagnose_common(self, findings: list[Finding], text: str | None, patient: Patient, top: int,
                          n_questions: int) -> Differential:
@@ -430,13 +432,12 @@ class DiagnosisEngine:
         # knowledge does not list weighs less against it than in a patient's short description
         settings.setdefault("leak", NOTE_LEAK if text and len(text) > SHORT_TEXT else LEAK)
         scorer = CommonScorer(k, **settings)
-        present, absent, stated, used, unmapped, risks = self.case_features(findings, text)
+        present, absent, stated, known, used, unmapped, risks = self.case_features(findings, text)
         result = Differential(method="common", mode="common", findings=used, unmapped=unmapped, candidates=len(k.ids),
                               risk_factors=risks,
                               knowledge=[f"{k.name}: {k.title} ({k.license})"])
         if not present and not absent and not stated:
             return result
-        known = self._known
         scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex, known=known)
         probs = scorer.probabilities(scores)
         for d, why in excl.items():
