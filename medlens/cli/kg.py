@@ -36,7 +36,7 @@ def _open(kg: Path | None):
 @kg_app.command("build")
 def build_cli(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write the graph (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite).")] = None,
-    sources: Annotated[str, typer.Option("--sources", help="Shipped sources to include, comma-separated; 'none' for only your own.")] = "icd10cm,hpo,mesh,drugs,medlens",
+    sources: Annotated[str, typer.Option("--sources", help="Shipped sources to include, comma-separated; 'none' for only your own.")] = "icd10cm,hpo,mesh,drugs,medlens,ddxplus",
     csv_concepts: Annotated[Optional[Path], typer.Option("--csv-concepts", help="Your concepts table (id,name,label[,definition]).")] = None,
     csv_synonyms: Annotated[Optional[Path], typer.Option("--csv-synonyms", help="Your synonyms table (concept_id,text[,kind]).")] = None,
     csv_relations: Annotated[Optional[Path], typer.Option("--csv-relations", help="Your relations table (subject,predicate,object[,attrs]).")] = None,

@@ -1,7 +1,8 @@
 """Building the default knowledge graph (and graphs with the user's own sources).
 
 ``build_graph()`` reads each source (ICD-10-CM, HPO with its OMIM/Orphanet
-disease annotations, MeSH diseases, drugs, the curated clinical lexicon),
+disease annotations, MeSH diseases, drugs, the curated clinical lexicon, the
+DDXPlus common-disease knowledge shipped in ``resources/en/common``),
 writes them into a new SQLite file, resolves clinical abbreviations, builds the
 synonym match index, and moves the file into place atomically. Sources the
 user brings (CSV tables, OBO files, a UMLS RRF folder) are added with the same
@@ -20,7 +21,7 @@ from medlens.errors import Errors, KnowledgeGraphError
 from medlens.kg.sources.base import SourceData
 from medlens.kg.store import GraphWriter, default_graph_path
 
-DEFAULT_SOURCES = ("icd10cm", "hpo", "mesh", "drugs", "medlens")
+DEFAULT_SOURCES = ("icd10cm", "hpo", "mesh", "drugs", "medlens", "ddxplus")
 """Sources of the default graph; all install from PyPI with medlens."""
 
 
@@ -45,6 +46,10 @@ def _read_default(name: str) -> list[SourceData]:
         from medlens.kg.sources.lexicon import read_clinical_lexicon
 
         return [read_clinical_lexicon()]
+    if name == "ddxplus":
+        from medlens.kg.sources.ddxplus import read_ddxplus
+
+        return [read_ddxplus()]
     raise KnowledgeGraphError(Errors.E103.format(name=name, opts=", ".join(DEFAULT_SOURCES)))
 
 

@@ -34,13 +34,40 @@ from spacy.tokens import Doc
 
 from medlens.errors import InputError
 from medlens.kg.store import KnowledgeGraph
+from medlens.reasoning.common import (
+    LEAK,
+    NOTE_LEAK,
+    TRIAGE_WORDS,
+    URGENCY,
+    CommonKnowledge,
+    CommonScorer,
+    demographic_effect,
+    demographic_rules,
+    triage,
+)
 from medlens.reasoning.findings import FindingExtractor, dedupe
-from medlens.reasoning.models import Diagnosis, Differential, Evidence, Finding, Provenance, Question, Suggestion
+from medlens.reasoning.models import (
+    Diagnosis,
+    Differential,
+    Evidence,
+    ExcludedDiagnosis,
+    Finding,
+    Patient,
+    Provenance,
+    Question,
+    RiskFactor,
+    Suggestion,
+    Triage,
+)
+from medlens.reasoning.patient import read_patient, scan_text, section_at, section_spans
 from medlens.reasoning.phenotype import PhenotypeIndex, ScorerSettings
 from medlens.reasoning.rules import LabValue, RuleEngine, RuleSet, load_rules
 from medlens.reasoning.tables import DiseaseSymptomTable, NaiveBayesScorer, symptom_text
 
 TABLE_PREFIX = "SYMPTOM:"
+MODES = ("auto", "common", "rare")
+SHORT_TEXT = 800
+"""Texts up to this many characters are patient descriptions: their symptom words are also read literally."""
 
 
 def _entropy(p: np.ndarray) -> float:
@@ -89,8 +116,15 @@ class DiagnosisEngine:
     """
 
     def __init__(self, kg: KnowledgeGraph, nlp: Language | None = None, table: DiseaseSymptomTable | None = None,
-                 rules: RuleSet | None = None, settings: ScorerSettings = ScorerSettings(), alpha: float = 1.0) -> None:
+                 rules: RuleSet | None = None, settings: ScorerSettings = ScorerSettings(), alpha: float = 1.0,
+                 common: CommonKnowledge | None = None, mode: str = "auto") -> None:
+        if mode not in MODES:
+            raise InputError(f"Unknown mode '{mode}'. Accepted: {', '.join(MODES)}.")
         self.kg = kg
+        self.mode = mode
+        self._common = common
+        self.common_settings: dict[str, float] = {}
+        self._feature_cache: dict[tuple, list[int]] = {}
         self._nlp = nlp
         self.table = table
         self.settings = settings
@@ -100,6 +134,7 @@ class DiagnosisEngine:
         self._anc_cache: dict[str, tuple[str, ...]] = {}
         self.rule_engine = RuleEngine(rules or load_rules(), ancestors=self._ancestors)
         self._symptom_concepts: dict[int, set[str]] | None = None
+        self._linked = False
 
     @classmethod
     def load(cls, kg_path: str | Path | None = None, table: DiseaseSymptomTable | str | Path | None = None,
@@ -108,15 +143,19 @@ class DiagnosisEngine:
 
         Args:
             kg_path: knowledge graph file.
-            table: a table, or a folder holding ``dataset.csv`` and its companion files.
+            table: a table: a folder holding ``dataset.csv`` and its companion files (ranked by its own naive
+                Bayes), or a SymCAT.json / symcat-474-symptoms.csv / Columbia disease_symptom_pairs.csv file
+                (loaded as common-disease knowledge in place of DDXPlus).
             rules: a rules file path or a loaded :class:`RuleSet`; None for the shipped rules.
-            **kwargs: passed to the constructor (``settings``, ``alpha``).
+            **kwargs: passed to the constructor (``settings``, ``alpha``, ``mode``, ``common``).
         """
         from medlens.pipeline import shared_graph
 
         kg = shared_graph(kg_path)
-        if table is not None and not isinstance(table, DiseaseSymptomTable):
-            table = DiseaseSymptomTable.from_dir(table)
+        if table is not None and not isinstance(table, (DiseaseSymptomTable, CommonKnowledge)):
+            table = load_table(table)
+        if isinstance(table, CommonKnowledge):
+            kwargs["common"], table = table, None
         if rules is not None and not isinstance(rules, RuleSet):
             rules = load_rules(rules)
         return cls(kg, table=table, rules=rules, **kwargs)
@@ -135,6 +174,13 @@ class DiagnosisEngine:
         if self._index is None:
             self._index = PhenotypeIndex.from_graph(self.kg)
         return self._index
+
+    @property
+    def common(self) -> CommonKnowledge:
+        """The common-disease knowledge (DDXPlus unless a table was given)."""
+        if self._common is None:
+            self._common = CommonKnowledge.ddxplus()
+        return self._common
 
     @property
     def extractor(self) -> FindingExtractor:
@@ -171,7 +217,8 @@ class DiagnosisEngine:
 
     # -- diagnosis -----------------------------------------------------------------------
     def diagnose(self, findings: Sequence[Finding] | Doc | str, labs: Sequence[LabValue | str] = (), top: int = 10,
-                 questions: int = 5) -> Differential:
+                 questions: int = 5, *, text: str | None = None, patient: Patient | None = None,
+                 mode: str | None = None) -> Differential:
         """The ranked differential for a patient.
 
         Args:
@@ -179,29 +226,321 @@ class DiagnosisEngine:
             labs: lab values (``LabValue`` or ``"potassium=6.8 mmol/L"``) for the guideline rules.
             top: how many diagnoses to return with their evidence (all candidates are ranked).
             questions: how many next questions to propose.
+            text: the note or description the findings came from (for age, sex and risk factors);
+                taken from ``findings`` when that is a text or a Doc.
+            patient: age and sex when known (overrides what the text says).
+            mode: ``auto`` (common diseases for notes and patient text, the rare-disease phenotype
+                ranking for HPO input), ``common`` or ``rare``; None uses the engine's mode.
 
         Raises:
-            InputError: no usable input (the message says what was given).
+            InputError: no usable input (the message says what was given), or an unknown mode.
         """
         if isinstance(findings, str):
+            text = findings if text is None else text
             findings = self.findings(text=findings)
         elif isinstance(findings, Doc):
+            text = findings.text if text is None else text
             findings = self.findings(doc=findings)
         if top < 1:
             raise InputError(f"top must be at least 1, got {top}.")
+        mode = mode or self.mode
+        if mode not in MODES:
+            raise InputError(f"Unknown mode '{mode}'. Accepted: {', '.join(MODES)}.")
         labs = [lab if isinstance(lab, LabValue) else LabValue.parse(lab) for lab in labs]
+        if patient is None:
+            patient = read_patient(text or "")
+        elif text and (patient.age is None or patient.sex is None):
+            read = read_patient(text)
+            patient = patient.model_copy(update={k: getattr(read, k) for k in ("age", "sex", "age_text", "sex_text")
+                                                 if getattr(patient, k) is None})
         counted = [f for f in findings if f.counted]
         excluded = [f for f in findings if not f.counted]
         if self.table is not None:
             result = self._diagnose_table(counted, top, questions)
+            result.mode = "table"
         else:
-            result = self._diagnose_phenotype(counted, top, questions)
-        result.excluded_findings = excluded
+            if mode == "auto":
+                hpo_only = bool(counted) and all(f.origin == "hpo" for f in counted) and not text
+                mode = "rare" if hpo_only else "common"
+            if mode == "rare":
+                result = self._diagnose_phenotype(counted, top, questions, patient)
+                result.mode = "rare"
+                result.knowledge = ["hpo: HPO annotations of OMIM/Orphanet/DECIPHER rare diseases (phenotype scorer)"]
+            else:
+                result = self._diagnose_common(list(findings), text, patient, top, questions)
+        result.patient = patient if (patient.age is not None or patient.sex is not None) else None
+        routed = {r.finding for r in result.risk_factors if r.finding}
+        result.excluded_findings = [f for f in excluded if f.id not in routed]
         result.suggestions = self.rule_engine.evaluate(counted, labs) + result.suggestions
         return result
 
+    # -- common-disease scorer ---------------------------------------------------------------
+    def _link_table_features(self) -> None:
+        """Give the features of a user table concept ids, by running their names through the pipeline."""
+        if self._linked:
+            return
+        self._linked = True
+        k = self.common
+        if k.shipped:
+            return
+        for f in k.features:
+            if f.concepts:
+                continue
+            found = [x for x in self.extractor.from_text(f.label) if x.start is not None]
+            if found:
+                x = max(found, key=lambda x: x.end - x.start)
+                if (x.end - x.start) * 2 >= len(f.label):
+                    f.concepts = frozenset(x.hpo or x.concepts[:1])
+
+    def feature_hits(self, f: Finding) -> list[int]:
+        """Indices of the knowledge's features a finding reaches (see :mod:`medlens.reasoning.common`).
+
+        A present finding reaches features mapped to its concepts or to an ancestor of its HPO terms
+        ("substernal chest pain" → chest pain → pain), and features whose words it contains; an absent
+        one only features at or below it ("no pain" is no chest pain; "no chest pain" is not "no pain").
+        """
+        k = self.common
+        key = (f.id, f.text, f.name, f.status == "absent", k.name)
+        if key in self._feature_cache:
+            return self._feature_cache[key]
+        prefix = k.name.upper() + ":"
+        if f.id.upper().startswith(prefix) and f.id[len(prefix):] in k.feature_index:
+            hits = [k.feature_index[f.id[len(prefix):]]]
+        else:
+            ids = {f.id, *f.concepts, *f.hpo}
+            absent = f.status == "absent"
+            up: set[str] = set(ids)
+            if not absent:
+                for h in list(ids):
+                    if h.startswith(("HP:", "ICD10CM:")):
+                        up.update(self._ancestors(h))
+            words = [w.lower() for w in ([f.text] if f.text else [f.name]) if w]
+            hits = []
+            for i, feat in enumerate(k.features):
+                if feat.raw_value:
+                    continue
+                hit = False
+                if feat.concepts:
+                    if absent and (feat.antecedent or feat.history):
+                        hit = bool(feat.concepts & ids)  # "denies headache" is not "no history of migraine"
+                    elif absent:
+                        hit = any(c in ids or ids & set(self._ancestors(c)) for c in feat.concepts)
+                    else:
+                        hit = bool(feat.concepts & up)
+                if not hit and feat.patterns:
+                    hit = any((rx.fullmatch(w.strip()) if absent else rx.search(w)) for rx in feat.patterns for w in words)
+                if hit:
+                    hits.append(i)
+        if len(self._feature_cache) > 50_000:
+            self._feature_cache.clear()
+        self._feature_cache[key] = hits
+        return hits
+
+    def _stated(self, f: Finding) -> list[int]:
+        """Diseases a present, current finding names (a stated diagnosis)."""
+        k = self.common
+        out = []
+        cats = {c.split(":", 1)[1][:3] for c in f.concepts if c.startswith("ICD10CM:")}
+        words = [w for w in (f.text, f.name) if w]
+        for d in range(len(k.ids)):
+            code = k.icd10cm[d]
+            if code and code[:3] in cats and code[:3] not in ("R06", "R07", "R05", "R50", "R51"):
+                out.append(d)
+            elif any(rx.search(w) for rx in k.stated[d] for w in words):
+                out.append(d)
+        return out
+
+    def case_features(self, findings: Sequence[Finding], text: str | None
+                      ) -> tuple[dict[int, Finding | None], dict[int, Finding | None], list[int], list[int],
+                                 list[Finding], list[Finding], list[RiskFactor]]:
+        """``(present, absent, stated, known, used, unmapped, risk_factors)`` of a case for the common scorer:
+        feature indices present / absent (with the finding behind each, None when read from the words), diseases
+        stated as current, chronic diseases known from the history, findings used and not covered, risk factors."""
+        k = self.common
+        self._link_table_features()
+        present: dict[int, Finding | None] = {}
+        absent: dict[int, Finding | None] = {}
+        stated: list[int] = []
+        known: list[int] = []
+        used, unmapped = [], []
+        risks: dict[int, RiskFactor] = {}
+
+        def put(i: int, status: str, f: Finding | None) -> None:
+            if status == "present":
+                present.setdefault(i, f)
+                absent.pop(i, None)
+            elif i not in present:
+                absent.setdefault(i, f)
+
+        kinds = section_spans(text) if text else []
+        for f in findings:
+            kind = section_at(kinds, f.start) if kinds and f.start is not None else "current"
+            if kind == "skip":
+                continue
+            if kind in ("history", "family") and f.status == "present":
+                f = f.model_copy(update={"status": "historical" if kind == "history" else "family"})
+            hits = self.feature_hits(f)
+            if f.counted and f.status == "present" and f.origin != "hpo":
+                stated += [d for d in self._stated(f) if d not in stated]
+            if f.status == "historical" or (f.counted and f.status == "present"):
+                words = [w for w in (f.text, f.name) if w]
+                known += [d for d, pats in enumerate(k.chronic) if d not in known and any(rx.search(w) for rx in pats for w in words)]
+            mapped = False
+            for i in hits:
+                feat = k.features[i]
+                ante = feat.antecedent or feat.history
+                if f.status == "family":
+                    if not feat.family:
+                        continue
+                elif feat.family_only:
+                    continue
+                elif f.status == "historical":
+                    if not ante:
+                        continue
+                elif not f.counted:
+                    continue
+                status = "absent" if f.status == "absent" else "present"
+                put(i, status, f)
+                mapped = True
+                if ante:
+                    risks.setdefault(i, RiskFactor(id=feat.key, name=feat.label, status=status,
+                                                   context={"historical": "history", "family": "family"}.get(f.status, "current"),
+                                                   text=f.text, origin="finding", finding=f.id))
+            if f.counted:
+                (used if mapped or (f.status == "present" and self._stated(f)) else unmapped).append(f)
+        if text:
+            for m in scan_text(text, k.features, symptoms=len(text) <= SHORT_TEXT):
+                feat = k.features[m.feature]
+                if m.context == "family" and not feat.family:
+                    continue
+                if m.feature in present or (m.status == "absent" and m.feature in absent):
+                    continue
+                put(m.feature, m.status, None)
+                if feat.antecedent or feat.history:
+                    risks.setdefault(m.feature, RiskFactor(id=feat.key, name=feat.label, status=m.status,
+                                                           context=m.context, text=m.text, origin="text"))
+        for i, r in list(risks.items()):
+            if r.status == "absent" and i in present:
+                risks[i] = r.model_copy(update={"status": "present"})
+        return present, absent, stated, known, used, unmapped, list(risks.values())
+
+    def _diagnose_common(self, findings: list[Finding], text: str | None, patient: Patient, top: int,
+                         n_questions: int) -> Differential:
+        k = self.common
+        settings = dict(self.common_settings)
+        # a note mentions much the knowledge does not model (comorbidities, procedures): a finding a disease's
+        # knowledge does not list weighs less against it than in a patient's short description
+        settings.setdefault("leak", NOTE_LEAK if text and len(text) > SHORT_TEXT else LEAK)
+        scorer = CommonScorer(k, **settings)
+        present, absent, stated, known, used, unmapped, risks = self.case_features(findings, text)
+        result = Differential(method="common", mode="common", findings=used, unmapped=unmapped, candidates=len(k.ids),
+                              risk_factors=risks,
+                              knowledge=[f"{k.name}: {k.title} ({k.license})"])
+        if not present and not absent and not stated:
+            return result
+        scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex, known=known)
+        probs = scorer.probabilities(scores)
+        for d, why in excl.items():
+            result.excluded_diagnoses.append(ExcludedDiagnosis(id=k.ids[d], name=k.names[d], reason=why))
+        order = [int(d) for d in np.argsort(-scores, kind="stable") if np.isfinite(scores[d])]
+        shown = order[:top]
+        for d in order[top:]:
+            if k.severity[d] is not None and k.severity[d] <= 2 and probs[d] >= 0.05:
+                shown.append(d)
+        base = np.log(k.p.mean(axis=0))
+        base_q = np.log1p(-k.p.mean(axis=0))
+        for rank, d in enumerate(shown, 1):
+            sup, con = [], []
+            for i, f in present.items():
+                w = float(k.log_p[d, i] - base[i])
+                (sup if w > 0 else con).append(self._common_ev(f, i, d, w, "present"))
+            for i, f in absent.items():
+                w = float(k.log_q[d, i] - base_q[i])
+                (sup if w > 0 else con).append(self._common_ev(f, i, d, w, "absent"))
+            if d in known and d not in stated:
+                sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
+                                       relation="known_condition", term=k.ids[d], term_name=k.names[d], match="exact",
+                                       weight=round(float(np.log(scorer.history_factor)), 4), source=k.name))
+            if d in stated:
+                sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
+                                       relation="stated_diagnosis", term=k.ids[d], term_name=k.names[d], match="exact",
+                                       weight=round(float(np.log(scorer.stated_factor)), 4), source=k.name))
+            sup.sort(key=lambda e: -e.weight)
+            con.sort(key=lambda e: e.weight)
+            asked = set(present) | set(absent)
+            mis = [self._common_missing(int(i), d) for i in np.argsort(-k.p[d])
+                   if k.p[d, i] >= 0.5 and int(i) not in asked and not k.features[i].raw_value
+                   and not k.features[i].antecedent][:5]
+            sev = k.severity[d]
+            fac = {"prior": round(float(k.prior[d]), 5)}
+            if factors[d] != 1.0:
+                fac["age_sex"] = round(float(factors[d]), 3)
+            result.diagnoses.append(Diagnosis(
+                rank=rank, id=k.ids[d], name=k.names[d], source=k.name, knowledge=k.name, score=round(float(scores[d]), 4),
+                probability=round(float(probs[d]), 4), supporting=sup, contradicting=con, missing=mis,
+                icd10cm=k.icd10cm[d], icd10cm_name=self._icd_name(k.icd10cm[d]), severity=sev,
+                urgency=URGENCY.get(sev) if sev else None, cant_miss=bool(sev is not None and sev <= 2), factors=fac))
+        if any(s is not None for s in k.severity):
+            # a can't-miss diagnosis counts for the emergency level only when a current symptom supports it
+            # (risk factors alone, as in a follow-up visit, do not send the patient to the emergency department)
+            sym = [i for i in present if not (k.features[i].antecedent or k.features[i].history)]
+            supported = np.array([d in stated or any(k.p[d, i] >= 0.3 for i in sym) for d in range(len(k.ids))])
+            level, why = triage(probs, k.severity, supported=supported)
+            result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)
+        skipped = {i for f in findings if f.status == "uncertain" for i in self.feature_hits(f)}
+        result.questions = self._common_questions(order[:10], probs, set(present) | set(absent) | skipped, n_questions)
+        # a syndrome may fit better than any common disease: offer the rare-disease ranking beside
+        cur = [f for f in used + unmapped if f.status == "present" and f.counted]
+        unexplained = [f for f in unmapped if f.status == "present" and f.hpo]
+        if len(unexplained) >= 3 and len(unexplained) > len(cur) / 2:
+            rare = self._diagnose_phenotype([f for f in used + unmapped], 5, 0, patient)
+            result.rare = rare.diagnoses
+            result.knowledge.append("hpo: HPO annotations of rare diseases (offered beside: most findings are not "
+                                    "covered by the common-disease knowledge)")
+        return result
+
+    def _icd_name(self, code: str | None) -> str | None:
+        if not code:
+            return None
+        c = self.kg.concept("ICD10CM:" + code)
+        return c.name if c else None
+
+    def _common_ev(self, f: Finding | None, i: int, d: int, weight: float, status: str) -> Evidence:
+        k = self.common
+        feat = k.features[i]
+        return Evidence(finding=f.id if f else f"{k.name.upper()}:{feat.key}", finding_name=f.name if f else feat.label,
+                        finding_status=status, text=f.text if f else None, relation="p_finding_given_disease",
+                        term=f"{k.name.upper()}:{feat.key}", term_name=feat.label, match="exact",
+                        frequency=round(float(k.p[d, i]), 4), weight=round(weight, 4), source=k.name)
+
+    def _common_missing(self, i: int, d: int) -> Evidence:
+        k = self.common
+        feat = k.features[i]
+        fid = f"{k.name.upper()}:{feat.key}"
+        return Evidence(finding=fid, finding_name=feat.label, finding_status="absent", relation="p_finding_given_disease",
+                        term=fid, term_name=feat.label, match="missing", frequency=round(float(k.p[d, i]), 4), source=k.name)
+
+    def _common_questions(self, top_d: list[int], probs: np.ndarray, asked: set[int], n: int) -> list[Question]:
+        k = self.common
+        if n <= 0 or len(top_d) < 2:
+            return []
+        cands = [i for i, f in enumerate(k.features) if i not in asked and not f.raw_value and k.listed[top_d, i].any()]
+        if not cands:
+            return []
+        like = k.p[np.ix_(top_d, cands)]
+        gain, p_yes = information_gain(probs[top_d], like)
+        out = []
+        for j in np.argsort(-gain)[:n]:
+            f = k.features[cands[j]]
+            q = f.question if not f.parent and "@" not in f.key else f"{f.question} ({f.label})"
+            out.append(Question(id=f"{k.name.upper()}:{f.key}", name=f.label, question=q,
+                                information_gain=round(float(gain[j]), 4), probability_yes=round(float(p_yes[j]), 4),
+                                diseases=[k.names[d] for d in top_d if k.p[d, cands[j]] >= 0.5]))
+        return out
+
     # -- phenotype scorer ------------------------------------------------------------------
-    def _diagnose_phenotype(self, findings: list[Finding], top: int, n_questions: int) -> Differential:
+    def _diagnose_phenotype(self, findings: list[Finding], top: int, n_questions: int,
+                            patient: Patient | None = None) -> Differential:
         idx = self.index
         used, unmapped = [], []
         present: list[int] = []
@@ -213,10 +552,20 @@ class DiagnosisEngine:
                 continue
             used.append(f)
             (present if f.status == "present" else absent).append(terms[0])
-        result = Differential(method="phenotype", findings=used, unmapped=unmapped, candidates=len(idx.diseases))
+        result = Differential(method="phenotype", mode="rare", findings=used, unmapped=unmapped, candidates=len(idx.diseases),
+                              knowledge=["hpo: HPO annotations of OMIM/Orphanet/DECIPHER rare diseases (phenotype scorer)"])
         if not present and not absent:
             return result
         scores = idx.score(present, absent, self.settings)
+        if patient is not None and (patient.age is not None or patient.sex is not None):
+            rules = demographic_rules()
+            for d in np.argsort(-scores, kind="stable")[:max(200, top * 5)]:
+                name = idx.disease_names[d]
+                f, why = demographic_effect(idx.diseases[d], name, None, patient.age, patient.sex, rules)
+                if why:
+                    scores[d] = -np.inf
+                    result.excluded_diagnoses.append(ExcludedDiagnosis(id=idx.diseases[d], name=name, reason=why))
+            scores = np.where(np.isfinite(scores), scores, scores[np.isfinite(scores)].min() - 100.0)
         probs = idx.probabilities(scores, self.settings.temperature)
         order = np.argsort(-scores, kind="stable")[:top]
         edges = self._edges([idx.diseases[d] for d in order])
@@ -226,11 +575,20 @@ class DiagnosisEngine:
         for rank, d in enumerate(order, 1):
             did = idx.diseases[d]
             sup, con, mis = self._phenotype_evidence(int(d), present, absent, by_term, edges.get(did, {}))
+            code = self._icd10cm_of(idx.disease_names[d])
             result.diagnoses.append(Diagnosis(rank=rank, id=did, name=idx.disease_names[d], source=did.split(":")[0].lower(),
-                                              score=round(float(scores[d]), 4), probability=round(float(probs[d]), 4),
-                                              supporting=sup, contradicting=con, missing=mis))
+                                              knowledge="hpo", score=round(float(scores[d]), 4),
+                                              probability=round(float(probs[d]), 4), supporting=sup, contradicting=con,
+                                              missing=mis, icd10cm=code, icd10cm_name=self._icd_name(code)))
         result.questions = self._phenotype_questions(order[:10], probs, present + absent, n_questions)
         return result
+
+    def _icd10cm_of(self, name: str) -> str | None:
+        """The ICD-10-CM code whose name is the disease's name, if any (rare diseases rarely have one)."""
+        for c in self.kg.lookup(name):
+            if c.id.startswith("ICD10CM:"):
+                return c.id.split(":", 1)[1]
+        return None
 
     def _edges(self, diseases: list[str]) -> dict[str, dict[str, dict]]:
         out: dict[str, dict[str, dict]] = {}
@@ -383,7 +741,7 @@ class DiagnosisEngine:
             for s in syms:
                 (present if f.status == "present" else absent).setdefault(s, f)
         absent = {s: f for s, f in absent.items() if s not in present}
-        result = Differential(method="table", findings=used, unmapped=unmapped, candidates=len(table.diseases))
+        result = Differential(method="table", mode="table", findings=used, unmapped=unmapped, candidates=len(table.diseases))
         if not present and not absent:
             return result
         scores = nb.score(list(present), list(absent))
@@ -450,15 +808,29 @@ class DiagnosisEngine:
 _ENGINES: dict[tuple[str, str | None], DiagnosisEngine] = {}
 
 
+def load_table(path: str | Path) -> DiseaseSymptomTable | CommonKnowledge:
+    """A user's disease-symptom table: a folder with ``dataset.csv`` (disease-symptom-kb format), or a
+    SymCAT.json, symcat-474-symptoms.csv or Columbia disease_symptom_pairs.csv file.
+
+    Raises:
+        SourceError: missing file, unknown format, or a malformed line (file and line named).
+    """
+    p = Path(path)
+    if p.is_dir():
+        return DiseaseSymptomTable.from_dir(p)
+    return CommonKnowledge.from_table(p)
+
+
 def diagnose(inputs: Doc | str | Sequence[Finding], *, kg_path: str | Path | None = None,
              table: str | Path | None = None, labs: Sequence[LabValue | str] = (), top: int = 10,
-             questions: int = 5) -> Differential:
+             questions: int = 5, mode: str | None = None) -> Differential:
     """Rank diagnoses for a Doc, a text, or findings, with an engine cached per graph and table.
 
     Args:
         inputs: an analyzed Doc, free text (a note or a patient's description), or findings.
         kg_path: knowledge graph file (default location if None).
-        table: a folder with a disease–symptom table (``dataset.csv`` ...); None uses the HPO annotations.
+        table: a table folder or file (see :func:`load_table`); None uses the shipped common-disease knowledge.
+        mode: auto, common or rare (see :meth:`DiagnosisEngine.diagnose`).
         labs: lab values for the guideline rules.
         top: how many diagnoses to return.
         questions: how many next questions.
@@ -466,4 +838,4 @@ def diagnose(inputs: Doc | str | Sequence[Finding], *, kg_path: str | Path | Non
     key = (str(kg_path), str(table) if table else None)
     if key not in _ENGINES:
         _ENGINES[key] = DiagnosisEngine.load(kg_path, table=table)
-    return _ENGINES[key].diagnose(inputs, labs=labs, top=top, questions=questions)
+    return _ENGINES[key].diagnose(inputs, labs=labs, top=top, questions=questions, mode=mode)

@@ -56,7 +56,9 @@ class Evidence(_Model):
     finding_name: str
     finding_status: Literal["present", "absent"]
     text: str | None = None
-    relation: str = Field(description="has_phenotype, lacks_phenotype, or table (a CSV disease-symptom table)")
+    relation: str = Field(description="has_phenotype, lacks_phenotype, table (a CSV disease-symptom table), "
+                                      "p_finding_given_disease (common-disease knowledge), stated_diagnosis (the text names "
+                                      "the disease as current) or known_condition (a chronic disease in the past history)")
     term: str | None = Field(None, description="the disease's annotated term or table symptom")
     term_name: str | None = None
     match: str = Field(description="exact, more_specific (the finding is below the annotated term), "
@@ -67,7 +69,7 @@ class Evidence(_Model):
     frequency_raw: str | None = None
     reference: str | None = None
     weight: float = Field(0.0, description="contribution to the score (positive supports, negative contradicts)")
-    source: str = Field(description="knowledge source of the edge: omim, orphanet, decipher, or the table's name")
+    source: str = Field(description="knowledge source of the edge: omim, orphanet, decipher, ddxplus, or the table's name")
 
 
 class Diagnosis(_Model):
@@ -83,6 +85,51 @@ class Diagnosis(_Model):
     contradicting: list[Evidence] = []
     missing: list[Evidence] = Field(default=[], description="frequent features of the disease the patient was not reported to have")
     description: str | None = None
+    knowledge: str | None = Field(None, description="which knowledge ranked it: ddxplus (common diseases), hpo (rare-disease "
+                                                     "phenotypes), or a user table's name")
+    icd10cm: str | None = Field(None, description="ICD-10-CM code, where one exists")
+    icd10cm_name: str | None = None
+    severity: int | None = Field(None, ge=1, le=5, description="DDXPlus severity: 1 most severe .. 5 mild")
+    urgency: Literal["emergency", "soon", "self-care"] | None = Field(None, description="from the severity: 1-2 emergency, 3 soon, 4-5 self-care")
+    cant_miss: bool = Field(False, description="a dangerous diagnosis (severity 1-2) that must be ruled out")
+    factors: dict[str, float] = Field(default={}, description="prior and age/sex factors applied (the patient's)")
+
+
+class Patient(_Model):
+    """Who the patient is, as read from the text (or given)."""
+
+    age: float | None = Field(None, description="years")
+    sex: Literal["female", "male"] | None = None
+    age_text: str | None = Field(None, description="the words the age was read from")
+    sex_text: str | None = Field(None, description="the words the sex was read from")
+
+
+class RiskFactor(_Model):
+    """A history item, exposure or medication the knowledge uses as an antecedent."""
+
+    id: str = Field(description="the knowledge's evidence key (DDXPlus: i10, f17.210, trav1@abroad ...)")
+    name: str
+    status: Literal["present", "absent"]
+    context: str = Field(description="history, family, current or diagnosis: where it was said")
+    text: str | None = None
+    origin: str = Field(description="finding (a pipeline finding routed here) or text (the knowledge's words)")
+    finding: str | None = Field(None, description="the id of the finding routed here, when origin is finding")
+
+
+class Triage(_Model):
+    """How urgently the patient should be seen (symptom-checker style)."""
+
+    level: Literal["emergency", "soon", "self-care"]
+    advice: str
+    reason: str
+
+
+class ExcludedDiagnosis(_Model):
+    """A diagnosis ruled out by the patient's age or sex."""
+
+    id: str
+    name: str
+    reason: str
 
 
 class Question(_Model):
@@ -118,7 +165,17 @@ class Differential(_Model):
     """The whole answer: findings used, ranked diagnoses, next questions, suggestions."""
 
     schema_version: str = REASONING_SCHEMA_VERSION
-    method: str = Field(description="phenotype (HPO annotations) or table (a disease-symptom CSV table)")
+    method: str = Field(description="common (naive Bayes over common-disease knowledge), phenotype (HPO annotations) "
+                                    "or table (a disease-symptom CSV table)")
+    mode: Literal["common", "rare", "table"] = Field("rare", description="common diseases (default for notes and patient text), "
+                                                                          "rare (HPO phenotype ranking) or table (dataset.csv folder)")
+    knowledge: list[str] = Field(default=[], description="the knowledge that ranked the diagnoses, with its license")
+    patient: Patient | None = None
+    risk_factors: list[RiskFactor] = Field(default=[], description="antecedents and risk factors used")
+    triage: Triage | None = None
+    excluded_diagnoses: list[ExcludedDiagnosis] = Field(default=[], description="ruled out by age or sex")
+    rare: list[Diagnosis] = Field(default=[], description="rare-disease phenotype ranking offered beside the common list "
+                                                          "(when the findings fit a syndrome better)")
     findings: list[Finding] = []
     excluded_findings: list[Finding] = Field(default=[], description="historical, family, uncertain or hypothetical: not counted")
     unmapped: list[Finding] = Field(default=[], description="findings the scorer's knowledge does not cover")

@@ -42,6 +42,7 @@ class WorkItem:
     include_text: bool = False
     fhir: bool = False
     diagnose_top: int = 0
+    diagnose_mode: str = "auto"
     summarize: str = ""  # "note" or "dialogue": also summarize (medlens.summarize)
     summary_format: str = "json"  # json, fhir or text
 
@@ -90,7 +91,7 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
     out = []
     for it, res, doc in zip(items, results, docs):
         bundle = _json.dumps(to_fhir_bundle(res, it.text), ensure_ascii=False) if it.fhir else None
-        diagnosis = _diagnose(nlp, doc, it.diagnose_top) if it.diagnose_top and doc is not None else None
+        diagnosis = _diagnose(nlp, doc, it.diagnose_top, it.diagnose_mode) if it.diagnose_top and doc is not None else None
         summary = _summarize(nlp, doc, it) if it.summarize and (doc is not None or it.summarize == "dialogue") else None
         out.append(WorkResult(res.model_dump_json(exclude_none=True), dict(Counter(e.label for e in res.entities)),
                               res.error.type if res.error else None, bundle, diagnosis, summary))
@@ -100,7 +101,7 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
 _ENGINES: dict[int, object] = {}
 
 
-def _diagnose(nlp, doc, top: int) -> str:
+def _diagnose(nlp, doc, top: int, mode: str = "auto") -> str:
     """The differential for an analyzed Doc as JSON, or an ``{"error": ...}`` JSON object."""
     import json as _json
 
@@ -113,7 +114,7 @@ def _diagnose(nlp, doc, top: int) -> str:
             from medlens.reasoning.engine import DiagnosisEngine
 
             engine = _ENGINES[id(nlp)] = DiagnosisEngine(shared_graph(nlp.meta["medlens"]["kg_path"]), nlp=nlp)
-        return engine.diagnose(doc, top=top).model_dump_json()
+        return engine.diagnose(doc, top=top, mode=mode).model_dump_json()
     except MedlensError as exc:
         return _json.dumps({"error": {"type": type(exc).__name__, "message": str(exc)}})
     except Exception as exc:  # noqa: BLE001 - reported to the caller as a 500 without the text

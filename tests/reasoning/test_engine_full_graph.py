@@ -30,9 +30,17 @@ def test_engine_symptom_list_negation(engine):
 
 
 def test_engine_history_and_family_not_counted(engine):
-    res = engine.diagnose("Fever and stiff neck. History of asthma.")
-    assert {f.name for f in res.excluded_findings} == {"Asthma"}
+    res = engine.diagnose("Fever and stiff neck. History of asthma. History of cough.", mode="rare")
+    assert {f.name for f in res.excluded_findings} == {"Asthma", "Cough"}
     assert all(f.status in ("present", "absent") for f in res.findings)
+
+
+def test_engine_history_becomes_risk_factor_not_symptom(engine):
+    """Issue 12: a history item the common-disease knowledge uses is an antecedent; a past symptom stays out."""
+    res = engine.diagnose("Fever and stiff neck. History of asthma. History of cough.")
+    assert res.mode == "common"
+    assert {(r.id, r.status, r.context) for r in res.risk_factors} >= {("j45", "present", "history")}
+    assert "Cough" not in {f.name for f in res.findings} and "Cough" in {f.name for f in res.excluded_findings}
 
 
 def test_engine_lay_ids_and_rule_ids_exist(engine):
@@ -77,3 +85,38 @@ def test_cli_diagnose_nothing_given():
 
     r = CliRunner().invoke(app, ["diagnose"])
     assert r.exit_code == 2 and "nothing to diagnose" in r.output
+
+
+def test_bundled_discharge_summary_gets_a_clinical_differential(engine):
+    """Issue 12: the bundled NSTEMI discharge summary ranks acute coronary syndromes first, reads the
+    patient and his risk factors, and sends him to the emergency department."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "examples" / "01_discharge_summary.txt").read_text(encoding="utf-8")
+    res = engine.diagnose(text, top=5)
+    assert res.mode == "common" and res.diagnoses[0].icd10cm.startswith(("I21", "I20"))
+    assert {d.id for d in res.diagnoses[:3]} >= {"DDXPLUS:possible_nstemi_stemi", "DDXPLUS:unstable_angina"}
+    assert res.patient.sex == "male" and res.patient.age == 67
+    assert {"i10", "e10_e11", "e78.5", "smokingpast", "z82.49"} <= {r.id for r in res.risk_factors if r.status == "present"}
+    assert "f17.210" not in {r.id for r in res.risk_factors}  # a former smoker
+    assert res.triage.level == "emergency"
+    assert not any("peripartum" in d.name.lower() or "cocaine" in d.name.lower() for d in res.diagnoses)
+
+
+def test_rare_mode_is_the_phenotype_ranking(engine):
+    res = engine.diagnose("Seizures, microcephaly and global developmental delay.", mode="rare", top=3)
+    assert res.mode == "rare" and res.candidates > 12000 and all(d.knowledge == "hpo" for d in res.diagnoses)
+
+
+def test_pregnancy_diseases_excluded_for_a_man_in_rare_mode(engine):
+    res = engine.diagnose("58-year-old man with dyspnea, chest pain, palpitations and edema. Cardiomyopathy.", mode="rare", top=20)
+    assert not any("peripartum" in d.name.lower() for d in res.diagnoses)
+
+
+def test_follow_up_visit_with_risk_factors_only_is_not_an_emergency(engine):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "examples" / "04_progress_note.txt").read_text(encoding="utf-8")
+    res = engine.diagnose(text)
+    assert res.patient.sex == "female" and res.triage.level != "emergency"
+    assert {"e10_e11", "i10", "irc"} <= {r.id for r in res.risk_factors if r.status == "present"}

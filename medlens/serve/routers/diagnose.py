@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,6 +38,9 @@ class DiagnoseRequest(BaseModel):
                       examples=["Fever, stiff neck and headache since yesterday. No rash."])
     id: str | None = Field(None, max_length=256)
     top: int = Field(10, ge=1, le=50, description="How many diagnoses to return with their evidence.")
+    mode: Literal["auto", "common", "rare"] = Field(
+        "auto", description="auto/common: common diseases (DDXPlus knowledge) with triage, age/sex and risk factors; "
+                            "rare: the rare-disease phenotype ranking (HPO annotations).")
 
 
 @router.post("/diagnose", responses={**ERROR_RESPONSES, 200: {"description": "A Differential (medlens.reasoning.models)"}},
@@ -47,7 +52,7 @@ async def diagnose(request: Request, body: DiagnoseRequest) -> Response:
     _check_length(request, body.text, doc_id)
     if not body.text.strip():
         raise ApiError(422, "The text is empty; send the note in the 'text' field.", "EmptyText")
-    (result,) = await run_items(request, [WorkItem(doc_id, body.text, diagnose_top=body.top)])
+    (result,) = await run_items(request, [WorkItem(doc_id, body.text, diagnose_top=body.top, diagnose_mode=body.mode)])
     if result.diagnosis is None:
         raise ApiError(422, f"The document could not be analyzed ({result.error or 'no result'}).")
     if result.diagnosis.startswith('{"error"'):

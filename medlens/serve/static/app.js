@@ -164,6 +164,17 @@ async function renderDifferential(text) {
     const dx = await api("/v1/diagnose", { method: "POST", body: JSON.stringify({ text }) });
     box.replaceChildren();
     const items = listOf(dx);
+    if (dx.triage) {
+      box.append(el("p", { class: `triage triage-${dx.triage.level}`, id: "dx-triage" },
+                    el("strong", {}, "Triage: "), dx.triage.advice, el("span", { class: "muted" }, ` (${dx.triage.reason})`)));
+    }
+    const who = dx.patient ? [dx.patient.age != null ? `${dx.patient.age} years` : null, dx.patient.sex].filter(Boolean).join(", ") : "";
+    box.append(el("p", { class: "muted", id: "dx-mode" }, `Mode: ${dx.mode || dx.method}` + (who ? ` · patient: ${who}` : "") +
+                  ((dx.knowledge || []).length ? ` · ranked by ${dx.knowledge.map((k) => k.split(":")[0]).join(", ")}` : "")));
+    if ((dx.risk_factors || []).length) {
+      box.append(el("p", { class: "muted", id: "dx-risk" }, "Risk factors used: " +
+                    dx.risk_factors.map((r) => r.name + (r.status === "absent" ? " (absent)" : "") + (r.context === "family" ? " (family)" : "")).join(", ")));
+    }
     if (!items.length) { box.append(el("p", { class: "muted" }, "No diagnosis suggested from these findings.")); return; }
     for (const item of items.slice(0, 10)) {
       const name = item.name || item.label || (item.concept && item.concept.name) || item.id || "?";
@@ -171,14 +182,23 @@ async function renderDifferential(text) {
       const score = item.probability ?? item.score;
       const ev = item.evidence || item.supporting || [];
       const evList = el("ul");
-      const label = (x) => typeof x === "string" ? x : (x.finding_name || x.text || x.name || x.finding || x.id || JSON.stringify(x));
+      const label = (x) => typeof x === "string" ? x : (x.relation === "p_finding_given_disease" ? x.term_name :
+        x.relation === "stated_diagnosis" ? `stated in the text: ${x.term_name}` : (x.finding_name || x.text || x.name || x.finding || x.id || JSON.stringify(x)));
       for (const x of (Array.isArray(ev) ? ev : []).slice(0, 6)) {
-        const via = x && x.term_name && x.term_name !== x.finding_name ? ` (via ${x.term_name})` : "";
+        const via = x && x.term_name && x.term_name !== x.finding_name && x.relation === "has_phenotype" ? ` (via ${x.term_name})` : "";
         evList.append(el("li", {}, "for: " + label(x) + via));
       }
       for (const x of (item.contradicting || []).slice(0, 3)) evList.append(el("li", {}, "against: " + label(x)));
-      box.append(el("div", { class: "dx" }, el("strong", {}, name), " ", el("code", {}, id),
+      const tags = [];
+      if (item.icd10cm) tags.push(el("code", { class: "icd", title: item.icd10cm_name || "" }, `ICD-10-CM ${item.icd10cm}`));
+      if (item.cant_miss) tags.push(el("span", { class: "badge cant-miss" }, "can't miss"));
+      if (item.urgency) tags.push(el("span", { class: `badge urgency-${item.urgency}` }, item.urgency));
+      box.append(el("div", { class: "dx" }, el("strong", {}, name), " ", el("code", {}, id), " ", ...tags,
                     score !== undefined ? el("span", { class: "score" }, Number(score).toFixed(3)) : null, evList));
+    }
+    if ((dx.rare || []).length) {
+      box.append(el("p", { class: "muted", id: "dx-rare" }, "Also consider (rare diseases, HPO phenotypes): " +
+                    dx.rare.map((d) => `${d.name} (${d.id})`).join(", ")));
     }
   } catch (e) {
     box.replaceChildren(el("p", { class: "muted" }, `diagnosis not available (${e.message})`));

@@ -1,0 +1,189 @@
+"""The patient behind the findings: age and sex, and history read as risk factors.
+
+``read_patient("58-year-old man with chest pain")`` → ``Patient(age=58, sex="male")``;
+"a 12-year-old girl", "61 year old Male", "67 y/o man", "Mr. Smith", "she"
+(pronouns only decide when nothing else does, by majority).
+
+:func:`scan_text` finds the words of knowledge features (antecedents such as
+smoking, travel, contraceptive pills; in short patient texts also symptoms)
+sentence by sentence, with the section they sit in (family history, past
+history, current), a negation before them in the clause, and the feature's
+``unless`` words (a *former* smoker is not a smoker). Findings of the pipeline
+are routed to antecedents by the engine (``DiagnosisEngine.case_features``):
+a historical or family finding that reaches an antecedent of the knowledge is a
+risk factor; a past *symptom* never counts as a current one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from medlens.reasoning.models import Patient
+
+_AGE = [
+    (re.compile(r"\b(\d{1,3}(?:\.\d)?)[\s-]*(?:years?|yrs?)[\s-]*(?:of age|old)\b", re.I), 1.0),
+    (re.compile(r"\b(\d{1,3})\s*(?:y/o|y\.o\.?|yo|yrs?|y)\b(?=[\s,]*(?:old\s+)?(?:male|female|man|woman|m|f|boy|girl|gentleman|lady|patient|pt|white|black|african|caucasian|hispanic|asian|with|presents|who|,))", re.I), 1.0),
+    (re.compile(r"\b(\d{1,2})[\s-]*(?:months?|mos?)[\s-]*old\b", re.I), 1 / 12),
+    (re.compile(r"\b(\d{1,2})[\s-]*(?:weeks?|wks?)[\s-]*old\b", re.I), 1 / 52),
+    (re.compile(r"\b(\d{1,2})[\s-]*days?[\s-]*old\b", re.I), 1 / 365),
+    (re.compile(r"\bage[d:]?\s*:?\s*(\d{1,3})\b", re.I), 1.0),
+    (re.compile(r"\b(\d{1,3})\s*(?:M|F)\b(?!\w)"), 1.0),
+]
+_MALE = r"man|male|gentleman|boy|guy|son|husband|father|m"
+_FEMALE = r"woman|female|lady|girl|daughter|wife|mother|f"
+_NEAR_SEX = re.compile(rf"^[\s,-]*(?:old)?[\s,-]*(?:(?:white|black|african[- ]american|caucasian|hispanic|asian|latino|latina)\s+)?({_MALE}|{_FEMALE})\b", re.I)
+_SEX_WORD = re.compile(r"\b(male|female|man|woman|gentleman|lady|boy|girl)\b", re.I)
+_TITLE = re.compile(r"\b(Mr|Mrs|Ms|Miss)\.?\s+[A-Z]", re.M)
+_SEX_FIELD = re.compile(r"\b(?:sex|gender)\s*:\s*(male|female|m|f)\b", re.I)
+_HE = re.compile(r"\b(he|him|his|himself)\b", re.I)
+_SHE = re.compile(r"\b(she|her|hers|herself)\b", re.I)
+
+
+def _sex_of(word: str) -> str:
+    w = word.lower()
+    return "male" if re.fullmatch(_MALE, w) else "female"
+
+
+def read_patient(text: str) -> Patient:
+    """Age (years) and sex of the patient a note or a description is about, with the words that said so."""
+    if not text:
+        return Patient()
+    age = sex = age_text = sex_text = None
+    head = text[:4000]
+    for rx, scale in _AGE:
+        m = rx.search(head)
+        if m:
+            v = float(m.group(1)) * scale
+            if 0 <= v <= 120:
+                age, age_text = round(v, 2), m.group(0).strip()
+                after = _NEAR_SEX.match(head[m.end():m.end() + 40])
+                if after and not (after.group(1).lower() in ("m", "f") and not m.group(0).strip()[-1:].isdigit() and False):
+                    w = after.group(1)
+                    if len(w) > 1 or w in "MFmf":
+                        sex, sex_text = _sex_of(w), (m.group(0) + head[m.end():m.end() + after.end()]).strip()
+                if sex is None and re.search(r"\d\s*([MF])\b", m.group(0)):
+                    sex, sex_text = ("male" if m.group(0).strip()[-1] == "M" else "female"), m.group(0).strip()
+                break
+    if sex is None:
+        m = _SEX_FIELD.search(head)
+        if m:
+            sex, sex_text = _sex_of(m.group(1)), m.group(0)
+    if sex is None:
+        m = _TITLE.search(head)
+        if m:
+            sex, sex_text = ("male" if m.group(1) == "Mr" else "female"), m.group(0)[:-1].strip()
+    if sex is None:
+        m = _SEX_WORD.search(head)
+        if m and not re.search(r"(mother|father|sister|brother|family|son|daughter|wife|husband)\W+(?:\w+\W+){0,3}$",
+                               head[max(0, m.start() - 40):m.start()], re.I):
+            sex, sex_text = _sex_of(m.group(1)), m.group(0)
+    if sex is None:
+        he, she = len(_HE.findall(head)), len(_SHE.findall(head))
+        if he != she:
+            sex = "male" if he > she else "female"
+            sex_text = f"pronouns ({'he/his' if he > she else 'she/her'} x{max(he, she)})"
+    return Patient(age=age, sex=sex, age_text=age_text, sex_text=sex_text)
+
+
+# -- sections and sentences ----------------------------------------------------------------
+_HEADER = re.compile(r"(?:^|(?<=[,.])|(?<=[,.]\s)|(?<=\s\s))\s*([A-Z][A-Za-z /&()-]{2,60}?)\s*:(?!\d)", re.M)
+_NEG = re.compile(r"\b(no|not|denies|denied|denying|without|negative for|never|none|nor|absence of|free of|non)\b", re.I)
+_FAMILY_WORDS = re.compile(r"\b(mother|father|mom|dad|brother|sister|sibling|siblings|parents?|family|grandmother|"
+                           r"grandfather|aunt|uncle|cousin|son|daughter|maternal|paternal|fhx|fh)\b", re.I)
+_FAMILY_HX = re.compile(r"\b(family history|fhx|fh|runs in (the|my|his|her) family)\b", re.I)
+_PAST = re.compile(r"\b(had|has had|died|passed away|history of|diagnosed|suffered)\b", re.I)
+_SPLIT = re.compile(r"[.;!?\n]+")
+
+
+def section_kind(header: str) -> str:
+    """current, history, family, skip (allergies, plans, instructions) or diagnosis."""
+    h = header.lower()
+    if "family" in h:
+        return "family"
+    if any(w in h for w in ("allerg", "instruction", "plan", "recommend", "follow", "disposition", "procedure",
+                            "operation", "consent", "anesthesia")):
+        return "skip"
+    if any(w in h for w in ("past", "history", "pmh", "psh", "social", "habit", "medication", "meds", "risk", "surgical")) \
+            and "present" not in h and "hpi" not in h:
+        return "history"
+    if any(w in h for w in ("assessment", "impression", "diagnos", "problem")):
+        return "diagnosis"
+    return "current"
+
+
+def section_spans(text: str) -> list[tuple[int, str]]:
+    """``(start, kind)`` of each header-led section of a text (see :func:`section_kind`)."""
+    return [(0, "current")] + [(m.start(), section_kind(m.group(1))) for m in _HEADER.finditer(text)]
+
+
+def section_at(spans: list[tuple[int, str]], pos: int) -> str:
+    """The kind of section a character offset falls in."""
+    kind = "current"
+    for s, k in spans:
+        if s > pos:
+            break
+        kind = k
+    return kind
+
+
+@dataclass
+class Mention:
+    """A feature's words found in the text."""
+
+    feature: int
+    status: str  # present / absent
+    context: str  # current / history / family / diagnosis
+    text: str
+    start: int
+    end: int
+
+
+def sentences(text: str):
+    """``(start, end, section kind)`` of each clause of the text."""
+    kinds = section_spans(text)
+    pos = 0
+    for m in list(_SPLIT.finditer(text)) + [None]:
+        end = m.start() if m else len(text)
+        if end > pos:
+            kind = [k for s, k in kinds if s <= pos][-1]
+            yield pos, end, kind
+        pos = m.end() if m else len(text)
+
+
+def scan_text(text: str, features: Sequence, symptoms: bool = False) -> list[Mention]:
+    """Find the words of knowledge features in a text, clause by clause.
+
+    Args:
+        text: the note or description.
+        features: :class:`medlens.reasoning.common.Feature` records (their ``patterns`` are used).
+        symptoms: also scan current symptoms (for short patient texts); antecedents, and qualities of a
+            symptom ("radiating to the left arm"), are always scanned.
+    """
+    out: list[Mention] = []
+    for s, e, kind in sentences(text):
+        if kind == "skip":
+            continue
+        clause = text[s:e]
+        fam = kind == "family" or bool(_FAMILY_HX.search(clause)) or (
+            bool(_FAMILY_WORDS.search(clause)) and bool(_PAST.search(clause)))
+        for i, f in enumerate(features):
+            if not f.patterns or f.raw_value:
+                continue
+            if not f.antecedent and not f.history and not ((symptoms or "@" in f.key) and kind == "current"):
+                continue
+            if f.family_only and not fam:
+                continue
+            for rx in f.patterns:
+                m = rx.search(clause)
+                if not m:
+                    continue
+                if getattr(f, "unless", None) and any(u.search(clause) for u in f.unless):
+                    break
+                before = clause[:m.start()]
+                neg = bool(_NEG.search(before[-60:]))
+                ctx = "family" if fam else ("history" if kind == "history" else kind)
+                out.append(Mention(i, "absent" if neg else "present", ctx, m.group(0), s + m.start(), s + m.end()))
+                break
+    return out

@@ -1,0 +1,248 @@
+"""Issue 12: common-disease knowledge, the patient's age/sex and risk factors, triage, modes, user tables."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medlens.errors import SourceError
+from medlens.reasoning.common import (
+    CommonKnowledge,
+    CommonScorer,
+    demographic_effect,
+    triage,
+)
+from medlens.reasoning.models import Finding
+from medlens.reasoning.patient import read_patient, scan_text
+
+TABLES = Path(__file__).resolve().parents[1] / "fixtures" / "tables"
+
+
+@pytest.fixture(scope="module")
+def ddx() -> CommonKnowledge:
+    return CommonKnowledge.ddxplus()
+
+
+# -- age and sex --------------------------------------------------------------------------
+@pytest.mark.parametrize("text,age,sex", [
+    ("58-year-old man with chest pain", 58, "male"),
+    ("She is a 12-year-old girl with a sore throat.", 12, "female"),
+    ("61 year old Male presents with cough", 61, "male"),
+    ("67 y/o man with a history of HTN", 67, "male"),
+    ("HPI: 45 yo F with dysuria.", 45, "female"),
+    ("A 3-month-old boy with fever.", 0.25, "male"),
+    ("Mr. Smith comes in for a cough.", None, "male"),
+    ("She has had a fever since Monday and her throat hurts.", None, "female"),
+    ("I have had a headache for two days.", None, None),
+    ("Patient is a 30-year-old. Her father had a heart attack.", 30, "female"),
+])
+def test_read_patient(text, age, sex):
+    p = read_patient(text)
+    assert p.age == pytest.approx(age) if age is not None else p.age is None
+    assert p.sex == sex
+
+
+def test_read_patient_family_words_do_not_set_sex():
+    assert read_patient("Father died of a heart attack. Patient has cough.").sex is None
+
+
+# -- exclusions and age factors (data: resources/en/common/demographics.json) ---------------------
+def test_pregnancy_and_sex_specific_exclusions():
+    assert demographic_effect("ORPHA:1", "Peripartum cardiomyopathy", None, 58, "male")[0] == 0.0
+    f, why = demographic_effect("X:1", "Benign prostatic hyperplasia", "N40.0", 40, "female")
+    assert f == 0.0 and "prostate" in why
+    assert demographic_effect("X:2", "Ovarian cyst", None, 30, "male")[0] == 0.0
+    assert demographic_effect("X:2", "Ovarian cyst", None, 30, "female") == (1.0, None)
+    assert demographic_effect("ORPHA:1", "Peripartum cardiomyopathy", None, None, None) == (1.0, None)
+
+
+def test_paediatric_only_and_age_factors(ddx):
+    assert demographic_effect("DDXPLUS:bronchiolitis", "Bronchiolitis", "J21.9", 40, "male")[0] == 0.0
+    assert demographic_effect("DDXPLUS:bronchiolitis", "Bronchiolitis", "J21.9", 1, "male") == (8.0, None)  # infants
+    young = demographic_effect("DDXPLUS:possible_nstemi_stemi", "Possible NSTEMI / STEMI", "I21.4", 22, "male")[0]
+    old = demographic_effect("DDXPLUS:possible_nstemi_stemi", "Possible NSTEMI / STEMI", "I21.4", 64, "male")[0]
+    assert 0 < young < 1 < old
+
+
+# -- the shipped knowledge -------------------------------------------------------------------
+def test_ddxplus_knowledge_shape_and_codes(ddx):
+    import simple_icd_10_cm as cm
+
+    assert len(ddx.ids) == 49 and ddx.shipped and ddx.license.startswith("CC-BY")
+    assert all(cm.is_valid_item(c) for c in ddx.icd10cm)
+    assert abs(ddx.prior.sum() - 1) < 1e-9
+    assert ddx.severity[ddx.disease_index["DDXPLUS:pulmonary_embolism"]] == 2
+    assert ddx.icd10cm[ddx.disease_index["DDXPLUS:anaphylaxis"]] == "T78.2"  # ICD-10 T78.0 is food-only in ICD-10-CM
+    fever = ddx.features[ddx.feature_index["fievre"]]
+    assert fever.question.startswith("Do you have a fever") and "HP:0001945" in fever.concepts
+    assert ddx.features[ddx.feature_index["i10"]].antecedent
+
+
+def _score(ddx, keys, age=None, sex=None, absent=()):
+    s = CommonScorer(ddx)
+    scores, excluded, _ = s.score([ddx.feature_index[k] for k in keys], [ddx.feature_index[k] for k in absent],
+                                  age=age, sex=sex)
+    return scores, excluded, s.probabilities(scores)
+
+
+def test_scorer_ranks_croup_for_a_child_and_excludes_it_for_an_adult(ddx):
+    keys = ["toux_Aboy", "stridor", "fievre", "rhino_clair"]
+    scores, excluded, probs = _score(ddx, keys, age=3, sex="male")
+    assert ddx.names[int(np.argmax(scores))] == "Croup"
+    scores, excluded, probs = _score(ddx, keys, age=40, sex="male")
+    croup = ddx.disease_index["DDXPLUS:croup"]
+    assert croup in excluded and probs[croup] == 0 and not np.isfinite(scores[croup])
+
+
+def test_scorer_absent_findings_and_unknowns(ddx):
+    base, _, _ = _score(ddx, ["toux", "fievre"])
+    with_absent, _, _ = _score(ddx, ["toux", "fievre"], absent=["expecto"])
+    pneu = ddx.disease_index["DDXPLUS:pneumonia"]
+    assert with_absent[pneu] < base[pneu]  # productive cough expected in pneumonia, reported absent
+    unknown, _, _ = _score(ddx, ["toux", "fievre"])
+    assert np.allclose(unknown, base)  # not asked = not counted
+
+
+def test_risk_factors_move_the_ranking(ddx):
+    plain, _, _ = _score(ddx, ["douleurxx", "douleurxx_endroitducorps@chest", "dyspn"], age=60, sex="male")
+    risky, _, _ = _score(ddx, ["douleurxx", "douleurxx_endroitducorps@chest", "dyspn", "i10", "e78.5", "e10_e11"],
+                         age=60, sex="male")
+    mi = ddx.disease_index["DDXPLUS:possible_nstemi_stemi"]
+    assert risky[mi] - risky.max() > plain[mi] - plain.max() - 1e-9
+    assert (risky[mi] - np.log(np.exp(risky - risky.max()).sum())) > (plain[mi] - np.log(np.exp(plain - plain.max()).sum()))
+
+
+def test_stated_and_known_conditions(ddx):
+    s = CommonScorer(ddx)
+    af = ddx.disease_index["DDXPLUS:atrial_fibrillation"]
+    feats = [ddx.feature_index["palpit"]]
+    base, _, _ = s.score(feats)
+    known, _, _ = s.score(feats, known=[af])
+    stated, _, _ = s.score(feats, stated=[af], known=[af])
+    assert base[af] < known[af] < stated[af]
+    assert ddx.chronic[af] and not ddx.chronic[ddx.disease_index["DDXPLUS:pulmonary_embolism"]]
+
+
+def test_triage_levels(ddx):
+    sev = ddx.severity
+    p = np.zeros(len(sev))
+    p[ddx.disease_index["DDXPLUS:pulmonary_embolism"]] = 0.6
+    p[ddx.disease_index["DDXPLUS:urti"]] = 0.4
+    assert triage(p, sev)[0] == "emergency"
+    p[:] = 0
+    p[ddx.disease_index["DDXPLUS:urti"]] = 0.9
+    p[ddx.disease_index["DDXPLUS:pulmonary_embolism"]] = 0.1
+    assert triage(p, sev)[0] == "self-care"
+    p[:] = 0
+    p[ddx.disease_index["DDXPLUS:pneumonia"]] = 1.0
+    assert triage(p, sev)[0] == "soon"
+    p[:] = 0
+    p[ddx.disease_index["DDXPLUS:possible_nstemi_stemi"]] = 1.0
+    assert triage(p, sev)[0] == "emergency"
+    unsupported = [True] * len(sev)
+    unsupported[ddx.disease_index["DDXPLUS:possible_nstemi_stemi"]] = False
+    assert triage(p, sev, supported=unsupported)[0] == "soon"  # risk factors alone: not an emergency
+
+
+# -- risk factors from text --------------------------------------------------------------------
+def test_scan_text_history_social_family(ddx):
+    text = ("SOCIAL HISTORY: Former smoker. Takes oral contraceptives. Returned from Ghana last week.\n"
+            "FAMILY HISTORY: Father had a myocardial infarction at 45.\n"
+            "PAST MEDICAL HISTORY: No diabetes. Hypertension.")
+    got = {(ddx.features[m.feature].key, m.status, m.context) for m in scan_text(text, ddx.features)}
+    keys = {k for k, _, _ in got}
+    assert ("smokingpast", "present", "history") in got and "f17.210" not in keys
+    assert ("horm1", "present", "history") in got
+    assert any(k.startswith("trav1") and s == "present" for k, s, _ in got)
+    assert ("z82.49", "present", "family") in got
+    assert ("e10_e11", "absent", "history") in got
+    assert ("i10", "present", "history") in got
+
+
+def test_scan_text_symptoms_only_in_short_texts(ddx):
+    text = "My son has a barking cough and a fever."
+    assert not {ddx.features[m.feature].key for m in scan_text(text, ddx.features)} & {"toux_Aboy", "fievre"}
+    keys = {(ddx.features[m.feature].key, m.context) for m in scan_text(text, ddx.features, symptoms=True)}
+    assert {("toux_Aboy", "current"), ("fievre", "current")} <= keys  # "my son has" is the patient, not family history
+
+
+# -- user tables -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name,n", [("symcat_tiny.json", 3), ("symcat474_tiny.csv", 3), ("columbia_tiny.csv", 2)])
+def test_table_loaders(name, n):
+    k = CommonKnowledge.from_table(TABLES / name)
+    assert len(k.ids) == n and not k.shipped and all(c is None for c in k.icd10cm)
+    s = CommonScorer(k)
+    feats = [i for i, f in enumerate(k.features) if f.key.lower() in ("cough", "fever", "coughing")]
+    scores, _, _ = s.score(feats)
+    assert "pneumonia" in k.names[int(np.argmax(scores))].lower()
+
+
+def test_columbia_prior_from_occurrence_and_rank():
+    k = CommonKnowledge.from_table(TABLES / "columbia_tiny.csv")
+    pn = k.names.index("pneumonia")
+    assert k.prior[pn] == pytest.approx(1000 / 1300)
+    p = k.p[pn]
+    assert p[k.feature_index["coughing"]] > p[k.feature_index["dyspnea"]]  # first listed = strongest association
+
+
+@pytest.mark.parametrize("name,line,words", [
+    ("symcat_tiny_bad.json", 3, "outside 0..1"),
+    ("symcat474_tiny_bad.csv", 3, "'often' is not a number"),
+    ("columbia_tiny_bad.csv", 2, "first row has no Disease"),
+])
+def test_bad_tables_name_the_line(name, line, words):
+    with pytest.raises(SourceError) as e:
+        CommonKnowledge.from_table(TABLES / name)
+    assert f"line {line}" in str(e.value) and words in str(e.value) and name in str(e.value)
+
+
+def test_bad_table_unknown_format(tmp_path):
+    bad = tmp_path / "t.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(SourceError, match="line 1: unknown table format"):
+        CommonKnowledge.from_table(bad)
+    with pytest.raises(SourceError, match="no such file"):
+        CommonKnowledge.from_table(tmp_path / "missing.json")
+    broken = tmp_path / "b.json"
+    broken.write_text('{"a": [["x", 0.5]],\n "b": [}')
+    with pytest.raises(SourceError, match="line 2: not valid JSON"):
+        CommonKnowledge.from_table(broken)
+
+
+# -- modes and the engine on the tiny graph ---------------------------------------------------
+def test_mode_choice(tiny_kg, nlp):
+    from medlens.reasoning.engine import DiagnosisEngine
+
+    engine = DiagnosisEngine(tiny_kg, nlp=nlp)
+    hpo = [Finding(id="HP:0001945", name="Fever", origin="hpo", hpo=["HP:0001945"], concepts=["HP:0001945"])]
+    from medlens.errors import KnowledgeGraphError
+
+    with pytest.raises(KnowledgeGraphError, match="no HPO terms"):  # HPO input alone → the rare-disease ranking
+        engine.diagnose(hpo)
+    res = engine.diagnose(hpo, text="58-year-old man with fever and a barking cough", mode="common")
+    assert res.mode == "common" and res.patient.age == 58 and res.patient.sex == "male"
+    assert res.diagnoses and all(d.knowledge == "ddxplus" and d.icd10cm for d in res.diagnoses)
+    assert res.triage is not None and "Croup" in {x.name for x in res.excluded_diagnoses}
+    text_res = engine.diagnose("I have a fever and a cough.")
+    assert text_res.mode == "common"
+    with pytest.raises(Exception, match="Unknown mode"):
+        engine.diagnose(hpo, mode="genetic")
+
+
+def test_fhir_differential_bundle_validates(tiny_kg, nlp):
+    pytest.importorskip("fhir.resources", reason="FHIR validation needs the dev extra")
+    from fhir.resources.R4B.bundle import Bundle
+
+    from medlens.reasoning.engine import DiagnosisEngine
+    from medlens.reasoning.fhir import differential_bundle
+
+    engine = DiagnosisEngine(tiny_kg, nlp=nlp)
+    res = engine.diagnose("45-year-old woman. I have a fever, a cough and green sputum.", top=3)
+    data = differential_bundle(res)
+    bundle = Bundle.model_validate(data) if hasattr(Bundle, "model_validate") else Bundle.parse_obj(data)
+    kinds = [e.resource.__resource_type__ if hasattr(e.resource, "__resource_type__") else e.resource.resource_type
+             for e in bundle.entry]
+    assert kinds.count("Condition") == 3 and "DiagnosticReport" in kinds and "Patient" in kinds
+    cond = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Condition")
+    assert cond["verificationStatus"]["coding"][0]["code"] == "differential"
+    assert cond["code"]["coding"][0]["system"] == "http://hl7.org/fhir/sid/icd-10-cm"
