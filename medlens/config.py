@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from medlens.errors import ConfigError, Errors
 from medlens.runtime import CLASSIFIER_DIR, NER_DIR, THREADS_ENV, available_cores, default_threads  # noqa: F401 (re-exported)
 
-RULES_ONLY = ("sections", "sentences", "dictionary_ner", "context", "linker")
+RULES_ONLY = ("sections", "sentences", "dictionary_ner", "context", "linker", "drug_attributes", "adverse_events")
 """The pipeline without models: the dictionary recognizer alone finds entities (about 10x the
 speed of :data:`COMPONENTS`; what ``medlens analyze --no-model`` runs)."""
 
@@ -19,7 +19,7 @@ def with_model_components(classifier_dir: Path = CLASSIFIER_DIR, ner_dir: Path =
     recognizer (before the dictionary) if ``ner_dir`` has ``model.int8.onnx``, and the document
     classifier (last) if ``classifier_dir`` has one."""
     ner = ("transformer_ner",) if (ner_dir / "model.int8.onnx").is_file() else ()
-    base = ("sections", "sentences", *ner, "dictionary_ner", "context", "linker")
+    base = ("sections", "sentences", *ner, "dictionary_ner", "context", "linker", "drug_attributes", "adverse_events")
     return base + (("classifier",) if (classifier_dir / "model.int8.onnx").is_file() else ())
 
 
@@ -36,7 +36,8 @@ file that is absent leaves its component out, so the default works either way; a
 WITH_MODEL = COMPONENTS
 """Kept for code written when the models were opt-in: the same as :data:`COMPONENTS`."""
 
-ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker", "classifier"]
+ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker", "classifier",
+                        "drug_attributes", "adverse_events"]
 
 
 class _Strict(BaseModel):
@@ -84,6 +85,9 @@ class PipelineConfig(_Strict):
         classifier_path: folder of the document classifier (``classifier``; an export folder of
             ``medlens export``); None uses ``medlens/assets/classifier``.
         linker, context, classifier: per-component settings.
+        ade_model_path: folder of the adverse-event tagger (``adverse_events``); None uses
+            ``medlens/assets/ade`` when it holds a model. The tagger runs only in pipelines with
+            the transformer recognizer; otherwise adverse events are read with rules alone.
     """
 
     kg_path: str | None = None
@@ -92,6 +96,7 @@ class PipelineConfig(_Strict):
     max_chars: int = Field(2_000_000, ge=1_000)
     model_path: str | None = None
     classifier_path: str | None = None
+    ade_model_path: str | None = None
     linker: LinkerSettings = LinkerSettings()
     context: ContextSettings = ContextSettings()
     classifier: ClassifierSettings = ClassifierSettings()

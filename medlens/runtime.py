@@ -11,6 +11,7 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 NER_DIR = ASSETS / "ner"
 """Where the shipped transformer recognizer lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 CLASSIFIER_DIR = ASSETS / "classifier"
+ADE_DIR = ASSETS / "ade"
 """Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 
 

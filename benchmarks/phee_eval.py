@@ -1,0 +1,112 @@
+"""PHEE dev: exact-match F1 of the ADE tagger's arguments (sub-arguments and main arguments).
+
+PHEE (Sun et al. 2022, MIT; ``../shared/data/phee``) annotates pharmacovigilance
+events in case-report sentences. The tagger (``medlens/assets/ade``, or any
+ONNX folder written by ``medlens export``) tags each sentence alone; a
+predicted argument counts when its type and character offsets equal a gold
+argument of any event of the sentence (exact match; gold arguments are
+deduplicated per sentence, and the arguments the flat training spans had to
+drop because they overlap are still gold, so they count as misses).
+
+* sub-arguments: DOSAGE, ROUTE, FREQ, DURATION (PHEE's Treatment sub-arguments
+  the medication attributes need); main arguments: DRUG and EFFECT. (PHEE's
+  published "main arguments" are Subject, Treatment and Effect, and its
+  sub-arguments also count Drug, Age, Gender, Disorder, ...: these groups are
+  not the published ones, see benchmarks/README.md.)
+* ``--rules``: also run the rule-based attribute extractor
+  (:mod:`medlens.medications.attributes`) after each predicted DRUG and add its
+  strength/dose (as DOSAGE), route, frequency and duration spans where the model
+  found none of that type overlapping them.
+
+    python benchmarks/phee_eval.py --model medlens/assets/ade [--split dev] [--rules] [--json out.json]
+
+The official PHEE test split is not in ../shared/data and is never used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from medlens.components.transformer_ner import OnnxTagger  # noqa: E402
+from medlens.medications.phee import (  # noqa: E402
+    MAIN_ARGUMENTS,
+    SUB_ARGUMENTS,
+    gold_arguments,
+    read_phee,
+    score_arguments,
+)
+
+DATA = ROOT.parent / "shared" / "data" / "phee"
+RULE_KINDS = {"strength": "DOSAGE", "dose": "DOSAGE", "route": "ROUTE", "frequency": "FREQ", "duration": "DURATION"}
+
+
+def predict(model: Path, texts: list[str], threads: int) -> list[set[tuple[str, int, int]]]:
+    tagger = OnnxTagger.from_path(model, threads=threads)
+    return [{(e.label, e.start, e.end) for e in ents} for ents in tagger.entities(texts, batch_size=32)]
+
+
+def add_rules(texts: list[str], preds: list[set[tuple[str, int, int]]]) -> list[set[tuple[str, int, int]]]:
+    from medlens.medications.attributes import AttributeExtractor
+
+    ex = AttributeExtractor()
+    out = []
+    for text, pred in zip(texts, preds):
+        pred = set(pred)
+        for lab, s, e in sorted(p for p in pred if p[0] == "DRUG"):
+            for kind, attr in ex.extract(text, s, e).items():
+                t = RULE_KINDS.get(kind)
+                if t is None or attr.end_char <= attr.start_char:
+                    continue
+                if any(p[0] == t and p[1] < attr.end_char and attr.start_char < p[2] for p in pred):
+                    continue
+                if any(p[1] < attr.end_char and attr.start_char < p[2] for p in pred if p[0] in ("DRUG", "EFFECT")):
+                    continue
+                pred.add((t, attr.start_char, attr.end_char))
+        out.append(pred)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", type=Path, default=ROOT / "medlens" / "assets" / "ade")
+    ap.add_argument("--file", type=Path, default=None, help="a PHEE jsonl file (default: ../shared/data/phee/<split>.jsonl)")
+    ap.add_argument("--split", default="dev", choices=["dev", "train"])
+    ap.add_argument("--rules", action="store_true", help="add the rule-based attributes where the model found none")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=None, help="write the scores here")
+    args = ap.parse_args(argv)
+    path = args.file or DATA / f"{args.split}.jsonl"
+    if not path.is_file():
+        print(f"PHEE data not found at {path}: nothing to evaluate", file=sys.stderr)
+        return 2
+    sents = read_phee(path)
+    texts = [s.text for s in sents]
+    t0 = time.perf_counter()
+    preds = predict(args.model, texts, args.threads)
+    secs = time.perf_counter() - t0
+    if args.rules:
+        preds = add_rules(texts, preds)
+    scores = score_arguments([gold_arguments(s) for s in sents], preds)
+    print(f"{path} ({len(sents)} sentences), model {args.model}{' + rules' if args.rules else ''}, "
+          f"{secs:.1f} s ({len(sents) / secs:.0f} sentences/s)")
+    print(f"{'type':<16}{'P':>7}{'R':>7}{'F1':>7}{'gold':>7}")
+    order = [*SUB_ARGUMENTS, *MAIN_ARGUMENTS, "TRIGGER", "INDICATION", "sub-arguments", "main arguments"]
+    for k in order:
+        if k in scores:
+            v = scores[k]
+            print(f"{k:<16}{v['p']:7.1f}{v['r']:7.1f}{v['f1']:7.1f}{v['gold']:7d}")
+    if args.json:
+        args.json.write_text(json.dumps({"file": str(path), "model": str(args.model), "rules": args.rules,
+                                         "seconds": secs, "scores": scores}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Drug attributes: strength, dose, route, frequency, duration, status and indication of each drug mention.
+
+``medlens_drug_attributes`` reads, for every DRUG (and CHEMICAL) entity, the
+text after it up to the next drug mention, the end of its sentence or line,
+and the few words before it, with the rules of
+``resources/en/medications/`` (:mod:`medlens.medications.attributes`), and
+writes ``span._.attributes``: kind -> :class:`~medlens.doc.types.DrugAttribute`
+(an empty dict when nothing is written; None stays on other entities).
+
+    >>> doc = nlp("Metoprolol succinate 25 mg PO BID.")
+    >>> {k: a.value for k, a in doc.ents[0]._.attributes.items()}
+    {'strength': '25 mg', 'frequency': 'BID', 'route': 'PO'}
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from medlens.doc import extensions
+from medlens.doc.types import DrugAttribute
+from medlens.medications.attributes import AttributeExtractor
+from medlens.medications.names import DRUG_LABELS, implied_route
+
+
+@Language.factory(
+    "medlens_drug_attributes",
+    assigns=["span._.attributes"],
+    requires=["doc.ents"],
+    default_config={"labels": ["DRUG", "CHEMICAL"], "max_chars": 160},
+)
+def make_drug_attributes(nlp: Language, name: str, labels: list[str], max_chars: int) -> DrugAttributes:
+    """Factory of :class:`DrugAttributes`.
+
+    Args:
+        labels: entity labels read as drugs (default DRUG and CHEMICAL).
+        max_chars: the most characters read after a drug mention.
+    """
+    return DrugAttributes(name, labels=labels, max_chars=max_chars)
+
+
+class DrugAttributes:
+    """The ``medlens_drug_attributes`` component (rules as data, no model).
+
+    Args:
+        name: the component's name in the pipeline.
+        labels: entity labels read as drugs.
+        max_chars: the most characters read after a drug mention.
+    """
+
+    def __init__(self, name: str = "medlens_drug_attributes", *, labels=tuple(DRUG_LABELS), max_chars: int = 160) -> None:
+        extensions.register()
+        self.name = name
+        self.labels = frozenset(labels)
+        self.extractor = AttributeExtractor(max_chars=max_chars)
+
+    def predict(self, doc: Doc) -> list[dict[str, DrugAttribute]]:
+        """The attributes of each drug entity of ``doc`` (in ``doc.ents`` order, drugs only)."""
+        ents = list(doc.ents)
+        drugs = [e for e in ents if e.label_ in self.labels]
+        if not drugs:
+            return []
+        has_sents = doc.has_annotation("SENT_START")
+        others = [(e.start_char, e.end_char, e.label_, _ids(e)) for e in ents if e.label_ not in self.labels]
+        out = []
+        for i, ent in enumerate(drugs):
+            stop = drugs[i + 1].start_char if i + 1 < len(drugs) else len(doc.text)
+            sent_start = None
+            if has_sents:
+                sent = ent.sent
+                stop = min(stop, sent.end_char)
+                sent_start = sent.start_char
+                # a status word before this drug belongs to it only if no other drug stands between
+                if i > 0 and drugs[i - 1].end_char > sent_start:
+                    sent_start = drugs[i - 1].end_char
+            elif i > 0:
+                sent_start = drugs[i - 1].end_char
+            out.append(self.extractor.extract(doc.text, ent.start_char, ent.end_char, stop=stop,
+                                              sentence_start=sent_start, entities=others,
+                                              name_route=implied_route(ent.text, self.extractor.rules)))
+        return out
+
+    def set_annotations(self, doc: Doc, found: list[dict[str, DrugAttribute]]) -> None:
+        """Write each drug entity's attributes to ``span._.attributes``."""
+        drugs = [e for e in doc.ents if e.label_ in self.labels]
+        for ent, attrs in zip(drugs, found):
+            ent._.attributes = attrs
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations(doc, self.predict(doc))
+        return doc
+
+
+def _ids(span) -> tuple[str, ...]:
+    concepts = span._.concepts or []
+    if concepts:
+        return tuple(c.concept_id for c in concepts)
+    return tuple(span._.match_ids or ())
