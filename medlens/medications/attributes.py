@@ -72,7 +72,7 @@ class AttributeExtractor:
         self._dose = re.compile(rf"{lead}{_RANGE}\s*(?P<form>{alt(forms)})(?![\w])", re.I)
         dur_units = alt(_DURATION_UNITS)
         self._duration = re.compile(
-            rf"(?<![\w])(?:(?:for|x|×|over|times)\s*(?:a\s+total\s+of\s+|another\s+|an\s+additional\s+|the\s+(?:next|past|last)\s+|a\s+further\s+)?"
+            rf"(?<![\w])(?:(?:for|x|×|over)\s*(?:a\s+total\s+of\s+|another\s+|an\s+additional\s+|the\s+(?:next|past|last)\s+|a\s+further\s+)?"
             rf"(?P<a>{NUM}|a|an)(?:\s*(?:-|–|to)\s*(?P<b>{NUM}))?\s*(?:more\s+|additional\s+|further\s+)?(?P<u>{dur_units})"
             rf"|(?P<a2>{NUM})[-\s](?P<u2>day|week|month)\s+(?:course|supply|taper|trial))(?![\w])", re.I)
         fixed = [f for x in r.frequencies.fixed for f in x.forms]
