@@ -22,7 +22,7 @@ from spacy.tokens import Doc
 from medlens.doc import extensions
 from medlens.doc.types import AdverseEvent
 from medlens.errors import Errors, ModelError
-from medlens.medications.ade import AdeRules, Mention, events_from_tags, merge_events
+from medlens.medications.ade import AdeRules, Mention, events_from_tags, join_fragments, merge_events
 from medlens.runtime import ADE_DIR
 
 
@@ -89,7 +89,7 @@ class AdverseEvents:
             tagged = self.tagger.entities([s.text for s, _ in chosen], batch_size=self.batch_size)
             for (sent, ms), ents_ in zip(chosen, tagged):
                 off = sent.start_char
-                spans = [(c.label, off + c.start, off + c.end) for c in ents_]
+                spans = join_fragments(text, [(c.label, off + c.start, off + c.end) for c in ents_])
                 model_events += events_from_tags(text, off, sent.end_char, spans, ms, self.rules)
         return merge_events(rule_events, model_events)
 

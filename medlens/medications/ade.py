@@ -144,3 +144,22 @@ def merge_events(rule_events: Sequence[AdverseEvent], model_events: Sequence[Adv
             r = out[hit]
             out[hit] = replace(r, source="rules+model", negated=r.negated or m.negated, speculated=r.speculated or m.speculated)
     return sorted(out, key=lambda ev: (ev.effect_start, ev.drug_start))
+
+
+def join_fragments(text: str, spans: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Spans of one label that the tagger cut inside a word or a number ("40." + "8 mg/kg/d") joined again.
+
+    Two spans of the same label are joined when nothing stands between them, or only a decimal point or
+    comma between two digits (the tokenizer splits "40.8" into "40", ".", "8" and the tagger may start a
+    new span at any piece).
+    """
+    out: list[tuple[str, int, int]] = []
+    for lab, s, e in sorted(spans, key=lambda x: x[1]):
+        if out and out[-1][0] == lab:
+            plab, ps, pe = out[-1]
+            gap = text[pe:s]
+            if gap == "" or (gap in (".", ",") and pe > 0 and s < len(text) and text[pe - 1].isdigit() and text[s].isdigit()):
+                out[-1] = (lab, ps, e)
+                continue
+        out.append((lab, s, e))
+    return out
