@@ -25,8 +25,9 @@ from medlens.doc.types import DrugAttribute
 from medlens.medications.rules import MedicationRules, load_rules, phrase_regex
 
 _NUM_WORDS = r"one|two|three|four|five|six|seven|eight|nine|ten|twelve|fourteen|half|one-half"
-NUM = rf"(?:\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+|\d+\s*/\s*\d+|{_NUM_WORDS})"
+NUM = rf"(?:\d+(?:\.\d+)?(?:\s*/\s*\d+(?:\.\d+)?)+|\d+(?:,\d{{3}})*(?:\.\d+)?|\.\d+|{_NUM_WORDS})"
 _RANGE = rf"(?P<a>{NUM})(?:\s*(?:-|–|to|or)\s*(?P<b>{NUM}))?"
+_COMBINATION = re.compile(r"\d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)+")
 _PERIOD_UNITS = {"min": "min", "h": "h", "d": "d", "wk": "wk", "mo": "mo"}
 _DAYS = {"min": 1 / 1440, "h": 1 / 24, "d": 1.0, "wk": 7.0, "mo": 30.0, "a": 365.0}
 _DURATION_UNITS = {
@@ -42,6 +43,10 @@ _CLAUSE_END = re.compile(r"[.;:\n()]|,\s|\s(?:and|or|but|then|with|which|who|unt
 _INDICATION_LEAD = re.compile(r"(?<![\w])(?:for\s+(?:the\s+)?(?:treatment|management|prevention|control|relief)\s+of|"
                               r"to\s+(?:treat|control|prevent|manage)|for|indication:?)\s+(?!\d)", re.I)
 _REASON_STOP = re.compile(r"\b(?:max|maximum|not|do|up|no|may|then|until|x|for|every|q\d|prn)\b", re.I)
+_INDICATION_LABELS = frozenset({"DISEASE", "SYMPTOM", "FINDING"})
+_NOT_INDICATION = frozenset({"a", "an", "the", "now", "this", "that", "these", "those", "him", "her", "his", "them",
+                              "their", "it", "its", "my", "your", "our", "some", "any", "all", "more", "less", "which", "what",
+                              "further", "another", "one", "two", "several", "approximately", "about", "up"})
 _BE = r"(?:(?:was|were|is|are|has\s+been|have\s+been|had\s+been|will\s+be|to\s+be|being|been|got|get)\s+)?"
 
 
@@ -88,7 +93,7 @@ class AttributeExtractor:
     # -- public -----------------------------------------------------------------------------------------
 
     def extract(self, text: str, start: int, end: int, *, stop: int | None = None, sentence_start: int | None = None,
-                entities: Sequence[tuple[int, int, str, tuple[str, ...]]] = (),
+                entities: Sequence[tuple[int, int, str, tuple[str, ...]]] | None = None,
                 name_route: str | None = None) -> dict[str, DrugAttribute]:
         """Attributes of the drug mention ``text[start:end]``.
 
@@ -99,8 +104,10 @@ class AttributeExtractor:
                 sentence or line); None: the end of the line, at most ``max_chars`` after ``end``.
             sentence_start: where the mention's sentence starts (status words are read from there or
                 ``before_chars`` back, whichever is nearer); None: ``before_chars`` back.
-            entities: other entities of the text as (start, end, label, concept ids), used to name the
-                indication ("for neuropathic pain" -> its concept).
+            entities: other entities of the text as (start, end, label, concept ids): the indication is
+                then an entity named after "for" ("for neuropathic pain" -> its concept); None (no entities
+                known): the words after "for" up to the end of the phrase, unless they start with a
+                determiner or pronoun ("for the remainder of ...").
             name_route: a route code implied by the drug's name ("albuterol inhaler" -> INH), used when
                 no route is written.
 
@@ -151,9 +158,21 @@ class AttributeExtractor:
         return a, b
 
     def _strength_attr(self, m: re.Match, offset: int) -> DrugAttribute | None:
-        a, b = self._amount(m)
         unit = self.rules.lookup("unit", m.group("unit"))
-        if a is None or unit is None:
+        if unit is None:
+            return None
+        combo = _COMBINATION.fullmatch(m.group("a").replace(" ", ""))
+        if combo and not m.group("b") and self.rules.number(m.group("a")) is None:
+            # "carbidopa/levodopa 25/100 mg": one strength per ingredient
+            per = self.rules.lookup("per_unit", m.group("per")) if m.group("per") else None
+            ucum = unit.ucum + (f"/{per.ucum}" if per else "")
+            parts = [float(x) for x in combo.group(0).split("/")]
+            return DrugAttribute("strength", m.group(0), offset + m.start(), offset + m.end(),
+                                 f"{'/'.join(_fmt(x) for x in parts)} {ucum}",
+                                 {"amount": None, "amounts": "/".join(_fmt(x) for x in parts), "unit": ucum, "ucum": ucum,
+                                  "unit_kind": unit.kind})
+        a, b = self._amount(m)
+        if a is None:
             return None
         per = self.rules.lookup("per_unit", m.group("per")) if m.group("per") else None
         ucum = unit.ucum + (f"/{per.ucum}" if per else "")
@@ -282,7 +301,8 @@ class AttributeExtractor:
                              {"code": rule.code, "snomed": rule.snomed, "display": rule.display}, source="implied")
 
     def _find_indication(self, window: str, offset: int, free, entities) -> DrugAttribute | None:
-        for m in _INDICATION_LEAD.finditer(window):
+        first = re.search(r"[;\n]|\.\s+(?=[A-Z0-9])|\.$", window)  # the mention's own clause ("p.o. t.i.d." goes on)
+        for m in _INDICATION_LEAD.finditer(window, 0, first.start() if first else len(window)):
             s = m.end()
             if not free(offset + m.start(), offset + s + 1):
                 continue
@@ -293,17 +313,19 @@ class AttributeExtractor:
                 if mm:
                     seg_end = min(seg_end, mm.start())
             # a named condition inside the phrase is the indication, with its concept
-            for es, ee, label, ids in entities:
-                if offset + s <= es < offset + seg_end + 1 and label not in ("DRUG", "CHEMICAL"):
+            for es, ee, label, ids in entities or ():
+                if offset + s <= es < offset + seg_end + 1 and label in _INDICATION_LABELS:
                     ee = min(ee, offset + max(seg_end, ee - offset))
                     return DrugAttribute("indication", window[es - offset:ee - offset], es, ee,
                                          window[es - offset:ee - offset].lower(),
                                          {"label": label, "concept_id": ids[0] if ids else None})
+            if entities is not None:
+                continue  # with the document's entities, only a named condition is an indication
             words = list(re.finditer(r"[A-Za-z][\w'/-]*", window[s:seg_end]))[:6]
             if not words or not free(offset + s, offset + s + words[-1].end()):
                 continue
             phrase = window[s:s + words[-1].end()]
-            if phrase.lower() in ("a", "an", "the", "now", "this", "that", "him", "her", "them", "it"):
+            if words[0].group(0).lower() in _NOT_INDICATION:
                 continue
             return DrugAttribute("indication", phrase, offset + s, offset + s + words[-1].end(), phrase.lower(),
                                  {"label": None, "concept_id": None})

@@ -179,12 +179,11 @@ class MedicationRules:
             return float(self.frequencies.number_words[w])
         if w in ("half", "one-half", "one half"):
             return 0.5
-        if "/" in w:
-            a, _, b = w.partition("/")
-            try:
-                return float(a) / float(b) if float(b) else None
-            except ValueError:
-                return None
+        if "/" in w:  # "1/2" is a half; "25/100" is a combination, not a number
+            a, _, b = w.replace(" ", "").partition("/")
+            if a.isdigit() and b in ("2", "3", "4", "8") and int(a) < int(b):
+                return float(a) / float(b)
+            return None
         try:
             return float(w.replace(",", ""))
         except ValueError:

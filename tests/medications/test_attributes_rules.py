@@ -119,3 +119,26 @@ def test_bad_rules_file_is_a_clear_error(tmp_path):
     bad.write_text('{"routes": [{"code": "PO", "snomed": "26643006", "display": "Oral", "forms": ["po"], "colour": "red"}]}')
     with pytest.raises(ResourceError, match="colour"):
         load_resource(bad, RoutesFile)
+
+
+def test_combination_strengths_and_dotted_frequencies(ex):
+    found = attrs(ex, "carbidopa/levodopa 25/100 mg three times a day", "carbidopa/levodopa")
+    assert found["strength"].value == "25/100 mg" and found["strength"].details["amount"] is None
+    assert attrs(ex, "Phenergan 25 mg q.6. p.r.n.", "Phenergan")["frequency"].value == "Q6H PRN"
+    assert attrs(ex, "Duragesic patch 100 mcg q.3.d.", "Duragesic patch")["frequency"].details["per_day"] == pytest.approx(1 / 3, abs=1e-3)
+    assert attrs(ex, "metoprolol 1/2 tab daily", "metoprolol")["dose"].value == "0.5 tablet"
+
+
+def test_with_known_entities_only_a_named_condition_is_an_indication(ex):
+    text = "Rituxan next week for an appointment; gabapentin for neuropathic pain"
+    assert "indication" not in attrs(ex, text, "Rituxan", entities=[])
+    assert "indication" not in attrs(ex, text, "Rituxan")  # no entities known: "an ..." is not a condition
+    s = text.index("neuropathic pain")
+    found = attrs(ex, text, "gabapentin", entities=[(s, s + 16, "SYMPTOM", ("HP:0000001",))])
+    assert found["indication"].details["concept_id"] == "HP:0000001"
+    assert "indication" not in attrs(ex, text, "gabapentin", entities=[(s, s + 16, "ANATOMY", ())])
+
+
+def test_indication_after_dotted_abbreviations(ex):
+    found = attrs(ex, "gabapentin 300 mg p.o. t.i.d. for neuropathic pain", "gabapentin")
+    assert values(found) == {"strength": "300 mg", "route": "PO", "frequency": "TID", "indication": "neuropathic pain"}
