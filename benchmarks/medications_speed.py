@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
             if e._.attributes is not None:
                 drugs += 1
                 with_attrs += bool(e._.attributes)
-                kinds.update(e._.attributes)
+                kinds.update(list(e._.attributes))
         events.update(ev.source for ev in doc._.adverse_events)
     chars = sum(len(t) for t in texts)
     a, b = statistics.median(with_s), statistics.median(without_s)

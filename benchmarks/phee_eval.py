@@ -81,6 +81,32 @@ def add_rules(texts: list[str], preds: list[set[tuple[str, int, int]]]) -> list[
     return out
 
 
+def pair_scores(sents, preds) -> dict[str, float]:
+    """Exact-match F1 of adverse (drug, effect) pairs: gold from the Adverse_event events (every drug of an
+    event with every effect), predicted by :func:`medlens.medications.ade.events_from_tags` on the tagger's
+    spans (effects with a therapeutic trigger dropped, as the component does)."""
+    from medlens.medications.ade import AdeRules, events_from_tags
+
+    rules = AdeRules()
+    tp = ng = np_ = 0
+    for s, pred in zip(sents, preds):
+        gold = set()
+        for ev in s.events:
+            if ev.kind != "Adverse_event":
+                continue
+            drugs = [(a, b) for lab, a, b in ev.arguments if lab == "DRUG"]
+            effects = [(a, b) for lab, a, b in ev.arguments if lab == "EFFECT"]
+            gold |= {(d, e) for d in drugs for e in effects}
+        got = {((e.drug_start, e.drug_end), (e.effect_start, e.effect_end))
+               for e in events_from_tags(s.text, 0, len(s.text), sorted(pred, key=lambda x: x[1]), [], rules)}
+        tp += len(gold & got)
+        ng += len(gold)
+        np_ += len(got)
+    p = 100 * tp / np_ if np_ else 0.0
+    r = 100 * tp / ng if ng else 0.0
+    return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "gold": ng, "pred": np_, "tp": tp}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, default=ROOT / "medlens" / "assets" / "ade")
@@ -111,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         if k in scores:
             v = scores[k]
             print(f"{k:<16}{v['p']:7.1f}{v['r']:7.1f}{v['f1']:7.1f}{v['gold']:7d}")
+    pairs = pair_scores(sents, preds)
+    print(f"{'drug-effect pairs':<16}{pairs['p']:7.1f}{pairs['r']:7.1f}{pairs['f1']:7.1f}{pairs['gold']:7d}"
+          "  (adverse events: each EFFECT paired with its nearest DRUG, as medlens_adverse_events does)")
+    scores["drug-effect pairs"] = pairs
     if args.json:
         args.json.write_text(json.dumps({"file": str(path), "model": str(args.model), "rules": args.rules,
                                          "seconds": secs, "scores": scores}, indent=2))

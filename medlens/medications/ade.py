@@ -9,7 +9,8 @@ Two readers, whose events are merged (an event both find is kept once, as ``rule
 * the ADE tagger (``medlens/assets/ade``, int8 ONNX, trained on PHEE): tags
   DRUG, EFFECT, TRIGGER (and DOSAGE, ROUTE, FREQ, DURATION, INDICATION) spans in
   each sentence that holds a drug entity; each EFFECT is paired with the
-  sentence's drug nearest to it.
+  sentence's drug nearest to it (an effect whose trigger is a therapeutic word,
+  "resolved", "improved", is not an adverse event);
 
 Flags: ``negated`` when the effect entity's ConText assertion is negated or a
 negation cue stands in the six words before the effect (or its trigger);
@@ -58,6 +59,7 @@ class AdeRules:
         self._d_then_e = re.compile(phrase_regex(a.drug_then_effect), re.I)
         self._neg = re.compile(phrase_regex(a.negation), re.I)
         self._spec = re.compile(phrase_regex(a.speculation), re.I)
+        self.therapeutic = frozenset(w.lower() for w in a.therapeutic_triggers)
 
     def flags(self, text: str, sent_start: int, effect: tuple[int, int], trigger: tuple[int, int] | None = None,
               mention: Mention | None = None) -> tuple[bool, bool]:
@@ -110,7 +112,8 @@ def events_from_tags(text: str, sent_start: int, sent_end: int, spans: Sequence[
 
     Each EFFECT span is paired with the nearest DRUG (a model DRUG span, else a drug entity); the
     effect and the drug take the ids of the entities they overlap. Effects that are a drug's
-    indication (the tagger's INDICATION) are never events.
+    indication (the tagger's INDICATION) are never events, nor effects whose nearest trigger is a
+    therapeutic word ("resolved", "improved": ``therapeutic_triggers``).
     """
     drugs = [(s, e) for lab, s, e in spans if lab == "DRUG"]
     drugs += [(m.start, m.end) for m in mentions if m.label in rules.drug_labels
@@ -122,6 +125,8 @@ def events_from_tags(text: str, sent_start: int, sent_end: int, spans: Sequence[
             continue
         ds, de = min(drugs, key=lambda d: min(abs(d[0] - e), abs(s - d[1])))
         trig = min(triggers, key=lambda t: abs(t[0] - s)) if triggers else None
+        if trig is not None and text[trig[0]:trig[1]].lower() in rules.therapeutic:
+            continue  # "resolved with", "improved on": a therapeutic effect
         effect_m = next((m for m in mentions if m.start < e and s < m.end and m.label not in rules.drug_labels), None)
         drug_m = next((m for m in mentions if m.start < de and ds < m.end and m.label in rules.drug_labels), None)
         neg, spec = rules.flags(text, sent_start, (s, e), trig, effect_m)

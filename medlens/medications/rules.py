@@ -120,6 +120,7 @@ class AdverseEventsFile(_Strict):
     speculation: list[str]
     effect_labels: list[str]
     drug_labels: list[str]
+    therapeutic_triggers: list[str] = []
 
 
 def phrase_regex(phrases, *, groups: bool = False) -> str:

@@ -115,3 +115,12 @@ def test_missing_ade_model_folder_is_a_clear_error(meds_kg_path, tmp_path):
     with pytest.raises(ModelError, match="no such folder"):
         medlens.load(kg_path=str(meds_kg_path), components=("sections", "sentences", "transformer_ner", "dictionary_ner",
                                                              "adverse_events"), ade_model_path=str(tmp_path / "nope"))
+
+
+def test_tagger_effects_with_therapeutic_triggers_are_dropped():
+    text = "Her pruritus resolved with cholestyramine."
+    rules = AdeRules()
+    spans = [("EFFECT", 4, 12), ("TRIGGER", 13, 21), ("DRUG", 27, 41)]
+    assert events_from_tags(text, 0, len(text), spans, [], rules) == []
+    spans = [("EFFECT", 4, 12), ("TRIGGER", 13, 21), ("DRUG", 27, 41)]
+    assert len(events_from_tags(text.replace("resolved", "appeared"), 0, len(text), spans, [], rules)) == 1
