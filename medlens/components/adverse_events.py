@@ -5,7 +5,8 @@ the rules of ``resources/en/medications/adverse_events.json`` and, when the
 ADE tagger is there (``medlens/assets/ade``; ``model_path`` for another
 folder, ``use_model=False`` for rules only), with the int8 ONNX tagger trained
 on PHEE, run torch-free through the same :class:`OnnxTagger` the NER component
-uses (:mod:`medlens.medications.ade`).
+uses (:mod:`medlens.medications.ade`); a tagger event counts only with a trigger, an effect
+entity and a drug entity (the tagger learned from sentences that all report an event).
 
     >>> doc = nlp("He developed hepatitis after isoniazid.")
     >>> [(e.drug, e.effect, e.negated) for e in doc._.adverse_events]
@@ -14,11 +15,13 @@ uses (:mod:`medlens.medications.ade`).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from pathlib import Path
 
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from medlens.components.drug_attributes import sentence_bounds
 from medlens.doc import extensions
 from medlens.doc.types import AdverseEvent
 from medlens.errors import Errors, ModelError
@@ -76,21 +79,25 @@ class AdverseEvents:
         ents = list(doc.ents)
         if not any(e.label_ in self.rules.drug_labels for e in ents):
             return []
-        sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
-        chosen = []
-        for sent in sents:
-            ms = [_mention(e) for e in ents if sent.start <= e.start < sent.end]
-            if any(m.label in self.rules.drug_labels for m in ms):
-                chosen.append((sent, ms))
         text = doc.text
-        rule_events = [ev for sent, ms in chosen for ev in self.rules.find(text, sent.start_char, sent.end_char, ms)]
+        sents = sentence_bounds(doc) or [(0, len(text))]
+        by_sent: dict[int, list] = {}
+        starts = [a for a, _ in sents]
+        for e in ents:
+            by_sent.setdefault(max(0, bisect_right(starts, e.start_char) - 1), []).append(e)
+        chosen = []
+        for k, members in sorted(by_sent.items()):
+            if any(e.label_ in self.rules.drug_labels for e in members):
+                a, b = sents[k]
+                b = a + len(text[a:b].rstrip())  # the sentence without the whitespace after it
+                chosen.append(((a, b), [_mention(e) for e in members]))
+        rule_events = [ev for (a, b), ms in chosen for ev in self.rules.find(text, a, b, ms)]
         model_events: list[AdverseEvent] = []
         if self.tagger is not None and chosen:
-            tagged = self.tagger.entities([s.text for s, _ in chosen], batch_size=self.batch_size)
-            for (sent, ms), ents_ in zip(chosen, tagged):
-                off = sent.start_char
-                spans = join_fragments(text, [(c.label, off + c.start, off + c.end) for c in ents_])
-                model_events += events_from_tags(text, off, sent.end_char, spans, ms, self.rules)
+            tagged = self.tagger.entities([text[a:b] for (a, b), _ in chosen], batch_size=self.batch_size)
+            for ((a, b), ms), ents_ in zip(chosen, tagged):
+                spans = join_fragments(text, [(c.label, a + c.start, a + c.end) for c in ents_])
+                model_events += events_from_tags(text, a, b, spans, ms, self.rules, require_entities=True)
         return merge_events(rule_events, model_events)
 
     def set_annotations(self, doc: Doc, events: list[AdverseEvent]) -> None:

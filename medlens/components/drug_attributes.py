@@ -14,8 +14,10 @@ writes ``span._.attributes``: kind -> :class:`~medlens.doc.types.DrugAttribute`
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from medlens.doc import extensions
 from medlens.doc.types import DrugAttribute
@@ -54,36 +56,38 @@ class DrugAttributes:
         self.labels = frozenset(labels)
         self.extractor = AttributeExtractor(max_chars=max_chars)
 
-    def predict(self, doc: Doc) -> list[dict[str, DrugAttribute]]:
-        """The attributes of each drug entity of ``doc`` (in ``doc.ents`` order, drugs only)."""
+    def predict(self, doc: Doc) -> list[tuple[Span, dict[str, DrugAttribute]]]:
+        """Each drug entity of ``doc`` with its attributes (in ``doc.ents`` order, drugs only)."""
         ents = list(doc.ents)
         drugs = [e for e in ents if e.label_ in self.labels]
         if not drugs:
             return []
-        has_sents = doc.has_annotation("SENT_START")
+        # sentence bounds once (``span.sent`` and ``doc.sents`` walk every token of the document)
+        sents = sentence_bounds(doc)
+        starts = [a for a, _ in sents]
+        text = doc.text  # a property that joins every token: read it once
         others = [(e.start_char, e.end_char, e.label_, _ids(e)) for e in ents if e.label_ not in self.labels]
         out = []
         for i, ent in enumerate(drugs):
-            stop = drugs[i + 1].start_char if i + 1 < len(drugs) else len(doc.text)
+            stop = drugs[i + 1].start_char if i + 1 < len(drugs) else len(text)
             sent_start = None
-            if has_sents:
-                sent = ent.sent
-                stop = min(stop, sent.end_char)
-                sent_start = sent.start_char
+            if sents:
+                k = max(0, bisect_right(starts, ent.start_char) - 1)
+                sent_start, sent_end = sents[k]
+                stop = min(stop, sent_end)
                 # a status word before this drug belongs to it only if no other drug stands between
                 if i > 0 and drugs[i - 1].end_char > sent_start:
                     sent_start = drugs[i - 1].end_char
             elif i > 0:
                 sent_start = drugs[i - 1].end_char
-            out.append(self.extractor.extract(doc.text, ent.start_char, ent.end_char, stop=stop,
-                                              sentence_start=sent_start, entities=others,
-                                              name_route=implied_route(ent.text, self.extractor.rules)))
+            out.append((ent, self.extractor.extract(text, ent.start_char, ent.end_char, stop=stop,
+                                                    sentence_start=sent_start, entities=others,
+                                                    name_route=implied_route(ent.text, self.extractor.rules))))
         return out
 
-    def set_annotations(self, doc: Doc, found: list[dict[str, DrugAttribute]]) -> None:
+    def set_annotations(self, doc: Doc, found: list[tuple[Span, dict[str, DrugAttribute]]]) -> None:
         """Write each drug entity's attributes to ``span._.attributes``."""
-        drugs = [e for e in doc.ents if e.label_ in self.labels]
-        for ent, attrs in zip(drugs, found):
+        for ent, attrs in found:
             ent._.attributes = attrs
 
     def __call__(self, doc: Doc) -> Doc:
@@ -96,3 +100,19 @@ def _ids(span) -> tuple[str, ...]:
     if concepts:
         return tuple(c.concept_id for c in concepts)
     return tuple(span._.match_ids or ())
+
+
+def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """Character (start, end) of each sentence, read from the SENT_START array in one pass; [] when
+    the document has no sentence boundaries. A sentence ends where the next one starts."""
+    from spacy.attrs import SENT_START
+
+    if len(doc) == 0:
+        return []
+    flags = doc.to_array(SENT_START)  # 1 starts a sentence, -1 does not, 0 unset
+    if not flags[1:].any():
+        return []
+    firsts = [0] + [i for i in (flags == 1).nonzero()[0].tolist() if i > 0]
+    starts = [doc[i].idx for i in firsts]
+    last = doc[-1]
+    return list(zip(starts, starts[1:] + [last.idx + len(last.text_with_ws)]))

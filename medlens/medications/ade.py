@@ -107,13 +107,18 @@ class AdeRules:
 
 
 def events_from_tags(text: str, sent_start: int, sent_end: int, spans: Sequence[tuple[str, int, int]],
-                     mentions: Sequence[Mention], rules: AdeRules) -> list[AdverseEvent]:
+                     mentions: Sequence[Mention], rules: AdeRules, *, require_entities: bool = False) -> list[AdverseEvent]:
     """Events from the ADE tagger's spans of one sentence (character offsets into ``text``).
 
     Each EFFECT span is paired with the nearest DRUG (a model DRUG span, else a drug entity); the
     effect and the drug take the ids of the entities they overlap. Effects that are a drug's
     indication (the tagger's INDICATION) are never events, nor effects whose nearest trigger is a
     therapeutic word ("resolved", "improved": ``therapeutic_triggers``).
+
+    ``require_entities`` (what ``medlens_adverse_events`` asks): keep only events with a trigger whose
+    effect is mostly (half its characters or more) an effect entity (DISEASE, SYMPTOM, FINDING) and whose drug overlaps a drug entity.
+    The tagger learned from PHEE, where every sentence reports an event; in notes it tags procedure
+    words and indications as effects, and the recognizer's entities keep it to real findings.
     """
     drugs = [(s, e) for lab, s, e in spans if lab == "DRUG"]
     drugs += [(m.start, m.end) for m in mentions if m.label in rules.drug_labels
@@ -127,8 +132,11 @@ def events_from_tags(text: str, sent_start: int, sent_end: int, spans: Sequence[
         trig = min(triggers, key=lambda t: abs(t[0] - s)) if triggers else None
         if trig is not None and text[trig[0]:trig[1]].lower() in rules.therapeutic:
             continue  # "resolved with", "improved on": a therapeutic effect
-        effect_m = next((m for m in mentions if m.start < e and s < m.end and m.label not in rules.drug_labels), None)
+        effect_m = next((m for m in mentions if m.label in rules.effect_labels
+                         and min(e, m.end) - max(s, m.start) >= 0.5 * (e - s)), None)
         drug_m = next((m for m in mentions if m.start < de and ds < m.end and m.label in rules.drug_labels), None)
+        if require_entities and (trig is None or effect_m is None or drug_m is None):
+            continue
         neg, spec = rules.flags(text, sent_start, (s, e), trig, effect_m)
         out.append(AdverseEvent(text[ds:de], ds, de, text[s:e], s, e, text[trig[0]:trig[1]] if trig else "",
                                 text[sent_start:sent_end], sent_start, neg, spec, "model",

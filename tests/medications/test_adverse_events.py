@@ -100,10 +100,12 @@ def test_component_runs_the_tagger_torch_free(tiny_ade_onnx, meds_kg_path):
     assert nlp.get_pipe("medlens_adverse_events").tagger is not None
     doc = nlp("He developed hepatitis after isoniazid. The weather was fine.")
     evs = doc._.adverse_events
-    # every word is tagged B-EFFECT: words of the drug's sentence become effects paired with isoniazid
-    model = [e for e in evs if "model" in e.source]
-    assert model and all(e.drug == "isoniazid" for e in model)
-    assert all(e.evidence_start == 0 and e.effect_end <= len("He developed hepatitis after isoniazid.") for e in model)
+    # every word is tagged B-EFFECT and none TRIGGER: in a pipeline, tagger events need a trigger, so only
+    # the rule event is left, and it is the tagger's too ("hepatitis" is one of its effects)
+    assert [(e.drug, e.effect, e.source) for e in evs] == [("isoniazid", "hepatitis", "rules")]
+    tagger = nlp.get_pipe("medlens_adverse_events").tagger
+    (ents,) = tagger.entities(["He developed hepatitis after isoniazid."])
+    assert {e.label for e in ents} == {"EFFECT"}
     rules_only = medlens.load(kg_path=str(meds_kg_path), components=RULES_ONLY, ade_model_path=str(tiny_ade_onnx))
     assert rules_only.get_pipe("medlens_adverse_events").tagger is None  # no transformer recognizer: rules alone
 
@@ -124,3 +126,14 @@ def test_tagger_effects_with_therapeutic_triggers_are_dropped():
     assert events_from_tags(text, 0, len(text), spans, [], rules) == []
     spans = [("EFFECT", 4, 12), ("TRIGGER", 13, 21), ("DRUG", 27, 41)]
     assert len(events_from_tags(text.replace("resolved", "appeared"), 0, len(text), spans, [], rules)) == 1
+
+
+def test_in_a_pipeline_tagger_events_need_a_trigger_and_entities():
+    text = "The wound was irrigated with saline after hepatitis from isoniazid."
+    rules = AdeRules()
+    ms = [Mention("hepatitis", 42, 51, "DISEASE"), Mention("isoniazid", 57, 66, "DRUG")]
+    spans = [("EFFECT", 4, 9), ("TRIGGER", 14, 23), ("DRUG", 29, 35), ("EFFECT", 42, 51), ("DRUG", 57, 66)]
+    loose = events_from_tags(text, 0, len(text), spans, ms, rules)
+    strict = events_from_tags(text, 0, len(text), spans, ms, rules, require_entities=True)
+    assert {e.effect for e in loose} == {"wound", "hepatitis"}
+    assert [(e.drug, e.effect) for e in strict] == [("isoniazid", "hepatitis")]
