@@ -22,6 +22,7 @@ drop because they overlap are still gold, so they count as misses).
   found none of that type overlapping them.
 
     python benchmarks/phee_eval.py --model medlens/assets/ade [--split dev] [--rules] [--json out.json]
+    python benchmarks/phee_eval.py --pipeline default   # + the pipeline's doc._.adverse_events (needs the graph)
 
 The official PHEE test split is not in ../shared/data and is never used.
 """
@@ -107,6 +108,41 @@ def pair_scores(sents, preds) -> dict[str, float]:
     return {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "gold": ng, "pred": np_, "tp": tp}
 
 
+def pipeline_pairs(sents, no_model: bool = False) -> dict[str, dict[str, float]]:
+    """The pipeline's ``doc._.adverse_events`` (recognizer entities, rules, gated tagger) against the gold
+    adverse (drug, effect) pairs of each sentence: exact offsets, and overlap (each side shares a character)."""
+    import medlens
+    from medlens.config import RULES_ONLY
+
+    nlp = medlens.load(components=RULES_ONLY) if no_model else medlens.load()
+    counts = {"exact": [0, 0, 0, 0], "overlap": [0, 0, 0, 0]}  # predictions matched, gold, predicted, gold matched
+    for s, doc in zip(sents, nlp.pipe([x.text for x in sents])):
+        gold = set()
+        for ev in s.events:
+            if ev.kind == "Adverse_event":
+                drugs = [(a, b) for lab, a, b in ev.arguments if lab == "DRUG"]
+                effects = [(a, b) for lab, a, b in ev.arguments if lab == "EFFECT"]
+                gold |= {(d, e) for d in drugs for e in effects}
+        got = {((e.drug_start, e.drug_end), (e.effect_start, e.effect_end)) for e in doc._.adverse_events}
+        counts["exact"][0] += len(gold & got)
+        counts["exact"][3] += len(gold & got)
+
+        def ov(x, y):
+            return x[0] < y[1] and y[0] < x[1]
+
+        counts["overlap"][0] += sum(any(ov(g[0], p[0]) and ov(g[1], p[1]) for g in gold) for p in got)
+        counts["overlap"][3] += sum(any(ov(g[0], p[0]) and ov(g[1], p[1]) for p in got) for g in gold)
+        for k in counts:
+            counts[k][1] += len(gold)
+            counts[k][2] += len(got)
+    out = {}
+    for k, (tp, ng, np_, tg) in counts.items():
+        p = 100 * tp / np_ if np_ else 0.0
+        r = 100 * tg / ng if ng else 0.0
+        out[k] = {"p": p, "r": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "gold": ng, "pred": np_, "tp": tp}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, default=ROOT / "medlens" / "assets" / "ade")
@@ -116,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-join", action="store_true", help="score the tagger's spans as decoded (no join_fragments)")
     ap.add_argument("--json", type=Path, default=None, help="write the scores here")
+    ap.add_argument("--pipeline", choices=["default", "rules"], default=None,
+                    help="also score the pipeline's adverse events (default pipeline or --no-model rules only; "
+                         "needs the knowledge graph)")
     args = ap.parse_args(argv)
     path = args.file or DATA / f"{args.split}.jsonl"
     if not path.is_file():
@@ -141,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'drug-effect pairs':<16}{pairs['p']:7.1f}{pairs['r']:7.1f}{pairs['f1']:7.1f}{pairs['gold']:7d}"
           "  (adverse events: each EFFECT paired with its nearest DRUG, as medlens_adverse_events does)")
     scores["drug-effect pairs"] = pairs
+    if args.pipeline:
+        pp = pipeline_pairs(sents, no_model=args.pipeline == "rules")
+        for k, v in pp.items():
+            print(f"{'pipeline ' + k:<16}{v['p']:7.1f}{v['r']:7.1f}{v['f1']:7.1f}{v['gold']:7d}"
+                  f"  (medlens.load({'RULES_ONLY' if args.pipeline == 'rules' else ''}) doc._.adverse_events vs adverse pairs)")
+            scores[f"pipeline {args.pipeline} {k}"] = v
     if args.json:
         args.json.write_text(json.dumps({"file": str(path), "model": str(args.model), "rules": args.rules,
                                          "seconds": secs, "scores": scores}, indent=2))
