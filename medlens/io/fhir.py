@@ -310,6 +310,12 @@ def dosage_from_attributes(attributes: dict[str, DrugAttributeResult]) -> dict[s
     return dosage
 
 
+def _given(entity: EntityResult) -> bool:
+    """A CHEMICAL written as a medication: with a route, frequency or counted dose ("potassium chloride
+    20 mEq PO daily"), not only a number and unit (a laboratory value)."""
+    return bool(entity.attributes) and any(k in entity.attributes for k in ("route", "frequency", "dose"))
+
+
 _ATTRIBUTE_STATUS = {"stopped": "stopped", "held": "on-hold", "prescribed": "intended"}
 
 
@@ -414,7 +420,7 @@ def to_fhir_bundle(result: DocumentResult, text: str | None = None, *, patient_r
                 add(_condition(ent, subject, top_k), key)
             elif ent.label in ("SYMPTOM", "FINDING"):
                 add(_observation(ent, subject, top_k), key)
-            elif (ent.label == "DRUG" or (ent.label == "CHEMICAL" and ent.attributes)) and not ent.assertion.family:
+            elif (ent.label == "DRUG" or (ent.label == "CHEMICAL" and _given(ent))) and not ent.assertion.family:
                 nxt = next((s for s in drug_starts if s > ent.start), None)
                 snippet = _snippet(text, ent, nxt) if text and text[ent.start:ent.end] == ent.text else None
                 add(_medication(ent, subject, top_k, snippet), key)

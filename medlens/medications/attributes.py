@@ -73,7 +73,9 @@ class AttributeExtractor:
         forms = [f for d in r.dose_forms.forms for f in d.forms]
         alt = lambda xs: "|".join(re.escape(x).replace(r"\ ", r"\s+") for x in sorted(set(xs), key=len, reverse=True))  # noqa: E731
         lead = r"(?<![\w.#])"
-        self._strength = re.compile(rf"{lead}{_RANGE}\s*(?P<unit>{alt(units)})(?![\w])(?:\s*/\s*(?P<per>{alt(per)})(?![\w]))?", re.I)
+        # "180 mg/dL", "12 g/dL": a laboratory value, not a strength
+        self._strength = re.compile(rf"{lead}{_RANGE}\s*(?P<unit>{alt(units)})(?![\w])(?!\s*/\s*dl(?![\w]))"
+                                    rf"(?:\s*/\s*(?P<per>{alt(per)})(?![\w]))?", re.I)
         self._dose = re.compile(rf"{lead}{_RANGE}\s*(?P<form>{alt(forms)})(?![\w])", re.I)
         dur_units = alt(_DURATION_UNITS)
         self._duration = re.compile(

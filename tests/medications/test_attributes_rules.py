@@ -142,3 +142,8 @@ def test_with_known_entities_only_a_named_condition_is_an_indication(ex):
 def test_indication_after_dotted_abbreviations(ex):
     found = attrs(ex, "gabapentin 300 mg p.o. t.i.d. for neuropathic pain", "gabapentin")
     assert values(found) == {"strength": "300 mg", "route": "PO", "frequency": "TID", "indication": "neuropathic pain"}
+
+
+def test_laboratory_values_are_not_strengths(ex):
+    assert "strength" not in attrs(ex, "glucose 180 mg/dL this morning", "glucose")
+    assert attrs(ex, "vancomycin 15 mg/kg", "vancomycin")["strength"].value == "15 mg/kg"

@@ -63,3 +63,21 @@ def test_json_result_carries_attributes_and_events(meds_nlp):
     other = next(e for e in result.entities if e.label != "DRUG")
     assert other.attributes is None
     assert "attributes" not in other.model_dump(exclude_none=True)
+
+
+def test_chemicals_become_statements_only_when_given():
+    from medlens.results import AssertionResult, DrugAttributeResult, EntityResult
+
+    def chem(text, attrs):
+        return EntityResult(text=text, label="CHEMICAL", start=0, end=len(text), section="unknown", sentence=0,
+                            assertion=AssertionResult(status="present"), attributes=attrs)
+
+    strength = DrugAttributeResult(text="20 mEq", start=0, end=6, value="20 meq", details={"amount": 20.0, "ucum": "meq"})
+    route = DrugAttributeResult(text="PO", start=7, end=9, value="PO",
+                                details={"code": "PO", "snomed": "26643006", "display": "Oral route"})
+    lab = DocumentResult(id="a", entities=[chem("sodium", {"strength": strength})])
+    given = DocumentResult(id="b", entities=[chem("potassium chloride", {"strength": strength, "route": route})])
+    kinds = lambda r: [e["resource"]["resourceType"] for e in to_fhir_bundle(r)["entry"]]  # noqa: E731
+    assert "MedicationStatement" not in kinds(lab)
+    assert "MedicationStatement" in kinds(given)
+    Bundle.model_validate(to_fhir_bundle(given))
