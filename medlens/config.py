@@ -11,8 +11,9 @@ from medlens.errors import ConfigError, Errors
 from medlens.runtime import CLASSIFIER_DIR, NER_DIR, THREADS_ENV, available_cores, default_threads  # noqa: F401 (re-exported)
 
 RULES_ONLY = ("sections", "sentences", "dictionary_ner", "context", "linker", "drug_attributes", "adverse_events")
-"""The pipeline without models: the dictionary recognizer alone finds entities (about 10x the
-speed of :data:`COMPONENTS`; what ``medlens analyze --no-model`` runs)."""
+"""The pipeline without models: the dictionary recognizer alone finds entities, drug attributes
+and adverse events are read by rules (about 10x the speed of :data:`COMPONENTS`; what
+``medlens analyze --no-model`` runs)."""
 
 def with_model_components(classifier_dir: Path = CLASSIFIER_DIR, ner_dir: Path = NER_DIR) -> tuple[str, ...]:
     """:data:`RULES_ONLY` plus the shipped models this installation holds: the transformer
@@ -27,7 +28,7 @@ COMPONENTS = with_model_components()
 """Default component order (each name ``x`` is the spaCy factory ``medlens_x``): sections,
 sentences, the shipped transformer recognizer (model spans win on boundaries; the dictionary
 adds what the model does not cover and the graph supplies the concept links), the dictionary
-recognizer, assertion context, concept linking and, when this installation ships
+recognizer, assertion context, concept linking, drug attributes, adverse drug events and, when this installation ships
 ``medlens/assets/classifier/model.int8.onnx``, the document classifier (``doc.cats``). A model
 file that is absent leaves its component out, so the default works either way; asking for
 ``"classifier"`` or ``"transformer_ner"`` explicitly without a model raises

@@ -11,8 +11,9 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 NER_DIR = ASSETS / "ner"
 """Where the shipped transformer recognizer lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 CLASSIFIER_DIR = ASSETS / "classifier"
-ADE_DIR = ASSETS / "ade"
 """Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
+ADE_DIR = ASSETS / "ade"
+"""Where the shipped adverse-drug-event tagger lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 
 
 THREADS_ENV = "MEDLENS_THREADS"
