@@ -14,6 +14,7 @@ writes ``span._.attributes``: kind -> :class:`~medlens.doc.types.DrugAttribute`
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 
 from spacy.language import Language
@@ -83,7 +84,7 @@ class DrugAttributes:
             out.append((ent, self.extractor.extract(text, ent.start_char, ent.end_char, stop=stop,
                                                     sentence_start=sent_start, entities=others,
                                                     name_route=implied_route(ent.text, self.extractor.rules))))
-        return out
+        return _share_list_status(text, out)
 
     def set_annotations(self, doc: Doc, found: list[tuple[Span, dict[str, DrugAttribute]]]) -> None:
         """Write each drug entity's attributes to ``span._.attributes``."""
@@ -116,3 +117,21 @@ def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     starts = [doc[i].idx for i in firsts]
     last = doc[-1]
     return list(zip(starts, starts[1:] + [last.idx + len(last.text_with_ws)]))
+
+
+_LIST_GAP = re.compile(r"[\s,]*(?:(?:and|or|as well as)\s+)?", re.I)
+
+
+def _share_list_status(text: str, found: list[tuple[Span, dict[str, DrugAttribute]]]) -> list[tuple[Span, dict[str, DrugAttribute]]]:
+    """A status word before a list of drugs belongs to each of them: "started on aspirin, clopidogrel,
+    heparin drip and atorvastatin" -> all four started. A drug without a status of its own takes the
+    previous drug's when only commas, "and" or "or" (after the previous drug's own attributes) stand between."""
+    out = list(found)
+    for i in range(1, len(out)):
+        (prev, pattrs), (ent, attrs) = out[i - 1], out[i]
+        if "status" in attrs or "status" not in pattrs or pattrs["status"].start_char > prev.start_char:
+            continue
+        after = max([prev.end_char] + [a.end_char for a in pattrs.values() if a.start_char >= prev.end_char])
+        if after <= ent.start_char and _LIST_GAP.fullmatch(text[after:ent.start_char]):
+            out[i] = (ent, {**attrs, "status": pattrs["status"]})
+    return out

@@ -61,3 +61,12 @@ def test_glargine_stays_the_graphs_entity(meds_nlp):
     drug = doc.ents[0]
     assert drug.text == "Insulin glargine" and drug._.concepts[0].concept_id == "T:M108"
     assert {k: a.value for k, a in drug._.attributes.items()} == {"dose": "20 unit", "route": "SC", "frequency": "HS"}
+
+
+def test_a_status_before_a_list_of_drugs_belongs_to_each(meds_nlp):
+    doc = meds_nlp("He was started on metoprolol, atorvastatin 40 mg qhs and prednisone 40 mg daily. Gabapentin was continued.")
+    status = {e.text: e._.attributes["status"].value for e in doc.ents if e._.attributes and "status" in e._.attributes}
+    assert status == {"metoprolol": "started", "atorvastatin": "started", "prednisone": "started", "Gabapentin": "continued"}
+    doc = meds_nlp("Stopped metoprolol because of bradycardia, then amoxicillin 500 mg TID.")
+    drugs = {e.text: e._.attributes for e in doc.ents if e._.attributes is not None}
+    assert drugs["metoprolol"]["status"].value == "stopped" and "status" not in drugs["amoxicillin"]
