@@ -10,16 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from medlens.errors import ConfigError, Errors
 from medlens.runtime import CLASSIFIER_DIR, NER_DIR, THREADS_ENV, available_cores, default_threads  # noqa: F401 (re-exported)
 
-RULES_ONLY = ("sections", "sentences", "dictionary_ner", "context", "linker")
-"""The pipeline without models: the dictionary recognizer alone finds entities (about 10x the
-speed of :data:`COMPONENTS`; what ``medlens analyze --no-model`` runs)."""
+RULES_ONLY = ("sections", "sentences", "dictionary_ner", "context", "linker", "drug_attributes", "adverse_events")
+"""The pipeline without models: the dictionary recognizer alone finds entities, drug attributes
+and adverse events are read by rules (about 10x the speed of :data:`COMPONENTS`; what
+``medlens analyze --no-model`` runs)."""
 
 def with_model_components(classifier_dir: Path = CLASSIFIER_DIR, ner_dir: Path = NER_DIR) -> tuple[str, ...]:
     """:data:`RULES_ONLY` plus the shipped models this installation holds: the transformer
     recognizer (before the dictionary) if ``ner_dir`` has ``model.int8.onnx``, and the document
     classifier (last) if ``classifier_dir`` has one."""
     ner = ("transformer_ner",) if (ner_dir / "model.int8.onnx").is_file() else ()
-    base = ("sections", "sentences", *ner, "dictionary_ner", "context", "linker")
+    base = ("sections", "sentences", *ner, "dictionary_ner", "context", "linker", "drug_attributes", "adverse_events")
     return base + (("classifier",) if (classifier_dir / "model.int8.onnx").is_file() else ())
 
 
@@ -27,7 +28,7 @@ COMPONENTS = with_model_components()
 """Default component order (each name ``x`` is the spaCy factory ``medlens_x``): sections,
 sentences, the shipped transformer recognizer (model spans win on boundaries; the dictionary
 adds what the model does not cover and the graph supplies the concept links), the dictionary
-recognizer, assertion context, concept linking and, when this installation ships
+recognizer, assertion context, concept linking, drug attributes, adverse drug events and, when this installation ships
 ``medlens/assets/classifier/model.int8.onnx``, the document classifier (``doc.cats``). A model
 file that is absent leaves its component out, so the default works either way; asking for
 ``"classifier"`` or ``"transformer_ner"`` explicitly without a model raises
@@ -36,7 +37,8 @@ file that is absent leaves its component out, so the default works either way; a
 WITH_MODEL = COMPONENTS
 """Kept for code written when the models were opt-in: the same as :data:`COMPONENTS`."""
 
-ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker", "classifier"]
+ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker", "classifier",
+                        "drug_attributes", "adverse_events"]
 
 
 class _Strict(BaseModel):
@@ -84,6 +86,9 @@ class PipelineConfig(_Strict):
         classifier_path: folder of the document classifier (``classifier``; an export folder of
             ``medlens export``); None uses ``medlens/assets/classifier``.
         linker, context, classifier: per-component settings.
+        ade_model_path: folder of the adverse-event tagger (``adverse_events``); None uses
+            ``medlens/assets/ade`` when it holds a model. The tagger runs only in pipelines with
+            the transformer recognizer; otherwise adverse events are read with rules alone.
     """
 
     kg_path: str | None = None
@@ -92,6 +97,7 @@ class PipelineConfig(_Strict):
     max_chars: int = Field(2_000_000, ge=1_000)
     model_path: str | None = None
     classifier_path: str | None = None
+    ade_model_path: str | None = None
     linker: LinkerSettings = LinkerSettings()
     context: ContextSettings = ContextSettings()
     classifier: ClassifierSettings = ClassifierSettings()

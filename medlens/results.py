@@ -48,6 +48,38 @@ class AssertionResult(_Model):
     cues: list[CueResult] = []
 
 
+class DrugAttributeResult(_Model):
+    """One attribute of a drug mention (strength, dose, route, frequency, duration, status, indication)."""
+
+    text: str = Field(description="the words as written (empty for a route implied by the drug's form)")
+    start: int
+    end: int
+    value: str = Field(description="normalized: '25 mg', '2 puff', route code 'PO', frequency code 'BID', '5 d', 'started', ...")
+    details: dict[str, str | float | int | bool | None] = Field(
+        default_factory=dict, description="amount, unit (UCUM), SNOMED route, times per day, as-needed reason, ...")
+    source: str = "rules"
+
+
+class AdverseEventResult(_Model):
+    """(drug) -[caused]-> (effect), with the sentence it was read from and its flags."""
+
+    drug: str
+    drug_start: int
+    drug_end: int
+    drug_ids: list[str] = []
+    effect: str
+    effect_start: int
+    effect_end: int
+    effect_ids: list[str] = []
+    relation: str = "caused"
+    trigger: str = ""
+    evidence: str
+    evidence_start: int
+    negated: bool = False
+    speculated: bool = False
+    source: str = Field(description="rules, model or rules+model")
+
+
 class EntityResult(_Model):
     """One entity mention."""
 
@@ -60,6 +92,8 @@ class EntityResult(_Model):
     assertion: AssertionResult
     concepts: list[ConceptLinkResult] = []
     source: str | None = Field(None, description="the recognizer: dictionary or model")
+    attributes: dict[str, DrugAttributeResult] | None = Field(
+        None, description="drugs only: kind (strength, dose, route, frequency, duration, status, indication) -> attribute")
 
 
 class CategoryResult(_Model):
@@ -97,6 +131,7 @@ class DocumentResult(_Model):
     entities: list[EntityResult] = []
     categories: list[CategoryResult] | None = Field(
         None, description="document categories, most probable first; only when the classifier ran")
+    adverse_events: list[AdverseEventResult] = []
     error: DocumentError | None = None
 
     @classmethod
@@ -120,6 +155,7 @@ class DocumentResult(_Model):
                 concepts=[ConceptLinkResult(id=c.concept_id, name=c.name, source=c.source, score=c.score, method=c.method)
                           for c in (ent._.concepts or [])],
                 source=ent._.ner_source,
+                attributes=_attributes(ent._.attributes),
             ))
         return cls(
             id=doc_id if doc_id is not None else (doc._.doc_id or ""),
@@ -130,6 +166,11 @@ class DocumentResult(_Model):
             sentences=len(sent_starts),
             entities=entities,
             categories=_categories(doc),
+            adverse_events=[AdverseEventResult(
+                drug=e.drug, drug_start=e.drug_start, drug_end=e.drug_end, drug_ids=list(e.drug_ids),
+                effect=e.effect, effect_start=e.effect_start, effect_end=e.effect_end, effect_ids=list(e.effect_ids),
+                trigger=e.trigger, evidence=e.evidence, evidence_start=e.evidence_start, negated=e.negated,
+                speculated=e.speculated, source=e.source) for e in (doc._.adverse_events or ())],
         )
 
     @classmethod
@@ -147,3 +188,12 @@ def _categories(doc: Doc) -> list[CategoryResult] | None:
     return [CategoryResult(label=label, score=min(1.0, max(0.0, float(p))), predicted=label in predicted)
             for label, p in ranked]
 
+
+
+def _attributes(attrs) -> dict[str, DrugAttributeResult] | None:
+    """``span._.attributes`` as results (None stays None: not a drug, or the component did not run)."""
+    if attrs is None:
+        return None
+    return {kind: DrugAttributeResult(text=a.text, start=a.start_char, end=a.end_char, value=a.value,
+                                      details={k: v for k, v in a.details.items() if v is not None}, source=a.source)
+            for kind, a in attrs.items()}

@@ -12,6 +12,8 @@ NER_DIR = ASSETS / "ner"
 """Where the shipped transformer recognizer lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 CLASSIFIER_DIR = ASSETS / "classifier"
 """Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
+ADE_DIR = ASSETS / "ade"
+"""Where the shipped adverse-drug-event tagger lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 
 
 THREADS_ENV = "MEDLENS_THREADS"

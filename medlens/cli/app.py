@@ -60,11 +60,12 @@ def analyze_cli(
     labels: Annotated[Optional[str], typer.Option("--labels", help="Comma-separated entity labels to keep, e.g. DISEASE,DRUG (default: all).")] = None,
     pattern: Annotated[list[str], typer.Option("--pattern", help="File name pattern in a folder (repeatable).")] = ["*.txt", "*.text", "*.md", "*.note"],
     include_text: Annotated[bool, typer.Option("--include-text", help="Put each document's text in its JSON result.")] = False,
-    model: Annotated[bool, typer.Option("--model/--no-model", help="Run the shipped models: the transformer recognizer (diseases and chemicals) and the document classifier ('categories' in JSON). --no-model: the dictionary recognizer alone, about 10x faster.")] = True,
+    model: Annotated[bool, typer.Option("--model/--no-model", help="Run the shipped models: the transformer recognizer (diseases and chemicals), the adverse-drug-event tagger and the document classifier ('categories' in JSON). --no-model: the dictionary recognizer alone (adverse events by rules only), about 10x faster.")] = True,
     classify: Annotated[bool, typer.Option("--classify", help="Require the document classifier (medlens/assets/classifier), even with --no-model: an error if this installation ships none.")] = False,
 ) -> None:
     """Analyze notes: sections, sentences, entities (the shipped transformer model and the knowledge-graph
-    dictionary) with assertion and ranked concept links, and document categories.
+    dictionary) with assertion and ranked concept links, drug attributes (strength, dose, route, frequency,
+    duration, status, indication), adverse drug events, and document categories.
 
     Examples:
 

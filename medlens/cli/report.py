@@ -23,7 +23,8 @@ LABEL_STYLE = {
 
 
 def render(result: DocumentResult, console: Console) -> None:
-    """Print one document: its sections, then a table of entities with assertion and top concept."""
+    """Print one document: its sections, a table of entities with assertion and top concept, then the
+    drugs' attributes and the adverse drug events."""
     console.rule(f"[bold]{result.id}")
     if result.error is not None:
         console.print(f"[red]error[/red] ({result.error.type}): {result.error.message}")
@@ -49,6 +50,50 @@ def render(result: DocumentResult, console: Console) -> None:
             f"{top.method} {top.score:.2f}" if top else "",
         )
     console.print(table)
+    _render_medications(result, console)
+
+
+_ATTRIBUTE_ORDER = ("strength", "dose", "route", "frequency", "duration", "status", "indication")
+
+
+def _attribute_cell(kind: str, attr) -> str:
+    """"25 mg", "PO (oral route)", "BID (2/day)", "Q4-6H PRN (4-6/day, as needed for wheezing)"."""
+    d = attr.details
+    if kind == "route":
+        implied = ", implied by the name" if attr.source == "implied" else ""
+        return f"{attr.value} ({str(d.get('display', '')).lower()}{implied})"
+    if kind == "frequency":
+        parts = []
+        if d.get("per_day") is not None:
+            most = d.get("per_day_max")
+            parts.append(f"{d['per_day']:g}{'-' + format(most, 'g') if most is not None else ''}/day")
+        if d.get("as_needed"):
+            reason = d.get("as_needed_reason")
+            parts.append(f"as needed for {reason}" if reason else "as needed")
+        return f"{attr.value} ({', '.join(parts)})" if parts else attr.value
+    return attr.value
+
+
+def _render_medications(result: DocumentResult, console: Console) -> None:
+    """A table of the drugs' attributes and a list of adverse drug events (when there are any)."""
+    drugs = [e for e in result.entities if e.attributes]
+    if drugs:
+        table = Table(title="medications", show_lines=False, header_style="bold", expand=False)
+        table.add_column("drug", overflow="fold")
+        for kind in _ATTRIBUTE_ORDER:
+            table.add_column(kind, overflow="fold")
+        for e in drugs:
+            cells = [_attribute_cell(k, e.attributes[k]) if k in e.attributes else "" for k in _ATTRIBUTE_ORDER]
+            table.add_row(Text(e.text, style=LABEL_STYLE["DRUG"]), *cells)
+        console.print(table)
+    for ev in result.adverse_events:
+        flags = [f for f, on in (("negated", ev.negated), ("speculated", ev.speculated)) if on]
+        line = Text("adverse event ", style="bold")
+        line.append(f"{ev.drug} -[caused]-> {ev.effect}")
+        if flags:
+            line.append(f" [{', '.join(flags)}]", style="red")
+        line.append(f" ({ev.source}; {ev.evidence.strip()[:120]})", style="dim")
+        console.print(line)
 
 
 def render_summary(n_docs: int, n_failed: int, n_entities: int, seconds: float, console: Console) -> None:

@@ -16,6 +16,8 @@ MODULES = {
     "context": "medlens.components.context",
     "linker": "medlens.components.linker",
     "classifier": "medlens.components.classifier",
+    "drug_attributes": "medlens.components.drug_attributes",
+    "adverse_events": "medlens.components.adverse_events",
 }
 
 

@@ -22,6 +22,7 @@ from spacy.util import filter_spans
 from medlens.doc import extensions
 from medlens.kg.index import FLAG_ABBREVIATION, FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
 from medlens.kg.store import LABELS, KnowledgeGraph
+from medlens.medications.names import merge_drug_names
 from medlens.components.sections import header_ranges
 from medlens.normalize import short_form_fits, token_pieces
 
@@ -221,6 +222,11 @@ class DictionaryRecognizer:
                 span._.match_ids = m.entry.concept_ids
                 span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
                 span._.ner_source = "dictionary"
+        # "metoprolol succinate", "albuterol inhaler": a drug with its salt or form words is one entity
+        by_bounds_match = {(m.start, m.end): (m.entry.label, m.entry.concept_ids,
+                                              "abbreviation" if m.entry.is_abbreviation else "dictionary")
+                           for m, _ in spans if m.entry.label == "DRUG"}
+        final = merge_drug_names(doc, final, by_bounds_match)
         if self.keep_labels is not None:  # also drops earlier components' entities of other labels
             final = [s for s in final if s.label_ in self.keep_labels]
         doc.ents = sorted(final, key=lambda s: s.start)

@@ -10,6 +10,7 @@ Doc
     ``doc_id``        str | None      set by readers / batch jobs
     ``categories``    tuple[str,...]  labels decided by ``medlens_classifier``, most probable first
                                       (their probabilities are in spaCy's own ``doc.cats``)
+    ``adverse_events`` tuple[AdverseEvent,...]  (drug) -[caused]-> (effect), written by ``medlens_adverse_events``
 Span
     ``section``       str             category of the section the span starts in (getter)
     ``assertion``     Assertion       written by ``medlens_context`` (None before)
@@ -19,6 +20,9 @@ Span
     ``matched_form``  str             "exact", "normalized" or "abbreviation", written by ``medlens_dictionary_ner``
     ``concepts``      list[ConceptLink]  ranked links, written by ``medlens_linker``
     ``ner_source``    str             which recognizer produced the entity ("dictionary", "model")
+    ``attributes``    dict[str, DrugAttribute]  a drug's strength, dose, route, frequency, duration, status,
+                                      indication (kind -> attribute), written by ``medlens_drug_attributes``
+                                      (None on other entities and before it ran)
 Token
     ``is_section_header`` bool        written by ``medlens_sections``
 """
@@ -58,6 +62,7 @@ _DOC: dict[str, dict[str, Any]] = {
     "sections": {"default": None},
     "doc_id": {"default": None},
     "categories": {"default": ()},
+    "adverse_events": {"default": ()},
 }
 _SPAN: dict[str, dict[str, Any]] = {
     "section": {"getter": _span_section},
@@ -71,6 +76,7 @@ _SPAN: dict[str, dict[str, Any]] = {
     "matched_form": {"default": None},
     "concepts": {"default": None},
     "ner_source": {"default": None},
+    "attributes": {"default": None},
 }
 _TOKEN: dict[str, dict[str, Any]] = {
     "is_section_header": {"default": False},

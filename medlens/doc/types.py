@@ -87,3 +87,57 @@ class ConceptLink:
     score: float
     method: str
     matched: str = ""
+
+
+@dataclass(frozen=True)
+class DrugAttribute:
+    """One attribute of a drug mention ("25 mg", "PO", "BID", "for 5 days"), written by ``medlens_drug_attributes``.
+
+    Attributes:
+        kind: ``strength``, ``dose``, ``route``, ``frequency``, ``duration``, ``status`` or ``indication``.
+        text: the words as written.
+        start_char: offset of the first character in the document.
+        end_char: offset just past the last character.
+        value: the normalized value: ``"25 mg"``, ``"2 puff"``, the route code (``"PO"``), the
+            frequency code (``"BID"``, ``"Q4-6H"``), ``"5 d"``, the status (``"started"``), the indication.
+        details: the parts of the value (amount, unit, UCUM code, SNOMED route, times per day, as-needed
+            reason, concept id of the indication, ...); see docs/medications.md.
+        source: ``"rules"``, ``"implied"`` (a route implied by the drug's form) or ``"model"``.
+    """
+
+    kind: str
+    text: str
+    start_char: int
+    end_char: int
+    value: str
+    details: dict = field(default_factory=dict, compare=False, hash=False)
+    source: str = "rules"
+
+
+@dataclass(frozen=True)
+class AdverseEvent:
+    """``(drug) -[caused]-> (effect)`` read from one sentence, written by ``medlens_adverse_events``.
+
+    Attributes:
+        drug / effect: text and character offsets of the two mentions (the entities of ``doc.ents``
+            when the model's spans overlap one; ``drug_ids`` / ``effect_ids``: their best concept ids).
+        trigger: the words that say so ("after", "induced", "developed"), or "".
+        evidence: the sentence.
+        negated / speculated: flags ("no rash after amoxicillin"; "possible hepatotoxicity").
+        source: ``"rules"``, ``"model"`` or ``"rules+model"`` (both found it).
+    """
+
+    drug: str
+    drug_start: int
+    drug_end: int
+    effect: str
+    effect_start: int
+    effect_end: int
+    trigger: str
+    evidence: str
+    evidence_start: int
+    negated: bool = False
+    speculated: bool = False
+    source: str = "rules"
+    drug_ids: tuple[str, ...] = ()
+    effect_ids: tuple[str, ...] = ()

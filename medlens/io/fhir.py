@@ -12,9 +12,12 @@ DISEASE                    ``Condition``; ``verificationStatus`` from the assert
                            uncertain/hypothetical -> unconfirmed
 SYMPTOM, FINDING           ``Observation`` (``valueBoolean`` true, false when negated;
                            ``dataAbsentReason`` unknown when uncertain/hypothetical)
-DRUG                       ``MedicationStatement``, status from the assertion, with a
-                           ``Dosage`` (strength, route, frequency) read from the text
-                           right after the mention when the text is known
+DRUG                       ``MedicationStatement``, status from the assertion (or the
+                           drug's status attribute: stopped, held, prescribed), with a
+                           ``Dosage`` built from the drug's attributes (doseAndRate,
+                           route, timing, asNeeded; ``dosage_from_attributes``) and its
+                           indication as ``reasonCode``; without attributes, the dosage is
+                           read from the text right after the mention when the text is known
 any of those, family       ``FamilyMemberHistory`` with the finding as its condition
 =========================  ===========================================================
 
@@ -49,7 +52,7 @@ import re
 import uuid
 from typing import Any
 
-from medlens.results import DocumentResult, EntityResult
+from medlens.results import DocumentResult, DrugAttributeResult, EntityResult
 
 FHIR_SYSTEMS: dict[str, str] = {
     "ICD10CM": "http://hl7.org/fhir/sid/icd-10-cm",
@@ -226,8 +229,99 @@ def parse_dosage(snippet: str) -> dict[str, Any] | None:
     return dosage
 
 
+_GTS = "http://terminology.hl7.org/CodeSystem/v3-GTSAbbreviation"
+_SCT = "http://snomed.info/sct"
+_UCUM_TIME = {"min": "min", "h": "h", "d": "d", "wk": "wk", "mo": "mo", "a": "a"}
+
+
+def _quantity(value: float, unit: str, code: str) -> dict[str, Any]:
+    return {"value": value, "unit": unit, "system": _UCUM, "code": code}
+
+
+def dosage_from_attributes(attributes: dict[str, DrugAttributeResult]) -> dict[str, Any] | None:
+    """A FHIR ``Dosage`` from a drug's attributes (``medlens_drug_attributes``), or None when it has none.
+
+    Strength or dose -> ``doseAndRate`` (``doseQuantity``, or ``doseRange`` for "1-2 tabs"; a counted
+    dose form wins over the strength and is written as a UCUM annotation such as ``{puff}``), route
+    -> ``route`` (SNOMED CT), frequency -> ``timing.repeat`` (frequency, period, periodMax, periodUnit,
+    when) with the HL7 GTS code where there is one, duration -> ``timing.repeat.boundsDuration`` (or
+    ``count`` for "x3 doses"), as needed -> ``asNeededBoolean`` / ``asNeededCodeableConcept``.
+    """
+    kinds = ("strength", "dose", "route", "frequency", "duration")
+    found = {k: attributes[k] for k in kinds if k in attributes}
+    if not found:
+        return None
+    written = sorted((a for a in found.values() if a.text), key=lambda a: a.start)
+    dosage: dict[str, Any] = {"text": " ".join(a.text for a in written) or ", ".join(a.value for a in found.values())}
+    dose, strength = found.get("dose"), found.get("strength")
+    if dose is not None or strength is not None:
+        if dose is not None:
+            unit, code = str(dose.details.get("form") or "dose"), "{" + str(dose.details.get("form") or "dose") + "}"
+            src = dose
+        else:
+            unit = code = str(strength.details.get("ucum") or strength.details.get("unit"))
+            src = strength
+        low, high = src.details.get("amount"), src.details.get("amount_max")
+        if isinstance(low, (int, float)):
+            if isinstance(high, (int, float)):
+                dosage["doseAndRate"] = [{"doseRange": {"low": _quantity(low, unit, code), "high": _quantity(high, unit, code)}}]
+            else:
+                dosage["doseAndRate"] = [{"doseQuantity": _quantity(low, unit, code)}]
+    route = found.get("route")
+    if route is not None:
+        dosage["route"] = {"coding": [{"system": _SCT, "code": str(route.details["snomed"]), "display": str(route.details["display"])}],
+                           "text": route.text or str(route.details["display"])}
+    freq, dur = found.get("frequency"), found.get("duration")
+    repeat: dict[str, Any] = {}
+    timing: dict[str, Any] = {}
+    if freq is not None:
+        d = freq.details
+        if d.get("frequency"):
+            repeat["frequency"] = int(d["frequency"])
+        if d.get("frequency_max"):
+            repeat["frequencyMax"] = int(d["frequency_max"])
+        if d.get("period") and d.get("period_unit") in _UCUM_TIME:
+            repeat["period"] = float(d["period"])
+            repeat["periodUnit"] = d["period_unit"]
+            if d.get("period_max"):
+                repeat["periodMax"] = float(d["period_max"])
+        if d.get("when"):
+            repeat["when"] = [d["when"]]
+        code: dict[str, Any] = {"text": freq.text or freq.value}
+        if d.get("gts_code"):
+            code["coding"] = [{"system": _GTS, "code": d["gts_code"]}]
+        timing["code"] = code
+        if d.get("as_needed"):
+            reason = d.get("as_needed_reason")
+            if reason:
+                dosage["asNeededCodeableConcept"] = {"text": str(reason)}
+            else:
+                dosage["asNeededBoolean"] = True
+    if dur is not None:
+        amount, unit = dur.details.get("amount"), dur.details.get("unit")
+        if unit in _UCUM_TIME and isinstance(amount, (int, float)):
+            repeat["boundsDuration"] = _quantity(amount, str(unit), str(unit))
+        elif unit == "doses" and isinstance(amount, (int, float)):
+            repeat["count"] = int(amount)
+    if repeat:
+        timing["repeat"] = repeat
+    if timing:
+        dosage["timing"] = timing
+    return dosage
+
+
+def _given(entity: EntityResult) -> bool:
+    """A CHEMICAL written as a medication: with a route, frequency or counted dose ("potassium chloride
+    20 mEq PO daily"), not only a number and unit (a laboratory value)."""
+    return bool(entity.attributes) and any(k in entity.attributes for k in ("route", "frequency", "dose"))
+
+
+_ATTRIBUTE_STATUS = {"stopped": "stopped", "held": "on-hold", "prescribed": "intended"}
+
+
 def _medication(entity: EntityResult, subject: dict, top_k: int, snippet: str | None) -> dict[str, Any]:
     a = entity.assertion
+    attrs = entity.attributes or {}
     if a.negated:
         status = "not-taken"
     elif a.hypothetical:
@@ -236,14 +330,24 @@ def _medication(entity: EntityResult, subject: dict, top_k: int, snippet: str | 
         status = "unknown"
     elif a.historical:
         status = "completed"
+    elif "status" in attrs and attrs["status"].value in _ATTRIBUTE_STATUS:
+        status = _ATTRIBUTE_STATUS[attrs["status"].value]
     else:
         status = "active"
     res: dict[str, Any] = {"resourceType": "MedicationStatement", "status": status,
                            "medicationCodeableConcept": _codeable(entity, top_k), "subject": subject,
                            "note": _note(entity)}
-    dosage = parse_dosage(snippet) if snippet else None
+    # the drug-attributes component's reading when it ran, else the words after the mention
+    dosage = dosage_from_attributes(attrs) if entity.attributes is not None else (parse_dosage(snippet) if snippet else None)
     if dosage:
         res["dosage"] = [dosage]
+    if "indication" in attrs:
+        ind = attrs["indication"]
+        reason: dict[str, Any] = {"text": ind.text}
+        cid = ind.details.get("concept_id")
+        if isinstance(cid, str):
+            reason["coding"] = [concept_coding(cid, ind.text)]
+        res["reasonCode"] = [reason]
     return res
 
 
@@ -316,7 +420,7 @@ def to_fhir_bundle(result: DocumentResult, text: str | None = None, *, patient_r
                 add(_condition(ent, subject, top_k), key)
             elif ent.label in ("SYMPTOM", "FINDING"):
                 add(_observation(ent, subject, top_k), key)
-            elif ent.label == "DRUG" and not ent.assertion.family:
+            elif (ent.label == "DRUG" or (ent.label == "CHEMICAL" and _given(ent))) and not ent.assertion.family:
                 nxt = next((s for s in drug_starts if s > ent.start), None)
                 snippet = _snippet(text, ent, nxt) if text and text[ent.start:ent.end] == ent.text else None
                 add(_medication(ent, subject, top_k, snippet), key)
@@ -329,4 +433,4 @@ def to_fhir_bundle(result: DocumentResult, text: str | None = None, *, patient_r
     }
 
 
-__all__ = ["FHIR_SYSTEMS", "concept_coding", "parse_dosage", "to_fhir_bundle"]
+__all__ = ["FHIR_SYSTEMS", "concept_coding", "dosage_from_attributes", "parse_dosage", "to_fhir_bundle"]

@@ -1,0 +1,1 @@
+"""Medications: drug attributes (strength, dose, route, frequency, duration, status, indication) and adverse drug events."""
