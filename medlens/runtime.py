@@ -12,6 +12,8 @@ NER_DIR = ASSETS / "ner"
 """Where the shipped transformer recognizer lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 CLASSIFIER_DIR = ASSETS / "classifier"
 """Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
+ENCODER_DIR = ASSETS / "encoder"
+"""Where the shipped sentence encoder lives (``model.int8.onnx``, ``tokenizer.json``, ``encoder.json``)."""
 
 
 THREADS_ENV = "MEDLENS_THREADS"

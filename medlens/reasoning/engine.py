@@ -86,11 +86,15 @@ class DiagnosisEngine:
         rules: guideline rules; None loads the shipped ``guideline_rules.json``.
         settings: phenotype scorer weights.
         alpha: smoothing of the table scorer (add-alpha, default 1).
+        semantic: match the clauses of text inputs to symptom concepts by meaning as well as by the lay
+            lexicon and the pipeline (:mod:`medlens.reasoning.semantic`; default True).
     """
 
     def __init__(self, kg: KnowledgeGraph, nlp: Language | None = None, table: DiseaseSymptomTable | None = None,
-                 rules: RuleSet | None = None, settings: ScorerSettings = ScorerSettings(), alpha: float = 1.0) -> None:
+                 rules: RuleSet | None = None, settings: ScorerSettings = ScorerSettings(), alpha: float = 1.0,
+                 semantic: bool = True) -> None:
         self.kg = kg
+        self.semantic = semantic
         self._nlp = nlp
         self.table = table
         self.settings = settings
@@ -110,7 +114,7 @@ class DiagnosisEngine:
             kg_path: knowledge graph file.
             table: a table, or a folder holding ``dataset.csv`` and its companion files.
             rules: a rules file path or a loaded :class:`RuleSet`; None for the shipped rules.
-            **kwargs: passed to the constructor (``settings``, ``alpha``).
+            **kwargs: passed to the constructor (``settings``, ``alpha``, ``semantic``).
         """
         from medlens.pipeline import shared_graph
 
@@ -139,7 +143,7 @@ class DiagnosisEngine:
     @property
     def extractor(self) -> FindingExtractor:
         if self._extractor is None:
-            self._extractor = FindingExtractor(self.nlp, self.kg)
+            self._extractor = FindingExtractor(self.nlp, self.kg, semantic=self.semantic)
         return self._extractor
 
     def _ancestors(self, cid: str) -> tuple[str, ...]:
@@ -352,7 +356,7 @@ class DiagnosisEngine:
             for i, s in enumerate(self.table.symptoms):
                 text = symptom_text(s)
                 ids: set[str] = {TABLE_PREFIX + s}
-                found = [f for f in self.extractor.from_text(text) if f.start is not None]
+                found = [f for f in self.extractor.from_text(text, semantic=False) if f.start is not None]
                 if found:
                     f = max(found, key=lambda f: f.end - f.start)
                     if (f.end - f.start) * 2 >= len(text):
