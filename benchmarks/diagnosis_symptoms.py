@@ -34,7 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _report import markdown_table, run_info, update_readme_section  # noqa: E402
 
-HEADING = "Differential diagnosis: lay symptom descriptions"
 HEADING_HELD_OUT = "Differential diagnosis: lay descriptions by meaning (held-out set)"
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"

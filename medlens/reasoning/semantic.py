@@ -18,12 +18,12 @@ hour", "my eyeballs hurt from behind", "feel worn out" — is caught here:
    dev set ``benchmarks/data/lay_dev.jsonl``, see ``docs/reasoning.md``);
 4. negation is per clause, by its negation cue ("no", "not", "without",
    "never", "don't have" ...) and the cue's scope, the words after it: the
-   match is absent when those words alone have the same closest concept ("no
-   fever" → Fever, absent; "not short of breath" → Dyspnea, absent), and
-   present when they do not — the concept was before the cue ("chills without
-   cough" → Chills, present) or the cue is part of the finding ("no appetite"
-   → loss of appetite, present). Findings of the first route keep their
-   ConText assertion.
+   match is absent when those words alone still name the concept (it is their
+   closest concept, or one of its texts reaches the threshold: "no fever at
+   all" → Low-grade fever, absent; "not short of breath" → Dyspnea, absent),
+   and present when they do not — the concept was before the cue ("shaking
+   chills without cough" → Chills, present). Findings of the first route keep
+   their ConText assertion.
 
 Each match becomes a :class:`~medlens.reasoning.models.Finding` with
 ``origin="semantic"``, the clause as ``text``, and the cosine (``score``) and
@@ -119,6 +119,9 @@ class ConceptTexts:
     ids: list[str]
     kinds: list[str]
     vectors: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.id_array = np.array(self.ids, dtype=object)
 
 
 def concept_texts(kg: KnowledgeGraph, lexicon: LayLexicon, sources: Sequence[str] = CONCEPT_SOURCES,
@@ -269,6 +272,8 @@ class SemanticMatcher:
         known = {cid for f in found for cid in (f.id, *f.concepts, *f.hpo)}
         out: list[Finding] = []
         for ct, threshold in groups:
+            if not ct.texts:
+                continue
             sims = (ct.vectors @ clause_vecs.T).T  # [concepts, d] @ [d, clauses]: ~10x faster in OpenBLAS than q @ V.T
             for i, clause in enumerate(parts):
                 j = int(np.argmax(sims[i]))
@@ -276,7 +281,11 @@ class SemanticMatcher:
                 cid = ct.ids[j]
                 if score < threshold or cid in known:
                     continue
-                absent = i in scope_vecs and ct.ids[int(np.argmax(ct.vectors @ scope_vecs[i]))] == cid
+                absent = False
+                if i in scope_vecs:  # the words after the cue alone still name the concept
+                    scope_sims = ct.vectors @ scope_vecs[i]
+                    absent = (ct.ids[int(np.argmax(scope_sims))] == cid
+                              or float(scope_sims[ct.id_array == cid].max()) >= threshold)
                 name = ct.texts[j] if ct.kinds[j] == "table" else self.name_of(cid)
                 hpo = [cid] if cid.startswith("HP:") else []
                 out.append(Finding(id=cid, name=name, status="absent" if absent else "present", text=clause.text,
