@@ -83,7 +83,7 @@ class SentenceEncoder:
 
         Args:
             texts: the texts.
-            progress: show a progress bar (rich, on stderr's console) while encoding.
+            progress: show a progress bar (rich, on stderr) while encoding.
             desc: the progress bar's label.
         """
         if not texts:
@@ -93,10 +93,11 @@ class SentenceEncoder:
         out: np.ndarray | None = None
         bar = task = None
         if progress:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                           transient=True)
+                           console=Console(stderr=True), transient=True)
             bar.start()
             task = bar.add_task(desc, total=len(order))
         for s in range(0, len(order), self.batch_size):
