@@ -14,6 +14,8 @@ CLASSIFIER_DIR = ASSETS / "classifier"
 """Where the shipped document classifier lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 ADE_DIR = ASSETS / "ade"
 """Where the shipped adverse-drug-event tagger lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
+ENCODER_DIR = ASSETS / "encoder"
+"""Where the shipped sentence encoder lives (``model.int8.onnx``, ``tokenizer.json``, ``encoder.json``)."""
 
 
 THREADS_ENV = "MEDLENS_THREADS"

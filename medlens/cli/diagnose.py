@@ -53,6 +53,7 @@ def diagnose_cli(
     format: Annotated[DiagnoseFormat, typer.Option("--format", "-f", help="report (readable), json, or fhir (a FHIR R4 Bundle: Condition resources with verificationStatus differential and a DiagnosticReport).")] = DiagnoseFormat.report,
     interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Ask the most informative next question, re-rank, repeat.")] = False,
     kg: Annotated[Optional[Path], typer.Option("--kg", help="Knowledge graph file (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite).")] = None,
+    semantic: Annotated[bool, typer.Option("--semantic/--no-semantic", help="Also match the words of a text to symptoms by meaning (sentence encoder), after the lay lexicon and the pipeline.")] = True,
 ) -> None:
     """Rank diagnoses for a note or symptoms, with the evidence for and against each (decision support only).
 
@@ -76,7 +77,7 @@ def diagnose_cli(
     if not any([note, symptoms, hpo, findings_file]):
         _fail("nothing to diagnose: give a NOTE file (or - for stdin), --symptoms, --hpo or --findings.")
     try:
-        engine = DiagnosisEngine.load(kg, table=table, rules=rules, mode=mode.value)
+        engine = DiagnosisEngine.load(kg, table=table, rules=rules, mode=mode.value, semantic=semantic)
         patient = Patient(age=age, sex=sex.value if sex else None) if (age is not None or sex) else None
         text = None
         if note == "-":
@@ -138,6 +139,12 @@ def render_differential(result, console: Console) -> None:
             for r in result.risk_factors))
     counted = ", ".join(f"{f.name}{'' if f.status == 'present' else ' (absent)'}" for f in result.findings) or "none"
     console.print(f"[bold]Findings used[/bold] ({result.method} scorer, {result.candidates:,} candidates): {counted}")
+    by_meaning = [f for f in result.findings if f.origin == "semantic"]
+    if by_meaning:
+        from rich.markup import escape
+
+        console.print("[bold]Matched by meaning[/bold]: " + "; ".join(
+            escape(f"\"{f.text}\" ~ {f.matched} ({f.score:.2f})") for f in by_meaning))
     if result.excluded_findings:
         console.print("[bold]Not counted[/bold]: " + ", ".join(f"{f.name} ({f.status})" for f in result.excluded_findings))
     if result.unmapped:

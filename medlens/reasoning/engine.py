@@ -113,15 +113,19 @@ class DiagnosisEngine:
         rules: guideline rules; None loads the shipped ``guideline_rules.json``.
         settings: phenotype scorer weights.
         alpha: smoothing of the table scorer (add-alpha, default 1).
+        semantic: match the clauses of text inputs to symptom concepts by meaning as well as by the lay
+            lexicon and the pipeline (:mod:`medlens.reasoning.semantic`; default True).
     """
 
     def __init__(self, kg: KnowledgeGraph, nlp: Language | None = None, table: DiseaseSymptomTable | None = None,
                  rules: RuleSet | None = None, settings: ScorerSettings = ScorerSettings(), alpha: float = 1.0,
-                 common: CommonKnowledge | None = None, mode: str = "auto") -> None:
+                 common: CommonKnowledge | None = None, mode: str = "auto",
+                 semantic: bool = True) -> None:
         if mode not in MODES:
             raise InputError(f"Unknown mode '{mode}'. Accepted: {', '.join(MODES)}.")
         self.kg = kg
         self.mode = mode
+        self.semantic = semantic
         self._common = common
         self.common_settings: dict[str, float] = {}
         self._feature_cache: dict[tuple, list[int]] = {}
@@ -147,7 +151,7 @@ class DiagnosisEngine:
                 Bayes), or a SymCAT.json / symcat-474-symptoms.csv / Columbia disease_symptom_pairs.csv file
                 (loaded as common-disease knowledge in place of DDXPlus).
             rules: a rules file path or a loaded :class:`RuleSet`; None for the shipped rules.
-            **kwargs: passed to the constructor (``settings``, ``alpha``, ``mode``, ``common``).
+            **kwargs: passed to the constructor (``settings``, ``alpha``, ``mode``, ``common``, ``semantic``).
         """
         from medlens.pipeline import shared_graph
 
@@ -185,7 +189,7 @@ class DiagnosisEngine:
     @property
     def extractor(self) -> FindingExtractor:
         if self._extractor is None:
-            self._extractor = FindingExtractor(self.nlp, self.kg)
+            self._extractor = FindingExtractor(self.nlp, self.kg, semantic=self.semantic)
         return self._extractor
 
     def _ancestors(self, cid: str) -> tuple[str, ...]:
@@ -710,7 +714,7 @@ class DiagnosisEngine:
             for i, s in enumerate(self.table.symptoms):
                 text = symptom_text(s)
                 ids: set[str] = {TABLE_PREFIX + s}
-                found = [f for f in self.extractor.from_text(text) if f.start is not None]
+                found = [f for f in self.extractor.from_text(text, semantic=False) if f.start is not None]
                 if found:
                     f = max(found, key=lambda f: f.end - f.start)
                     if (f.end - f.start) * 2 >= len(text):

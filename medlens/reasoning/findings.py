@@ -11,6 +11,12 @@ so "I keep throwing up" reaches Vomiting (HP:0002013). Each finding gets the
 HPO terms the phenotype scorer uses: the HPO links of its entity, else the
 lay lexicon's id, else an ``xref`` of a linked concept, else an HPO term with
 the same name.
+
+The lexicon and the pipeline are the precise first route. With a semantic
+matcher (:mod:`medlens.reasoning.semantic`, on by default in
+:class:`~medlens.reasoning.DiagnosisEngine`), the clauses of a text are also
+matched to symptom concepts by meaning, and what the first route missed is
+added with ``origin="semantic"`` ("I pee like every hour" → Polyuria).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from medlens.kg.store import KnowledgeGraph
 from medlens.normalize import simple_norm
 from medlens.reasoning.lay import LayRewriter, Rewritten, default_rewriter
 from medlens.reasoning.models import Finding
+from medlens.reasoning.semantic import SemanticMatcher
 
 FINDING_LABELS = ("DISEASE", "SYMPTOM", "FINDING")
 _HPO_ID = re.compile(r"^HP:\d{7}$")
@@ -49,41 +56,53 @@ class FindingExtractor:
         kg: the knowledge graph (for HPO mappings of non-HPO concepts).
         rewriter: the lay-language rewriter; None uses the shipped lexicon.
         labels: entity labels that count as findings (default DISEASE, SYMPTOM, FINDING).
+        semantic: match clauses of texts to symptom concepts by meaning too: a :class:`SemanticMatcher`,
+            True for one over ``kg`` with the shipped encoder, or False/None (lexicon and pipeline only).
     """
 
     def __init__(self, nlp: Language, kg: KnowledgeGraph, rewriter: LayRewriter | None = None,
-                 labels: Sequence[str] = FINDING_LABELS) -> None:
+                 labels: Sequence[str] = FINDING_LABELS, semantic: SemanticMatcher | bool | None = None) -> None:
         self.nlp = nlp
         self.kg = kg
+        if semantic is True:
+            semantic = SemanticMatcher(kg, lexicon=(rewriter or default_rewriter()).lexicon)
+        self.semantic: SemanticMatcher | None = semantic or None
         self.rewriter = rewriter or default_rewriter()
         self.labels = frozenset(labels)
         self._hpo_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         self._names: dict[str, str] = {}
 
     # -- text ------------------------------------------------------------------------
-    def from_text(self, text: str, phrases: Mapping[str, tuple[str, str]] | None = None) -> list[Finding]:
+    def from_text(self, text: str, phrases: Mapping[str, tuple[str, str]] | None = None,
+                  semantic: bool = True) -> list[Finding]:
         """Findings of a free text (a note, a patient's own words).
 
         Args:
             text: the text.
             phrases: extra literal phrases to find (lower-cased text → ``(id, name)``), e.g. the
-                symptom names of a disease-symptom table; they get the same ConText assertion.
+                symptom names of a disease-symptom table; they get the same ConText assertion, and
+                the semantic matcher matches clauses to them by meaning too.
+            semantic: also match by meaning, when the extractor has a semantic matcher.
         """
         if not isinstance(text, str):
             raise InputError(f"Input text must be a str, got {type(text).__name__}.")
         rw = self.rewriter.rewrite(text)
         doc = self.nlp(rw.text)
         extra = self._add_phrases(doc, phrases) if phrases else {}
-        return self.from_doc(doc, rw, extra)
+        found = self.from_doc(doc, rw, extra)
+        if semantic and self.semantic is not None:
+            found = dedupe([*found, *self.semantic.match(text, found, phrases)])
+        return found
 
-    def from_symptoms(self, symptoms: str, phrases: Mapping[str, tuple[str, str]] | None = None) -> list[Finding]:
+    def from_symptoms(self, symptoms: str, phrases: Mapping[str, tuple[str, str]] | None = None,
+                      semantic: bool = True) -> list[Finding]:
         """Findings of a comma- or semicolon-separated symptom list (``"fever, productive cough, no rash"``).
 
         Each item is read as its own sentence, so "no rash" negates only the rash.
         """
         if not isinstance(symptoms, str):
             raise InputError(f"Symptoms must be a str, got {type(symptoms).__name__}.")
-        return self.from_text(re.sub(r"[,;]", ".", symptoms), phrases)
+        return self.from_text(re.sub(r"[,;]", ".", symptoms), phrases, semantic)
 
     def from_doc(self, doc: Doc, rewritten: Rewritten | None = None,
                  extra: Mapping[tuple[int, int], tuple[str, str]] | None = None) -> list[Finding]:

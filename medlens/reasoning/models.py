@@ -39,9 +39,13 @@ class Finding(_Model):
     text: str | None = Field(None, description="the words of the input, as written")
     start: int | None = None
     end: int | None = None
-    origin: str = Field("text", description="text (found by the pipeline), lay (lay phrase), hpo, json or input")
+    origin: str = Field("text", description="text (found by the pipeline), lay (lay phrase), semantic (matched by "
+                                            "meaning), phrase (a table symptom's name), hpo, json or input")
     concepts: list[str] = Field(default_factory=list, description="every concept id linked to the finding")
     hpo: list[str] = Field(default_factory=list, description="HPO terms used by the phenotype scorer")
+    score: float | None = Field(None, description="semantic matches: cosine similarity of the words and the concept text")
+    matched: str | None = Field(None, description="semantic matches: the concept text (name, synonym, definition, lay "
+                                                  "phrase or table symptom) the words were closest to")
 
     @property
     def counted(self) -> bool:
