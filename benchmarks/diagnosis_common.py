@@ -185,6 +185,7 @@ def main() -> None:
     ap.add_argument("--no-readme", action="store_true")
     ap.add_argument("--dev-only", action="store_true", help="mtsamples: the dev half only (for tuning)")
     ap.add_argument("--only", choices=["structured", "text", "notes"], default=None)
+    ap.add_argument("--no-semantic", action="store_true", help="text inputs without the semantic matcher")
     args = ap.parse_args()
     if not (DATA / "ddxplus").is_dir():
         sys.exit(f"DDXPlus data not found at {DATA / 'ddxplus'}")
@@ -198,7 +199,7 @@ def main() -> None:
     if args.only in (None, "text", "notes"):
         from medlens.reasoning import DiagnosisEngine
 
-        engine = DiagnosisEngine.load()
+        engine = DiagnosisEngine.load(semantic=not args.no_semantic)
     if args.only in (None, "text"):
         res["text"] = as_text(engine, k, patients, args.text_patients, args.seed)
         print("text", res["text"])
