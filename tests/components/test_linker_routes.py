@@ -73,3 +73,22 @@ def test_linker_fuzzy_search_is_cached_per_mention_and_label_family(tiny_kg, mon
     assert [link.concept_id for link in first] == [link.concept_id for link in again] and len(calls) == 1
     linker.link_text("pnuemonia", label="DRUG")  # another label family: its own search
     assert len(calls) == 2
+
+
+def test_linker_fuzzy_needs_each_word_to_be_a_typo(linker):
+    # "chest gain" is not a misspelling of "chest pain" (another word, another first letter)
+    assert all(l.concept_id != "T:S001" for l in linker.link_text("chest gain", label="SYMPTOM"))
+    top = linker.link_text("chest pian", label="SYMPTOM")[0]
+    assert (top.concept_id, top.method) == ("T:S001", "fuzzy")
+
+
+def test_linker_modifier_before_a_name_links_by_its_tail_not_fuzzy(linker):
+    # "left pleural effusion" once linked by character ratio to a name with another first word
+    top = linker.link_text("left pleural effusion", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score) == ("T:D006", "partial", 0.7)
+
+
+def test_linker_partial_does_not_drop_an_acronym(linker):
+    # "ST depressions" is not a kind of "depression"
+    assert [l.method for l in linker.link_text("ST pleural effusion", label="DISEASE")] != ["partial"]
+    assert all(l.method != "partial" for l in linker.link_text("ST pleural effusion", label="DISEASE"))
