@@ -221,6 +221,7 @@ class DictionaryRecognizer:
                 span._.match_ids = m.entry.concept_ids
                 span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
                 span._.ner_source = "dictionary"
+        final = _attach_modifiers(doc, sorted(final, key=lambda s: s.start))
         if self.keep_labels is not None:  # also drops earlier components' entities of other labels
             final = [s for s in final if s.label_ in self.keep_labels]
         doc.ents = sorted(final, key=lambda s: s.start)
@@ -231,6 +232,31 @@ class DictionaryRecognizer:
 
 
 _FINDING_LABELS = frozenset({"SYMPTOM", "FINDING"})
+
+
+def _attach_modifiers(doc: Doc, ents: list[Span]) -> list[Span]:
+    """A one-word model span the graph does not know, written right before a symptom or
+    finding the graph does know, is its modifier: "substernal" + "chest pain" is one
+    SYMPTOM, "substernal chest pain", with the finding's concepts (the model, trained on
+    disease names, tags such words DISEASE on their own)."""
+    out: list[Span] = []
+    i = 0
+    while i < len(ents):
+        e = ents[i]
+        nxt = ents[i + 1] if i + 1 < len(ents) else None
+        if (nxt is not None and len(e) == 1 and e.end == nxt.start and not e._.match_ids and nxt._.match_ids
+                and nxt.label_ in _FINDING_LABELS and e.text.isalpha() and e.text.islower()
+                and e[0].whitespace_ == " "):
+            merged = Span(doc, e.start, nxt.end, label=nxt.label_)
+            merged._.match_ids = nxt._.match_ids
+            merged._.matched_form = "modifier"
+            merged._.ner_source = nxt._.ner_source
+            out.append(merged)
+            i += 2
+            continue
+        out.append(e)
+        i += 1
+    return out
 
 
 def _written_as_acronym(text: str, entry: Entry) -> bool:

@@ -273,6 +273,31 @@ def _outside_headers(text: str, start: int, end: int, headers: Sequence[tuple[in
     return start, end
 
 
+_EDGE = "-*\u2022\u00b7+.,;:"
+
+
+def _within_sentences(text: str, start: int, end: int, sent_starts: Sequence[int]) -> list[tuple[int, int]]:
+    """``[start, end)`` cut at the sentence starts inside it; each piece without surrounding
+    spaces, list bullets and clause punctuation (pieces left empty are dropped)."""
+    from bisect import bisect_right
+
+    cuts = [start]
+    i = bisect_right(sent_starts, start)
+    while i < len(sent_starts) and sent_starts[i] < end:
+        cuts.append(sent_starts[i])
+        i += 1
+    cuts.append(end)
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        while a < b and (text[a].isspace() or (len(cuts) > 2 and text[a] in _EDGE)):
+            a += 1
+        while b > a and (text[b - 1].isspace() or (len(cuts) > 2 and text[b - 1] in _EDGE)):
+            b -= 1
+        if a < b:
+            pieces.append((a, b))
+    return pieces
+
+
 class TransformerRecognizer:
     """Finds entities with a token-classification model.
 
@@ -323,23 +348,28 @@ class TransformerRecognizer:
 
     def set_annotations(self, docs: Sequence[Doc], entities: Sequence[list[CharEntity]]) -> None:
         """Write model entities into ``doc.ents``; on overlap the model's span replaces the existing one.
-        Section headers ("ALLERGIES:") are cut out of model spans, as the dictionary leaves them out."""
+        Section headers ("ALLERGIES:") are cut out of model spans, as the dictionary leaves them out,
+        and a span is cut where a sentence starts (when ``doc`` has sentences): a list item is a
+        sentence, so "BID\\n- Lisinopril" across two lines of a medication list is "BID" (a
+        stopword, dropped) and "Lisinopril"."""
         from medlens.components.sections import header_ranges
 
         for doc, ents in zip(docs, entities):
             spans: list[Span] = []
             taken = bytearray(len(doc))
             headers = header_ranges(doc)
+            sent_chars = [s.start_char for s in doc.sents][1:] if doc.has_annotation("SENT_START") else []
             for e in ents:
                 start, end = _outside_headers(doc.text, e.start, e.end, headers)
-                if start >= end or doc.text[start:end].lower() in self.stopwords:
-                    continue
-                span = doc.char_span(start, end, label=e.label, alignment_mode="expand")
-                if span is None or len(span) == 0 or any(taken[span.start:span.end]):
-                    continue
-                span._.ner_source = "model"
-                taken[span.start:span.end] = b"\x01" * len(span)
-                spans.append(span)
+                for start, end in _within_sentences(doc.text, start, end, sent_chars):
+                    if doc.text[start:end].lower() in self.stopwords:
+                        continue
+                    span = doc.char_span(start, end, label=e.label, alignment_mode="expand")
+                    if span is None or len(span) == 0 or any(taken[span.start:span.end]):
+                        continue
+                    span._.ner_source = "model"
+                    taken[span.start:span.end] = b"\x01" * len(span)
+                    spans.append(span)
             kept = [x for x in doc.ents if not any(taken[x.start:x.end])]
             doc.ents = sorted(kept + spans, key=lambda s: s.start)
 

@@ -102,3 +102,23 @@ def test_dictionary_ner_enriches_a_model_entity_with_the_same_boundaries(recogni
     rec(doc)
     got = [(e.text, e.label_, e._.ner_source, e._.match_ids) for e in doc.ents]
     assert got == [("aspirin", "DRUG", "model", ("T:M002",)), ("chest pain", "SYMPTOM", "dictionary", ("T:S001",))]
+
+
+def test_dictionary_ner_model_modifier_joins_the_symptom_after_it(recognizer):
+    # the model (trained on disease names) tags "substernal" alone; the graph knows "chest pain"
+    nlp, rec = recognizer
+    doc = nlp.make_doc("He has substernal chest pain.")
+    model_span = Span(doc, 2, 3, label="DISEASE")
+    model_span._.ner_source = "model"
+    doc.ents = [model_span]
+    doc = rec(doc)
+    assert [(e.text, e.label_, e._.match_ids, e._.matched_form) for e in doc.ents] == [
+        ("substernal chest pain", "SYMPTOM", ("T:S001",), "modifier")]
+
+
+def test_dictionary_ner_modifier_not_joined_across_punctuation_or_to_diseases(recognizer):
+    nlp, rec = recognizer
+    doc = nlp.make_doc("Severe, chest pain and acute pneumonia.")
+    doc.ents = [Span(doc, 0, 1, label="DISEASE"), Span(doc, 5, 6, label="DISEASE")]
+    doc = rec(doc)
+    assert [e.text for e in doc.ents] == ["Severe", "chest pain", "acute", "pneumonia"]

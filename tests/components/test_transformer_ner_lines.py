@@ -1,0 +1,16 @@
+"""Model spans are cut where a sentence (a list item) starts: "BID\n- Lisinopril" is two pieces."""
+
+from medlens.components.transformer_ner import _within_sentences
+
+
+def test_transformer_ner_span_cut_at_list_item():
+    text = "- Metformin 500 mg PO BID\n- Lisinopril 20 mg PO daily\n"
+    start, end = text.index("BID"), text.index("Lisinopril") + len("Lisinopril")
+    sent_starts = [0, text.index("- Lisinopril")]
+    assert [text[a:b] for a, b in _within_sentences(text, start, end, sent_starts)] == ["BID", "Lisinopril"]
+
+
+def test_transformer_ner_span_within_one_sentence_unchanged():
+    text = "History of type 2 diabetes\nmellitus, on metformin."
+    start, end = text.index("type"), text.index("mellitus") + len("mellitus")
+    assert _within_sentences(text, start, end, [0]) == [(start, end)]
