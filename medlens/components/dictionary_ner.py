@@ -175,7 +175,8 @@ class DictionaryRecognizer:
         A SYMPTOM or FINDING match that strictly contains existing entities (and
         cuts none) replaces them: the graph knows a longer, more specific name
         ("productive cough" around the model's "cough"), for labels the model
-        was not trained on.
+        was not trained on; so does a TEST around chemicals ("oxygen saturation"
+        around the model's "oxygen").
         """
         existing = list(doc.ents)
         spans = [(m, Span(doc, m.start, m.end, label=m.entry.label)) for m in matches]
@@ -194,7 +195,8 @@ class DictionaryRecognizer:
                 i = by_bounds.get((m.start, m.end))
                 if i is None and any(taken[m.start:m.end]):
                     hit = [j for j, e in enumerate(existing) if final[j] is not None and e.start < m.end and m.start < e.end]
-                    if m.entry.label in _FINDING_LABELS and hit \
+                    if hit and (m.entry.label in _FINDING_LABELS
+                                or (m.entry.label == "TEST" and all(existing[j].label_ in _SUBSTANCES for j in hit))) \
                             and all(m.start <= existing[j].start and existing[j].end <= m.end for j in hit):
                         # a longer symptom or finding the graph knows around earlier spans ("productive
                         # cough" around the model's "cough"): the concept wins. Not for diseases and drugs,
@@ -232,6 +234,7 @@ class DictionaryRecognizer:
 
 
 _FINDING_LABELS = frozenset({"SYMPTOM", "FINDING"})
+_SUBSTANCES = frozenset({"CHEMICAL", "DRUG"})  # a test the graph names around them is the test ("oxygen saturation")
 
 
 def _attach_modifiers(doc: Doc, ents: list[Span]) -> list[Span]:

@@ -293,9 +293,30 @@ def _within_sentences(text: str, start: int, end: int, sent_starts: Sequence[int
             a += 1
         while b > a and (text[b - 1].isspace() or (len(cuts) > 2 and text[b - 1] in _EDGE)):
             b -= 1
+        a, b = _without_trailing_words(text, a, b)
         if a < b:
             pieces.append((a, b))
     return pieces
+
+
+#: words a name does not end with: the model sometimes runs on into them ("liposuction of",
+#: "swelling in the", "Sodium 135")
+_TRAILING = frozenset({"of", "in", "the", "a", "an", "at", "on", "to", "with", "and", "or", "around", "for", "from"})
+
+
+def _without_trailing_words(text: str, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` without trailing function words and numbers (a one-word span is left as it is)."""
+    while True:
+        cut = text.rfind(" ", a, b)
+        if cut < 0:
+            return a, b
+        last = text[cut + 1:b]
+        if last.lower() in _TRAILING or last.replace(".", "", 1).replace(",", "").isdigit():
+            b = cut
+            while b > a and text[b - 1].isspace():
+                b -= 1
+        else:
+            return a, b
 
 
 class TransformerRecognizer:

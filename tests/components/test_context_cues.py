@@ -134,3 +134,8 @@ def test_context_cues_hypothetical_and_uncertain_phrases(nlp):
     assert statuses(nlp, "He has risk factors for coronary heart disease.", "coronary heart disease") == ["hypothetical"]
     assert statuses(nlp, "There was some suggestion of inferior wall ischemia.", "inferior wall ischemia") == ["uncertain"]
     assert run(nlp, "She has had sexually transmitted diseases in her teens.", "sexually transmitted diseases")[0].historical
+
+
+def test_context_cues_no_changes_suggestive_of(nlp):
+    assert statuses(nlp, "No EKG changes suggestive of ischemia.", "ischemia") == ["negated"]
+    assert statuses(nlp, "EKG changes suggestive of ischemia.", "ischemia") == ["uncertain"]

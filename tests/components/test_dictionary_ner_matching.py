@@ -122,3 +122,12 @@ def test_dictionary_ner_modifier_not_joined_across_punctuation_or_to_diseases(re
     doc.ents = [Span(doc, 0, 1, label="DISEASE"), Span(doc, 5, 6, label="DISEASE")]
     doc = rec(doc)
     assert [e.text for e in doc.ents] == ["Severe", "chest pain", "acute", "pneumonia"]
+
+
+def test_dictionary_ner_test_name_around_a_model_chemical_wins(recognizer):
+    # "oxygen saturation" around the model's CHEMICAL "oxygen"; here "complete blood count" around "blood"
+    nlp, rec = recognizer
+    doc = nlp.make_doc("Complete blood count pending.")
+    doc.ents = [Span(doc, 1, 2, label="CHEMICAL")]
+    doc = rec(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Complete blood count", "TEST")]

@@ -14,3 +14,10 @@ def test_transformer_ner_span_within_one_sentence_unchanged():
     text = "History of type 2 diabetes\nmellitus, on metformin."
     start, end = text.index("type"), text.index("mellitus") + len("mellitus")
     assert _within_sentences(text, start, end, [0]) == [(start, end)]
+
+
+def test_transformer_ner_span_drops_trailing_function_words_and_numbers():
+    text = "She wants liposuction of her abdomen. Sodium 135, swelling in the brain."
+    for piece, expected in (("liposuction of", "liposuction"), ("Sodium 135", "Sodium"), ("swelling in the", "swelling")):
+        a = text.index(piece)
+        assert [text[x:y] for x, y in _within_sentences(text, a, a + len(piece), [0])] == [expected]
