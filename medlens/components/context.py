@@ -61,7 +61,9 @@ cues are ordered by position in the text.
 
 Decisions on classic ambiguous phrases: "X is unlikely" is *uncertain*, not
 negated (a low probability is not an absence); "rule out X" / "r/o X" is
-uncertain while "X was ruled out" is negated; "resolved" is historical.
+uncertain while "X was ruled out" is negated; "resolved" is historical (except in the
+current episode's diagnosis lists and course: "Acute kidney injury, resolved" under
+discharge diagnoses happened in this stay).
 """
 
 from __future__ import annotations
