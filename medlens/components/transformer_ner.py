@@ -26,6 +26,7 @@ overlap any model entity are kept.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -304,14 +305,18 @@ def _within_sentences(text: str, start: int, end: int, sent_starts: Sequence[int
 _TRAILING = frozenset({"of", "in", "the", "a", "an", "at", "on", "to", "with", "and", "or", "around", "for", "from"})
 
 
+#: a measured value, not part of a name: 3+ digits or a decimal ("135", "12.4"); "type 2", "trisomy 21" keep theirs
+_MEASURE = re.compile(r"\d{3,}(?:,\d{3})*(?:\.\d+)?|\d+\.\d+")
+
+
 def _without_trailing_words(text: str, a: int, b: int) -> tuple[int, int]:
-    """``[a, b)`` without trailing function words and numbers (a one-word span is left as it is)."""
+    """``[a, b)`` without trailing function words and measured values (a one-word span is left as it is)."""
     while True:
         cut = text.rfind(" ", a, b)
         if cut < 0:
             return a, b
         last = text[cut + 1:b]
-        if last.lower() in _TRAILING or last.replace(".", "", 1).replace(",", "").isdigit():
+        if last.lower() in _TRAILING or _MEASURE.fullmatch(last):
             b = cut
             while b > a and text[b - 1].isspace():
                 b -= 1

@@ -21,3 +21,10 @@ def test_transformer_ner_span_drops_trailing_function_words_and_numbers():
     for piece, expected in (("liposuction of", "liposuction"), ("Sodium 135", "Sodium"), ("swelling in the", "swelling")):
         a = text.index(piece)
         assert [text[x:y] for x, y in _within_sentences(text, a, a + len(piece), [0])] == [expected]
+
+
+def test_transformer_ner_span_keeps_numbers_that_are_part_of_a_name():
+    text = "Known diabetes mellitus type 2 and trisomy 21."
+    for name in ("diabetes mellitus type 2", "trisomy 21"):
+        a = text.index(name)
+        assert [text[x:y] for x, y in _within_sentences(text, a, a + len(name), [0])] == [name]
