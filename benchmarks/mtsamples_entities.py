@@ -18,12 +18,14 @@ and ``*_gold`` with the correct value where a verdict is false.
 ``rerun`` runs the current pipeline on the same notes and windows and writes
 every entity of the new output in the windows to ``--out``, carrying over the
 verdicts of entities whose span, label, link and assertion did not change (the
-others are left to judge). ``score`` prints label precision, top-link precision
+others are left to judge). ``sample --second`` draws held-out set #2 the same way from 20 other notes (seed 29, 20 specialties at
+random, one note each) into ``mtsamples_entities_heldout2.jsonl``. ``score`` prints label precision, top-link precision
 and assertion accuracy of judged files.
 
 Run::
 
     python benchmarks/mtsamples_entities.py sample
+    python benchmarks/mtsamples_entities.py sample --second   # held-out set #2
     python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
     python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
 """
@@ -90,14 +92,34 @@ def entity_rows(nlp, note: dict, window: tuple[int, int] | None):
     return doc, rows
 
 
+SEED2 = 29
+
+
+def pick_notes2(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout2")`` of 20 notes none of :func:`pick_notes` took: 20 specialties drawn at random
+    (seed 29), one note of 600 to 6,000 characters from each."""
+    used = {n for n, _ in pick_notes(notes)}
+    rng = random.Random(SEED2)
+    by_spec: dict[str, list[str]] = defaultdict(list)
+    for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
+        if nid not in used and 600 <= len(row["transcription"]) <= 6000:
+            by_spec[row["medical_specialty"].strip()].append(nid)
+    specs = sorted(by_spec)
+    rng.shuffle(specs)
+    chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
+    chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
+    return [(n, "heldout2") for n in chosen]
+
+
 def cmd_sample(args) -> None:
     import medlens
 
     notes = read_notes()
     nlp = medlens.load()
-    rng = random.Random(SEED + 1)
-    out = {"dev": [], "heldout": []}
-    for nid, split in pick_notes(notes):
+    second = getattr(args, "second", False)
+    rng = random.Random((SEED2 if second else SEED) + 1)
+    out = {"heldout2": []} if second else {"dev": [], "heldout": []}
+    for nid, split in (pick_notes2(notes) if second else pick_notes(notes)):
         note = notes[nid]
         _, rows = entity_rows(nlp, note, None)
         if not rows:
@@ -178,9 +200,11 @@ def cmd_score(args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("sample")
+    p = sub.add_parser("sample")
+    p.add_argument("--second", action="store_true",
+                   help="sample held-out set #2 (20 notes the first sample did not take) instead")
     p = sub.add_parser("rerun")
-    p.add_argument("--split", choices=["dev", "heldout"], required=True)
+    p.add_argument("--split", choices=["dev", "heldout", "heldout2"], required=True)
     p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
     p.add_argument("--out", required=True)
     p = sub.add_parser("score")
