@@ -176,7 +176,9 @@ class DictionaryRecognizer:
         cuts none) replaces them: the graph knows a longer, more specific name
         ("productive cough" around the model's "cough"), for labels the model
         was not trained on; so does a TEST around chemicals ("oxygen saturation"
-        around the model's "oxygen").
+        around the model's "oxygen"). A model DISEASE whose last words are a symptom
+        or finding the graph knows, after lowercase qualifiers only ("left ankle
+        pain", "chronic low back pain"), takes that label and keeps its boundaries.
         """
         existing = list(doc.ents)
         spans = [(m, Span(doc, m.start, m.end, label=m.entry.label)) for m in matches]
@@ -206,6 +208,16 @@ class DictionaryRecognizer:
                             final[j] = None
                         final.append(span)
                         longer.add((m.start, m.end))
+                    elif m.entry.label in _FINDING_LABELS and len(hit) == 1:
+                        j = hit[0]
+                        e = final[j]
+                        if (e.label_ == "DISEASE" and not e._.match_ids and e.start < m.start and m.end == e.end
+                                and all(t.is_alpha and t.is_lower for t in doc[e.start:m.start])):
+                            # the model's "left ankle pain": its head is a symptom the graph knows, the
+                            # words before it only qualify it, so the entity is a symptom too
+                            relabelled = Span(doc, e.start, e.end, label=m.entry.label)
+                            relabelled._.ner_source = e._.ner_source
+                            final[j] = relabelled
                     continue
                 if i is not None and not existing[i]._.match_ids:
                     merged = Span(doc, m.start, m.end, label=m.entry.label)

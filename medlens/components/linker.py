@@ -10,7 +10,9 @@ Candidates are tried in order of trust, and each concept keeps its best route:
 4. ``fuzzy``: character trigram candidates from the graph's full-text index,
    scored by edit-distance ratio, kept above ``fuzzy_threshold`` (score x 0.85)
    when the candidate is the mention with typos, word for word (not "Fetal
-   pleural effusion" for "left pleural effusion")
+   pleural effusion" for "left pleural effusion"); then a name that is the
+   mention with one more word inside ("ST depressions" -> "ST segment
+   depression", 0.8)
 5. ``partial``: when nothing else matched, the longest trailing part of the
    mention that names a concept ("primary lung cancer" -> "lung cancer", 0.7)
 
@@ -154,6 +156,8 @@ class EntityLinker:
                     offer(hit.concept.id, round(hit.score * 0.85, 4), "fuzzy", hit.matched)
                     self._concepts.setdefault(hit.concept.id, hit.concept)
             if not best and len(tokens) > 1:
+                self._offer_inserted_word(key, label, offer)
+            if not best and len(tokens) > 1:
                 self._offer_head(tokens, offer)
         if not best:
             return []
@@ -215,6 +219,28 @@ class EntityLinker:
             if kinds and kinds <= _NOT_MATCHED_ALONE:
                 return False
         return True
+
+    def _offer_inserted_word(self, key: str, label: str | None, offer) -> None:
+        """``fuzzy``: names that are the mention with one more word inside, compared by
+        key (so inflections fold): "ST depressions" -> "ST segment depression", 0.8.
+        Notes leave out the middle word of a name ("ST depression", "lymph enlargement"),
+        which character ratios score too low. Mentions of 2 to 4 words, one of them at
+        least 4 letters long (the trigram index needs a literal to look up); concepts of
+        a label compatible with the entity's, as for fuzzy search."""
+        labels = _COMPATIBLE.get(label or "") or {lb for group in _COMPATIBLE.values() for lb in group}
+        pieces = key.split()
+        if not 2 <= len(pieces) <= 4 or max(map(len, pieces)) < 4 or "%" in key or "_" in key:
+            return
+        for i in range(1, len(pieces)):
+            pattern = " ".join(p + "%" for p in pieces[:i]) + " % " + " ".join(p + "%" for p in pieces[i:])
+            rows = self.kg.query("SELECT s.concept_id, s.text, c.label FROM synonyms_fts f JOIN synonyms s ON s.rowid = f.rowid "
+                                 "JOIN concepts c ON c.id = s.concept_id WHERE f.text LIKE ? LIMIT 200", (pattern,)).fetchall()
+            for cid, text, concept_label in rows:
+                if concept_label not in labels:
+                    continue
+                cand = key_of_tokens(text.split()).split()
+                if len(cand) == len(pieces) + 1 and cand[:i] + cand[i + 1:] == pieces:
+                    offer(cid, 0.8, "fuzzy", text)
 
     def _offer_head(self, tokens: list[str], offer) -> None:
         """``partial``: the longest trailing part of the mention that names a concept

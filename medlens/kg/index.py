@@ -40,7 +40,7 @@ UNKNOWN = "\x01"  # stands for a piece no key contains
 
 # When one key names concepts of several labels, the label shown is the first
 # of this order that any of them carries, among ICD-10-CM's concepts when it names
-# the key as a symptom, disease or finding (see _classified); the curated lexicon's
+# the key as a symptom, disease or finding and HPO does not call it a symptom (see _classified); the curated lexicon's
 # label wins outright ("potassium" is a TEST in a note, though the drug list has it too).
 LABEL_PRIORITY = ("SYMPTOM", "DISEASE", "DRUG", "TEST", "PROCEDURE", "ANATOMY", "FINDING")
 SKIP_KINDS = frozenset({"broad"})
@@ -232,6 +232,7 @@ def build_index(
 
 
 _CLASSIFIED_PREFIX = "ICD10CM:"
+_PHENOTYPE_PREFIX = "HP:"
 _CLINICAL_LABELS = frozenset({"SYMPTOM", "DISEASE", "FINDING"})
 
 
@@ -239,10 +240,22 @@ def _classified(cids: Iterable[str], labels: dict[str, str]) -> list[str]:
     """The concepts whose label decides a key's: ICD-10-CM's when it names the key as a
     symptom, disease or finding (its chapters separate signs and symptoms, R00-R69, from
     diseases, so "obesity" is a DISEASE although MeSH also files it under signs and
-    symptoms), otherwise all of them."""
+    symptoms), otherwise all of them.
+
+    ICD-10-CM files many complaints under an organ chapter ("tinnitus" H93.1, "low back
+    pain" M54.5, "constipation" K59.0), so it does not decide a key that HPO places under
+    one of its symptom roots (label_rules.json: what a patient feels) when no other source
+    calls the key a disease ("migraine", also a MeSH disease, stays a DISEASE).
+    """
     cids = list(cids)
     icd = [c for c in cids if c.startswith(_CLASSIFIED_PREFIX) and labels.get(c) in _CLINICAL_LABELS]
-    return icd or cids
+    if not icd:
+        return cids
+    others = [c for c in cids if not c.startswith(_CLASSIFIED_PREFIX)]
+    felt = any(c.startswith(_PHENOTYPE_PREFIX) and labels.get(c) == "SYMPTOM" for c in others)
+    if felt and not any(labels.get(c) == "DISEASE" for c in others):
+        return cids
+    return icd
 
 
 def _pick_label(labels: Iterable[str]) -> str:

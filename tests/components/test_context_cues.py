@@ -139,3 +139,15 @@ def test_context_cues_hypothetical_and_uncertain_phrases(nlp):
 def test_context_cues_no_changes_suggestive_of(nlp):
     assert statuses(nlp, "No EKG changes suggestive of ischemia.", "ischemia") == ["negated"]
     assert statuses(nlp, "EKG changes suggestive of ischemia.", "ischemia") == ["uncertain"]
+
+
+@pytest.mark.parametrize("text, mentions, expected", [
+    ("This medicine may cause nausea.", ("nausea",), ["hypothetical"]),
+    ("Smoking can lead to emphysema.", ("emphysema",), ["hypothetical"]),
+    ("She is prone to falls.", ("falls",), ["hypothetical"]),
+    ("Oral antibiotics may be prescribed for a possible bacterial infection.", ("antibiotics", "bacterial infection"),
+     ["hypothetical", "uncertain"]),
+    ("He has nausea.", ("nausea",), ["present"]),
+])
+def test_context_cues_conditional_risks_and_options(nlp, text, mentions, expected):
+    assert statuses(nlp, text, *mentions) == expected

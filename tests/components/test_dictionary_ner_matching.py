@@ -131,3 +131,18 @@ def test_dictionary_ner_test_name_around_a_model_chemical_wins(recognizer):
     doc.ents = [Span(doc, 1, 2, label="CHEMICAL")]
     doc = rec(doc)
     assert [(e.text, e.label_) for e in doc.ents] == [("Complete blood count", "TEST")]
+
+
+def test_dictionary_ner_model_disease_ending_in_a_known_symptom_is_a_symptom(recognizer):
+    # the model tags "left chest pain" DISEASE; its head is the graph's symptom "chest pain"
+    nlp, rec = recognizer
+    doc = nlp.make_doc("He has left chest pain and severe pleural effusion, ST chest pain.")
+    spans = [Span(doc, 2, 5, label="DISEASE"), Span(doc, 6, 9, label="DISEASE"), Span(doc, 10, 13, label="DISEASE")]
+    for s in spans:
+        s._.ner_source = "model"
+    doc.ents = spans
+    doc = rec(doc)
+    assert [(e.text, e.label_, e._.ner_source) for e in doc.ents] == [
+        ("left chest pain", "SYMPTOM", "model"),  # boundaries kept, the head's label
+        ("severe pleural effusion", "DISEASE", "model"),  # the head is a disease: unchanged
+        ("ST chest pain", "DISEASE", "model")]  # an acronym before the head is no qualifier

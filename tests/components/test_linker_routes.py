@@ -92,3 +92,12 @@ def test_linker_partial_does_not_drop_an_acronym(linker):
     # "ST depressions" is not a kind of "depression"
     assert [l.method for l in linker.link_text("ST pleural effusion", label="DISEASE")] != ["partial"]
     assert all(l.method != "partial" for l in linker.link_text("ST pleural effusion", label="DISEASE"))
+
+
+def test_linker_name_with_one_more_word_inside(linker):
+    # notes drop a name's middle word: "ST depressions" for "ST segment depression"
+    top = linker.link_text("high pressures", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score, top.matched) == ("T:D003", "fuzzy", 0.8, "high blood pressure")
+    # the extra word must be inside the name, and the label family must fit
+    assert all(l.concept_id != "T:D003" for l in linker.link_text("blood pressures", label="DISEASE"))
+    assert all(l.concept_id != "T:D003" for l in linker.link_text("high pressures", label="DRUG"))
