@@ -244,14 +244,43 @@ class _Stopwords(BaseModel):
     version: str
     description: str
     terms: list[str]
+    procedure_endings: list[str] = []
 
 
 @lru_cache(maxsize=1)
-def model_stopwords() -> frozenset[str]:
-    """The shipped clinical shorthand that model spans may not be (``resources/en/model_stopwords.json``)."""
+def _stopwords_resource() -> _Stopwords:
     from medlens.resources import load_resource
 
-    return frozenset(t.lower() for t in load_resource("model_stopwords.json", _Stopwords).terms)
+    return load_resource("model_stopwords.json", _Stopwords)
+
+
+def model_stopwords() -> frozenset[str]:
+    """The shipped clinical shorthand that model spans may not be (``resources/en/model_stopwords.json``)."""
+    return frozenset(t.lower() for t in _stopwords_resource().terms)
+
+
+def procedure_endings() -> tuple[str, ...]:
+    """Word endings that name a procedure ("-plasty", "resection"; ``resources/en/model_stopwords.json``)."""
+    return tuple(t.lower() for t in _stopwords_resource().procedure_endings)
+
+
+def model_label(text: str, label: str, endings: tuple[str, ...]) -> str:
+    """The label of a model span: a DISEASE whose last word ends like a procedure
+    ("tympanoplasty", "basal cell carcinoma resection") is a PROCEDURE; the model was
+    trained on disease and chemical names only, so it calls operations diseases.
+
+    Args:
+        text: the span's text.
+        label: the model's label.
+        endings: lowercase word endings that name a procedure.
+
+    Returns:
+        ``PROCEDURE`` or ``label`` unchanged.
+    """
+    if label != "DISEASE" or not endings:
+        return label
+    words = text.split()
+    return "PROCEDURE" if words and words[-1].lower().endswith(endings) else label
 
 
 def _outside_headers(text: str, start: int, end: int, headers: Sequence[tuple[int, int]]) -> tuple[int, int]:
@@ -364,6 +393,7 @@ class TransformerRecognizer:
         self.buffer_chars = buffer_chars
         self.abbreviations = abbreviations
         self.stopwords = model_stopwords() if stopwords is None else frozenset(w.lower() for w in stopwords)
+        self.procedure_endings = procedure_endings()
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
@@ -390,7 +420,8 @@ class TransformerRecognizer:
                 for start, end in _within_sentences(doc.text, start, end, sent_chars):
                     if doc.text[start:end].lower() in self.stopwords:
                         continue
-                    span = doc.char_span(start, end, label=e.label, alignment_mode="expand")
+                    label = model_label(doc.text[start:end], e.label, self.procedure_endings)
+                    span = doc.char_span(start, end, label=label, alignment_mode="expand")
                     if span is None or len(span) == 0 or any(taken[span.start:span.end]):
                         continue
                     span._.ner_source = "model"

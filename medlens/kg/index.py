@@ -179,6 +179,9 @@ def build_index(
     for key, cids in fragments.items():
         if key in by_key:
             by_key[key] |= cids
+            # an ICD-10-CM inclusion term under signs and symptoms classifies too ("rash" of R21);
+            # not one under a disease code, which includes loose words ("cocaine" of a poisoning code)
+            named_by[key] |= {c for c in cids if c.startswith(_CLASSIFIED_PREFIX) and labels.get(c) in _FINDING_LABELS}
         else:
             counts["skipped_fragment"] += 1
 
@@ -234,6 +237,7 @@ def build_index(
 _CLASSIFIED_PREFIX = "ICD10CM:"
 _PHENOTYPE_PREFIX = "HP:"
 _CLINICAL_LABELS = frozenset({"SYMPTOM", "DISEASE", "FINDING"})
+_FINDING_LABELS = frozenset({"SYMPTOM", "FINDING"})
 
 
 def _classified(cids: Iterable[str], labels: dict[str, str]) -> list[str]:

@@ -28,3 +28,14 @@ def test_transformer_ner_span_keeps_numbers_that_are_part_of_a_name():
     for name in ("diabetes mellitus type 2", "trisomy 21"):
         a = text.index(name)
         assert [text[x:y] for x, y in _within_sentences(text, a, a + len(name), [0])] == [name]
+
+
+def test_transformer_ner_model_disease_named_like_a_procedure_is_a_procedure():
+    from medlens.components.transformer_ner import model_label, procedure_endings
+
+    endings = procedure_endings()
+    assert model_label("tympanoplasty", "DISEASE", endings) == "PROCEDURE"
+    assert model_label("basal cell carcinoma resection", "DISEASE", endings) == "PROCEDURE"
+    assert model_label("breast augmentation", "DISEASE", endings) == "PROCEDURE"
+    assert model_label("ulcerative colitis", "DISEASE", endings) == "DISEASE"
+    assert model_label("colostomy", "CHEMICAL", endings) == "CHEMICAL"  # only the model's diseases

@@ -65,3 +65,22 @@ def test_index_diabetes_alone_names_diabetes_mellitus_not_type_2(tmp_path):
         index = MatchIndex.from_graph(kg)
         entries = index.by_key(key_of_tokens(["Diabetes"]))
         assert [e.concept_ids for e in entries] == [("ICD10CM:E08-E13",)]
+
+
+def test_index_icd10cm_inclusion_terms_classify_only_under_signs_and_symptoms(tmp_path):
+    concepts = [Concept("ICD10CM:R21", "Rash and other nonspecific skin eruption", "icd10cm", "SYMPTOM"),
+                Concept("ICD10CM:T40.5X1", "Poisoning by cocaine", "icd10cm", "DISEASE"),
+                Concept("MESHTREE:C17.800.257", "Exanthema", "mesh", "DISEASE"),
+                Concept("DB00907", "Cocaine", "drugs", "DRUG")]
+    synonyms = [Synonym(c.id, c.name, "preferred", c.source) for c in concepts]
+    synonyms += [Synonym("ICD10CM:R21", "rash", "inclusion", "icd10cm"),
+                 Synonym("ICD10CM:T40.5X1", "cocaine", "inclusion", "icd10cm"),
+                 Synonym("MESHTREE:C17.800.257", "Rash", "exact", "mesh")]
+    extra = [SourceData(SourceInfo(src, "1", src, "CC0", "test"), [c for c in concepts if c.source == src],
+                        [s for s in synonyms if s.source == src], []) for src in ("icd10cm", "mesh", "drugs")]
+    path = tmp_path / "mini.sqlite"
+    build_graph(path, sources=(), extra=extra)
+    with KnowledgeGraph.open(path) as kg:
+        index = MatchIndex.from_graph(kg)
+        assert [e.label for e in index.by_key(key_of_tokens(["rash"]))] == ["SYMPTOM"]
+        assert [e.label for e in index.by_key(key_of_tokens(["cocaine"]))] == ["DRUG"]
