@@ -13,8 +13,9 @@ Candidates are tried in order of trust, and each concept keeps its best route:
    pleural effusion" for "left pleural effusion"); then a name that is the
    mention with one more word inside ("ST depressions" -> "ST segment
    depression", 0.8)
-5. ``partial``: when nothing else matched, the longest trailing part of the
-   mention that names a concept ("primary lung cancer" -> "lung cancer", 0.7)
+5. ``partial``: when nothing else matched, the part before "of" ("atrophy of
+   the left calf" -> atrophy), else the longest trailing part of the mention that
+   names a concept of a compatible label ("primary lung cancer" -> "lung cancer", 0.7)
 
 Within one route, concepts are ordered by the source preferred for the
 entity's label (``source_priority``; e.g. ICD-10-CM before MeSH for diseases),
@@ -157,8 +158,10 @@ class EntityLinker:
                     self._concepts.setdefault(hit.concept.id, hit.concept)
             if not best and len(tokens) > 1:
                 self._offer_inserted_word(key, label, offer)
+            if not best and len(tokens) > 2:
+                self._offer_before_of(tokens, label, offer)
             if not best and len(tokens) > 1:
-                self._offer_head(tokens, offer)
+                self._offer_head(tokens, offer, label)
         if not best:
             return []
         return self._rank(best, label, norm)
@@ -242,10 +245,23 @@ class EntityLinker:
                 if len(cand) == len(pieces) + 1 and cand[:i] + cand[i + 1:] == pieces:
                     offer(cid, 0.8, "fuzzy", text)
 
-    def _offer_head(self, tokens: list[str], offer) -> None:
+    def _offer_before_of(self, tokens: list[str], label: str | None, offer) -> None:
+        """``partial``: in "<finding> of <place>" the finding is the name ("plantar fascitis
+        of left distal lateral foot" -> plantar fasciitis, "atrophy of the left calf" ->
+        atrophy), linked by any route, scored 0.7 at most."""
+        words = [t.lower() for t in tokens]
+        if "of" not in words[1:-1]:
+            return
+        before = tokens[: words.index("of", 1)]
+        for link in self._link(" ".join(before), before, label, ()):
+            offer(link.concept_id, min(0.7, link.score), "partial", link.matched)
+
+    def _offer_head(self, tokens: list[str], offer, label: str | None = None) -> None:
         """``partial``: the longest trailing part of the mention that names a concept
         ("primary lung cancer" -> "lung cancer"), scored 0.7 x its route's score.
-        Not past an acronym ("ST depressions" is not a kind of "depression")."""
+        Not past an acronym ("ST depressions" is not a kind of "depression"), and only
+        concepts of a label compatible with the entity's ("left face, arm" is not the arm)."""
+        allowed = _COMPATIBLE.get(label or "")
         for i in range(1, len(tokens)):
             dropped = tokens[i - 1]
             if dropped.isalpha() and dropped.isupper() and len(dropped) <= 5:
@@ -255,7 +271,7 @@ class EntityLinker:
             if entries:
                 head = " ".join(tokens[i:])
                 for entry in entries:
-                    if not entry.is_abbreviation:
+                    if not entry.is_abbreviation and (allowed is None or entry.label in allowed):
                         for cid in entry.concept_ids:
                             offer(cid, 0.7, "partial", head)
                 return

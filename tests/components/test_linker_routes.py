@@ -101,3 +101,16 @@ def test_linker_name_with_one_more_word_inside(linker):
     # the extra word must be inside the name, and the label family must fit
     assert all(l.concept_id != "T:D003" for l in linker.link_text("blood pressures", label="DISEASE"))
     assert all(l.concept_id != "T:D003" for l in linker.link_text("high pressures", label="DRUG"))
+
+
+def test_linker_finding_of_a_place_links_the_finding(linker):
+    # "plantar fascitis of left distal lateral foot": the name is before "of"
+    top = linker.link_text("pleural effusion of the left side", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score) == ("T:D006", "partial", 0.7)
+
+
+def test_linker_head_of_another_label_family_is_not_a_link(linker):
+    # "left face, arm" (a weakness) once linked to the arm: a disease mention's head must be a finding
+    assert all(l.concept_id != "T:A001" for l in linker.link_text("sharp left chest", label="DISEASE"))
+    top = linker.link_text("sharp left chest", label="ANATOMY")[0]
+    assert (top.concept_id, top.method) == ("T:A001", "partial")
