@@ -45,7 +45,10 @@ How an assertion is computed:
    ``section_defaults`` gets that category's flag, explained by a ``Cue``
    with category ``"SECTION"`` whose text and offsets are the section header.
    The shipped file maps ``family_history`` -> family and
-   ``past_medical_history`` / ``past_surgical_history`` -> historical. Plan,
+   ``past_medical_history`` / ``past_surgical_history`` -> historical, and a
+   patient handout's ``patient_leaflet`` sections ("SIGNS AND SYMPTOMS:",
+   "CAUSES:") -> hypothetical; labels the category excludes (anatomy) get no
+   section default either. Plan,
    instruction and allergy sections get **no** default: "plan: start
    metformin" is not hypothetical, so hypothetical comes only from triggers
    ("if", "return if", "as needed for" ...). While section defaults are on,
@@ -268,6 +271,10 @@ class ContextDetector:
         self.rules_path = Path(rules) if rules is not None else resource_path(DEFAULT_RULES_FILE)
         self.rules = load_context_rules(rules)
         self._section_categories: dict[str, str] = dict(self.rules.section_defaults)
+        # a section's default, like a trigger, spares the labels its category excludes (anatomy)
+        self._section_excluded: dict[str, frozenset[str]] = {
+            section: frozenset(self.rules.categories[cat].excluded_labels) if cat in self.rules.categories else frozenset()
+            for section, cat in self._section_categories.items()}
         self._compile(nlp)
 
     # -- construction -------------------------------------------------------
@@ -482,7 +489,7 @@ class ContextDetector:
         if i < 0:
             return None
         section = ordered[i]
-        if section.category not in self._section_categories:
+        if section.category not in self._section_categories or ent.label_ in self._section_excluded[section.category]:
             return None
         if not (section.body_start_char <= ent.start_char < section.end_char):
             return None  # the entity is part of the header itself, or past the section's end

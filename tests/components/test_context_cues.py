@@ -151,3 +151,16 @@ def test_context_cues_no_changes_suggestive_of(nlp):
 ])
 def test_context_cues_conditional_risks_and_options(nlp, text, mentions, expected):
     assert statuses(nlp, text, *mentions) == expected
+
+
+def test_context_cues_patient_leaflet_sections_are_generic(nlp):
+    # a handout's "SIGNS AND SYMPTOMS:" lists what the disease can do, not what this patient has
+    text = "The patient has knee pain.,SIGNS AND SYMPTOMS:,*  Joint pain, swelling, redness, warmth."
+    assert statuses(nlp, text, "knee pain", "Joint pain", "swelling") == ["present", "hypothetical", "hypothetical"]
+
+
+def test_context_cues_section_defaults_spare_anatomy(nlp):
+    text = "The patient has knee pain.,SIGNS AND SYMPTOMS:,*  Swelling of the hands.,FAMILY HISTORY:,  Mother has bad knees."
+    got = statuses(nlp, text, "Swelling", "hands", "knees",
+                   labels={"hands": "ANATOMY", "knees": "ANATOMY", "Swelling": "SYMPTOM"})
+    assert got == ["hypothetical", "present", "present"]
