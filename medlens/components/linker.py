@@ -10,12 +10,12 @@ Candidates are tried in order of trust, and each concept keeps its best route:
 4. ``fuzzy``: character trigram candidates from the graph's full-text index,
    scored by edit-distance ratio, kept above ``fuzzy_threshold`` (score x 0.85)
    when the candidate is the mention with typos, word for word (not "Fetal
-   pleural effusion" for "left pleural effusion"); then a name that is the
-   mention with one more word inside ("ST depressions" -> "ST segment
-   depression", 0.8)
+   pleural effusion" for "left pleural effusion")
 5. ``partial``: when nothing else matched, the part before "of" ("atrophy of
    the left calf" -> atrophy), else the longest trailing part of the mention that
-   names a concept of a compatible label ("primary lung cancer" -> "lung cancer", 0.7)
+   names a concept of a compatible label ("primary lung cancer" -> "lung cancer", 0.7);
+   last, ``fuzzy`` again: a name that is the mention with one more word inside
+   ("ST depressions" -> "ST segment depression", 0.8)
 
 Within one route, concepts are ordered by the source preferred for the
 entity's label (``source_priority``; e.g. ICD-10-CM before MeSH for diseases),
@@ -156,12 +156,14 @@ class EntityLinker:
                         continue
                     offer(hit.concept.id, round(hit.score * 0.85, 4), "fuzzy", hit.matched)
                     self._concepts.setdefault(hit.concept.id, hit.concept)
-            if not best and len(tokens) > 1:
-                self._offer_inserted_word(key, label, offer)
             if not best and len(tokens) > 2:
                 self._offer_before_of(tokens, label, offer)
             if not best and len(tokens) > 1:
                 self._offer_head(tokens, offer, label)
+            if not best and len(tokens) > 1:
+                # after the head: a word more is a bigger leap than a qualifier less
+                # ("acute injury" is an injury, not "acute kidney injury")
+                self._offer_inserted_word(key, label, offer)
         if not best:
             return []
         return self._rank(best, label, norm)
