@@ -1,7 +1,8 @@
 """Building the spaCy pipeline from a validated config.
 
 ``build_pipeline`` starts from ``spacy.blank("en")`` (no downloaded spaCy
-model), adds the ``medlens_*`` components in order, and checks with spaCy's
+model; its tokenizer also splits a comma standing for a flattened line break,
+``"intact.,PAST"`` -> ``"intact" "." "," "PAST"``), adds the ``medlens_*`` components in order, and checks with spaCy's
 own pipe analysis that every attribute a component requires is assigned by an
 earlier one. The knowledge graph is opened once per path and shared by every
 component that needs it.
@@ -32,6 +33,24 @@ def shared_graph(path: str | Path | None = None) -> KnowledgeGraph:
     return _open_graph(str(resolved))
 
 
+def split_joined_lines(nlp: Language) -> None:
+    """Teach ``nlp``'s tokenizer the comma of a line break flattened to a comma.
+
+    Transcribed notes exported on one line write ``"...access.,POSTOPERATIVE
+    DIAGNOSIS:,1.  Need"``; spaCy's English rules keep ``",POSTOPERATIVE"`` and
+    ``"DIAGNOSIS:,1"`` whole, so no header, sentence or entity could start
+    there. A leading comma becomes a prefix, and a comma right after ``.``,
+    ``:`` or ``;`` (and the colon before it) an infix.
+    """
+    from spacy.util import compile_infix_regex, compile_prefix_regex
+
+    tokenizer = nlp.tokenizer
+    prefixes = list(nlp.Defaults.prefixes or []) + [","]
+    infixes = list(nlp.Defaults.infixes or []) + [r"(?<=[.?!:;]),(?=\S)", r"(?<=[A-Za-z0-9)\]]):(?=,)"]
+    tokenizer.prefix_search = compile_prefix_regex(prefixes).search
+    tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+
+
 def _component_config(name: str, config: PipelineConfig) -> dict:
     if name == "dictionary_ner":
         return {"kg_path": config.kg_path, "labels": list(config.labels) if config.labels else None}
@@ -59,6 +78,7 @@ def build_pipeline(config: PipelineConfig) -> Language:
 
     register_all()
     nlp = spacy.blank("en")
+    split_joined_lines(nlp)
     nlp.max_length = config.max_chars
     for name in config.components:
         nlp.add_pipe(f"medlens_{name}", config=_component_config(name, config))

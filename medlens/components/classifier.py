@@ -8,6 +8,11 @@ encoded as ``[CLS] subwords [SEP]``, cut to ``max_length`` exactly as in
 training (:func:`truncate_ids`: the head, or ``head-tail``), and scored in
 length-sorted batches.
 
+In a pipeline, the component reads a note as :func:`classification_text`
+gives it: the bodies of its recognized sections, without headers and title
+block (the model's 128 subwords go to content); a text without recognized
+sections is read whole.
+
 The component fills spaCy's standard ``doc.cats`` with a probability per
 label: softmax over the labels for single-label models (they sum to 1),
 independent sigmoids for multi-label ones. The labels it predicts (the most
@@ -237,6 +242,39 @@ def make_classifier(nlp: Language, name: str, model_path: str | None, batch_size
     return DocumentClassifier(nlp, name=name, model=model, batch_size=batch_size, threshold=threshold)
 
 
+#: a text before the first recognized header up to this long is a title block
+#: ("DISCHARGE SUMMARY / Patient: ... MRN: ... Attending: ..."), not content
+PREAMBLE_CHARS = 300
+
+
+def classification_text(doc: Doc) -> str:
+    """The text the classifier reads for ``doc``.
+
+    The model reads its first ``max_length`` subwords (128), and it learnt from
+    abstracts, which are prose. A note spends them on its title block and its
+    headers ("DISCHARGE SUMMARY Patient: [REDACTED] MRN: ... CHIEF COMPLAINT:"):
+    the cardiac discharge summary of ``examples/`` read whole was
+    general_pathological_conditions 0.44 / cardiovascular 0.39. When
+    ``doc._.sections`` holds recognized sections, the text is their bodies in
+    order, without the headers and without a short title block before the first
+    header (up to :data:`PREAMBLE_CHARS`; a longer one is kept); otherwise the
+    whole text.
+    """
+    sections = doc._.sections or []
+    if not any(s.category != "unknown" for s in sections):
+        return doc.text
+    parts = []
+    for s in sections:
+        if s.category == "unknown" and not s.title:
+            if s.end_char - s.start_char > PREAMBLE_CHARS:
+                parts.append(doc.text[s.start_char:s.end_char].strip())
+            continue
+        body = doc.text[s.body_start_char:s.end_char].strip()
+        if body:
+            parts.append(body)
+    return "\n".join(parts) or doc.text
+
+
 class DocumentClassifier:
     """Fills ``doc.cats`` with a document classifier's probabilities.
 
@@ -262,8 +300,9 @@ class DocumentClassifier:
         return tuple(self.model.labels)
 
     def predict(self, docs: Sequence[Doc]):
-        """Probabilities ``(len(docs), labels)`` (pure: writes nothing)."""
-        return self.model.probabilities([d.text for d in docs], batch_size=self.batch_size)
+        """Probabilities ``(len(docs), labels)`` (pure: writes nothing); each doc is read
+        as :func:`classification_text` gives it."""
+        return self.model.probabilities([classification_text(d) for d in docs], batch_size=self.batch_size)
 
     def set_annotations(self, docs: Sequence[Doc], probs) -> None:
         """Write ``doc.cats`` (label -> probability) and the predicted labels."""

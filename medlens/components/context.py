@@ -28,16 +28,27 @@ How an assertion is computed:
    lets a negation stop at an uncertainty or hypothetical trigger, and a
    historical trigger at a negation ("history of MI, no chest pain" -> chest
    pain is not historical).
+   A trigger inside parentheses stops at the closing one ("the left eardrum
+   (not the surgical ear) has an infection").
 5. **Targets.** An entity is modified when it starts inside a forward scope or
    ends inside a backward scope. An entity that overlaps the trigger itself is
    never its target. Rules may restrict their targets with
-   ``allowed_labels``/``excluded_labels``.
+   ``allowed_labels``/``excluded_labels`` (a category may set
+   ``excluded_labels`` for all its rules: the shipped file does not negate
+   ANATOMY or TEST entities — "no skin changes" denies the changes, not the skin;
+   "no EKG changes" was an EKG — and keeps anatomy out of family history) and
+   ``excluded_sections`` (the shipped "resolved" makes a problem historical
+   except in the diagnosis lists and the course of the current episode: "Acute
+   kidney injury, resolved" under discharge diagnoses happened in this stay).
 6. **Section defaults.** When ``section_defaults`` is on and ``doc._.sections``
    is set, an entity in the *body* of a section listed in the rules file's
    ``section_defaults`` gets that category's flag, explained by a ``Cue``
    with category ``"SECTION"`` whose text and offsets are the section header.
    The shipped file maps ``family_history`` -> family and
-   ``past_medical_history`` / ``past_surgical_history`` -> historical. Plan,
+   ``past_medical_history`` / ``past_surgical_history`` -> historical, and a
+   patient handout's ``patient_leaflet`` sections ("SIGNS AND SYMPTOMS:",
+   "CAUSES:") -> hypothetical; labels the category excludes (anatomy) get no
+   section default either. Plan,
    instruction and allergy sections get **no** default: "plan: start
    metformin" is not hypothetical, so hypothetical comes only from triggers
    ("if", "return if", "as needed for" ...). While section defaults are on,
@@ -53,7 +64,9 @@ cues are ordered by position in the text.
 
 Decisions on classic ambiguous phrases: "X is unlikely" is *uncertain*, not
 negated (a low probability is not an absence); "rule out X" / "r/o X" is
-uncertain while "X was ruled out" is negated; "resolved" is historical.
+uncertain while "X was ruled out" is negated; "resolved" is historical (except in the
+current episode's diagnosis lists and course: "Acute kidney injury, resolved" under
+discharge diagnoses happened in this stay).
 """
 
 from __future__ import annotations
@@ -132,6 +145,7 @@ class ContextRule(BaseModel):
     terminated_by: list[Category] | None = None
     allowed_labels: list[str] | None = None
     excluded_labels: list[str] | None = None
+    excluded_sections: list[str] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ContextRule:
@@ -148,11 +162,12 @@ class ContextRule(BaseModel):
 
 
 class CategorySettings(BaseModel):
-    """Per-category defaults for trigger rules."""
+    """Per-category defaults for trigger rules (a rule's own setting wins)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     terminated_by: list[Category] = Field(default_factory=lambda: ["TERMINATE"])
+    excluded_labels: list[str] = Field(default_factory=list)
 
 
 class ContextRules(BaseModel):
@@ -195,6 +210,7 @@ class _Compiled:
     terminated_by: frozenset[str]
     allowed_labels: frozenset[str] | None
     excluded_labels: frozenset[str]
+    excluded_sections: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -255,6 +271,10 @@ class ContextDetector:
         self.rules_path = Path(rules) if rules is not None else resource_path(DEFAULT_RULES_FILE)
         self.rules = load_context_rules(rules)
         self._section_categories: dict[str, str] = dict(self.rules.section_defaults)
+        # a section's default, like a trigger, spares the labels its category excludes (anatomy)
+        self._section_excluded: dict[str, frozenset[str]] = {
+            section: frozenset(self.rules.categories[cat].excluded_labels) if cat in self.rules.categories else frozenset()
+            for section, cat in self._section_categories.items()}
         self._compile(nlp)
 
     # -- construction -------------------------------------------------------
@@ -283,12 +303,15 @@ class ContextDetector:
         self._has_patterns = len(self._matcher) > 0
 
     def _compile_rule(self, rule: ContextRule) -> _Compiled:
+        settings = self.rules.categories.get(rule.category)  # type: ignore[call-overload]
         if rule.terminated_by is not None:
             terminated_by = frozenset(rule.terminated_by)
-        elif rule.category in self.rules.categories:
-            terminated_by = frozenset(self.rules.categories[rule.category].terminated_by)
+        elif settings is not None:
+            terminated_by = frozenset(settings.terminated_by)
         else:
             terminated_by = frozenset({"TERMINATE"})
+        excluded = rule.excluded_labels if rule.excluded_labels is not None else (
+            settings.excluded_labels if settings is not None else [])
         scopes = [s for s in (rule.max_scope, self.max_scope) if s is not None]
         direction = rule.direction or ""
         return _Compiled(
@@ -299,7 +322,8 @@ class ContextDetector:
             max_scope=min(scopes) if scopes else None,
             terminated_by=terminated_by,
             allowed_labels=frozenset(rule.allowed_labels) if rule.allowed_labels is not None else None,
-            excluded_labels=frozenset(rule.excluded_labels or ()),
+            excluded_labels=frozenset(excluded),
+            excluded_sections=frozenset(rule.excluded_sections or ()),
         )
 
     # -- spaCy protocol -----------------------------------------------------
@@ -346,7 +370,7 @@ class ContextDetector:
             hits: list[tuple[int, _Match]] = []
             if by_sent:
                 for m in by_sent.get(bisect_right(sent_starts, ent.start) - 1, ()):
-                    if _targets(m, ent):
+                    if _targets(m, ent) and not (m.rule.excluded_sections and ent._.section in m.rule.excluded_sections):
                         hits.append((doc[m.start].idx, m))
             section_cue = self._section_cue(ent, sections) if sections and self._section_categories else None
             if not hits and section_cue is None:
@@ -439,6 +463,9 @@ class ContextDetector:
                 fwd_end = s_end
                 if rule.max_scope is not None:
                     fwd_end = min(fwd_end, m.end + rule.max_scope)
+                close = _closing_paren(doc, s_start, m.start, fwd_end)
+                if close is not None:  # "(not the surgical ear) has an infection": the aside ends the scope
+                    fwd_end = close
                 for other in kept[i + 1 :]:
                     if other.start >= fwd_end:
                         break
@@ -462,7 +489,7 @@ class ContextDetector:
         if i < 0:
             return None
         section = ordered[i]
-        if section.category not in self._section_categories:
+        if section.category not in self._section_categories or ent.label_ in self._section_excluded[section.category]:
             return None
         if not (section.body_start_char <= ent.start_char < section.end_char):
             return None  # the entity is part of the header itself, or past the section's end
@@ -494,6 +521,22 @@ def _targets(m: _Match, ent: Span) -> bool:
     if ent.end <= m.start:
         return ent.end > m.back_start
     return False  # the entity overlaps the trigger
+
+
+def _closing_paren(doc: Doc, s_start: int, start: int, end: int) -> int | None:
+    """Token index of the ``)`` that closes a parenthesis open at ``start`` (within its sentence), if before ``end``."""
+    depth = 0
+    for t in doc[s_start:start]:
+        if t.text == "(":
+            depth += 1
+        elif t.text == ")" and depth:
+            depth -= 1
+    if not depth:
+        return None
+    for i in range(start, end):
+        if doc[i].text == ")":
+            return i
+    return None
 
 
 def _sentence_starts(doc: Doc) -> list[int]:

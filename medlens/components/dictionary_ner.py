@@ -176,7 +176,10 @@ class DictionaryRecognizer:
         A SYMPTOM or FINDING match that strictly contains existing entities (and
         cuts none) replaces them: the graph knows a longer, more specific name
         ("productive cough" around the model's "cough"), for labels the model
-        was not trained on.
+        was not trained on; so does a TEST around chemicals ("oxygen saturation"
+        around the model's "oxygen"). A model DISEASE whose last words are a symptom
+        or finding the graph knows, after lowercase qualifiers only ("left ankle
+        pain", "chronic low back pain"), takes that label and keeps its boundaries.
         """
         existing = list(doc.ents)
         spans = [(m, Span(doc, m.start, m.end, label=m.entry.label)) for m in matches]
@@ -195,7 +198,8 @@ class DictionaryRecognizer:
                 i = by_bounds.get((m.start, m.end))
                 if i is None and any(taken[m.start:m.end]):
                     hit = [j for j, e in enumerate(existing) if final[j] is not None and e.start < m.end and m.start < e.end]
-                    if m.entry.label in _FINDING_LABELS and hit \
+                    if hit and (m.entry.label in _FINDING_LABELS
+                                or (m.entry.label == "TEST" and all(existing[j].label_ in _SUBSTANCES for j in hit))) \
                             and all(m.start <= existing[j].start and existing[j].end <= m.end for j in hit):
                         # a longer symptom or finding the graph knows around earlier spans ("productive
                         # cough" around the model's "cough"): the concept wins. Not for diseases and drugs,
@@ -205,6 +209,16 @@ class DictionaryRecognizer:
                             final[j] = None
                         final.append(span)
                         longer.add((m.start, m.end))
+                    elif m.entry.label in _FINDING_LABELS and len(hit) == 1:
+                        j = hit[0]
+                        e = final[j]
+                        if (e.label_ == "DISEASE" and not e._.match_ids and e.start < m.start and m.end == e.end
+                                and all(t.is_alpha and t.is_lower for t in doc[e.start:m.start])):
+                            # the model's "left ankle pain": its head is a symptom the graph knows, the
+                            # words before it only qualify it, so the entity is a symptom too
+                            relabelled = Span(doc, e.start, e.end, label=m.entry.label)
+                            relabelled._.ner_source = e._.ner_source
+                            final[j] = relabelled
                     continue
                 if i is not None and not existing[i]._.match_ids:
                     merged = Span(doc, m.start, m.end, label=m.entry.label)
@@ -222,6 +236,7 @@ class DictionaryRecognizer:
                 span._.match_ids = m.entry.concept_ids
                 span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
                 span._.ner_source = "dictionary"
+        final = _attach_modifiers(doc, sorted(final, key=lambda s: s.start))
         # "metoprolol succinate", "albuterol inhaler": a drug with its salt or form words is one entity
         by_bounds_match = {(m.start, m.end): (m.entry.label, m.entry.concept_ids,
                                               "abbreviation" if m.entry.is_abbreviation else "dictionary")
@@ -237,6 +252,32 @@ class DictionaryRecognizer:
 
 
 _FINDING_LABELS = frozenset({"SYMPTOM", "FINDING"})
+_SUBSTANCES = frozenset({"CHEMICAL", "DRUG"})  # a test the graph names around them is the test ("oxygen saturation")
+
+
+def _attach_modifiers(doc: Doc, ents: list[Span]) -> list[Span]:
+    """A one-word model span the graph does not know, written right before a symptom or
+    finding the graph does know, is its modifier: "substernal" + "chest pain" is one
+    SYMPTOM, "substernal chest pain", with the finding's concepts (the model, trained on
+    disease names, tags such words DISEASE on their own)."""
+    out: list[Span] = []
+    i = 0
+    while i < len(ents):
+        e = ents[i]
+        nxt = ents[i + 1] if i + 1 < len(ents) else None
+        if (nxt is not None and len(e) == 1 and e.end == nxt.start and not e._.match_ids and nxt._.match_ids
+                and nxt.label_ in _FINDING_LABELS and e.text.isalpha() and e.text.islower()
+                and e[0].whitespace_ == " "):
+            merged = Span(doc, e.start, nxt.end, label=nxt.label_)
+            merged._.match_ids = nxt._.match_ids
+            merged._.matched_form = "modifier"
+            merged._.ner_source = nxt._.ner_source
+            out.append(merged)
+            i += 2
+            continue
+        out.append(e)
+        i += 1
+    return out
 
 
 def _written_as_acronym(text: str, entry: Entry) -> bool:

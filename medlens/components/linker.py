@@ -9,8 +9,13 @@ Candidates are tried in order of trust, and each concept keeps its best route:
    abbreviation is ambiguous)
 4. ``fuzzy``: character trigram candidates from the graph's full-text index,
    scored by edit-distance ratio, kept above ``fuzzy_threshold`` (score x 0.85)
-5. ``partial``: when nothing else matched, the longest trailing part of the
-   mention that names a concept ("primary lung cancer" -> "lung cancer", 0.7)
+   when the candidate is the mention with typos, word for word (not "Fetal
+   pleural effusion" for "left pleural effusion")
+5. ``partial``: when nothing else matched, the part before "of" ("atrophy of
+   the left calf" -> atrophy), else the longest trailing part of the mention that
+   names a concept of a compatible label ("primary lung cancer" -> "lung cancer", 0.7);
+   last, ``fuzzy`` again: a name that is the mention with one more word inside
+   ("ST depressions" -> "ST segment depression", 0.8)
 
 Within one route, concepts are ordered by the source preferred for the
 entity's label (``source_priority``; e.g. ICD-10-CM before MeSH for diseases),
@@ -20,6 +25,9 @@ no synonym table in memory: it reads the graph file through SQLite indexes.
 
 from __future__ import annotations
 
+import re
+
+from rapidfuzz import fuzz
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -38,6 +46,8 @@ DEFAULT_SOURCE_PRIORITY: dict[str, list[str]] = {
     "PROCEDURE": ["medlens"],
     "ANATOMY": ["medlens"],
 }
+_WORD = re.compile(r"[^\W_]+")
+_NOT_MATCHED_ALONE = frozenset({"inclusion", "broad"})
 _COMPATIBLE = {
     "DISEASE": {"DISEASE", "FINDING", "SYMPTOM"},
     "SYMPTOM": {"SYMPTOM", "FINDING", "DISEASE"},
@@ -142,10 +152,18 @@ class EntityLinker:
                     self._offer_entry(entry, offer, norm, 0.9)
             if not best and self.fuzzy and len(norm) >= 4:
                 for hit in self._fuzzy_hits(norm, text, label):
+                    if not self._typo_like(norm, hit):
+                        continue
                     offer(hit.concept.id, round(hit.score * 0.85, 4), "fuzzy", hit.matched)
                     self._concepts.setdefault(hit.concept.id, hit.concept)
+            if not best and len(tokens) > 2:
+                self._offer_before_of(tokens, label, offer)
             if not best and len(tokens) > 1:
-                self._offer_head(tokens, offer)
+                self._offer_head(tokens, offer, label)
+            if not best and len(tokens) > 1:
+                # after the head: a word more is a bigger leap than a qualifier less
+                # ("acute injury" is an injury, not "acute kidney injury")
+                self._offer_inserted_word(key, label, offer)
         if not best:
             return []
         return self._rank(best, label, norm)
@@ -170,16 +188,92 @@ class EntityLinker:
             self._fuzzy_cache[key] = hits
         return hits
 
-    def _offer_head(self, tokens: list[str], offer) -> None:
+    def _typo_like(self, norm: str, hit) -> bool:
+        """Is a fuzzy hit the mention with typos (or inflections), not another name?
+
+        Character ratios reward a near-anagram word: "left pleural effusion" scores
+        0.88 against "Fetal pleural effusion", "ST depressions" against "PTa
+        depression", "redness" against "Tiredness". So every word of the mention
+        must pair with its own word of the synonym: the same word, or one of at
+        least 4 letters that starts with the same letter and has an edit ratio
+        of 0.8 or more or the same letters ("pneumonai"/"pneumonia", "pian"/"pain",
+        "depressions"/"depression"); the
+        synonym may hold one extra word. Names the dictionary does not match are
+        not offered either: one-word ICD-10-CM inclusion terms and broad synonyms
+        ("diabetes" is an inclusion term of *Type 2* diabetes) and names cut short
+        at a comma.
+        """
+        if hit.matched.rstrip().endswith(","):  # a name cut short ("alcohol," of benzyl alcohol), not indexed either
+            return False
+        mention = _WORD.findall(norm)
+        cand = _WORD.findall(simple_norm(hit.matched))
+        if not mention or not cand or len(cand) > len(mention) + 1:
+            return False
+        free = list(cand)
+        for w in mention:
+            for j, c in enumerate(free):
+                if w == c or (len(w) >= 4 and len(c) >= 4 and w[0] == c[0]
+                              and (fuzz.ratio(w, c) >= 80 or sorted(w) == sorted(c))):
+                    del free[j]
+                    break
+            else:
+                return False
+        if len(cand) == 1:
+            kinds = {k for (k,) in self.kg.query("SELECT kind FROM synonyms WHERE concept_id=? AND text=?",
+                                                   (hit.concept.id, hit.matched))}
+            if kinds and kinds <= _NOT_MATCHED_ALONE:
+                return False
+        return True
+
+    def _offer_inserted_word(self, key: str, label: str | None, offer) -> None:
+        """``fuzzy``: names that are the mention with one more word inside, compared by
+        key (so inflections fold): "ST depressions" -> "ST segment depression", 0.8.
+        Notes leave out the middle word of a name ("ST depression", "lymph enlargement"),
+        which character ratios score too low. Mentions of 2 to 4 words, one of them at
+        least 4 letters long (the trigram index needs a literal to look up); concepts of
+        a label compatible with the entity's, as for fuzzy search."""
+        labels = _COMPATIBLE.get(label or "") or {lb for group in _COMPATIBLE.values() for lb in group}
+        pieces = key.split()
+        if not 2 <= len(pieces) <= 4 or max(map(len, pieces)) < 4 or "%" in key or "_" in key:
+            return
+        for i in range(1, len(pieces)):
+            pattern = " ".join(p + "%" for p in pieces[:i]) + " % " + " ".join(p + "%" for p in pieces[i:])
+            rows = self.kg.query("SELECT s.concept_id, s.text, c.label FROM synonyms_fts f JOIN synonyms s ON s.rowid = f.rowid "
+                                 "JOIN concepts c ON c.id = s.concept_id WHERE f.text LIKE ? LIMIT 200", (pattern,)).fetchall()
+            for cid, text, concept_label in rows:
+                if concept_label not in labels:
+                    continue
+                cand = key_of_tokens(text.split()).split()
+                if len(cand) == len(pieces) + 1 and cand[:i] + cand[i + 1:] == pieces:
+                    offer(cid, 0.8, "fuzzy", text)
+
+    def _offer_before_of(self, tokens: list[str], label: str | None, offer) -> None:
+        """``partial``: in "<finding> of <place>" the finding is the name ("plantar fascitis
+        of left distal lateral foot" -> plantar fasciitis, "atrophy of the left calf" ->
+        atrophy), linked by any route, scored 0.7 at most."""
+        words = [t.lower() for t in tokens]
+        if "of" not in words[1:-1]:
+            return
+        before = tokens[: words.index("of", 1)]
+        for link in self._link(" ".join(before), before, label, ()):
+            offer(link.concept_id, min(0.7, link.score), "partial", link.matched)
+
+    def _offer_head(self, tokens: list[str], offer, label: str | None = None) -> None:
         """``partial``: the longest trailing part of the mention that names a concept
-        ("primary lung cancer" -> "lung cancer"), scored 0.7 x its route's score."""
+        ("primary lung cancer" -> "lung cancer"), scored 0.7 x its route's score.
+        Not past an acronym ("ST depressions" is not a kind of "depression"), and only
+        concepts of a label compatible with the entity's ("left face, arm" is not the arm)."""
+        allowed = _COMPATIBLE.get(label or "")
         for i in range(1, len(tokens)):
+            dropped = tokens[i - 1]
+            if dropped.isalpha() and dropped.isupper() and len(dropped) <= 5:
+                return
             key = key_of_tokens(tokens[i:])
             entries = self.index.by_key(key) if key else []
             if entries:
                 head = " ".join(tokens[i:])
                 for entry in entries:
-                    if not entry.is_abbreviation:
+                    if not entry.is_abbreviation and (allowed is None or entry.label in allowed):
                         for cid in entry.concept_ids:
                             offer(cid, 0.7, "partial", head)
                 return
@@ -192,6 +286,8 @@ class EntityLinker:
                 yield cid, 1.0, "exact", text
             elif form == "abbreviation":
                 yield cid, 0.9, "abbreviation", text
+            elif form == "modifier":  # "substernal chest pain": the finding's concepts, a modifier before them
+                yield cid, 0.7, "partial", text
             else:
                 yield cid, 0.95, "normalized", text
 

@@ -12,6 +12,21 @@ colon (``"HPI: 54 yo man ..."``) or alone on its line (``"HOSPITAL COURSE"``).
 So "his past medical history is notable for" (mid-sentence), "Plan to start
 metformin" and "Exam was normal" (no colon, not alone) are not headers.
 
+Headers also start inside a line, always followed by a colon, in two cases
+seen in real transcribed notes: after a sentence end (or a colon or semicolon)
+and a comma, the mark of a line break flattened to a comma
+(``"...access.,POSTOPERATIVE DIAGNOSIS: , Need ..."``, ``"stable.,Lungs: clear"``);
+and after a sentence end and spaces when the phrase is written in capitals
+(``"No edema.  PLAN:  Follow up"``). A comma right after a header's colon
+(``"ALLERGIES:, None"``) belongs to the header.
+
+*Subsection* headers (``"Lungs:"``, ``"Heart:"``, ``"Neuro:"``, ``"GI:"``) name a
+body system inside an exam or a review of systems; they always need a colon.
+Their category comes from the main section they appear in, through the rules
+file's ``subsections.within`` map (after ``vital_signs`` the findings are the
+physical exam's; after ``review_of_systems`` they stay in it); elsewhere they
+continue the enclosing section's category.
+
 The sections cover the whole text in order: text before the first header is a
 section of category ``"unknown"``; every section ends where the next begins;
 the last one ends at ``len(doc.text)``.
@@ -86,6 +101,26 @@ class SectionRule(BaseModel):
         return self
 
 
+class SubsectionRules(BaseModel):
+    """Body-system headers inside an exam or a review of systems ("Lungs:", "GI:")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = ""
+    headers: list[str] = Field(default_factory=list)
+    abbreviations: list[str] = Field(default_factory=list)
+    within: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> SubsectionRules:
+        for field in ("headers", "abbreviations"):
+            for phrase in getattr(self, field):
+                if not phrase.strip() or ":" in phrase or "\n" in phrase or phrase != phrase.strip():
+                    raise ValueError(f"subsections.{field}: {phrase!r} must be non-empty, without a colon, "
+                                     "a line break or surrounding spaces")
+        return self
+
+
 class SectionRules(BaseModel):
     """Schema of ``sections.json``."""
 
@@ -95,6 +130,25 @@ class SectionRules(BaseModel):
     language: str = "en"
     description: str = ""
     sections: list[SectionRule] = Field(min_length=1)
+    subsections: SubsectionRules = Field(default_factory=SubsectionRules)
+
+    @model_validator(mode="after")
+    def _subsections(self) -> SectionRules:
+        categories = {rule.category for rule in self.sections}
+        main_ci = {normalize_header(h).lower() for rule in self.sections for h in rule.headers}
+        main_cs = {normalize_header(a) for rule in self.sections for a in rule.abbreviations}
+        for h in self.subsections.headers:
+            if normalize_header(h).lower() in main_ci:
+                raise ValueError(f"subsection header {h!r} is already a section header; keep only one")
+        for a in self.subsections.abbreviations:
+            if normalize_header(a) in main_cs or normalize_header(a).lower() in main_ci:
+                raise ValueError(f"subsection abbreviation {a!r} is already a section header; keep only one")
+        for parent, child in self.subsections.within.items():
+            for name in (parent, child):
+                if name not in categories:
+                    raise ValueError(f"subsections.within: unknown category {name!r}; "
+                                     f"valid: {', '.join(sorted(categories))}")
+        return self
 
     @model_validator(mode="after")
     def _unique(self) -> SectionRules:
@@ -186,13 +240,20 @@ class SectionDetector:
                 self._cs[normalize_header(a)] = rule.category
             for c in rule.colon_required:
                 self._colon_required.add(normalize_header(c))
-        ci = _trie_regex(self._ci)
-        cs = _trie_regex(self._cs)
+        sub = self.rules.subsections
+        self._sub_ci = {normalize_header(h).lower() for h in sub.headers}
+        self._sub_cs = {normalize_header(a) for a in sub.abbreviations}
+        self._within = dict(sub.within)
+        ci = _trie_regex(set(self._ci) | self._sub_ci)
+        cs = _trie_regex(set(self._cs) | self._sub_cs)
         phrase = f"(?i:{ci})|{cs}" if cs else f"(?i:{ci})"
         mark = r"(?:\#{1,6}[ \t]*|\*\*[ \t]*|__[ \t]*)"
         close = r"(?:[ \t]*(?:\*\*|__))?"
+        # where a header may start: a line start, a line break flattened to a comma
+        # after a sentence end (".,", ":,"), or a sentence end and spaces (capitals only)
+        lead = r"(?:^[ \t]*|(?<=[.!?:;])(?P<joined>[ \t]*,[ \t]*)|(?<=[.!?])(?P<inline>[ \t]+))"
         self._pattern = re.compile(
-            rf"^[ \t]*(?P<start>){mark}?(?P<phrase>{phrase}){close}"
+            rf"{lead}(?P<start>){mark}?(?P<phrase>{phrase}){close}"
             rf"(?:(?P<colon>[ \t]*:{close})|(?=[ \t]*(?:\r?\n|\r|\Z)))",
             re.MULTILINE,
         )
@@ -207,24 +268,39 @@ class SectionDetector:
 
         ``start`` is the header's first character (its markdown marker, if any),
         ``end`` is just past the header (after its colon), ``body_start`` is
-        ``end`` moved past spaces and tabs.
+        ``end`` moved past spaces and tabs (and a comma right after the colon).
+        A subsection header ("Lungs:") has category ``""``: :meth:`predict`
+        gives it the category of the section it is in.
         """
         for m in self._pattern.finditer(text):
             raw = m.group("phrase")
             key = normalize_header(raw)
             has_colon = m.group("colon") is not None
+            inline = m.group("joined") is not None or m.group("inline") is not None
+            if inline and not has_colon:
+                continue
+            if m.group("inline") is not None and raw != raw.upper():
+                continue
             if key in self._cs:
                 category = self._cs[key]
-            else:
-                category = self._ci.get(key.lower())
-                if category is None:  # cannot happen: the regex only matches known phrases
+            elif key.lower() in self._ci:
+                category = self._ci[key.lower()]
+            elif key in self._sub_cs or key.lower() in self._sub_ci:
+                if not has_colon:
                     continue
+                category = ""
+            else:  # cannot happen: the regex only matches known phrases
+                continue
             if not has_colon and (key in self._colon_required or key.lower() in self._colon_required):
                 continue
             end = m.end()
             body = end
             while body < len(text) and text[body] in " \t":
                 body += 1
+            if has_colon and body < len(text) and text[body] == ",":
+                body += 1
+                while body < len(text) and text[body] in " \t":
+                    body += 1
             yield category, m.start("start"), end, body
 
     def predict(self, doc: Doc) -> list[Section]:
@@ -247,7 +323,12 @@ class SectionDetector:
         if not headers or headers[0][1] > 0:
             first = headers[0][1] if headers else n
             sections.append(Section(UNKNOWN, "", 0, first, 0))
+        parent = UNKNOWN
         for i, (category, start, end, body) in enumerate(headers):
+            if category:
+                parent = category
+            else:  # a subsection: its category comes from the main section it is in
+                category = self._within.get(parent, parent)
             stop = headers[i + 1][1] if i + 1 < len(headers) else n
             sections.append(Section(category, text[start:end].rstrip(), start, stop, min(body, stop)))
         return sections

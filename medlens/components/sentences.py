@@ -12,6 +12,10 @@ prose, so the rules differ from those of a newswire sentencizer:
   unless the previous line ends with a word that needs a continuation
   ("with", "of", ...) or with a comma; a wrapped line starting in lower case
   continues the sentence;
+* a comma right after ``.``, ``?``, ``!``, ``:`` or ``;`` followed by a
+  capitalized word or a list item counts as a line break: transcribed notes
+  flattened to one line write their line breaks so
+  (``"...intact.,2.  Coagulopathy"``, ``"None.,Lungs: clear"``);
 * ``.``, ``?`` and ``!`` end a sentence when an upper-case word follows, except
   after abbreviations ("b.i.d.", "Dr.", "e.g."), initials ("J. Smith");
   decimals ("7.5 mg") never split and semicolons do not split.
@@ -46,6 +50,7 @@ _JOINERS = frozenset(",;-/(&+=\u2013\u2014")
 _INITIAL = re.compile(r"^[A-Z]\.$")
 _DOTTED = re.compile(r"^(?:[A-Za-z]\.){2,}$")
 _TERMINAL = re.compile(r"[.?!]+[\"')\]}\u201d\u2019]*[ \t]+(?=\S)")
+_JOINED = re.compile(r"[.?!:;][\"')\]}\u201d\u2019]*[ \t]*,[ \t]*(?=\S)")
 _LINE_BREAK = re.compile(r"\r?\n(?P<blank>(?:[ \t\f\v\r]*\n)*)[ \t\f\v\r]*(?=\S)")
 
 
@@ -83,6 +88,7 @@ class SentenceRules(BaseModel):
     bullets: list[str] = Field(min_length=1)
     tight_bullets: list[str] = Field(default_factory=list)
     split_before_capitalized_line: bool = True
+    comma_line_breaks: bool = True
 
     @model_validator(mode="after")
     def _check(self) -> SentenceRules:
@@ -122,6 +128,7 @@ class SentenceSplitter:
         self._designators = frozenset(w.lower() for w in self.rules.letter_designators)
         self._continuations = frozenset(w.lower() for w in self.rules.continuation_words)
         self._split_capitalized = self.rules.split_before_capitalized_line
+        self._comma_breaks = self.rules.comma_line_breaks
         bullets = "|".join(re.escape(b) for b in sorted(self.rules.bullets, key=len, reverse=True))
         tight = "|".join(re.escape(b) for b in sorted(self.rules.tight_bullets, key=len, reverse=True))
         numbered = r"\d{1,3}[.)]|\(\d{1,3}\)|[A-Za-z][.)]|\([A-Za-z]\)|[IVX]{1,4}\.|#\d{1,3}"
@@ -136,6 +143,9 @@ class SentenceSplitter:
     def _ends_sentence(self, text: str, word_end: int, next_pos: int, at_line_break: bool) -> bool:
         """Does the word ending at ``word_end`` end a sentence, given what follows at ``next_pos``?"""
         word_start = max(text.rfind(" ", 0, word_end), text.rfind("\t", 0, word_end), text.rfind("\n", 0, word_end)) + 1
+        comma = text.rfind(",", word_start, word_end)
+        if comma >= 0 and self._after_joined_break(text, comma + 1):
+            word_start = comma + 1  # "HISTORY:,1." -> the word is "1."
         word = text[word_start:word_end]
         core = word.rstrip(_CLOSERS)
         nxt = next_pos
@@ -173,9 +183,27 @@ class SentenceSplitter:
         line_start = word_start
         while line_start > 0 and text[line_start - 1] in " \t":
             line_start -= 1
-        if line_start > 0 and text[line_start - 1] != "\n":
+        if line_start > 0 and text[line_start - 1] != "\n" and not self._after_joined_break(text, line_start):
             return False
         return self._list_item.match(text, word_start) is not None
+
+    def _abbreviation_before(self, text: str, end: int) -> bool:
+        """Does the word ending at ``end`` (with its period) read as an abbreviation ("b.i.d.", "Dr.")?"""
+        start = max(text.rfind(" ", 0, end), text.rfind("\t", 0, end), text.rfind("\n", 0, end), text.rfind(",", 0, end)) + 1
+        bare = text[start:end].strip(_OPENERS + _CLOSERS)
+        low = bare.lower()
+        return low in self._never_end or low in self._can_end or bool(_DOTTED.match(bare))
+
+    def _after_joined_break(self, text: str, pos: int) -> bool:
+        """Is ``pos`` just after a line break flattened to a comma (``".,"``, ``":,"``)?"""
+        if not self._comma_breaks or pos == 0 or text[pos - 1] != ",":
+            return False
+        i = pos - 1
+        while i > 0 and text[i - 1] in " \t":
+            i -= 1
+        while i > 0 and text[i - 1] in _CLOSERS:
+            i -= 1
+        return i > 0 and text[i - 1] in ".?!:;"
 
     def _is_initial(self, text: str, word_start: int) -> bool:
         """Is the capital letter with a period at ``word_start`` a person's initial?
@@ -222,8 +250,18 @@ class SentenceSplitter:
             end = m.end()
             if end < n and self._ends_sentence(text, m.start() + len(m.group().rstrip(" \t")), end, False):
                 starts.add(end)
-        # line breaks
         list_item = self._list_item
+        # line breaks flattened to a comma after a sentence end or a colon
+        if self._comma_breaks:
+            for m in _JOINED.finditer(text):
+                nxt = m.end()
+                if list_item.match(text, nxt) or text[nxt].isupper():
+                    punct = m.start() + 1
+                    if text[m.start()] == "." and (self._abbreviation_before(text, punct)
+                                                   or not self._ends_sentence(text, punct, nxt, True)):
+                        continue
+                    starts.add(nxt)
+        # line breaks
         for m in _LINE_BREAK.finditer(text):
             nxt = m.end()
             if m.group("blank") or list_item.match(text, nxt):

@@ -26,6 +26,7 @@ overlap any model entity are kept.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -243,14 +244,43 @@ class _Stopwords(BaseModel):
     version: str
     description: str
     terms: list[str]
+    procedure_endings: list[str] = []
 
 
 @lru_cache(maxsize=1)
-def model_stopwords() -> frozenset[str]:
-    """The shipped clinical shorthand that model spans may not be (``resources/en/model_stopwords.json``)."""
+def _stopwords_resource() -> _Stopwords:
     from medlens.resources import load_resource
 
-    return frozenset(t.lower() for t in load_resource("model_stopwords.json", _Stopwords).terms)
+    return load_resource("model_stopwords.json", _Stopwords)
+
+
+def model_stopwords() -> frozenset[str]:
+    """The shipped clinical shorthand that model spans may not be (``resources/en/model_stopwords.json``)."""
+    return frozenset(t.lower() for t in _stopwords_resource().terms)
+
+
+def procedure_endings() -> tuple[str, ...]:
+    """Word endings that name a procedure ("-plasty", "resection"; ``resources/en/model_stopwords.json``)."""
+    return tuple(t.lower() for t in _stopwords_resource().procedure_endings)
+
+
+def model_label(text: str, label: str, endings: tuple[str, ...]) -> str:
+    """The label of a model span: a DISEASE whose last word ends like a procedure
+    ("tympanoplasty", "basal cell carcinoma resection") is a PROCEDURE; the model was
+    trained on disease and chemical names only, so it calls operations diseases.
+
+    Args:
+        text: the span's text.
+        label: the model's label.
+        endings: lowercase word endings that name a procedure.
+
+    Returns:
+        ``PROCEDURE`` or ``label`` unchanged.
+    """
+    if label != "DISEASE" or not endings:
+        return label
+    words = text.split()
+    return "PROCEDURE" if words and words[-1].lower().endswith(endings) else label
 
 
 def _outside_headers(text: str, start: int, end: int, headers: Sequence[tuple[int, int]]) -> tuple[int, int]:
@@ -271,6 +301,56 @@ def _outside_headers(text: str, start: int, end: int, headers: Sequence[tuple[in
     while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
+
+
+_EDGE = "-*\u2022\u00b7+.,;:"
+
+
+def _within_sentences(text: str, start: int, end: int, sent_starts: Sequence[int]) -> list[tuple[int, int]]:
+    """``[start, end)`` cut at the sentence starts inside it; each piece without surrounding
+    spaces, list bullets and clause punctuation (pieces left empty are dropped)."""
+    from bisect import bisect_right
+
+    cuts = [start]
+    i = bisect_right(sent_starts, start)
+    while i < len(sent_starts) and sent_starts[i] < end:
+        cuts.append(sent_starts[i])
+        i += 1
+    cuts.append(end)
+    pieces = []
+    for a, b in zip(cuts, cuts[1:]):
+        while a < b and (text[a].isspace() or (len(cuts) > 2 and text[a] in _EDGE)):
+            a += 1
+        while b > a and (text[b - 1].isspace() or (len(cuts) > 2 and text[b - 1] in _EDGE)):
+            b -= 1
+        a, b = _without_trailing_words(text, a, b)
+        if a < b:
+            pieces.append((a, b))
+    return pieces
+
+
+#: words a name does not end with: the model sometimes runs on into them ("liposuction of",
+#: "swelling in the", "Sodium 135")
+_TRAILING = frozenset({"of", "in", "the", "a", "an", "at", "on", "to", "with", "and", "or", "around", "for", "from"})
+
+
+#: a measured value, not part of a name: 3+ digits or a decimal ("135", "12.4"); "type 2", "trisomy 21" keep theirs
+_MEASURE = re.compile(r"\d{3,}(?:,\d{3})*(?:\.\d+)?|\d+\.\d+")
+
+
+def _without_trailing_words(text: str, a: int, b: int) -> tuple[int, int]:
+    """``[a, b)`` without trailing function words and measured values (a one-word span is left as it is)."""
+    while True:
+        cut = text.rfind(" ", a, b)
+        if cut < 0:
+            return a, b
+        last = text[cut + 1:b]
+        if last.lower() in _TRAILING or _MEASURE.fullmatch(last):
+            b = cut
+            while b > a and text[b - 1].isspace():
+                b -= 1
+        else:
+            return a, b
 
 
 class TransformerRecognizer:
@@ -313,6 +393,7 @@ class TransformerRecognizer:
         self.buffer_chars = buffer_chars
         self.abbreviations = abbreviations
         self.stopwords = model_stopwords() if stopwords is None else frozenset(w.lower() for w in stopwords)
+        self.procedure_endings = procedure_endings()
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
@@ -323,23 +404,29 @@ class TransformerRecognizer:
 
     def set_annotations(self, docs: Sequence[Doc], entities: Sequence[list[CharEntity]]) -> None:
         """Write model entities into ``doc.ents``; on overlap the model's span replaces the existing one.
-        Section headers ("ALLERGIES:") are cut out of model spans, as the dictionary leaves them out."""
+        Section headers ("ALLERGIES:") are cut out of model spans, as the dictionary leaves them out,
+        and a span is cut where a sentence starts (when ``doc`` has sentences): a list item is a
+        sentence, so "BID\\n- Lisinopril" across two lines of a medication list is "BID" (a
+        stopword, dropped) and "Lisinopril"."""
         from medlens.components.sections import header_ranges
 
         for doc, ents in zip(docs, entities):
             spans: list[Span] = []
             taken = bytearray(len(doc))
             headers = header_ranges(doc)
+            sent_chars = [s.start_char for s in doc.sents][1:] if doc.has_annotation("SENT_START") else []
             for e in ents:
                 start, end = _outside_headers(doc.text, e.start, e.end, headers)
-                if start >= end or doc.text[start:end].lower() in self.stopwords:
-                    continue
-                span = doc.char_span(start, end, label=e.label, alignment_mode="expand")
-                if span is None or len(span) == 0 or any(taken[span.start:span.end]):
-                    continue
-                span._.ner_source = "model"
-                taken[span.start:span.end] = b"\x01" * len(span)
-                spans.append(span)
+                for start, end in _within_sentences(doc.text, start, end, sent_chars):
+                    if doc.text[start:end].lower() in self.stopwords:
+                        continue
+                    label = model_label(doc.text[start:end], e.label, self.procedure_endings)
+                    span = doc.char_span(start, end, label=label, alignment_mode="expand")
+                    if span is None or len(span) == 0 or any(taken[span.start:span.end]):
+                        continue
+                    span._.ner_source = "model"
+                    taken[span.start:span.end] = b"\x01" * len(span)
+                    spans.append(span)
             kept = [x for x in doc.ents if not any(taken[x.start:x.end])]
             doc.ents = sorted(kept + spans, key=lambda s: s.start)
 

@@ -39,8 +39,9 @@ MAX_PIECES = 127
 UNKNOWN = "\x01"  # stands for a piece no key contains
 
 # When one key names concepts of several labels, the label shown is the first
-# of this order that any of them carries; the curated lexicon's label wins
-# outright ("potassium" is a TEST in a note, though the drug list has it too).
+# of this order that any of them carries, among ICD-10-CM's concepts when it names
+# the key as a symptom, disease or finding and HPO does not call it a symptom (see _classified); the curated lexicon's
+# label wins outright ("potassium" is a TEST in a note, though the drug list has it too).
 LABEL_PRIORITY = ("SYMPTOM", "DISEASE", "DRUG", "TEST", "PROCEDURE", "ANATOMY", "FINDING")
 SKIP_KINDS = frozenset({"broad"})
 FRAGMENT_KINDS = frozenset({"inclusion"})
@@ -141,8 +142,8 @@ def build_index(
             curated.add(cid)
     rows = [
         (cid, text, kind) for cid, text, kind in conn.execute("SELECT concept_id, text, kind FROM synonyms")
-        if cid in labels and kind not in SKIP_KINDS
-    ]
+        if cid in labels and kind not in SKIP_KINDS and not text.rstrip().endswith(",")
+    ]  # a name ending in a comma is cut short ("alcohol," of benzyl alcohol): it would match "alcohol"
     stop = {key_of_tokens([w]) for w in STOP_WORDS} | {s.lower() for s in stop_terms}
     by_key: dict[str, set[str]] = defaultdict(set)
     resolvable: dict[str, set[str]] = defaultdict(set)  # by_key plus fragments, for abbreviation expansions
@@ -178,6 +179,9 @@ def build_index(
     for key, cids in fragments.items():
         if key in by_key:
             by_key[key] |= cids
+            # an ICD-10-CM inclusion term under signs and symptoms classifies too ("rash" of R21);
+            # not one under a disease code, which includes loose words ("cocaine" of a poisoning code)
+            named_by[key] |= {c for c in cids if c.startswith(_CLASSIFIED_PREFIX) and labels.get(c) in _FINDING_LABELS}
         else:
             counts["skipped_fragment"] += 1
 
@@ -186,7 +190,7 @@ def build_index(
     table: dict[str, list] = {}
     for key, cids in by_key.items():
         mine = [c for c in cids if c in curated]
-        label = _pick_label(labels[c] for c in (mine or named_by[key]))
+        label = _pick_label(labels[c] for c in (mine or _classified(named_by[key], labels)))
         # an acronym-only key ("ALS", "CHF") must be written in capitals in text
         flags = FLAG_CASE_SENSITIVE if all(case_votes[key]) and len(key) <= 6 else 0
         table[key] = [sorted(cids), label, flags, None]
@@ -228,6 +232,34 @@ def build_index(
     conn.execute("INSERT OR REPLACE INTO blobs VALUES(?, ?)", (BLOB_NAME, sqlite3.Binary(blob)))
     counts["entries"] = len(entries)
     return dict(counts)
+
+
+_CLASSIFIED_PREFIX = "ICD10CM:"
+_PHENOTYPE_PREFIX = "HP:"
+_CLINICAL_LABELS = frozenset({"SYMPTOM", "DISEASE", "FINDING"})
+_FINDING_LABELS = frozenset({"SYMPTOM", "FINDING"})
+
+
+def _classified(cids: Iterable[str], labels: dict[str, str]) -> list[str]:
+    """The concepts whose label decides a key's: ICD-10-CM's when it names the key as a
+    symptom, disease or finding (its chapters separate signs and symptoms, R00-R69, from
+    diseases, so "obesity" is a DISEASE although MeSH also files it under signs and
+    symptoms), otherwise all of them.
+
+    ICD-10-CM files many complaints under an organ chapter ("tinnitus" H93.1, "low back
+    pain" M54.5, "constipation" K59.0), so it does not decide a key that HPO places under
+    one of its symptom roots (label_rules.json: what a patient feels) when no other source
+    calls the key a disease ("migraine", also a MeSH disease, stays a DISEASE).
+    """
+    cids = list(cids)
+    icd = [c for c in cids if c.startswith(_CLASSIFIED_PREFIX) and labels.get(c) in _CLINICAL_LABELS]
+    if not icd:
+        return cids
+    others = [c for c in cids if not c.startswith(_CLASSIFIED_PREFIX)]
+    felt = any(c.startswith(_PHENOTYPE_PREFIX) and labels.get(c) == "SYMPTOM" for c in others)
+    if felt and not any(labels.get(c) == "DISEASE" for c in others):
+        return cids
+    return icd
 
 
 def _pick_label(labels: Iterable[str]) -> str:

@@ -102,3 +102,47 @@ def test_dictionary_ner_enriches_a_model_entity_with_the_same_boundaries(recogni
     rec(doc)
     got = [(e.text, e.label_, e._.ner_source, e._.match_ids) for e in doc.ents]
     assert got == [("aspirin", "DRUG", "model", ("T:M002",)), ("chest pain", "SYMPTOM", "dictionary", ("T:S001",))]
+
+
+def test_dictionary_ner_model_modifier_joins_the_symptom_after_it(recognizer):
+    # the model (trained on disease names) tags "substernal" alone; the graph knows "chest pain"
+    nlp, rec = recognizer
+    doc = nlp.make_doc("He has substernal chest pain.")
+    model_span = Span(doc, 2, 3, label="DISEASE")
+    model_span._.ner_source = "model"
+    doc.ents = [model_span]
+    doc = rec(doc)
+    assert [(e.text, e.label_, e._.match_ids, e._.matched_form) for e in doc.ents] == [
+        ("substernal chest pain", "SYMPTOM", ("T:S001",), "modifier")]
+
+
+def test_dictionary_ner_modifier_not_joined_across_punctuation_or_to_diseases(recognizer):
+    nlp, rec = recognizer
+    doc = nlp.make_doc("Severe, chest pain and acute pneumonia.")
+    doc.ents = [Span(doc, 0, 1, label="DISEASE"), Span(doc, 5, 6, label="DISEASE")]
+    doc = rec(doc)
+    assert [e.text for e in doc.ents] == ["Severe", "chest pain", "acute", "pneumonia"]
+
+
+def test_dictionary_ner_test_name_around_a_model_chemical_wins(recognizer):
+    # "oxygen saturation" around the model's CHEMICAL "oxygen"; here "complete blood count" around "blood"
+    nlp, rec = recognizer
+    doc = nlp.make_doc("Complete blood count pending.")
+    doc.ents = [Span(doc, 1, 2, label="CHEMICAL")]
+    doc = rec(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Complete blood count", "TEST")]
+
+
+def test_dictionary_ner_model_disease_ending_in_a_known_symptom_is_a_symptom(recognizer):
+    # the model tags "left chest pain" DISEASE; its head is the graph's symptom "chest pain"
+    nlp, rec = recognizer
+    doc = nlp.make_doc("He has left chest pain and severe pleural effusion, ST chest pain.")
+    spans = [Span(doc, 2, 5, label="DISEASE"), Span(doc, 6, 9, label="DISEASE"), Span(doc, 10, 13, label="DISEASE")]
+    for s in spans:
+        s._.ner_source = "model"
+    doc.ents = spans
+    doc = rec(doc)
+    assert [(e.text, e.label_, e._.ner_source) for e in doc.ents] == [
+        ("left chest pain", "SYMPTOM", "model"),  # boundaries kept, the head's label
+        ("severe pleural effusion", "DISEASE", "model"),  # the head is a disease: unchanged
+        ("ST chest pain", "DISEASE", "model")]  # an acronym before the head is no qualifier

@@ -73,3 +73,64 @@ def test_linker_fuzzy_search_is_cached_per_mention_and_label_family(tiny_kg, mon
     assert [link.concept_id for link in first] == [link.concept_id for link in again] and len(calls) == 1
     linker.link_text("pnuemonia", label="DRUG")  # another label family: its own search
     assert len(calls) == 2
+
+
+def test_linker_fuzzy_needs_each_word_to_be_a_typo(linker):
+    # "chest gain" is not a misspelling of "chest pain" (another word, another first letter)
+    assert all(l.concept_id != "T:S001" for l in linker.link_text("chest gain", label="SYMPTOM"))
+    top = linker.link_text("chest pian", label="SYMPTOM")[0]
+    assert (top.concept_id, top.method) == ("T:S001", "fuzzy")
+
+
+def test_linker_modifier_before_a_name_links_by_its_tail_not_fuzzy(linker):
+    # "left pleural effusion" once linked by character ratio to a name with another first word
+    top = linker.link_text("left pleural effusion", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score) == ("T:D006", "partial", 0.7)
+
+
+def test_linker_partial_does_not_drop_an_acronym(linker):
+    # "ST depressions" is not a kind of "depression"
+    assert [l.method for l in linker.link_text("ST pleural effusion", label="DISEASE")] != ["partial"]
+    assert all(l.method != "partial" for l in linker.link_text("ST pleural effusion", label="DISEASE"))
+
+
+def test_linker_name_with_one_more_word_inside(linker):
+    # notes drop a name's middle word: "ST depressions" for "ST segment depression"
+    top = linker.link_text("high pressures", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score, top.matched) == ("T:D003", "fuzzy", 0.8, "high blood pressure")
+    # the extra word must be inside the name, and the label family must fit
+    assert all(l.concept_id != "T:D003" for l in linker.link_text("blood pressures", label="DISEASE"))
+    assert all(l.concept_id != "T:D003" for l in linker.link_text("high pressures", label="DRUG"))
+
+
+def test_linker_finding_of_a_place_links_the_finding(linker):
+    # "plantar fascitis of left distal lateral foot": the name is before "of"
+    top = linker.link_text("pleural effusion of the left side", label="DISEASE")[0]
+    assert (top.concept_id, top.method, top.score) == ("T:D006", "partial", 0.7)
+
+
+def test_linker_head_of_another_label_family_is_not_a_link(linker):
+    # "left face, arm" (a weakness) once linked to the arm: a disease mention's head must be a finding
+    assert all(l.concept_id != "T:A001" for l in linker.link_text("sharp left chest", label="DISEASE"))
+    top = linker.link_text("sharp left chest", label="ANATOMY")[0]
+    assert (top.concept_id, top.method) == ("T:A001", "partial")
+
+
+
+def test_linker_head_before_a_name_with_one_more_word(tmp_path):
+    # "acute injury" is an injury, not "acute kidney injury": a qualifier less before a word more
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
+    from medlens.kg.store import KnowledgeGraph
+
+    concepts = [Concept("X:1", "Acute kidney injury", "x", "DISEASE"), Concept("X:2", "Injury", "x", "DISEASE"),
+                Concept("X:3", "ST segment depression", "x", "FINDING")]
+    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts,
+                      [Synonym(c.id, c.name, "preferred", "x") for c in concepts], [])
+    path = tmp_path / "mini.sqlite"
+    build_graph(path, sources=(), extra=[data])
+    with KnowledgeGraph.open(path) as kg:
+        linker = EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+        assert [(l.concept_id, l.method) for l in linker.link_text("acute injury", label="DISEASE")] == [("X:2", "partial")]
+        top = linker.link_text("ST depressions", label="DISEASE")[0]
+        assert (top.concept_id, top.method, top.score) == ("X:3", "fuzzy", 0.8)

@@ -67,6 +67,8 @@ def test_sections_discharge_summary_categories(nlp):
         "allergies",
         "physical_exam",
         "vital_signs",
+        "physical_exam",  # Lungs: (a body-system subsection: the exam's, not the vital signs')
+        "physical_exam",  # Ext:
         "labs",
         "hospital_course",
         "discharge_diagnoses",
@@ -80,7 +82,9 @@ def test_sections_discharge_summary_categories(nlp):
 def test_sections_soap_note_categories(nlp):
     text = (NOTES / "progress_note_soap.txt").read_text(encoding="utf-8")
     assert [s.category for s in nlp(text)._.sections] == [
-        "unknown", "subjective", "objective", "vital_signs", "assessment", "plan", "follow_up",
+        "unknown", "subjective", "objective", "vital_signs",
+        "physical_exam", "physical_exam",  # Gen:, CV: (body-system subsections after the vitals)
+        "assessment", "plan", "follow_up",
     ]
 
 

@@ -200,3 +200,31 @@ def test_sentences_soap_fixture_plan_list(nlp):
 def test_sentences_degenerate_documents(nlp, text):
     doc = nlp(text)
     assert sum(1 for _ in doc.sents) == (1 if len(doc) else 0)
+
+
+@pytest.fixture(scope="module")
+def nlp_joined():
+    from medlens.pipeline import split_joined_lines
+
+    nlp = spacy.blank("en")
+    split_joined_lines(nlp)
+    nlp.add_pipe("medlens_sections")
+    nlp.add_pipe("medlens_sentences")
+    return nlp
+
+
+def test_sentences_comma_line_breaks_numbered_list(nlp_joined):
+    text = "ASSESSMENT:,1.  Atrial fibrillation.,2.  Coagulopathy, induced by Coumadin.,PLAN: , Repeat INR."
+    assert sents(nlp_joined, text) == [
+        "ASSESSMENT:,", "1.  Atrial fibrillation.,", "2.  Coagulopathy, induced by Coumadin.,", "PLAN: ,", "Repeat INR."]
+
+
+def test_sentences_comma_line_break_before_capitalized_line(nlp_joined):
+    text = "Neck is supple.  No lymphadenopathy.,Chest:  Clear to auscultation.,He was discharged."
+    assert sents(nlp_joined, text) == [
+        "Neck is supple.", "No lymphadenopathy.,", "Chest:", "Clear to auscultation.,", "He was discharged."]
+
+
+def test_sentences_ordinary_commas_do_not_split(nlp_joined):
+    text = "He denies fever, chills, or night sweats, and takes 3.5 mg, b.i.d., Coumadin daily."
+    assert sents(nlp_joined, text) == [text]

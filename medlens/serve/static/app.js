@@ -20,7 +20,7 @@ Possible acute coronary syndrome. No evidence of pneumonia. Start heparin. Retur
 `;
 
 const FLAGS = { negated: "¬", uncertain: "?", hypothetical: "if", family: "FH", historical: "hx" };
-const LABELS = ["DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE", "ANATOMY"];
+const LABELS = ["DISEASE", "SYMPTOM", "FINDING", "DRUG", "CHEMICAL", "TEST", "PROCEDURE", "ANATOMY"];
 const state = { text: "", result: null, info: null };
 const $ = (id) => document.getElementById(id);
 

@@ -1,0 +1,217 @@
+"""Hand-checked entities of real clinical notes (MTSamples): sample, then score.
+
+``sample`` picks 40 notes of ../shared/data/mtsamples/notes.csv (seed 11: one
+note of each specialty, then the rest at random; notes of 600 to 6,000
+characters), gives every other note (sorted by specialty, then id) to the dev
+half and the others to the held-out half, and in each note a window of text
+holding about 11 consecutive entities of the pipeline's output (seeded). It
+writes the entities found in those windows, one JSON object a line, to judge:
+
+    benchmarks/data/mtsamples_entities_{dev,heldout}.jsonl
+
+Each line: note_id, specialty, split, window [start, end], start, end, text,
+label, link (top concept id and name), assertion status; then the verdicts a
+reader adds: ``label_ok`` (false also when the span is no entity at all:
+``label_gold`` "O"), ``link_ok`` (null when there is no link), ``assertion_ok``,
+and ``*_gold`` with the correct value where a verdict is false.
+
+``rerun`` runs the current pipeline on the same notes and windows and writes
+every entity of the new output in the windows to ``--out``, carrying over the
+verdicts of entities whose span, label, link and assertion did not change (the
+others are left to judge). ``sample --second`` draws held-out set #2 the same way from 20 other notes (seed 29, 20 specialties at
+random, one note each) into ``mtsamples_entities_heldout2.jsonl``. ``score`` prints label precision, top-link precision
+and assertion accuracy of judged files.
+
+Run::
+
+    python benchmarks/mtsamples_entities.py sample
+    python benchmarks/mtsamples_entities.py sample --second   # held-out set #2
+    python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
+    python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data" / "mtsamples" / "notes.csv"
+OUT = HERE / "data"
+SEED = 11
+N_NOTES = 40
+PER_NOTE = 11
+
+
+def read_notes(path: Path = DATA) -> dict[str, dict]:
+    """The notes of ``notes.csv`` by id (exits with a message when the data is absent)."""
+    if not path.exists():
+        sys.exit(f"{path} not found: this benchmark needs ../shared/data/mtsamples")
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {row["note_id"]: row for row in csv.DictReader(fh)}
+
+
+def pick_notes(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, split)`` of the 40 sampled notes."""
+    rng = random.Random(SEED)
+    by_spec: dict[str, list[str]] = defaultdict(list)
+    for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
+        if 600 <= len(row["transcription"]) <= 6000:
+            by_spec[row["medical_specialty"].strip()].append(nid)
+    chosen: list[str] = []
+    for spec in sorted(by_spec):
+        chosen.append(rng.choice(by_spec[spec]))
+    rest = [n for spec in sorted(by_spec) for n in by_spec[spec] if n not in chosen]
+    rng.shuffle(rest)
+    chosen += rest[: max(0, N_NOTES - len(chosen))]
+    chosen = chosen[:N_NOTES]
+    chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
+    return [(n, "dev" if i % 2 == 0 else "heldout") for i, n in enumerate(chosen)]
+
+
+def entity_rows(nlp, note: dict, window: tuple[int, int] | None):
+    """Entities of the pipeline's output on ``note`` (all, or those overlapping ``window``)."""
+    doc = nlp(note["transcription"])
+    rows = []
+    for ent in doc.ents:
+        if window is not None and (ent.end_char <= window[0] or ent.start_char >= window[1]):
+            continue
+        top = ent._.concepts[0] if ent._.concepts else None
+        a = ent._.assertion
+        rows.append({
+            "start": ent.start_char, "end": ent.end_char, "text": ent.text, "label": ent.label_,
+            "section": ent._.section,
+            "link": [top.concept_id, top.name] if top else None,
+            "assertion": a.status if a is not None else "present",
+        })
+    return doc, rows
+
+
+SEED2 = 29
+
+
+def pick_notes2(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout2")`` of 20 notes none of :func:`pick_notes` took: 20 specialties drawn at random
+    (seed 29), one note of 600 to 6,000 characters from each."""
+    used = {n for n, _ in pick_notes(notes)}
+    rng = random.Random(SEED2)
+    by_spec: dict[str, list[str]] = defaultdict(list)
+    for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
+        if nid not in used and 600 <= len(row["transcription"]) <= 6000:
+            by_spec[row["medical_specialty"].strip()].append(nid)
+    specs = sorted(by_spec)
+    rng.shuffle(specs)
+    chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
+    chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
+    return [(n, "heldout2") for n in chosen]
+
+
+def cmd_sample(args) -> None:
+    import medlens
+
+    notes = read_notes()
+    nlp = medlens.load()
+    second = getattr(args, "second", False)
+    rng = random.Random((SEED2 if second else SEED) + 1)
+    out = {"heldout2": []} if second else {"dev": [], "heldout": []}
+    for nid, split in (pick_notes2(notes) if second else pick_notes(notes)):
+        note = notes[nid]
+        _, rows = entity_rows(nlp, note, None)
+        if not rows:
+            continue
+        first = rng.randrange(max(1, len(rows) - PER_NOTE + 1))
+        sel = rows[first: first + PER_NOTE]
+        window = (sel[0]["start"], sel[-1]["end"])
+        for r in sel:
+            out[split].append({"note_id": nid, "specialty": note["medical_specialty"].strip(), "split": split,
+                               "window": list(window), **r})
+    OUT.mkdir(exist_ok=True)
+    for split, rows in out.items():
+        path = OUT / f"mtsamples_entities_{split}.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for r in rows:
+                fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        print(f"{path}: {len(rows)} entities, {len({r['note_id'] for r in rows})} notes")
+
+
+def _key(r: dict) -> tuple:
+    return (r["note_id"], r["start"], r["end"], r["label"], tuple(r["link"] or ()), r["assertion"])
+
+
+def cmd_rerun(args) -> None:
+    import medlens
+
+    notes = read_notes()
+    judged = [json.loads(line) for line in Path(args.judged or OUT / f"mtsamples_entities_{args.split}.jsonl").open()]
+    windows = {}
+    for r in judged:
+        windows[r["note_id"]] = tuple(r["window"])
+    old = {_key(r): r for r in judged}
+    nlp = medlens.load()
+    carried = new = 0
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for nid, window in windows.items():
+            note = notes[nid]
+            _, rows = entity_rows(nlp, note, window)
+            for r in rows:
+                row = {"note_id": nid, "specialty": note["medical_specialty"].strip(), "split": args.split,
+                       "window": list(window), **r}
+                prev = old.get(_key(row))
+                if prev is not None and "label_ok" in prev:
+                    for k in ("label_ok", "label_gold", "link_ok", "link_gold", "assertion_ok", "assertion_gold", "note"):
+                        if k in prev:
+                            row[k] = prev[k]
+                    carried += 1
+                else:
+                    new += 1
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{args.out}: {carried} entities unchanged (verdicts carried over), {new} to judge")
+
+
+def score(rows: list[dict]) -> dict:
+    """Label precision, top-link precision, assertion accuracy of judged rows."""
+    judged = [r for r in rows if "label_ok" in r]
+    label_ok = sum(bool(r["label_ok"]) for r in judged)
+    real = [r for r in judged if r.get("label_gold") != "O"]
+    linked = [r for r in real if r.get("link") and r.get("link_ok") is not None]
+    link_ok = sum(bool(r["link_ok"]) for r in linked)
+    ass_ok = sum(bool(r["assertion_ok"]) for r in real)
+    return {
+        "entities": len(rows), "judged": len(judged), "not_entities": len(judged) - len(real),
+        "label_precision": label_ok / max(1, len(judged)),
+        "linked": len(linked), "link_precision": link_ok / max(1, len(linked)),
+        "unlinked": sum(1 for r in real if not r.get("link")),
+        "assertion_accuracy": ass_ok / max(1, len(real)),
+    }
+
+
+def cmd_score(args) -> None:
+    for path in args.files:
+        rows = [json.loads(line) for line in Path(path).open()]
+        s = score(rows)
+        print(path, json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in s.items()}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("sample")
+    p.add_argument("--second", action="store_true",
+                   help="sample held-out set #2 (20 notes the first sample did not take) instead")
+    p = sub.add_parser("rerun")
+    p.add_argument("--split", choices=["dev", "heldout", "heldout2"], required=True)
+    p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
+    p.add_argument("--out", required=True)
+    p = sub.add_parser("score")
+    p.add_argument("files", nargs="+")
+    args = ap.parse_args()
+    {"sample": cmd_sample, "rerun": cmd_rerun, "score": cmd_score}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
