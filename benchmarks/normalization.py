@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -45,7 +46,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MEDLENS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 sys.path.insert(0, str(ROOT))
 
 FILES = {"ncbi": "ncbi-disease-ids/{split}.PubTator.txt", "cdr": "cdr-relations/{split}.PubTator.txt"}
@@ -114,7 +115,6 @@ def match(pred: list[str], gold: frozenset[str], eq: Equivalence) -> bool:
 
 def make_systems(kg, names: list[str]):
     from medlens.components.linker import EntityLinker
-    from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
 
     systems = {}
     if "before" in names:
@@ -141,6 +141,8 @@ def make_systems(kg, names: list[str]):
         systems["linker"] = linker
     if "normalizer" in names:
         import spacy
+
+        from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
 
         norm = MentionNormalizer(EntityLinker(spacy.blank("en"), kg=kg), kg)
         abbr_cache: dict[str, dict] = {}
@@ -197,14 +199,16 @@ def given_mention(docs_by_corpus, systems, eq, n_errors: int = 0):
 
 def end_to_end(docs_by_corpus, kg_path: str, eq, mode: str, model: bool = True):
     import medlens
-    from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
     from medlens.config import COMPONENTS, RULES_ONLY
+
+    if mode == "normalizer":
+        from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
 
     nlp = medlens.load(kg_path=kg_path, linker={"prefer": ["mesh", "omim"]} if mode != "before" else None,
                        components=COMPONENTS if model else RULES_ONLY)
     linker = nlp.get_pipe("medlens_linker")
     kg = linker.kg
-    norm = MentionNormalizer(linker, kg) if mode == "normalizer" else None
+    norm = MentionNormalizer(linker, kg) if mode == "normalizer" else None  # noqa: F821 (imported above)
     results = {}
     for corpus, docs in docs_by_corpus.items():
         gold: dict[str, set] = defaultdict(set)
@@ -215,7 +219,7 @@ def end_to_end(docs_by_corpus, kg_path: str, eq, mode: str, model: bool = True):
             for _s, _e, _t, typ, raw in d["mentions"]:
                 for g in gold_ids(raw):
                     gold[typ].add((pmid, g))
-            abbrevs = find_abbreviations(d["text"]) if norm else {}
+            abbrevs = find_abbreviations(d["text"]) if norm is not None else {}
             for ent in doc.ents:
                 for typ, labels in COMPATIBLE.items():
                     if ent.label_ not in labels:

@@ -193,7 +193,9 @@ def add_mesh_chemicals(writer: GraphWriter, descriptors_path: str | Path | None 
         drug_names.setdefault(simple_norm(text), set()).add(cid)
     descriptors = read_descriptors_table(descriptors_path)
     existing = {cid for cid in descriptors if writer.has_concept(cid)}
-    concepts, synonyms, relations = descriptor_concepts(descriptors, existing, drug_names)
+    named_from_mentions = {r[0] for r in writer.connection.execute(
+        "SELECT id FROM concepts WHERE source='mesh' AND label='DRUG'")}
+    concepts, synonyms, relations = descriptor_concepts(descriptors, existing, drug_names, named_from_mentions & existing)
     writer.add_source(DESCRIPTORS_INFO)
     writer.add_concepts(concepts)
     writer.add_synonyms(synonyms)
@@ -211,16 +213,18 @@ def link_drugs_to_mesh(writer: GraphWriter) -> int:
     Returns:
         How many relations were added (0 when either source is absent).
     """
+    from medlens.normalize import simple_norm
+
     conn = writer.connection
-    rows = conn.execute(
-        "SELECT DISTINCT m.concept_id, lower(m.text), d.concept_id FROM synonyms m "
-        "JOIN concepts c ON c.id = m.concept_id AND c.label = 'DRUG' AND c.source = 'mesh' "
-        "JOIN synonyms d ON lower(d.text) = lower(m.text) AND d.source = 'drugs' "
-        "WHERE m.source = 'mentions' AND length(m.text) >= 4"
-    ).fetchall()
+    chemicals = {r[0] for r in conn.execute("SELECT id FROM concepts WHERE label='DRUG' AND source='mesh'")}
+    mentions: dict[str, set[str]] = {}
+    for cid, text in conn.execute("SELECT concept_id, text FROM synonyms WHERE source='mentions'"):
+        if cid in chemicals and len(text) >= 4:
+            mentions.setdefault(simple_norm(text), set()).add(cid)
     drugs_of: dict[tuple[str, str], set[str]] = {}
-    for mesh_id, text, drug in rows:
-        drugs_of.setdefault((mesh_id, text), set()).add(drug)
+    for drug, text in conn.execute("SELECT concept_id, text FROM synonyms WHERE source='drugs'"):
+        for mesh_id in mentions.get(simple_norm(text), ()):
+            drugs_of.setdefault((mesh_id, simple_norm(text)), set()).add(drug)
     pairs: dict[tuple[str, str], str] = {}
     for (mesh_id, text), drugs in drugs_of.items():
         if len(drugs) == 1:

@@ -299,24 +299,26 @@ def looks_chemical(name: str) -> bool:
     return bool(_CHEMICAL.search(name.split(",")[0].strip())) and not name.lower().startswith(("receptor", "disease"))
 
 
-def descriptor_concepts(descriptors: dict[str, str], existing: set[str], drug_names: dict[str, set[str]]
-                        ) -> tuple[list[Concept], list[Synonym], list[Relation]]:
+def descriptor_concepts(descriptors: dict[str, str], existing: set[str], drug_names: dict[str, set[str]],
+                        extend: set[str] = frozenset()) -> tuple[list[Concept], list[Synonym], list[Relation]]:
     """MeSH chemicals for the graph: the descriptors not yet in it whose heading is the
     name of a drug (``drug_names``: case-folded name -> drug ids) or reads like a
     substance (:func:`looks_chemical`), labelled DRUG (source ``mesh``), each heading a
     ``mention`` synonym (source ``mesh_descriptors``), and ``xref`` relations drug -> MeSH
-    when exactly one drug has that name.
+    when exactly one drug has that name. Concepts of ``extend`` (chemicals already named
+    from training mentions) get the heading and the xref, not a new concept.
     """
     concepts: list[Concept] = []
     synonyms: list[Synonym] = []
     relations: list[Relation] = []
     for cid, name in sorted(descriptors.items()):
-        if cid in existing:
+        if cid in existing and cid not in extend:
             continue
         drugs = drug_names.get(simple_norm(name), set())
-        if not drugs and not looks_chemical(name):
+        if cid not in extend and not drugs and not looks_chemical(name):
             continue
-        concepts.append(Concept(cid, name, "mesh", "DRUG", None, {"named_from": "mesh_descriptors"}))
+        if cid not in extend:
+            concepts.append(Concept(cid, name, "mesh", "DRUG", None, {"named_from": "mesh_descriptors"}))
         synonyms.append(Synonym(cid, name, "mention", "mesh_descriptors"))
         if len(drugs) == 1:
             relations.append(Relation(next(iter(drugs)), "xref", cid, "mesh_descriptors", {"via": name}))
