@@ -4,6 +4,8 @@
 optionally, the text of its document) into the ids of one vocabulary -- MeSH by
 default -- on top of the :class:`~medlens.components.linker.EntityLinker`:
 
+0. a mention written exactly as one of the training corpora's annotated mentions
+   (``mention`` synonyms of source ``mentions``) gets the id annotators gave it;
 1. abbreviations the document defines ("... Duchenne muscular dystrophy (DMD) ...")
    are replaced by their long form (Schwartz & Hearst 2003 rule: the short form's
    letters appear in order in the words just before the parenthesis, the first
@@ -16,6 +18,10 @@ default -- on top of the :class:`~medlens.components.linker.EntityLinker`:
    cancer") that do not name one concept are split into one mention per conjunct
    (``breast cancer``, ``ovarian cancer``), each normalized on its own.
 
+When all of this finds nothing, fuzzy matches are accepted, and last the mention's
+head: its trailing words without the first ones ("congenital cataract" ->
+"cataract"), the longest that names a concept.
+
 The result is one id per concept named (several for a composite mention), or an
 empty list.
 """
@@ -26,9 +32,9 @@ import re
 from dataclasses import dataclass
 
 from medlens.kg.store import KnowledgeGraph, vocabulary_name
+from medlens.normalize import key_of_tokens
 
 _PAREN = re.compile(r"\(\s*([^()]{1,12}?)\s*\)")
-_WORD = re.compile(r"[\w'-]+")
 _SPELLING = (
     (re.compile(r"aemi"), "emi"), (re.compile(r"haem"), "hem"), (re.compile(r"oedem"), "edem"),
     (re.compile(r"tumour"), "tumor"), (re.compile(r"oesoph"), "esoph"), (re.compile(r"ischaem"), "ischem"),
@@ -61,7 +67,7 @@ def find_abbreviations(text: str) -> dict[str, str]:
             continue
         if short in found or not short[0].isalnum():
             continue
-        words = _WORD.findall(text[max(0, m.start() - 200) : m.start()])
+        words = text[max(0, m.start() - 200) : m.start()].split()
         long = _long_form(short, words[-(min(len(short) + 5, len(short) * 2)) :])
         if long:
             found[short] = long
@@ -69,31 +75,29 @@ def find_abbreviations(text: str) -> dict[str, str]:
 
 
 def _long_form(short: str, words: list[str]) -> str | None:
-    """Schwartz & Hearst: the shortest run of trailing ``words`` whose characters contain the
-    short form's letters and digits in order, the first one starting a word."""
-    chars = [c.lower() for c in short if c.isalnum()]
-    if not chars or not words:
-        return None
-    for n in range(1, len(words) + 1):
-        cand = words[-n:]
-        text = " ".join(cand).lower()
-        if not text.startswith(chars[0]) and not cand[0].lower().startswith(chars[0]):
+    """Schwartz & Hearst (2003): match the short form's letters and digits right to left
+    in the words before the parenthesis, its first character at the start of a word; the
+    long form runs from that word to the parenthesis and has at most
+    ``min(len(short) + 5, 2 * len(short))`` words."""
+    long = " ".join(words)
+    s_i, l_i = len(short) - 1, len(long) - 1
+    sl, ll = short.lower(), long.lower()
+    while s_i >= 0:
+        c = sl[s_i]
+        if not c.isalnum():
+            s_i -= 1
             continue
-        # match right to left
-        i = len(text) - 1
-        ok = True
-        for c in reversed(chars):
-            while i >= 0 and text[i] != c:
-                i -= 1
-            if i < 0:
-                ok = False
-                break
-            i -= 1
-        if ok and (i < 0 or text[i] == " " or i == -1) and cand[0][0].lower() == chars[0]:
-            if len(cand) > len(chars) + 2:
-                return None
-            return " ".join(cand)
-    return None
+        while l_i >= 0 and (ll[l_i] != c or (s_i == 0 and l_i > 0 and ll[l_i - 1].isalnum())):
+            l_i -= 1
+        if l_i < 0:
+            return None
+        s_i -= 1
+        l_i -= 1
+    start = ll.rfind(" ", 0, l_i + 1) + 1
+    found = long[start:].strip().rstrip(",;:")
+    if not found or len(found) <= len(short) or short.lower() in found.lower().split():
+        return None
+    return found
 
 
 def spelling_variants(text: str) -> list[str]:
@@ -171,6 +175,7 @@ class MentionNormalizer:
         self.kg = kg
         self.target = vocabulary_name(target)
         self.accept = accept
+        self._mention_keys: dict[tuple[str, bool], set[str]] | None = None
         linker.prefer = [self.target, *(p for p in ("omim",) if p != self.target and "OMIM:" in accept)]
 
     def normalize(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None) -> Normalized:
@@ -182,14 +187,21 @@ class MentionNormalizer:
             abbreviations: the document's abbreviations (:func:`find_abbreviations`).
         """
         abbreviations = abbreviations or {}
+        seen = self._annotated(text, label)
+        if seen:
+            return Normalized((seen,), "annotated")
         if text in abbreviations:
-            found = self._one(abbreviations[text], label, strong=False)
+            found = self._annotated(abbreviations[text], label) or self._one(abbreviations[text], label, strong=False)
             if found:
                 return Normalized((found,), "abbreviation")
+        parts = split_composite(text)
+        if len(parts) > 1:  # every conjunct names its own concept: annotators code each of them
+            ids = [self._one(p, label, strong=True) or self._variants(p, label) for p in parts]
+            if all(ids) and len(set(ids)) > 1:
+                return Normalized(tuple(dict.fromkeys(ids)), "composite")  # type: ignore[arg-type]
         first = self._one(text, label, strong=True)
         if first:
             return Normalized((first,), "link")
-        parts = split_composite(text)
         if len(parts) > 1:
             ids = [self._one(p, label, strong=False) or self._variants(p, label) for p in parts]
             ids = [i for i in dict.fromkeys(ids) if i]
@@ -201,8 +213,32 @@ class MentionNormalizer:
         weak = self._one(text, label, strong=False)
         if weak:
             return Normalized((weak,), "link")
+        words = text.split()
+        for i in range(1, len(words)):  # the head: "congenital cataract" -> "cataract"
+            found = self._one(" ".join(words[i:]), label, strong=True)
+            if found:
+                return Normalized((found,), "head")
         # an expanded abbreviation inside the mention ("DMD patients")
         return Normalized((), "none")
+
+    def _annotated(self, text: str, label: str | None) -> str | None:
+        """The id annotators gave this text in the training corpora (``mention`` synonyms of
+        source ``mentions``; same key: case, plural and punctuation ignored), for a concept of
+        the label's family; None when they gave none or several."""
+        if self._mention_keys is None:
+            table: dict[tuple[str, bool], set[str]] = {}
+            rows = self.kg.query("SELECT s.concept_id, s.text, c.label FROM synonyms s JOIN concepts c "
+                                 "ON c.id = s.concept_id WHERE s.source = 'mentions'")
+            for cid, syn, lab in rows:
+                if cid.startswith(self.accept):
+                    table.setdefault((self._key(syn), lab == "DRUG"), set()).add(cid)
+            self._mention_keys = table
+        ids = self._mention_keys.get((self._key(text), label in ("DRUG", "CHEMICAL")), set())
+        return next(iter(ids)) if len(ids) == 1 else None
+
+    def _key(self, text: str) -> str:
+        tokens = [t.text for t in self.linker.nlp.make_doc(text)] if self.linker.nlp is not None else text.split()
+        return key_of_tokens(tokens)
 
     def _variants(self, text: str, label: str | None) -> str | None:
         for v in spelling_variants(text):
