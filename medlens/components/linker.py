@@ -33,7 +33,7 @@ from medlens.doc import extensions
 from medlens.doc.types import ConceptLink
 from medlens.kg.index import FLAG_AMBIGUOUS, Entry, MatchIndex
 from medlens.errors import KnowledgeGraphError
-from medlens.kg.store import Concept, KnowledgeGraph, vocabulary_name
+from medlens.kg.store import Concept, KnowledgeGraph, in_vocabulary, vocabulary_name
 from medlens.normalize import bag_key, key_of_tokens, simple_norm
 
 DEFAULT_SOURCE_PRIORITY: dict[str, list[str]] = {
@@ -233,7 +233,7 @@ class EntityLinker:
         concepts = self._concept_map(best)
         top = max(v[0] for v in best.values())
         leaders = [cid for cid, v in best.items() if v[0] >= top and cid in concepts]
-        if any(concepts[cid].source in self.prefer for cid in leaders):
+        if any(in_vocabulary(concepts[cid], p) for cid in leaders for p in self.prefer):
             return
         for cid in sorted(leaders)[: self.top_k]:
             for source in self.prefer:
@@ -252,7 +252,7 @@ class EntityLinker:
         def key(cid: str):
             c = concepts[cid]
             src_rank = order.index(c.source) if c.source in order else len(order)
-            group = prefer.index(c.source) if c.source in prefer else len(prefer)
+            group = next((i for i, p in enumerate(prefer) if in_vocabulary(c, p)), len(prefer))
             return (group, -best[cid][0], src_rank, simple_norm(c.name) != norm, len(c.name), cid)
 
         ranked = sorted((c for c in best if c in concepts), key=key)[: self.top_k]

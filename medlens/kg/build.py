@@ -39,8 +39,9 @@ def _read_default(name: str) -> list[SourceData]:
         return read_mesh_sources()
     if name == "drugs":
         from medlens.kg.sources.drugs import read_drugs
+        from medlens.kg.sources.mesh_ids import read_descriptors_table
 
-        return [read_drugs()]
+        return [read_drugs(descriptors=read_descriptors_table())]
     if name == "medlens":
         from medlens.kg.sources.lexicon import read_clinical_lexicon
 
@@ -196,6 +197,8 @@ def add_mesh_chemicals(writer: GraphWriter, descriptors_path: str | Path | None 
     named_from_mentions = {r[0] for r in writer.connection.execute(
         "SELECT id FROM concepts WHERE source='mesh' AND label='DRUG'")}
     concepts, synonyms, relations = descriptor_concepts(descriptors, existing, drug_names, named_from_mentions & existing)
+    writer.connection.executemany("UPDATE concepts SET name=? WHERE id=?",
+                                  [(descriptors[c], c) for c in sorted(named_from_mentions & existing)])
     writer.add_source(DESCRIPTORS_INFO)
     writer.add_concepts(concepts)
     writer.add_synonyms(synonyms)

@@ -151,6 +151,18 @@ VOCABULARY_ALIASES = {"drugbank": "drugs", "icd10": "icd10cm", "icd-10-cm": "icd
 """Other names :meth:`KnowledgeGraph.map_to` and the linker's ``prefer`` accept for a source."""
 
 
+VOCABULARY_PREFIXES = {"mesh": ("MESH:",), "icd10cm": ("ICD10CM:",), "hpo": ("HP:",), "omim": ("OMIM:",),
+                       "orphanet": ("ORPHA:",), "drugs": ("DB",)}
+"""Id prefixes of the shipped vocabularies: a concept is in a vocabulary when its source is
+that vocabulary or its id has one of these prefixes (a MeSH chemical read from the drug
+dictionary, ``MESH:D010710`` of source ``drugs``, is a MeSH id)."""
+
+
+def in_vocabulary(concept: Concept, name: str) -> bool:
+    """Whether ``concept`` carries an id of the vocabulary ``name`` (see :data:`VOCABULARY_PREFIXES`)."""
+    return concept.source == name or concept.id.startswith(VOCABULARY_PREFIXES.get(name, ("\x00",)))
+
+
 def vocabulary_name(name: str) -> str:
     """The graph source name of a vocabulary name given by a user (``DrugBank`` -> ``drugs``)."""
     key = name.strip().lower()
@@ -429,7 +441,7 @@ class KnowledgeGraph:
 
     def _equivalents(self, concept: Concept, target: str) -> list[Mapping]:
         """One concept's own, xref and same-name equivalents in ``target`` (see :meth:`map_to`)."""
-        if concept.source == target:
+        if in_vocabulary(concept, target):
             return [Mapping(concept.id, concept.name, "same", (concept.id,))]
         seen = {concept.id: (concept.id,)}
         frontier = [concept.id]
@@ -442,7 +454,7 @@ class KnowledgeGraph:
                     if other not in seen:
                         seen[other] = seen[cid] + (other,)
                         nxt.append(other)
-            found = {c.id: c for c in self.concepts(nxt).values() if c.source == target}
+            found = {c.id: c for c in self.concepts(nxt).values() if in_vocabulary(c, target)}
             for cid in found:
                 hits.setdefault(cid, seen[cid])
             if hits:
@@ -452,7 +464,7 @@ class KnowledgeGraph:
         out: dict[str, Mapping] = {}
         for text in dict.fromkeys(texts):
             for c in self.lookup(text):
-                if c.source == target:
+                if in_vocabulary(c, target):
                     out.setdefault(c.id, Mapping(c.id, c.name, "name", (concept.id, c.id)))
         return list(out.values())
 
