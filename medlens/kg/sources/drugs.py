@@ -65,7 +65,8 @@ def read_drugs(trust_mesh_ids: bool = False, descriptors: dict[str, str] | None 
     Returns:
         Source ``drugs``: concepts labelled DRUG with the bare DrugBank id
         (``DB00945``), else ``MEDLINEPLUS:a682878`` (``MESH:<id>`` first when
-        trusted), else ``MESHTREE:<first MeSH tree number>`` (as the MeSH
+        trusted), else the MeSH descriptor id of its name when ``descriptors`` has it,
+        else ``MESHTREE:<first MeSH tree number>`` (as the MeSH
         reader names records whose id it cannot trust); records with none of
         these are skipped (:func:`read_drugs_report` counts them). Synonyms: the
         name (``preferred``), variants (``exact``, or ``brand`` for brand names).
