@@ -34,9 +34,9 @@ def test_medic_table_concepts_synonyms_and_xrefs():
     assert {c.id: c.source for c in data.concepts} == {"OMIM:114480": "omim", "MESH:D003920": "mesh", "OMIM:145250": "omim"}
     kinds = {(s.concept_id, s.text): s.kind for s in data.synonyms}
     assert ("MESH:D001943", "Breast Neoplasms") not in kinds  # the name the concept already has
-    assert kinds[("MESH:D001943", "Tumors, Breast")] == "exact"
-    assert kinds[("MESH:D001943", "BRCA1")] == "mention"  # short codes: linker only
-    assert kinds[("MESH:D003920", "Diabetes Mellitus")] == "preferred"
+    # linker only: MEDIC names do not change what the dictionary recognizer finds in text
+    assert set(kinds.values()) == {"mention"}
+    assert ("MESH:D001943", "BRCA1") in kinds and ("MESH:D003920", "Diabetes Mellitus") in kinds
     assert [(r.subject, r.predicate, r.object) for r in data.relations] == [("MESH:D001943", "xref", "OMIM:114480")]
 
 

@@ -143,7 +143,7 @@ def recover_mesh_id(names: list[str], by_name: dict[str, set[str]], by_any: dict
 
 
 def _is_code(text: str) -> bool:
-    """Short all-capital codes ("FPH2", "LQT12", "MUH"): kept for the linker only."""
+    """Short all-capital codes ("FPH2", "LQT12", "MUH"): not names to pick a concept's name from."""
     return bool(_SHORT_CODE.match(text.strip())) and " " not in text.strip()
 
 
@@ -158,8 +158,10 @@ def read_medic(entries: list[MedicEntry], existing: dict[str, Concept], default_
 
     Returns:
         Source ``medic``: new concepts carry the vocabulary of their id (``mesh`` for
-        ``MESH:``, ``omim`` for ``OMIM:``); synonyms are ``exact`` (``preferred`` for
-        the name of a new concept) except short codes, which are ``mention`` synonyms.
+        ``MESH:``, ``omim`` for ``OMIM:``); every name is a ``mention`` synonym: the
+        linker finds concepts by them, the dictionary recognizer does not match them on
+        their own (MEDIC also names non-diseases such as "Emergencies", and general
+        words such as "Diabetic", that would become DISEASE entities in notes).
     """
     concepts: list[Concept] = []
     synonyms: list[Synonym] = []
@@ -178,13 +180,7 @@ def read_medic(entries: list[MedicEntry], existing: dict[str, Concept], default_
             for text in (e.name, *e.synonyms):
                 if simple_norm(text) == have:
                     continue
-                if _is_code(text):
-                    kind = "mention"
-                elif new and text == e.name:
-                    kind = "preferred"
-                else:
-                    kind = "exact"
-                synonyms.append(Synonym(cid, text, kind, "medic"))
+                synonyms.append(Synonym(cid, text, "mention", "medic"))
             if cid != first:
                 relations.append(Relation(first, "xref", cid, "medic"))
     return SourceData(MEDIC_INFO, concepts, synonyms, relations)
