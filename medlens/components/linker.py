@@ -20,8 +20,10 @@ then by whether the mention is the concept's preferred name.
 vocabularies first, whatever the label: candidates from those sources come
 before all others, and when the best candidates are from other sources, their
 equivalents in the preferred ones (:meth:`KnowledgeGraph.map_to`, without
-climbing to broader concepts) are added with the same score, route ``xref``. The linker holds
-no synonym table in memory: it reads the graph file through SQLite indexes.
+climbing to broader concepts) are added with the same score, route ``xref``.
+
+The linker holds no synonym table in memory: it reads the graph file through
+SQLite indexes.
 """
 
 from __future__ import annotations
