@@ -262,7 +262,7 @@ class KnowledgeGraph:
         built from it; the file is opened read-only, so writes fail)."""
         return self._conn.execute(sql, params)
 
-    def with_synonym(self, ids: Iterable[str], text: str, exclude_kinds: Iterable[str] = ("abbreviation",)) -> set[str]:
+    def with_synonym(self, ids: Iterable[str], text: str, exclude_kinds: Iterable[str] = ("abbreviation", "mention")) -> set[str]:
         """Those of ``ids`` that have a synonym equal to ``text`` (case-insensitive),
         not counting synonyms of ``exclude_kinds``."""
         ids = list(ids)
