@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from medlens.errors import KnowledgeGraphError
 from medlens.kg.store import KnowledgeGraph, vocabulary_name
 from medlens.normalize import key_of_tokens
 
@@ -257,7 +258,7 @@ class MentionNormalizer:
                 return link.concept_id
             try:
                 mapped = self.kg.map_to(link.concept_id, self.target, broader=0)
-            except Exception:  # noqa: BLE001 - an id of a vocabulary the graph lacks: try the next link
+            except KnowledgeGraphError:  # the graph lacks the target vocabulary: nothing to map to
                 mapped = []
             for m in mapped:
                 if m.concept_id.startswith(self.accept):
