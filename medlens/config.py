@@ -47,11 +47,29 @@ class _Strict(BaseModel):
 
 class LinkerSettings(_Strict):
     """Concept linking. ``top_k``: links kept per entity; ``fuzzy``: fall back to
-    edit-distance matching; ``fuzzy_threshold``: minimum 0..1 ratio for it."""
+    edit-distance matching; ``fuzzy_threshold``: minimum 0..1 ratio for it;
+    ``source_priority``: per entity label, the order of sources (labels not named keep
+    the default order, e.g. ``{"DISEASE": ["mesh", "icd10cm"]}``); ``prefer``: sources
+    whose ids come first for every label (``["mesh"]``: MeSH ids first, with the MeSH
+    equivalents of ICD-10-CM/HPO/DrugBank candidates added; ``medlens analyze --prefer``)."""
 
     top_k: int = Field(5, ge=1, le=50)
     fuzzy: bool = True
     fuzzy_threshold: float = Field(0.85, ge=0.5, le=1.0)
+    source_priority: dict[str, list[str]] | None = None
+    prefer: list[str] | None = None
+
+    @field_validator("prefer")
+    @classmethod
+    def _known_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        from medlens.kg.store import vocabulary_name
+
+        names = [vocabulary_name(v) for v in value if v.strip()]
+        if len(set(names)) != len(names):
+            raise ValueError(f"a source is listed twice: {value}")
+        return names or None
 
 
 class ContextSettings(_Strict):

@@ -61,6 +61,7 @@ def analyze_cli(
     pattern: Annotated[list[str], typer.Option("--pattern", help="File name pattern in a folder (repeatable).")] = ["*.txt", "*.text", "*.md", "*.note"],
     include_text: Annotated[bool, typer.Option("--include-text", help="Put each document's text in its JSON result.")] = False,
     model: Annotated[bool, typer.Option("--model/--no-model", help="Run the shipped models: the transformer recognizer (diseases and chemicals), the adverse-drug-event tagger and the document classifier ('categories' in JSON). --no-model: the dictionary recognizer alone (adverse events by rules only), about 10x faster.")] = True,
+    prefer: Annotated[Optional[str], typer.Option("--prefer", help="Vocabularies whose ids come first in each entity's concept links, comma-separated: mesh, icd10cm, hpo, omim, orphanet, drugbank (e.g. --prefer mesh: MeSH ids first, with the MeSH equivalents of ICD-10-CM, HPO and DrugBank candidates).")] = None,
     classify: Annotated[bool, typer.Option("--classify", help="Require the document classifier (medlens/assets/classifier), even with --no-model: an error if this installation ships none.")] = False,
 ) -> None:
     """Analyze notes: sections, sentences, entities (the shipped transformer model and the knowledge-graph
@@ -76,6 +77,8 @@ def analyze_cli(
       echo "Denies chest pain. History of MI." | medlens analyze - -f json
 
       medlens analyze notes/ --no-model -o results.jsonl   # dictionary only, fastest
+
+      medlens analyze note.txt --prefer mesh   # MeSH ids first in the concept links
     """
     from medlens.batch import analyze_documents
     from medlens.cli.batch_output import BatchOutput
@@ -89,8 +92,10 @@ def analyze_cli(
     try:
         config = make_config(kg_path=str(kg) if kg else None,
                              labels=tuple(x.strip().upper() for x in labels.split(",")) if labels else None,
-                             components=_components(COMPONENTS if model else RULES_ONLY, classify))
-        shared_graph(config.kg_path)  # fail fast, before any worker starts
+                             components=_components(COMPONENTS if model else RULES_ONLY, classify),
+                             linker={"prefer": [x for x in prefer.split(",") if x.strip()]} if prefer else None)
+        graph = shared_graph(config.kg_path)  # fail fast, before any worker starts
+        _check_prefer(graph, config.linker.prefer)
         if "classifier" in config.components:
             from medlens.components.classifier import find_model
 
@@ -128,6 +133,15 @@ def analyze_cli(
     except MedlensError as exc:
         _fail(str(exc))
     render_summary(out.n_docs, out.n_failed, n_entities, out.seconds, err)
+
+
+def _check_prefer(graph, prefer: list[str] | None) -> None:
+    """Refuse --prefer names that are no source of the graph (the message lists the graph's sources)."""
+    names = {s.name for s in graph.sources()}
+    unknown = [p for p in prefer or () if p not in names]
+    if unknown:
+        _fail(f"--prefer {', '.join(unknown)}: not a source of {graph.path}; its sources: {', '.join(sorted(names))} "
+              "(drugbank = drugs)")
 
 
 def _components(base: tuple[str, ...], classify: bool) -> tuple[str, ...]:

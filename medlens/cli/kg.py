@@ -139,7 +139,7 @@ def concept_cli(concept_id: Annotated[str, typer.Argument(help="e.g. ICD10CM:E11
     synonyms = graph.synonyms(c.id)
     rels = graph.relations(c.id, direction="both")
     data = {
-        "id": c.id, "name": c.name, "label": c.label, "source": c.source, "definition": c.definition,
+        "id": c.id, "name": c.name, "label": c.label, "source": c.source, "definition": c.definition, "attrs": c.attrs,
         "synonyms": [{"text": s.text, "kind": s.kind, "source": s.source} for s in synonyms],
         "parents": graph.parents(c.id), "children": graph.children(c.id),
         "relations": [{"subject": r.subject, "predicate": r.predicate, "object": r.object, "source": r.source, **({"attrs": r.attrs} if r.attrs else {})}
@@ -149,6 +149,8 @@ def concept_cli(concept_id: Annotated[str, typer.Argument(help="e.g. ICD10CM:E11
         out.print_json(json.dumps(data))
         return
     out.print(f"[bold]{c.id}[/bold]  {c.name}  [dim]({c.label}, {c.source})[/dim]")
+    if c.attrs.get("mesh_trees"):
+        out.print("MeSH tree numbers: " + ", ".join(c.attrs["mesh_trees"]))
     if c.definition:
         out.print(f"[dim]{c.definition}[/dim]")
     out.print(f"synonyms ({len(synonyms)}): " + "; ".join(s.text for s in synonyms[:25]) + (" ..." if len(synonyms) > 25 else ""))
@@ -181,4 +183,32 @@ def search_cli(text: Annotated[str, typer.Argument(help="Words to look for; miss
         table.add_column(col)
     for h in hits:
         table.add_row(f"{h.score:.2f}", h.concept.id, h.concept.name, h.concept.label, h.matched)
+    out.print(table)
+
+
+@kg_app.command("map")
+def map_cli(concept_id: Annotated[str, typer.Argument(help="e.g. ICD10CM:E11.9, DB00316, OMIM:114480, MESHTREE:C04.588.180")],
+            to: Annotated[str, typer.Option("--to", help="Target vocabulary: mesh, icd10cm, hpo, omim, orphanet, drugbank.")] = "mesh",
+            broader: Annotated[int, typer.Option("--broader", min=0, help="is_a levels to climb when nothing equivalent is found (0: never).")] = 2,
+            kg: KgOption = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Ids of another vocabulary for a concept (cross-references, same names, then broader concepts).
+
+    Example: medlens kg map DB00316 --to mesh
+    """
+    graph = _open(kg)
+    try:
+        found = graph.map_to(concept_id, to, broader=broader)
+    except MedlensError as exc:
+        _fail(str(exc))
+    if as_json:
+        out.print_json(json.dumps([{"id": m.concept_id, "name": m.name, "via": m.via, "path": list(m.path)} for m in found]))
+        return
+    if not found:
+        err.print(f"no {to} id found for {concept_id}")
+        raise typer.Exit(1)
+    table = Table()
+    for col in ("id", "name", "via", "path"):
+        table.add_column(col)
+    for m in found:
+        table.add_row(m.concept_id, m.name, m.via, " -> ".join(m.path))
     out.print(table)

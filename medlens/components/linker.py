@@ -19,8 +19,16 @@ Candidates are tried in order of trust, and each concept keeps its best route:
 
 Within one route, concepts are ordered by the source preferred for the
 entity's label (``source_priority``; e.g. ICD-10-CM before MeSH for diseases),
-then by whether the mention is the concept's preferred name. The linker holds
-no synonym table in memory: it reads the graph file through SQLite indexes.
+then by whether the mention is the concept's preferred name.
+
+``prefer`` (``medlens analyze --prefer mesh``) asks for the ids of some
+vocabularies first, whatever the label: candidates from those sources come
+before all others, and when the best candidates are from other sources, their
+equivalents in the preferred ones (:meth:`KnowledgeGraph.map_to`, without
+climbing to broader concepts) are added with the same score, route ``xref``.
+
+The linker holds no synonym table in memory: it reads the graph file through
+SQLite indexes.
 """
 
 from __future__ import annotations
@@ -34,7 +42,8 @@ from spacy.tokens import Doc
 from medlens.doc import extensions
 from medlens.doc.types import ConceptLink
 from medlens.kg.index import FLAG_AMBIGUOUS, Entry, MatchIndex
-from medlens.kg.store import Concept, KnowledgeGraph
+from medlens.errors import KnowledgeGraphError
+from medlens.kg.store import Concept, KnowledgeGraph, in_vocabulary, vocabulary_name
 from medlens.normalize import bag_key, key_of_tokens, simple_norm
 
 DEFAULT_SOURCE_PRIORITY: dict[str, list[str]] = {
@@ -64,15 +73,16 @@ _COMPATIBLE = {
     "medlens_linker",
     assigns=["span._.concepts"],
     requires=["doc.ents"],
-    default_config={"kg_path": None, "top_k": 5, "fuzzy": True, "fuzzy_threshold": 0.85, "source_priority": None},
+    default_config={"kg_path": None, "top_k": 5, "fuzzy": True, "fuzzy_threshold": 0.85, "source_priority": None,
+                    "prefer": None},
 )
 def make_linker(nlp: Language, name: str, kg_path: str | None, top_k: int, fuzzy: bool, fuzzy_threshold: float,
-                source_priority: dict[str, list[str]] | None) -> EntityLinker:
+                source_priority: dict[str, list[str]] | None, prefer: list[str] | None = None) -> EntityLinker:
     extensions.register()
     from medlens.pipeline import shared_graph
 
     return EntityLinker(nlp, name=name, kg=shared_graph(kg_path), top_k=top_k, fuzzy=fuzzy,
-                        fuzzy_threshold=fuzzy_threshold, source_priority=source_priority)
+                        fuzzy_threshold=fuzzy_threshold, source_priority=source_priority, prefer=prefer)
 
 
 class EntityLinker:
@@ -88,12 +98,14 @@ class EntityLinker:
             or by normalization (default True).
         fuzzy_threshold: minimum edit-distance ratio (0..1) of a fuzzy candidate (default 0.85).
         source_priority: per label, the order of preferred sources; None uses
-            :data:`DEFAULT_SOURCE_PRIORITY`.
+            :data:`DEFAULT_SOURCE_PRIORITY` (labels it does not name keep their default order).
+        prefer: sources whose ids come first for every label, in this order (``["mesh"]``;
+            ``drugbank`` means ``drugs``); None or empty: rank by ``source_priority`` only.
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_linker", *, kg: KnowledgeGraph, top_k: int = 5,
                  fuzzy: bool = True, fuzzy_threshold: float = 0.85,
-                 source_priority: dict[str, list[str]] | None = None) -> None:
+                 source_priority: dict[str, list[str]] | None = None, prefer: list[str] | None = None) -> None:
         extensions.register()
         self.name = name
         self.nlp = nlp
@@ -102,7 +114,8 @@ class EntityLinker:
         self.top_k = top_k
         self.fuzzy = fuzzy
         self.fuzzy_threshold = fuzzy_threshold
-        self.source_priority = source_priority or DEFAULT_SOURCE_PRIORITY
+        self.source_priority = {**DEFAULT_SOURCE_PRIORITY, **(source_priority or {})}
+        self.prefer = [vocabulary_name(p) for p in prefer or ()]
         self._concepts: dict[str, Concept] = {}
         self._fuzzy_cache: dict[tuple[str, tuple[str, ...] | None], list] = {}
 
@@ -166,6 +179,8 @@ class EntityLinker:
                 self._offer_inserted_word(key, label, offer)
         if not best:
             return []
+        if self.prefer:
+            self._offer_preferred(best, offer)
         return self._rank(best, label, norm)
 
     _FUZZY_CACHE_SIZE = 50_000
@@ -310,14 +325,33 @@ class EntityLinker:
             self._concepts.update(self.kg.concepts(missing))
         return {i: self._concepts[i] for i in ids if i in self._concepts}
 
+    # -- preferred vocabularies (``prefer``) -------------------------------------------
+    def _offer_preferred(self, best: dict[str, tuple[float, str, str]], offer) -> None:
+        """Add the preferred-vocabulary equivalents of the best candidates from other sources."""
+        concepts = self._concept_map(best)
+        top = max(v[0] for v in best.values())
+        leaders = [cid for cid, v in best.items() if v[0] >= top and cid in concepts]
+        if any(in_vocabulary(concepts[cid], p) for cid in leaders for p in self.prefer):
+            return
+        for cid in sorted(leaders)[: self.top_k]:
+            for source in self.prefer:
+                try:
+                    mapped = self.kg.map_to(cid, source, broader=0)
+                except KnowledgeGraphError:  # the graph has no such source: nothing to map to
+                    continue
+                for m in mapped:
+                    offer(m.concept_id, best[cid][0], "xref", best[cid][2])
+
     def _rank(self, best: dict[str, tuple[float, str, str]], label: str | None, norm: str) -> list[ConceptLink]:
         concepts = self._concept_map(best)
         order = self.source_priority.get(label or "", [])
+        prefer = self.prefer
 
         def key(cid: str):
             c = concepts[cid]
             src_rank = order.index(c.source) if c.source in order else len(order)
-            return (-best[cid][0], src_rank, simple_norm(c.name) != norm, len(c.name), cid)
+            group = next((i for i, p in enumerate(prefer) if in_vocabulary(c, p)), len(prefer))
+            return (group, -best[cid][0], src_rank, simple_norm(c.name) != norm, len(c.name), cid)
 
         ranked = sorted((c for c in best if c in concepts), key=key)[: self.top_k]
         return [

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from medlens.errors import Errors, KnowledgeGraphError
 from medlens.kg.sources.base import SourceData
-from medlens.kg.store import GraphWriter, default_graph_path
+from medlens.kg.store import GraphWriter, Relation, default_graph_path
 
 DEFAULT_SOURCES = ("icd10cm", "hpo", "mesh", "drugs", "medlens", "ddxplus")
 """Sources of the default graph; all install from PyPI with medlens."""
@@ -35,13 +35,14 @@ def _read_default(name: str) -> list[SourceData]:
 
         return list(read_hpo())
     if name == "mesh":
-        from medlens.kg.sources.mesh import read_mesh_diseases
+        from medlens.kg.sources.mesh import read_mesh_sources
 
-        return [read_mesh_diseases()]
+        return read_mesh_sources()
     if name == "drugs":
         from medlens.kg.sources.drugs import read_drugs
+        from medlens.kg.sources.mesh_ids import read_descriptors_table
 
-        return [read_drugs()]
+        return [read_drugs(descriptors=read_descriptors_table())]
     if name == "medlens":
         from medlens.kg.sources.lexicon import read_clinical_lexicon
 
@@ -117,6 +118,9 @@ def build_graph(
                     "concepts": len(data.concepts), "synonyms": len(data.synonyms), "relations": len(data.relations)}
             report.seconds[label] = round(time.perf_counter() - t0, 2)
 
+        step("linking drugs to MeSH chemical ids")
+        drug_xrefs = add_mesh_chemicals(writer) + link_drugs_to_mesh(writer)
+
         abbrevs = []
         if abbreviations:
             from medlens.kg.sources.lexicon import read_abbreviations
@@ -140,6 +144,7 @@ def build_graph(
             abbreviations=abbrevs,
             progress=progress,
         )
+        report.index["drug_mesh_xrefs"] = drug_xrefs
         report.seconds["index"] = round(time.perf_counter() - t0, 2)
         writer.set_meta("built_at", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         from medlens import __version__
@@ -176,8 +181,72 @@ def _as_list(value: SourceData | list[SourceData]) -> list[SourceData]:
     return value if isinstance(value, list) else [value]
 
 
+def add_mesh_chemicals(writer: GraphWriter, descriptors_path: str | Path | None = None) -> int:
+    """Add MeSH chemicals (source ``mesh_descriptors``) to a graph being built: see
+    :func:`medlens.kg.sources.mesh_ids.descriptor_concepts`. Needs the ``mesh`` source;
+    uses the drug names of the ``drugs`` source when present.
+
+    Returns:
+        How many drug -> MeSH ``xref`` relations were added.
+    """
+    from medlens.kg.sources.mesh_ids import DESCRIPTORS_INFO, descriptor_concepts, read_descriptors_table
+    from medlens.normalize import simple_norm
+
+    if "mesh" not in writer.sources:
+        return 0
+    drug_names: dict[str, set[str]] = {}
+    for text, cid in writer.connection.execute("SELECT text, concept_id FROM synonyms WHERE source='drugs'"):
+        drug_names.setdefault(simple_norm(text), set()).add(cid)
+    descriptors = read_descriptors_table(descriptors_path)
+    existing = {cid for cid in descriptors if writer.has_concept(cid)}
+    named_from_mentions = {r[0] for r in writer.connection.execute(
+        "SELECT id FROM concepts WHERE source='mesh' AND label='DRUG'")}
+    concepts, synonyms, relations = descriptor_concepts(descriptors, existing, drug_names, named_from_mentions & existing)
+    writer.connection.executemany("UPDATE concepts SET name=? WHERE id=?",
+                                  [(descriptors[c], c) for c in sorted(named_from_mentions & existing)])
+    writer.add_source(DESCRIPTORS_INFO)
+    writer.add_concepts(concepts)
+    writer.add_synonyms(synonyms)
+    return writer.add_relations(relations)
+
+
+def link_drugs_to_mesh(writer: GraphWriter) -> int:
+    """Add ``xref`` relations from drugs (DrugBank ids) to MeSH chemical concepts.
+
+    A MeSH chemical concept known from training-corpus mentions (source ``mentions``)
+    and a drug concept are linked when a mention of the MeSH id equals (case-folded) a
+    name of exactly one drug concept; the relation's ``attrs["via"]`` is that name.
+    ``kg.map_to("DB00316", "mesh")`` then walks from a drug to its MeSH id.
+
+    Returns:
+        How many relations were added (0 when either source is absent).
+    """
+    from medlens.normalize import simple_norm
+
+    conn = writer.connection
+    chemicals = {r[0] for r in conn.execute("SELECT id FROM concepts WHERE label='DRUG' AND source='mesh'")}
+    mentions: dict[str, set[str]] = {}
+    for cid, text in conn.execute("SELECT concept_id, text FROM synonyms WHERE source='mentions'"):
+        if cid in chemicals and len(text) >= 4:
+            mentions.setdefault(simple_norm(text), set()).add(cid)
+    drugs_of: dict[tuple[str, str], set[str]] = {}
+    for drug, text in conn.execute("SELECT concept_id, text FROM synonyms WHERE source='drugs'"):
+        for mesh_id in mentions.get(simple_norm(text), ()):
+            drugs_of.setdefault((mesh_id, simple_norm(text)), set()).add(drug)
+    pairs: dict[tuple[str, str], str] = {}
+    for (mesh_id, text), drugs in drugs_of.items():
+        if len(drugs) == 1:
+            pairs.setdefault((next(iter(drugs)), mesh_id), text)
+    if not pairs:
+        return 0
+    if "mentions" not in writer.sources:
+        return 0
+    return writer.add_relations(Relation(d, "xref", m, "mentions", {"via": t}) for (d, m), t in sorted(pairs.items()))
+
+
 def _write(writer: GraphWriter, data: SourceData) -> None:
     writer.add_source(data.info)
-    writer.add_concepts(data.concepts)
+    # concepts of a vocabulary this build does not include (OMIM ids from MEDIC without HPO) are left out
+    writer.add_concepts(c for c in data.concepts if c.source in writer.sources)
     writer.add_synonyms(data.synonyms)
     writer.add_relations(data.relations)

@@ -45,6 +45,10 @@ UNKNOWN = "\x01"  # stands for a piece no key contains
 LABEL_PRIORITY = ("SYMPTOM", "DISEASE", "DRUG", "TEST", "PROCEDURE", "ANATOMY", "FINDING")
 SKIP_KINDS = frozenset({"broad"})
 FRAGMENT_KINDS = frozenset({"inclusion"})
+LINK_ONLY_KINDS = frozenset({"mention"})
+"""Synonyms the linker looks up but the dictionary recognizer never matches on their own:
+they join the entry of a key another synonym names (without voting on its label), and a
+key only they name goes to the link-only table (:attr:`MatchIndex.link_keys`)."""
 CURATED_SOURCE = "medlens"  # the curated lexicon's label wins over the ontologies' for the same key
 
 FLAG_CASE_SENSITIVE = 1
@@ -148,6 +152,7 @@ def build_index(
     by_key: dict[str, set[str]] = defaultdict(set)
     resolvable: dict[str, set[str]] = defaultdict(set)  # by_key plus fragments, for abbreviation expansions
     fragments: dict[str, set[str]] = defaultdict(set)
+    link_only: dict[str, set[str]] = defaultdict(set)
     case_votes: dict[str, list[bool]] = defaultdict(list)
     counts = Counter()
     step = 5000
@@ -163,6 +168,9 @@ def build_index(
             continue
         if len(key.replace(" ", "")) < min_key_chars:
             counts["skipped_short"] += 1
+            continue
+        if kind in LINK_ONLY_KINDS:
+            link_only[key].add(cid)
             continue
         resolvable[key].add(cid)
         if kind in FRAGMENT_KINDS and " " not in key:
@@ -184,6 +192,13 @@ def build_index(
             named_by[key] |= {c for c in cids if c.startswith(_CLASSIFIED_PREFIX) and labels.get(c) in _FINDING_LABELS}
         else:
             counts["skipped_fragment"] += 1
+    link_table: dict[str, list] = {}
+    for key, cids in link_only.items():
+        if key in by_key:
+            by_key[key] |= cids
+        else:
+            link_table[key] = [sorted(cids), _pick_label(labels[c] for c in cids), 0, None]
+    counts["link_only_keys"] = len(link_table)
 
     conn.executescript(_ENTRIES_SCHEMA)
     # key -> [concept ids (ordered), label, flags, meta]
@@ -216,19 +231,22 @@ def build_index(
         abbr_synonyms.extend((c, a.abbr, "abbreviation", "medlens") for c in dict.fromkeys(cids))
     conn.executemany("INSERT INTO synonyms VALUES(?,?,?,?)", abbr_synonyms)
     keys: dict[str, int] = {}
+    link_keys: dict[str, int] = {}
     vocab = PieceVocab()
     entries = []
-    for entry_id, (key, (cids, label, flags, meta)) in enumerate(sorted(table.items()), start=1):
+    items = [(key, value, keys) for key, value in sorted(table.items())]
+    items += [(key, value, link_keys) for key, value in sorted(link_table.items())]
+    for entry_id, (key, (cids, label, flags, meta), target) in enumerate(items, start=1):
         n_pieces = key.count(" ") + 1
         if n_pieces > MAX_PIECES:
             continue
         bag = bag_key(key)
         entries.append((entry_id, bag if bag != key else None, label, "|".join(cids), flags, json.dumps(meta) if meta else None))
-        keys[vocab.encode(key, add=True)] = entry_id << 8 | n_pieces << 1 | (flags & FLAG_CASE_SENSITIVE)
+        target[vocab.encode(key, add=True)] = entry_id << 8 | n_pieces << 1 | (flags & FLAG_CASE_SENSITIVE)
     prefixes = {k[:i] for k in keys if len(k) > 1 for i in range(1, len(k))}
     conn.executemany("INSERT INTO match_entries VALUES(?,?,?,?,?,?)", entries)
     conn.executescript(_ENTRIES_INDEX)
-    blob = pickle.dumps((keys, prefixes, vocab.pieces), protocol=pickle.HIGHEST_PROTOCOL)
+    blob = pickle.dumps((keys, prefixes, vocab.pieces, link_keys), protocol=pickle.HIGHEST_PROTOCOL)
     conn.execute("INSERT OR REPLACE INTO blobs VALUES(?, ?)", (BLOB_NAME, sqlite3.Binary(blob)))
     counts["entries"] = len(entries)
     return dict(counts)
@@ -277,10 +295,14 @@ class MatchIndex:
         keys: encoded key -> ``entry_id << 8 | n_pieces << 1 | case_sensitive``.
         prefixes: every proper prefix of an encoded key.
         vocab: piece -> code point.
+        link_keys: encoded keys only ``mention`` synonyms name: looked up by
+            :meth:`by_key` (the linker), never by :meth:`find` (the dictionary recognizer).
     """
 
-    def __init__(self, keys: dict[str, int], prefixes: set[str], vocab: PieceVocab, kg) -> None:
+    def __init__(self, keys: dict[str, int], prefixes: set[str], vocab: PieceVocab, kg,
+                 link_keys: dict[str, int] | None = None) -> None:
         self.keys = keys
+        self.link_keys = link_keys or {}
         self.prefixes = prefixes
         self.vocab = vocab
         self._kg = kg
@@ -299,8 +321,8 @@ class MatchIndex:
             raise KnowledgeGraphError(Errors.E101.format(
                 path=kg.path, found=kg.meta("schema_version"), expected=f"with {BLOB_NAME}",
                 details="the graph has no synonym match index of this version; rebuild it with `medlens kg build`"))
-        keys, prefixes, pieces = pickle.loads(data)
-        index = cls(keys, prefixes, PieceVocab(pieces), kg)
+        keys, prefixes, pieces, *rest = pickle.loads(data)  # graphs built before link-only keys have 3 parts
+        index = cls(keys, prefixes, PieceVocab(pieces), kg, rest[0] if rest else None)
         kg._match_index = index
         return index
 
@@ -342,7 +364,8 @@ class MatchIndex:
 
     def by_key(self, key: str) -> list[Entry]:
         """The entry whose key is exactly ``key`` (a list of at most one)."""
-        value = self.keys.get(self.vocab.encode(key)) if key else None
+        encoded = self.vocab.encode(key) if key else None
+        value = (self.keys.get(encoded) or self.link_keys.get(encoded)) if encoded else None
         if value is None:
             return []
         return list(self.entries([value >> 8]).values())

@@ -72,7 +72,9 @@ RANKED_BELOW = 0.8
 service default to 0.5) also score the 400 bm25-best synonyms over all the
 query's trigrams."""
 
-SYNONYM_KINDS = ("preferred", "exact", "related", "narrow", "broad", "abbreviation", "brand", "inclusion", "lay")
+SYNONYM_KINDS = ("preferred", "exact", "related", "narrow", "broad", "abbreviation", "brand", "inclusion", "lay", "mention")
+"""``mention``: a name as seen in annotated text (training corpora) or a short code; the
+linker uses it, the dictionary recognizer never matches it on its own (see :mod:`medlens.kg.index`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,45 @@ class SearchHit:
     concept: Concept
     matched: str
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A concept of another vocabulary found by :meth:`KnowledgeGraph.map_to`.
+
+    ``via``: ``same`` (the concept itself), ``xref`` (cross-reference edges, either
+    direction, up to two steps), ``name`` (a concept of the target vocabulary has the
+    source concept's name or one of its exact synonyms) or ``broader`` (the mapping of
+    an ``is_a`` ancestor, when the concept itself has none). ``path`` lists the ids walked.
+    """
+
+    concept_id: str
+    name: str
+    via: str
+    path: tuple[str, ...]
+
+
+VOCABULARY_ALIASES = {"drugbank": "drugs", "icd10": "icd10cm", "icd-10-cm": "icd10cm", "msh": "mesh", "hp": "hpo",
+                      "orpha": "orphanet"}
+"""Other names :meth:`KnowledgeGraph.map_to` and the linker's ``prefer`` accept for a source."""
+
+
+VOCABULARY_PREFIXES = {"mesh": ("MESH:",), "icd10cm": ("ICD10CM:",), "hpo": ("HP:",), "omim": ("OMIM:",),
+                       "orphanet": ("ORPHA:",), "drugs": ("DB",)}
+"""Id prefixes of the shipped vocabularies: a concept is in a vocabulary when its source is
+that vocabulary or its id has one of these prefixes (a MeSH chemical read from the drug
+dictionary, ``MESH:D010710`` of source ``drugs``, is a MeSH id)."""
+
+
+def in_vocabulary(concept: Concept, name: str) -> bool:
+    """Whether ``concept`` carries an id of the vocabulary ``name`` (see :data:`VOCABULARY_PREFIXES`)."""
+    return concept.source == name or concept.id.startswith(VOCABULARY_PREFIXES.get(name, ("\x00",)))
+
+
+def vocabulary_name(name: str) -> str:
+    """The graph source name of a vocabulary name given by a user (``DrugBank`` -> ``drugs``)."""
+    key = name.strip().lower()
+    return VOCABULARY_ALIASES.get(key, key)
 
 
 def default_graph_path() -> Path:
@@ -221,7 +262,7 @@ class KnowledgeGraph:
         built from it; the file is opened read-only, so writes fail)."""
         return self._conn.execute(sql, params)
 
-    def with_synonym(self, ids: Iterable[str], text: str, exclude_kinds: Iterable[str] = ("abbreviation",)) -> set[str]:
+    def with_synonym(self, ids: Iterable[str], text: str, exclude_kinds: Iterable[str] = ("abbreviation", "mention")) -> set[str]:
         """Those of ``ids`` that have a synonym equal to ``text`` (case-insensitive),
         not counting synonyms of ``exclude_kinds``."""
         ids = list(ids)
@@ -345,6 +386,87 @@ class KnowledgeGraph:
                         nxt.append(c)
             frontier = nxt
         return list(seen)
+
+    # -- identifiers across vocabularies ------------------------------------------------
+    _NAME_KINDS = ("preferred", "exact")
+
+    def map_to(self, concept_id: str, target: str, broader: int = 2) -> list[Mapping]:
+        """Concepts of the vocabulary ``target`` that stand for ``concept_id``.
+
+        The walk tries, in order, and stops at the first step that finds something:
+        the concept itself (already in ``target``); ``xref`` edges in either direction,
+        up to two steps (MEDIC links MeSH and OMIM ids; DrugBank drugs are linked to MeSH
+        chemical ids through training-corpus names; HPO terms share UMLS ids); a concept
+        of ``target`` with the concept's name or one of its preferred/exact synonyms
+        (ignoring case, through :meth:`lookup`); then the same
+        for the ``is_a`` parents, up to ``broader`` levels up.
+
+        Args:
+            concept_id: any concept id of the graph (``ICD10CM:E11.9``, ``DB00316``, ...).
+            target: a source name (``mesh``, ``icd10cm``, ``hpo``, ``omim``, ``orphanet``,
+                ``drugs``; ``drugbank`` and a few other spellings are accepted).
+            broader: how many ``is_a`` levels to climb when nothing equivalent is found
+                (0: never return a broader concept).
+
+        Returns:
+            Mappings, MeSH descriptor ids before ``MESHTREE:`` ids, then by id; empty when
+            nothing is found.
+
+        Raises:
+            KnowledgeGraphError: E102 when ``concept_id`` is not in the graph; E103 when
+            ``target`` names no source of the graph.
+        """
+        want = vocabulary_name(target)
+        names = {s.name for s in self.sources()}
+        if want not in names:
+            raise KnowledgeGraphError(Errors.E103.format(name=target, opts=", ".join(sorted(names))))
+        start = self.get(concept_id)
+        frontier = [(start, (start.id,))]
+        for level in range(broader + 1):
+            found: dict[str, Mapping] = {}
+            for concept, path in frontier:
+                via_up = "broader" if level else None
+                for m in self._equivalents(concept, want):
+                    found.setdefault(m.concept_id, Mapping(m.concept_id, m.name, via_up or m.via, path + m.path[1:]))
+            if found:
+                return sorted(found.values(), key=lambda m: (m.via != "same", not m.concept_id.startswith("MESH:"), m.concept_id))
+            nxt = []
+            for concept, path in frontier:
+                parents = self.concepts(self.parents(concept.id))
+                nxt.extend((p, path + (p.id,)) for p in parents.values())
+            frontier = nxt
+            if not frontier:
+                break
+        return []
+
+    def _equivalents(self, concept: Concept, target: str) -> list[Mapping]:
+        """One concept's own, xref and same-name equivalents in ``target`` (see :meth:`map_to`)."""
+        if in_vocabulary(concept, target):
+            return [Mapping(concept.id, concept.name, "same", (concept.id,))]
+        seen = {concept.id: (concept.id,)}
+        frontier = [concept.id]
+        hits: dict[str, tuple[str, ...]] = {}
+        for _ in range(2):
+            nxt = []
+            for cid in frontier:
+                for r in self.relations(cid, predicate="xref", direction="both"):
+                    other = r.object if r.subject == cid else r.subject
+                    if other not in seen:
+                        seen[other] = seen[cid] + (other,)
+                        nxt.append(other)
+            found = {c.id: c for c in self.concepts(nxt).values() if in_vocabulary(c, target)}
+            for cid in found:
+                hits.setdefault(cid, seen[cid])
+            if hits:
+                return [Mapping(cid, found[cid].name, "xref", path) for cid, path in hits.items()]
+            frontier = nxt
+        texts = [concept.name] + [s.text for s in self.synonyms(concept.id) if s.kind in self._NAME_KINDS]
+        out: dict[str, Mapping] = {}
+        for text in dict.fromkeys(texts):
+            for c in self.lookup(text):
+                if in_vocabulary(c, target):
+                    out.setdefault(c.id, Mapping(c.id, c.name, "name", (concept.id, c.id)))
+        return list(out.values())
 
     # -- text ----------------------------------------------------------------------
     def lookup(self, text: str) -> list[Concept]:
@@ -476,6 +598,11 @@ class GraphWriter:
     def connection(self) -> sqlite3.Connection:
         """The connection of the file being built (for build steps that read back)."""
         return self._conn
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """Names of the sources registered so far."""
+        return frozenset(self._sources)
 
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))

@@ -32,3 +32,25 @@ def test_cli_kg_errors_are_clear(tmp_path: Path, tiny_kg_path: Path):
     assert r.exit_code == 2 and "not in the knowledge graph" in r.output
     r = runner.invoke(app, ["kg", "stats", "--kg", str(tmp_path / "missing.sqlite")])
     assert r.exit_code == 2 and "medlens kg build" in r.output
+
+
+def test_kg_map_walks_to_mesh(tmp_path):
+    from typer.testing import CliRunner
+
+    from medlens.cli.app import app
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.csv_tables import read_csv_tables
+    from tests.kg.conftest import KG_FIXTURES as f
+
+    path = tmp_path / "ids.sqlite"
+    build_graph(path, sources=(), abbreviations=False, extra=[
+        read_csv_tables(f / "ids_mesh_concepts.csv", f / "ids_mesh_synonyms.csv", f / "ids_mesh_relations.csv", source="mesh"),
+        read_csv_tables(f / "ids_drug_concepts.csv", f / "ids_drug_synonyms.csv", f / "ids_drug_relations.csv", source="drugs")])
+    runner = CliRunner()
+    result = runner.invoke(app, ["kg", "map", "DB00316", "--to", "mesh", "--kg", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"MESH:D000082"' in result.output and '"xref"' in result.output
+    missing = runner.invoke(app, ["kg", "map", "DB00316", "--to", "icd10cm", "--kg", str(path)])
+    assert missing.exit_code == 2 and "icd10cm" in missing.output
+    bad = runner.invoke(app, ["analyze", "-", "--kg", str(path), "--no-model", "--prefer", "snomed"], input="chest pain")
+    assert bad.exit_code == 2 and "snomed" in bad.output

@@ -35,3 +35,14 @@ def test_drugs_untrusted_mesh_ids_not_used(drugs):
     data, _ = drugs
     assert not any(r.object.startswith("MESH:") for r in data.relations)
     assert not any(c.id.startswith("MESH:") for c in data.concepts)
+
+
+def test_mesh_only_drug_records_get_their_descriptor_id():
+    from medlens.kg.sources.drugs import read_drugs
+    from medlens.kg.sources.mesh_ids import read_descriptors_table
+
+    data = read_drugs(descriptors=read_descriptors_table())
+    by_name = {c.name: c for c in data.concepts}
+    assert by_name["Phosphates"].id == "MESH:D010710"
+    assert by_name["Phosphates"].attrs["mesh_trees"]
+    assert sum(c.id.startswith("MESHTREE:") for c in data.concepts) < 20

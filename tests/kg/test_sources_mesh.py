@@ -5,7 +5,9 @@ from medlens.kg.sources.mesh import read_mesh_diseases, repair_trees, trusted_id
 
 @pytest.fixture(scope="module")
 def mesh():
-    return read_mesh_diseases()
+    from medlens.kg.sources.mesh_ids import read_descriptors_table, read_medic_table
+
+    return read_mesh_diseases(medic=read_medic_table(), descriptors=read_descriptors_table())
 
 
 def test_mesh_known_concepts(mesh):
@@ -13,10 +15,15 @@ def test_mesh_known_concepts(mesh):
     assert by_name["Pneumonia"].id == "MESH:D011014"
     assert by_name["Heart Failure"].id == "MESH:D006333"
     dm = by_name["Diabetes Mellitus"]
-    # the package files Diabetes Mellitus under a borrowed id (D018589, Gastroparesis): never used as is
-    assert dm.id != "MESH:D018589"
+    # the package files Diabetes Mellitus under a borrowed id (D018589, Gastroparesis): the MeSH
+    # heading table gives it its own descriptor id back; the tree numbers stay as attributes
+    assert dm.id == "MESH:D003920"
+    assert dm.attrs["mesh_id_in_source"] == "D018589"
     assert dm.attrs["mesh_trees"] == ["C18.452.394.750", "C19.246"]
     assert dm.label == "DISEASE"
+    # the package gives Diabetes Insipidus the id of Diabetes Mellitus (D003920)
+    assert by_name["Diabetes Insipidus"].id == "MESH:D003919"
+    assert by_name["Fever"].id == "MESH:D005334"
 
 
 def test_mesh_symptom_label_and_tree_hierarchy(mesh):
@@ -38,6 +45,13 @@ def test_mesh_variants_are_exact_synonyms(mesh):
 def test_mesh_ids_unique(mesh):
     ids = [c.id for c in mesh.concepts]
     assert len(ids) == len(set(ids))
+
+
+def test_every_mesh_record_carries_a_descriptor_id(mesh):
+    # issue 11: no MESHTREE:C04.588.180-style ids are left when the shipped id tables are read
+    assert not [c.id for c in mesh.concepts if not c.id.startswith("MESH:")]
+    without = read_mesh_diseases(descriptors=None, medic=None)
+    assert sum(c.id.startswith("MESHTREE:") for c in without.concepts) > 1000
 
 
 def test_mesh_repair_trees_and_trusted_ids():

@@ -23,6 +23,7 @@ from medlens.errors import Errors, SourceError
 from medlens.kg.sources.base import SourceData
 from medlens.kg.sources.mesh import load_pickle, repair_trees
 from medlens.kg.store import Concept, Relation, SourceInfo, Synonym
+from medlens.normalize import simple_norm
 
 SOURCE = "drugs"
 TITLE = "Drug names with DrugBank and MedlinePlus ids via drug-named-entity-recognition"
@@ -32,7 +33,7 @@ DIST = "drug-named-entity-recognition"
 MIN_VARIANT_CHARS = 3
 
 
-def _concept_id(rec: dict[str, Any], trust_mesh_ids: bool) -> str | None:
+def _concept_id(rec: dict[str, Any], trust_mesh_ids: bool, headings: dict[str, str] | None = None) -> str | None:
     if rec.get("drugbank_id"):
         return str(rec["drugbank_id"])
     if trust_mesh_ids and rec.get("mesh_id"):
@@ -40,23 +41,32 @@ def _concept_id(rec: dict[str, Any], trust_mesh_ids: bool) -> str | None:
     if rec.get("medline_plus_id"):
         return f"MEDLINEPLUS:{rec['medline_plus_id']}"
     trees = sorted(repair_trees(list(rec.get("mesh_tree") or [])))
+    if trees and headings:
+        found = headings.get(simple_norm(str(rec.get("name") or "")))
+        if found:
+            return found
     if trees:
         return f"MESHTREE:{trees[0]}"
     return None
 
 
-def read_drugs(trust_mesh_ids: bool = False) -> SourceData:
+def read_drugs(trust_mesh_ids: bool = False, descriptors: dict[str, str] | None = None) -> SourceData:
     """Drugs with their generic and brand names.
 
     Args:
         trust_mesh_ids: use the dictionary's MeSH ids (as concept ids of drugs
             without a DrugBank id, and as ``xref`` DBxxxx -> MESH:xxx); the
             default ``False`` leaves them out (see the module doc).
+        descriptors: MeSH descriptor id -> heading
+            (:func:`medlens.kg.sources.mesh_ids.read_descriptors_table`): a record known
+            only by MeSH tree numbers whose name is a heading gets that heading's id
+            (``MESH:D010710``) instead of ``MESHTREE:...``.
 
     Returns:
         Source ``drugs``: concepts labelled DRUG with the bare DrugBank id
         (``DB00945``), else ``MEDLINEPLUS:a682878`` (``MESH:<id>`` first when
-        trusted), else ``MESHTREE:<first MeSH tree number>`` (as the MeSH
+        trusted), else the MeSH descriptor id of its name when ``descriptors`` has it,
+        else ``MESHTREE:<first MeSH tree number>`` (as the MeSH
         reader names records whose id it cannot trust); records with none of
         these are skipped (:func:`read_drugs_report` counts them). Synonyms: the
         name (``preferred``), variants (``exact``, or ``brand`` for brand names).
@@ -66,15 +76,16 @@ def read_drugs(trust_mesh_ids: bool = False) -> SourceData:
     Raises:
         SourceError: E104 when the dictionary is missing or not in the expected shape.
     """
-    data, _ = read_drugs_report(trust_mesh_ids)
+    data, _ = read_drugs_report(trust_mesh_ids, descriptors)
     return data
 
 
-def read_drugs_report(trust_mesh_ids: bool = False) -> tuple[SourceData, dict[str, int]]:
+def read_drugs_report(trust_mesh_ids: bool = False, descriptors: dict[str, str] | None = None
+                      ) -> tuple[SourceData, dict[str, int]]:
     """:func:`read_drugs`, plus counts of what was left out.
 
     Args:
-        trust_mesh_ids: as in :func:`read_drugs`.
+        trust_mesh_ids, descriptors: as in :func:`read_drugs`.
 
     Returns:
         The source data and a dict with ``skipped_records`` (no usable id),
@@ -96,8 +107,9 @@ def read_drugs_report(trust_mesh_ids: bool = False) -> tuple[SourceData, dict[st
     concepts: list[Concept] = []
     synonyms: list[Synonym] = []
     relations: list[Relation] = []
+    headings = {simple_norm(name): cid for cid, name in (descriptors or {}).items()}
     for key, rec in canon.items():
-        cid = _concept_id(rec, trust_mesh_ids)
+        cid = _concept_id(rec, trust_mesh_ids, headings)
         if cid is None:
             report["skipped_records"] += 1
             continue

