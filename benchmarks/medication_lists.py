@@ -20,7 +20,7 @@ annotated section are compared with the gold mentions.
     thousands commas removed) equal, and the unit (lower case; ug/µg = mcg)
     equal when gold has one ("Advair 250/50" has none);
   - dose: the amount equal, and the form (singular, lower case) equal when gold has one;
-  - route: the route code (PO, IV, SC, IM, SL, INH, NAS, TOP, TD, OTIC, ...);
+  - route: the route code (PO, IV, SC, IM, SL, INH, NAS, TOP, TD, OTIC = medlens OT, ...);
     routes the drug's form states ("inhaler", "nasal spray", "patch") are gold too;
   - frequency: times per day (and the upper bound of a range) equal within 1e-3 (the pipeline rounds to 4 decimals),
     and as-needed equal: so "q.h.s.", "every night" and "daily" all match
@@ -53,6 +53,7 @@ NOTES = ROOT.parent / "shared" / "data" / "mtsamples" / "notes.csv"
 KINDS = ("strength", "dose", "route", "frequency", "duration", "prn_reason", "status", "indication")
 _UNITS = {"ug": "mcg", "µg": "mcg", "mcg": "mcg", "milligram": "mg", "milligrams": "mg", "ml": "ml", "meq": "meq",
           "units": "unit", "u": "unit", "iu": "unit", "[iu]": "unit", "[meq]": "meq"}
+_ROUTE_ALIASES = {"OTIC": "OT"}  # the gold says OTIC, medlens OT (SNOMED CT otic route)
 
 
 def _amounts(s: str) -> tuple[float, ...]:
@@ -115,6 +116,8 @@ def gold_value(kind: str, g: dict) -> tuple:
         return (_amounts(g["value"]), g["unit"])
     if kind in ("prn_reason", "indication"):
         return (g["value"].strip().lower(),)
+    if kind == "route":
+        return (_ROUTE_ALIASES.get(g["value"], g["value"]),)
     return (g["value"],)
 
 

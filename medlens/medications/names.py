@@ -51,6 +51,12 @@ def implied_route(name: str, rules: MedicationRules | None = None) -> str | None
     return best.route if best else None
 
 
+def _route_form_only(name: str, rules: MedicationRules) -> bool:
+    """Whether a drug entity's whole text is a product form that implies a route ("nasal spray", "inhaler")."""
+    low = re.sub(r"\s+", " ", name.strip().lower())
+    return any(form.route and form.word == low for form in rules.name_parts.forms)
+
+
 _TRAILING_NUMBER = re.compile(r"[A-Za-z][^\s]*\s+[\d.,]+\s*[-–]?$")
 
 
@@ -78,7 +84,8 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
         rules: medication rules (None: the shipped ones).
 
     Returns:
-        The entities, sorted by start, with each extended drug replacing itself and what it absorbed.
+        The entities, sorted by start, with each extended drug replacing itself and what it absorbed;
+        a drug entity that is only a form implying a route ("nasal spray") is dropped.
     """
     rules = rules or load_rules()
     ents = sorted(ents, key=lambda s: s.start)
@@ -89,6 +96,8 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
             continue
         if ent.label_ not in DRUG_LABELS:
             out.append(ent)
+            continue
+        if _route_form_only(ent.text, rules):  # "nasal spray" of "fluticasone 50 mcg nasal spray" names no drug
             continue
         trimmed = _trim_dose_numbers(ent)
         if trimmed is not ent:

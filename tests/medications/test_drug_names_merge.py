@@ -70,3 +70,20 @@ def test_a_status_before_a_list_of_drugs_belongs_to_each(meds_nlp):
     doc = meds_nlp("Stopped metoprolol because of bradycardia, then amoxicillin 500 mg TID.")
     drugs = {e.text: e._.attributes for e in doc.ents if e._.attributes is not None}
     assert drugs["metoprolol"]["status"].value == "stopped" and "status" not in drugs["amoxicillin"]
+
+
+def test_a_form_alone_is_no_drug_and_insulin_joins_a_brand():
+    extensions.register()
+    nlp = spacy.blank("en")
+    doc = nlp("fluticasone 50 mcg nasal spray, Lantus insulin 50 units")
+    ents = [Span(doc, 0, 1, label="CHEMICAL"), Span(doc, 3, 5, label="CHEMICAL"), Span(doc, 6, 7, label="DRUG"),
+            Span(doc, 7, 8, label="CHEMICAL")]
+    assert [e.text for e in ents] == ["fluticasone", "nasal spray", "Lantus", "insulin"]
+    assert [e.text for e in merge_drug_names(doc, ents)] == ["fluticasone", "Lantus insulin"]
+
+
+def test_a_parenthesized_second_name_leaves_the_attributes_to_the_first(meds_nlp):
+    doc = meds_nlp("Metoprolol (Albuterol) 0.1 mg IV, Prednisone 5 mg daily.")
+    got = {e.text: {k: a.value for k, a in e._.attributes.items()} for e in doc.ents if e._.attributes is not None}
+    assert got == {"Metoprolol": {"strength": "0.1 mg", "route": "IV"}, "Albuterol": {},
+                   "Prednisone": {"strength": "5 mg", "frequency": "QD"}}
