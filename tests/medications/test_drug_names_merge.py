@@ -87,3 +87,13 @@ def test_a_parenthesized_second_name_leaves_the_attributes_to_the_first(meds_nlp
     got = {e.text: {k: a.value for k, a in e._.attributes.items()} for e in doc.ents if e._.attributes is not None}
     assert got == {"Metoprolol": {"strength": "0.1 mg", "route": "IV"}, "Albuterol": {},
                    "Prednisone": {"strength": "5 mg", "frequency": "QD"}}
+
+
+def test_a_drug_entity_over_a_line_break_keeps_the_drug_line():
+    """The shipped model tagged "BID\\n- Lisinopril" of a bulleted list as one chemical."""
+    extensions.register()
+    nlp = spacy.blank("en")
+    doc = nlp("- Metformin 500 mg PO BID\n- Lisinopril 20 mg PO daily\nAspirin\n- 81 mg")
+    spans = [doc.char_span(a, b, label="CHEMICAL") for a, b in ((2, 11), (22, 38), (54, 66))]
+    assert [s.text for s in spans] == ["Metformin", "BID\n- Lisinopril", "Aspirin\n- 81"]
+    assert [e.text for e in merge_drug_names(doc, spans)] == ["Metformin", "Lisinopril", "Aspirin"]
