@@ -91,7 +91,7 @@ class DrugAttributes:
             out.append((ent, self.extractor.extract(text, ent.start_char, ent.end_char, stop=stop,
                                                     sentence_start=sent_start, entities=others,
                                                     name_route=implied_route(ent.text, self.extractor.rules))))
-        return _share_list_status(text, out)
+        return _share_pair_schedule(text, _share_list_status(text, out))
 
     def set_annotations(self, doc: Doc, found: list[tuple[Span, dict[str, DrugAttribute]]]) -> None:
         """Write each drug entity's attributes to ``span._.attributes``."""
@@ -117,6 +117,25 @@ def _parenthesized_aliases(text: str, drugs: list[Span]) -> set[int]:
         if (i - 1) not in out and _ALIAS_OPEN.fullmatch(text, prev.end_char, ent.start_char) \
                 and _ALIAS_CLOSE.match(text, ent.end_char):
             out.add(i)
+    return out
+
+
+_PAIR_GAP = re.compile(r"\s+(?:and|or|&)\s+|\s*/\s*", re.I)
+
+
+def _share_pair_schedule(text: str, found: list[tuple[Span, dict[str, DrugAttribute]]]) -> list[tuple[Span, dict[str, DrugAttribute]]]:
+    """Two drugs joined by "and"/"or" share the route, frequency and status written after the second
+    when the first has no attribute of its own: "Xopenex and albuterol p.r.n." -> both as needed;
+    "amlodipine and lisinopril are on hold" -> both held. Strengths and doses are never shared."""
+    out = list(found)
+    for i in range(len(out) - 1):
+        (ent, attrs), (nxt, nattrs) = out[i], out[i + 1]
+        if attrs or not _PAIR_GAP.fullmatch(text[ent.end_char:nxt.start_char]):
+            continue
+        shared = {k: nattrs[k] for k in ("route", "frequency", "status")
+                  if k in nattrs and nattrs[k].start_char >= nxt.end_char}
+        if shared:
+            out[i] = (ent, shared)
     return out
 
 

@@ -97,3 +97,16 @@ def test_a_drug_entity_over_a_line_break_keeps_the_drug_line():
     spans = [doc.char_span(a, b, label="CHEMICAL") for a, b in ((2, 11), (22, 38), (54, 66))]
     assert [s.text for s in spans] == ["Metformin", "BID\n- Lisinopril", "Aspirin\n- 81"]
     assert [e.text for e in merge_drug_names(doc, spans)] == ["Metformin", "Lisinopril", "Aspirin"]
+
+
+def test_two_drugs_joined_by_and_share_the_schedule_but_not_the_strength(meds_nlp):
+    doc = meds_nlp("Prednisone and Albuterol 2 mg p.r.n., Metoprolol, Gabapentin daily.")
+    got = {e.text: {k: a.value for k, a in e._.attributes.items()} for e in doc.ents if e._.attributes is not None}
+    assert got == {"Prednisone": {"frequency": "PRN"}, "Albuterol": {"strength": "2 mg", "frequency": "PRN"},
+                   "Metoprolol": {}, "Gabapentin": {"frequency": "QD"}}
+
+
+def test_a_status_after_two_drugs_belongs_to_both(meds_nlp):
+    doc = meds_nlp("Her Prednisone and Gabapentin are on hold.")
+    got = {e.text: {k: a.value for k, a in e._.attributes.items()} for e in doc.ents if e._.attributes is not None}
+    assert got == {"Prednisone": {"status": "held"}, "Gabapentin": {"status": "held"}}
