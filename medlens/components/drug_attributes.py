@@ -69,8 +69,15 @@ class DrugAttributes:
         text = doc.text  # a property that joins every token: read it once
         others = [(e.start_char, e.end_char, e.label_, _ids(e)) for e in ents if e.label_ not in self.labels]
         out = []
+        aliases = _parenthesized_aliases(text, drugs)
         for i, ent in enumerate(drugs):
-            stop = drugs[i + 1].start_char if i + 1 < len(drugs) else len(text)
+            if i in aliases:  # "Versed (midazolam) 1 mg IV": the attributes are the first name's
+                out.append((ent, {}))
+                continue
+            j = i + 1
+            while j in aliases:
+                j += 1
+            stop = drugs[j].start_char if j < len(drugs) else len(text)
             sent_start = None
             if sents:
                 k = max(0, bisect_right(starts, ent.start_char) - 1)
@@ -84,7 +91,7 @@ class DrugAttributes:
             out.append((ent, self.extractor.extract(text, ent.start_char, ent.end_char, stop=stop,
                                                     sentence_start=sent_start, entities=others,
                                                     name_route=implied_route(ent.text, self.extractor.rules))))
-        return _share_list_status(text, out)
+        return _share_pair_schedule(text, _share_list_status(text, out))
 
     def set_annotations(self, doc: Doc, found: list[tuple[Span, dict[str, DrugAttribute]]]) -> None:
         """Write each drug entity's attributes to ``span._.attributes``."""
@@ -94,6 +101,42 @@ class DrugAttributes:
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))
         return doc
+
+
+_ALIAS_OPEN = re.compile(r"[ \t]*\([ \t]*")
+_ALIAS_CLOSE = re.compile(r"[ \t]*\)")
+
+
+def _parenthesized_aliases(text: str, drugs: list[Span]) -> set[int]:
+    """Indexes of drug entities that only rename the drug before them in parentheses ("Fentanyl
+    (Sublimaze) 0.1 mg IV", "PTU (propylthiouracil) 300 mg"): the attributes after the closing
+    parenthesis belong to the first name, and the alias gets an empty dict."""
+    out = set()
+    for i in range(1, len(drugs)):
+        prev, ent = drugs[i - 1], drugs[i]
+        if (i - 1) not in out and _ALIAS_OPEN.fullmatch(text, prev.end_char, ent.start_char) \
+                and _ALIAS_CLOSE.match(text, ent.end_char):
+            out.add(i)
+    return out
+
+
+_PAIR_GAP = re.compile(r"\s+(?:and|or|&)\s+|\s*/\s*", re.I)
+
+
+def _share_pair_schedule(text: str, found: list[tuple[Span, dict[str, DrugAttribute]]]) -> list[tuple[Span, dict[str, DrugAttribute]]]:
+    """Two drugs joined by "and"/"or" share the route, frequency and status written after the second
+    when the first has no attribute of its own: "Xopenex and albuterol p.r.n." -> both as needed;
+    "amlodipine and lisinopril are on hold" -> both held. Strengths and doses are never shared."""
+    out = list(found)
+    for i in range(len(out) - 1):
+        (ent, attrs), (nxt, nattrs) = out[i], out[i + 1]
+        if attrs or not _PAIR_GAP.fullmatch(text[ent.end_char:nxt.start_char]):
+            continue
+        shared = {k: nattrs[k] for k in ("route", "frequency", "status")
+                  if k in nattrs and nattrs[k].start_char >= nxt.end_char}
+        if shared:
+            out[i] = (ent, shared)
+    return out
 
 
 def _ids(span) -> tuple[str, ...]:

@@ -86,6 +86,8 @@ class AttributeExtractor:
         self._fixed_freq = re.compile(phrase_regex(fixed), re.I)
         self._freq_patterns = [(p, re.compile(rf"(?<![\w]){p.pattern}", re.I)) for p in r.frequencies.patterns]
         self._prn = re.compile(phrase_regex(r.frequencies.as_needed), re.I)
+        # a count with no form right before a fixed frequency: "Colace 100 mg 1 b.i.d.", "Epivir one daily"
+        self._bare_dose = re.compile(rf"{lead}(?P<a>[1-9]|one|two|three|four|half|one-half)\s+(?={phrase_regex(fixed)})", re.I)
         routes = [f for x in r.routes.routes for f in x.forms]
         self._route = re.compile(phrase_regex(routes), re.I)
         cues = [c for s in r.statuses.statuses for c in s.cues]
@@ -202,6 +204,12 @@ class AttributeExtractor:
             amount = _fmt(a) + (f"-{_fmt(b)}" if b is not None else "")
             return DrugAttribute("dose", m.group(0), s, e, f"{amount} {form.code}",
                                  {"amount": a, "amount_max": b, "form": form.code, "implied_route": form.route})
+        for m in self._bare_dose.finditer(window):
+            s, e = offset + m.start("a"), offset + m.end("a")
+            a = self.rules.number(m.group("a"))
+            if a is not None and free(s, e):
+                return DrugAttribute("dose", m.group("a"), s, e, _fmt(a),
+                                     {"amount": a, "amount_max": None, "form": None, "implied_route": None})
         return None
 
     def _find_duration(self, window: str, offset: int, free) -> DrugAttribute | None:
@@ -276,6 +284,8 @@ class AttributeExtractor:
         rest = window[at:]
         m = re.match(r"\s*(?:for\s+|if\s+|when\s+)?(?:the\s+)?", rest, re.I)
         pos = m.end()
+        if pos >= len(rest) or not rest[pos].isalpha():  # "p.r.n.,ALLERGIES:" (a list's joined lines): no reason
+            return None, at
         stop = _CLAUSE_END.search(rest, pos)
         seg_end = stop.start() if stop else len(rest)
         for rx in (self._strength, self._dose, self._duration, self._fixed_freq, self._route, _REASON_STOP):

@@ -51,7 +51,36 @@ def implied_route(name: str, rules: MedicationRules | None = None) -> str | None
     return best.route if best else None
 
 
+def _route_form_only(name: str, rules: MedicationRules) -> bool:
+    """Whether a drug entity's whole text is a product form that implies a route ("nasal spray", "inhaler")."""
+    low = re.sub(r"\s+", " ", name.strip().lower())
+    return any(form.route and form.word == low for form in rules.name_parts.forms)
+
+
 _TRAILING_NUMBER = re.compile(r"[A-Za-z][^\s]*\s+[\d.,]+\s*[-–]?$")
+
+
+_BULLET = re.compile(r"[-*•·–]|\(?\d{1,2}[.)]|[a-z][.)]")
+
+
+def _cut_at_line_break(ent: Span) -> Span | None:
+    """A drug entity a recognizer stretched over a line break ("BID\\n- Lisinopril" of a list): its
+    part after the last line break without the list bullet, else the part before the first one
+    (None when neither has a word)."""
+    if "\n" not in ent.text:
+        return ent
+    toks = list(ent)
+    breaks = [i for i, t in enumerate(toks) if "\n" in t.text_with_ws[len(t.text):] or "\n" in t.text]
+    last = breaks[-1]
+    start = last + 1
+    while start < len(toks) and (toks[start].is_space or _BULLET.fullmatch(toks[start].text)):
+        start += 1
+    if start < len(toks) and any(c.isalpha() for t in toks[start:] for c in t.text):
+        return ent.doc[ent.start + start:ent.end]
+    first = breaks[0] + (0 if "\n" in toks[breaks[0]].text else 1)
+    if first > 0 and any(c.isalpha() for t in toks[:first] for c in t.text):
+        return ent.doc[ent.start:ent.start + first]
+    return None
 
 
 def _trim_dose_numbers(ent: Span) -> Span:
@@ -78,7 +107,8 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
         rules: medication rules (None: the shipped ones).
 
     Returns:
-        The entities, sorted by start, with each extended drug replacing itself and what it absorbed.
+        The entities, sorted by start, with each extended drug replacing itself and what it absorbed;
+        a drug entity that is only a form implying a route ("nasal spray") is dropped.
     """
     rules = rules or load_rules()
     ents = sorted(ents, key=lambda s: s.start)
@@ -90,7 +120,11 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
         if ent.label_ not in DRUG_LABELS:
             out.append(ent)
             continue
-        trimmed = _trim_dose_numbers(ent)
+        if _route_form_only(ent.text, rules):  # "nasal spray" of "fluticasone 50 mcg nasal spray" names no drug
+            continue
+        trimmed = _trim_dose_numbers(_cut_at_line_break(ent))
+        if trimmed is None:
+            continue
         if trimmed is not ent:
             match = (matches or {}).get((trimmed.start, trimmed.end))
             new_ent = Span(doc, trimmed.start, trimmed.end, label=match[0] if match else ent.label_)

@@ -147,3 +147,20 @@ def test_indication_after_dotted_abbreviations(ex):
 def test_laboratory_values_are_not_strengths(ex):
     assert "strength" not in attrs(ex, "glucose 180 mg/dL this morning", "glucose")
     assert attrs(ex, "vancomycin 15 mg/kg", "vancomycin")["strength"].value == "15 mg/kg"
+
+
+@pytest.mark.parametrize("text, drug, expected", [
+    ("Colace 100 mg 1 b.i.d.", "Colace", {"strength": "100 mg", "dose": "1", "frequency": "BID"}),
+    ("Epivir one daily.", "Epivir", {"dose": "1", "frequency": "QD"}),
+    # a bare number of two digits is no count ("aspirin 81 daily" lacks its unit)
+    ("aspirin 81 daily", "aspirin", {"frequency": "QD"}),
+])
+def test_a_bare_count_before_a_frequency_is_a_dose(ex, text, drug, expected):
+    assert values(attrs(ex, text, drug)) == expected
+
+
+def test_no_as_needed_reason_across_a_joined_heading(ex):
+    """MTSamples joins list lines with commas: "Advil p.r.n.,ALLERGIES: None." has no reason."""
+    found = attrs(ex, "Advil p.r.n.,ALLERGIES: None.", "Advil")
+    assert found["frequency"].value == "PRN" and found["frequency"].details["as_needed_reason"] is None
+    assert attrs(ex, "Zanaflex p.r.n. spasm", "Zanaflex")["frequency"].details["as_needed_reason"] == "spasm"

@@ -70,3 +70,43 @@ def test_a_status_before_a_list_of_drugs_belongs_to_each(meds_nlp):
     doc = meds_nlp("Stopped metoprolol because of bradycardia, then amoxicillin 500 mg TID.")
     drugs = {e.text: e._.attributes for e in doc.ents if e._.attributes is not None}
     assert drugs["metoprolol"]["status"].value == "stopped" and "status" not in drugs["amoxicillin"]
+
+
+def test_a_form_alone_is_no_drug_and_insulin_joins_a_brand():
+    extensions.register()
+    nlp = spacy.blank("en")
+    doc = nlp("fluticasone 50 mcg nasal spray, Lantus insulin 50 units")
+    ents = [Span(doc, 0, 1, label="CHEMICAL"), Span(doc, 3, 5, label="CHEMICAL"), Span(doc, 6, 7, label="DRUG"),
+            Span(doc, 7, 8, label="CHEMICAL")]
+    assert [e.text for e in ents] == ["fluticasone", "nasal spray", "Lantus", "insulin"]
+    assert [e.text for e in merge_drug_names(doc, ents)] == ["fluticasone", "Lantus insulin"]
+
+
+def test_a_parenthesized_second_name_leaves_the_attributes_to_the_first(meds_nlp):
+    doc = meds_nlp("Metoprolol (Albuterol) 0.1 mg IV, Prednisone 5 mg daily.")
+    got = {e.text: {k: a.value for k, a in e._.attributes.items()} for e in doc.ents if e._.attributes is not None}
+    assert got == {"Metoprolol": {"strength": "0.1 mg", "route": "IV"}, "Albuterol": {},
+                   "Prednisone": {"strength": "5 mg", "frequency": "QD"}}
+
+
+def test_a_drug_entity_over_a_line_break_keeps_the_drug_line():
+    """The shipped model tagged "BID\\n- Lisinopril" of a bulleted list as one chemical."""
+    extensions.register()
+    nlp = spacy.blank("en")
+    doc = nlp("- Metformin 500 mg PO BID\n- Lisinopril 20 mg PO daily\nAspirin\n- 81 mg")
+    spans = [doc.char_span(a, b, label="CHEMICAL") for a, b in ((2, 11), (22, 38), (54, 66))]
+    assert [s.text for s in spans] == ["Metformin", "BID\n- Lisinopril", "Aspirin\n- 81"]
+    assert [e.text for e in merge_drug_names(doc, spans)] == ["Metformin", "Lisinopril", "Aspirin"]
+
+
+def test_two_drugs_joined_by_and_share_the_schedule_but_not_the_strength(meds_nlp):
+    doc = meds_nlp("Prednisone and Albuterol 2 mg p.r.n., Metoprolol, Gabapentin daily.")
+    got = {e.text: {k: a.value for k, a in e._.attributes.items()} for e in doc.ents if e._.attributes is not None}
+    assert got == {"Prednisone": {"frequency": "PRN"}, "Albuterol": {"strength": "2 mg", "frequency": "PRN"},
+                   "Metoprolol": {}, "Gabapentin": {"frequency": "QD"}}
+
+
+def test_a_status_after_two_drugs_belongs_to_both(meds_nlp):
+    doc = meds_nlp("Her Prednisone and Gabapentin are on hold.")
+    got = {e.text: {k: a.value for k, a in e._.attributes.items()} for e in doc.ents if e._.attributes is not None}
+    assert got == {"Prednisone": {"status": "held"}, "Gabapentin": {"status": "held"}}

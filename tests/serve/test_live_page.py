@@ -65,6 +65,15 @@ def test_page_analyzes_example_note(browser, full_live_server, tmp_path):
               for lab in ("SYMPTOM", "DISEASE", "DRUG")}
     assert len(set(colors.values())) == 3, f"entity types should have distinct colours: {colors}"
 
+    # drug attributes on hover (the mark's title, from the JSON "attributes") and in the detail panel
+    title = page.eval_on_selector("#document mark.ent[data-label='DRUG']", "e => e.title")
+    assert title.startswith("DRUG") and "strength 500 mg" in title and "route PO" in title, title
+    assert "frequency BID (2/day)" in title, title
+    page.locator("#document mark.ent[data-label='DRUG']").first.click()
+    assert "strength 500 mg" in page.inner_text("#detail ul.attributes")
+    no_drug = page.eval_on_selector("#document mark.ent[data-label='SYMPTOM']", "e => e.dataset.attributes")
+    assert no_drug == ""
+
     # concept codes on click
     page.locator("#document mark.ent[data-label='DISEASE']").first.click()
     code = page.locator("#detail table.codes code").first.inner_text()

@@ -73,9 +73,26 @@ function renderLegend() {
                 el("span", { class: "badge status-historical" }, "hx historical"));
 }
 
+const ATTRIBUTE_ORDER = ["strength", "dose", "route", "frequency", "duration", "status", "indication"];
+
+// drug attributes ("attributes" of the JSON result) as lines: "strength 500 mg", "frequency BID (2/day)"
+function attributeLines(e) {
+  const attrs = e.attributes || {};
+  return ATTRIBUTE_ORDER.filter((k) => attrs[k]).map((k) => {
+    const a = attrs[k], d = a.details || {};
+    let line = `${k} ${a.value}`;
+    if (k === "route" && a.source === "implied") line += " (from the form)";
+    if (k === "frequency" && d.per_day != null) line += ` (${d.per_day}${d.per_day_max != null ? `-${d.per_day_max}` : ""}/day)`;
+    if (k === "frequency" && d.as_needed_reason) line += ` as needed for ${d.as_needed_reason}`;
+    return line;
+  });
+}
+
 function entityTitle(e) {
   const top = (e.concepts || [])[0];
-  return `${e.label} · ${statusOf(e.assertion)}` + (top ? ` · ${top.id} ${top.name}` : "") + ` · section ${e.section}`;
+  const lines = attributeLines(e);
+  return `${e.label} · ${statusOf(e.assertion)}` + (top ? ` · ${top.id} ${top.name}` : "") + ` · section ${e.section}`
+    + (lines.length ? "\n" + lines.join("\n") : "");
 }
 
 function renderDocument(text, result) {
@@ -101,7 +118,7 @@ function renderDocument(text, result) {
       const a = m.e.assertion || {};
       for (const f of Object.keys(FLAGS)) if (a[f] && f !== st) classes.push(f);
       const mark = el("mark", { class: classes.join(" "), tabindex: "0",
-                                title: entityTitle(m.e), "data-label": m.e.label, "data-status": st, "data-index": String(m.e.index) },
+                                title: entityTitle(m.e), "data-attributes": attributeLines(m.e).join("; "), "data-label": m.e.label, "data-status": st, "data-index": String(m.e.index) },
                       text.slice(m.start, m.end));
       if (FLAGS[st]) mark.append(el("span", { class: "flag", "aria-hidden": "true" }, FLAGS[st]));
       mark.addEventListener("click", () => showDetail(m.e, mark));
@@ -120,6 +137,8 @@ function showDetail(e, mark) {
   const st = statusOf(e.assertion);
   d.append(el("h2", {}, e.text, " ", el("span", { class: `badge status-${st}` }, st)),
            el("p", { class: "muted" }, `${e.label} · section ${e.section} · chars ${e.start}–${e.end}`));
+  const lines = attributeLines(e);
+  if (lines.length) d.append(el("ul", { class: "attributes" }, ...lines.map((l) => el("li", {}, l))));
   const cues = (e.assertion && e.assertion.cues) || [];
   if (cues.length) d.append(el("p", {}, "Cues: ", ...cues.map((c, i) => el("span", {}, i ? ", " : "", el("code", {}, c.text), ` (${c.category.toLowerCase()})`))));
   const table = el("table", { class: "codes" }, el("thead", {}, el("tr", {}, el("th", {}, "code"), el("th", {}, "name"), el("th", {}, "source"), el("th", {}, "score"))));
