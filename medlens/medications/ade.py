@@ -60,6 +60,15 @@ class AdeRules:
         self._neg = re.compile(phrase_regex(a.negation), re.I)
         self._spec = re.compile(phrase_regex(a.speculation), re.I)
         self.therapeutic = frozenset(w.lower() for w in a.therapeutic_triggers)
+        self.indication_links = frozenset(" ".join(w.lower().split()) for w in a.indication_links)
+
+    def is_indication(self, text: str, drug: tuple[int, int], effect: tuple[int, int]) -> bool:
+        """Whether an effect written right after a drug is its indication: only an ``indication_links``
+        phrase stands between them ("gabapentin if neuropathic pain develops", "amoxicillin for otitis")."""
+        if drug[1] > effect[0]:
+            return False
+        between = " ".join(text[drug[1]:effect[0]].lower().replace(",", " ").split())
+        return between in self.indication_links
 
     def flags(self, text: str, sent_start: int, effect: tuple[int, int], trigger: tuple[int, int] | None = None,
               mention: Mention | None = None) -> tuple[bool, bool]:
@@ -113,7 +122,9 @@ def events_from_tags(text: str, sent_start: int, sent_end: int, spans: Sequence[
     Each EFFECT span is paired with the nearest DRUG (a model DRUG span, else a drug entity); the
     effect and the drug take the ids of the entities they overlap. Effects that are a drug's
     indication (the tagger's INDICATION) are never events, nor effects whose nearest trigger is a
-    therapeutic word ("resolved", "improved": ``therapeutic_triggers``).
+    therapeutic word ("resolved", "improved": ``therapeutic_triggers``); with ``require_entities``,
+    nor effects written right after their drug with only an ``indication_links`` phrase between
+    ("gabapentin if neuropathic pain develops").
 
     ``require_entities`` (what ``medlens_adverse_events`` asks): keep only events with a trigger whose
     effect is mostly (half its characters or more) an effect entity (DISEASE, SYMPTOM, FINDING) and whose drug overlaps a drug entity.
@@ -137,6 +148,8 @@ def events_from_tags(text: str, sent_start: int, sent_end: int, spans: Sequence[
         drug_m = next((m for m in mentions if m.start < de and ds < m.end and m.label in rules.drug_labels), None)
         if require_entities and (trig is None or effect_m is None or drug_m is None):
             continue
+        if require_entities and rules.is_indication(text, (ds, de), (s, e)):
+            continue  # "gabapentin if neuropathic pain develops": the drug's indication
         neg, spec = rules.flags(text, sent_start, (s, e), trig, effect_m)
         out.append(AdverseEvent(text[ds:de], ds, de, text[s:e], s, e, text[trig[0]:trig[1]] if trig else "",
                                 text[sent_start:sent_end], sent_start, neg, spec, "model",

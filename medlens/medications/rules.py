@@ -121,6 +121,7 @@ class AdverseEventsFile(_Strict):
     effect_labels: list[str]
     drug_labels: list[str]
     therapeutic_triggers: list[str] = []
+    indication_links: list[str] = []
 
 
 def phrase_regex(phrases, *, groups: bool = False) -> str:

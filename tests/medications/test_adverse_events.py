@@ -137,3 +137,22 @@ def test_in_a_pipeline_tagger_events_need_a_trigger_and_entities():
     strict = events_from_tags(text, 0, len(text), spans, ms, rules, require_entities=True)
     assert {e.effect for e in loose} == {"wound", "hepatitis"}
     assert [(e.drug, e.effect) for e in strict] == [("isoniazid", "hepatitis")]
+
+
+def test_in_a_pipeline_an_effect_right_after_its_drug_behind_if_or_for_is_an_indication():
+    rules = AdeRules()
+    text = "Consider gabapentin if neuropathic pain develops."
+    ms = [Mention("gabapentin", 9, 19, "DRUG"), Mention("neuropathic pain", 23, 39, "SYMPTOM")]
+    spans = [("DRUG", 9, 19), ("EFFECT", 23, 39), ("TRIGGER", 40, 48)]
+    assert events_from_tags(text, 0, len(text), spans, ms, rules, require_entities=True) == []
+    # the same words with a cause between them stay an event
+    text2 = "Gabapentin caused neuropathic pain to develop."
+    ms2 = [Mention("Gabapentin", 0, 10, "DRUG"), Mention("neuropathic pain", 18, 34, "SYMPTOM")]
+    spans2 = [("DRUG", 0, 10), ("TRIGGER", 11, 17), ("EFFECT", 18, 34)]
+    (ev,) = events_from_tags(text2, 0, len(text2), spans2, ms2, rules, require_entities=True)
+    assert (ev.drug, ev.effect) == ("Gabapentin", "neuropathic pain")
+    # an effect after a drug given for something else is still an event ("for otitis, developed a rash")
+    text3 = "Started amoxicillin for otitis, developed a rash."
+    ms3 = [Mention("amoxicillin", 8, 19, "DRUG"), Mention("otitis", 24, 30, "DISEASE"), Mention("rash", 44, 48, "SYMPTOM")]
+    spans3 = [("DRUG", 8, 19), ("EFFECT", 24, 30), ("TRIGGER", 32, 41), ("EFFECT", 44, 48)]
+    assert [e.effect for e in events_from_tags(text3, 0, len(text3), spans3, ms3, rules, require_entities=True)] == ["rash"]
