@@ -57,7 +57,7 @@ HISTORY_FACTOR = 10.0
 """Likelihood ratio of a past-history mention of a chronic disease (atrial fibrillation, anemia, COPD ...)."""
 NOTE_HISTORY_FACTOR = 30.0
 """The same in a clinical note, where a chronic disease of the past history is an active problem the visit
-follows (the notes' assessments name it far more often than a patient's "I had asthma" makes an asthma attack
+follows (not for an acute disease known only through its underlying one, e.g. asthma for an asthma attack) (the notes' assessments name it far more often than a patient's "I had asthma" makes an asthma attack
 likely); chosen on the mtsamples dev half (10, 30, 100 and 300 were tried: 30 gave the top-1 of 100 and 300)."""
 NOTE_MAX_FINDINGS = 5.0
 """For notes: the findings' summed log-likelihood is scaled by ``min(1, NOTE_MAX_FINDINGS / n)`` (n = present
@@ -125,6 +125,9 @@ class CommonKnowledge:
         p: ``[D, F]`` P(feature | disease), in ``[LEAK, CAP]``.
         listed: ``[D, F]`` whether the disease's knowledge lists the feature.
         stated: patterns naming each disease (a stated diagnosis).
+        chronic: patterns of a chronic disease's past-history mention (its names, and its underlying disease's).
+        underlying: patterns of the underlying chronic disease of an acute one (asthma for an asthma attack).
+        low_labs: per disease, the lab value whose low result shows it (``low_lab`` of the mapping), or None.
         shipped: whether this is the knowledge shipped with medlens.
     """
 
@@ -142,6 +145,7 @@ class CommonKnowledge:
     listed: np.ndarray
     stated: list[list[re.Pattern]] = field(default_factory=list)
     chronic: list[list[re.Pattern]] = field(default_factory=list)
+    underlying: list[list[re.Pattern]] = field(default_factory=list)
     icd10_notes: list[str | None] = field(default_factory=list)
     low_labs: list[dict | None] = field(default_factory=list)
     shipped: bool = False
@@ -259,6 +263,7 @@ def _ddxplus(path: str, mapping_path: str) -> CommonKnowledge:
     stated = [_compile(stated_map.get(d["id"], {}).get("patterns", [re.escape(d["name"].lower())])) for d in data["diseases"]]
     chronic = [_compile(stated_map[d["id"]].get("patterns", []) + stated_map[d["id"]].get("history_patterns", []))
                if stated_map.get(d["id"], {}).get("chronic") else [] for d in data["diseases"]]
+    underlying = [_compile(stated_map.get(d["id"], {}).get("history_patterns", [])) for d in data["diseases"]]
     low_labs = [stated_map.get(d["id"], {}).get("low_lab") for d in data["diseases"]]
     for d, lab in zip(data["diseases"], low_labs):
         if lab is not None and not (isinstance(lab.get("words"), str) and isinstance(lab.get("below"), dict) and lab["below"]
@@ -270,7 +275,7 @@ def _ddxplus(path: str, mapping_path: str) -> CommonKnowledge:
         name=src["name"], title=src["title"], license=src["license"], origin=src["origin"],
         ids=[d["id"] for d in data["diseases"]], names=[d["name"] for d in data["diseases"]],
         icd10cm=[d["icd10cm"] for d in data["diseases"]], severity=[d["severity"] for d in data["diseases"]],
-        prior=prior, features=features, p=p, listed=listed, stated=stated, chronic=chronic,
+        prior=prior, features=features, p=p, listed=listed, stated=stated, chronic=chronic, underlying=underlying,
         icd10_notes=[d.get("icd10cm_note") for d in data["diseases"]], low_labs=low_labs, shipped=True)
 
 
@@ -480,7 +485,8 @@ class CommonScorer:
 
     def score(self, present: Sequence[int], absent: Sequence[int] = (), stated: Sequence[int] = (),
               age: float | None = None, sex: str | None = None, use_prior: bool = True, known: Sequence[int] = (),
-              measured: Sequence[int] = ()) -> tuple[np.ndarray, dict[int, str], np.ndarray]:
+              measured: Sequence[int] = (), underlying: Sequence[int] = ()
+              ) -> tuple[np.ndarray, dict[int, str], np.ndarray]:
         """Log-posterior (unnormalized) of each disease.
 
         Args:
@@ -488,6 +494,8 @@ class CommonScorer:
             stated: disease indices named by a present, current finding.
             known: chronic disease indices named in the past history (a known condition).
             measured: disease indices an abnormal result shows (a low hemoglobin: anemia).
+            underlying: the known diseases known only through their underlying chronic disease (asthma for an
+                asthma attack, COPD for its exacerbation): always ``HISTORY_FACTOR``, a risk, not the disease.
             age, sex: the patient's, when known.
             use_prior: add the log prior.
 
@@ -509,7 +517,7 @@ class CommonScorer:
             s[d] += np.log(self.stated_factor)
         for d in known:
             if d not in stated:
-                s[d] += np.log(self.history_factor)
+                s[d] += np.log(HISTORY_FACTOR if d in underlying else self.history_factor)
         for d in measured:
             if d not in stated:
                 s[d] += np.log(self.lab_factor)

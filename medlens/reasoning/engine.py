@@ -37,6 +37,7 @@ from medlens.errors import InputError
 from medlens.kg.store import KnowledgeGraph
 from medlens.reasoning.common import (
     EMERGENCY_AT,
+    HISTORY_FACTOR,
     LEAK,
     NOTE_EMERGENCY_AT,
     NOTE_HISTORY_FACTOR,
@@ -355,10 +356,11 @@ class DiagnosisEngine:
         """Diseases a present, current finding names (a stated diagnosis).
 
         A finding states a disease when its words match the disease's name patterns, or when one of its
-        ICD-10-CM codes is the disease's code or a code below it (``I48.2`` permanent atrial fibrillation for
-        ``I48.91``; a subcategory such as ``J45.90`` also states ``J45.901``). A shared three-character
-        category is not enough (``R60.9`` edema is not ``R60.0`` localized edema, ``F41.9`` anxiety is not
-        ``F41.0`` panic attack, ``J44.9`` COPD is not ``J44.1`` its exacerbation); symptom and sign codes
+        ICD-10-CM codes is the disease's code or a code below it, or a subcategory above it (``J45.90`` states
+        ``J45.901``). Sibling codes name other forms (``I20.0`` unstable angina is not ``I20.9`` stable angina;
+        the disease's name patterns cover the common wordings), and a shared three-character category is not
+        enough (``R60.9`` edema is not ``R60.0`` localized edema, ``F41.9`` anxiety is not ``F41.0`` panic
+        attack, ``J44.9`` COPD is not ``J44.1`` its exacerbation); symptom and sign codes
         (chapter R) and code ranges never state a disease, nor does the code of a finding that is one of the
         knowledge's symptoms ("scratchy throat", coded ``J02.9``, is a sore throat, not pharyngitis).
         """
@@ -491,8 +493,12 @@ class DiagnosisEngine:
         measured = self.measured(text, patient, labs)
         if not present and not absent and not stated and not measured:
             return result
+        # an acute disease known only through its underlying chronic one (asthma → an asthma attack) is a risk
+        said = [w for f in findings if f.status in ("historical", "present") for w in (f.text, f.name) if w]
+        underlying = [d for d in known if k.underlying and k.underlying[d] and not any(
+            rx.search(w) for rx in k.stated[d] for w in said)]
         scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex, known=known,
-                                             measured=list(measured))
+                                             measured=list(measured), underlying=underlying)
         probs = scorer.probabilities(scores)
         for d, why in excl.items():
             result.excluded_diagnoses.append(ExcludedDiagnosis(id=k.ids[d], name=k.names[d], reason=why))
@@ -514,7 +520,8 @@ class DiagnosisEngine:
             if d in known and d not in stated:
                 sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
                                        relation="known_condition", term=k.ids[d], term_name=k.names[d], match="exact",
-                                       weight=round(float(np.log(scorer.history_factor)), 4), source=k.name))
+                                       weight=round(float(np.log(HISTORY_FACTOR if d in underlying else scorer.history_factor)), 4),
+                                       source=k.name))
             if d in measured and d not in stated:
                 sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
                                        text=measured[d], relation="abnormal_result", term=k.ids[d], term_name=k.names[d],

@@ -344,3 +344,14 @@ def test_notes_use_the_note_settings(engine):
     w = [next(e.weight for d in r.diagnoses if d.name == "Atrial fibrillation" for e in d.supporting
               if e.relation == "known_condition") for r in (short, long)]
     assert w[0] == pytest.approx(np.log(10.0), abs=1e-3) and w[1] == pytest.approx(np.log(NOTE_HISTORY_FACTOR), abs=1e-3)
+
+
+def test_underlying_chronic_disease_is_a_risk_not_the_acute_disease(engine):
+    """In a note, asthma in the history is a risk of an asthma attack (x10), not the known disease itself (x30)."""
+    asthma = Finding(id="X:a", name="Asthma", text="asthma", status="historical")
+    cough = Finding(id="X:c", name="Cough", text="cough")
+    note = "HISTORY OF PRESENT ILLNESS: The patient comes for a cough. " + "She is otherwise well. " * 40
+    res = engine.diagnose([asthma, cough], text=note, mode="common", top=49)
+    d = next(d for d in res.diagnoses if d.name == "Bronchospasm / acute asthma exacerbation")
+    w = next(e.weight for e in d.supporting if e.relation == "known_condition")
+    assert w == pytest.approx(np.log(10.0), abs=1e-3)
