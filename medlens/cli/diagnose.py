@@ -162,6 +162,8 @@ def render_differential(result, console: Console) -> None:
                 return f"{e.term_name}{'' if e.finding_status == 'present' else ' (absent)'}"
             if e.relation == "stated_diagnosis":
                 return f"stated in the text: {e.term_name}"
+            if e.relation == "abnormal_result":
+                return f"abnormal result: {e.text}"
             return f"{e.finding_name}{'' if e.match == 'exact' else f' ~ {e.term_name}'}"
 
         sup = "\n".join(f"{name(e)}{f' ({e.frequency:.0%})' if e.frequency is not None else ''}" for e in d.supporting[:8])

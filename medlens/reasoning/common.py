@@ -50,9 +50,25 @@ ABSENT_WEIGHT)."""
 ABSENT_WEIGHT = 0.5
 CAP = 0.98
 STATED_FACTOR = 1000.0
+"""Likelihood ratio of a present, current finding that names the disease (a stated diagnosis)."""
+LAB_FACTOR = 100.0
+"""Likelihood ratio of an abnormal result that shows the disease (a hemoglobin below the WHO threshold: anemia)."""
 HISTORY_FACTOR = 10.0
 """Likelihood ratio of a past-history mention of a chronic disease (atrial fibrillation, anemia, COPD ...)."""
-"""Likelihood ratio of a present, current finding that names the disease (a stated diagnosis)."""
+NOTE_HISTORY_FACTOR = 30.0
+"""The same in a clinical note, where a chronic disease of the past history is an active problem the visit
+follows (not for an acute disease known only through its underlying one, e.g. asthma for an asthma attack) (the notes' assessments name it far more often than a patient's "I had asthma" makes an asthma attack
+likely); chosen on the mtsamples dev half (10, 30, 100 and 300 were tried: 30 gave the top-1 of 100 and 300)."""
+NOTE_MAX_FINDINGS = 5.0
+"""For notes: the findings' summed log-likelihood is scaled by ``min(1, NOTE_MAX_FINDINGS / n)`` (n = present
+findings + absent ones at their weight), as if at most that many independent findings were counted. A long
+note names dozens of findings that are far from independent, and naive Bayes over all of them is overconfident
+(probabilities 1.00 / 0.00). Chosen on the mtsamples dev half."""
+EMERGENCY_AT = 0.3
+"""Triage: the total probability of supported can't-miss diagnoses (severity 1-2) that makes it an emergency."""
+NOTE_EMERGENCY_AT = 0.3
+"""The same for notes, whose tempered probabilities (``NOTE_MAX_FINDINGS``) are flatter; chosen on the mtsamples
+dev half."""
 
 URGENCY = {1: "emergency", 2: "emergency", 3: "soon", 4: "self-care", 5: "self-care"}
 TRIAGE_WORDS = {"emergency": "emergency: seek care now (call your local emergency number)",
@@ -109,6 +125,9 @@ class CommonKnowledge:
         p: ``[D, F]`` P(feature | disease), in ``[LEAK, CAP]``.
         listed: ``[D, F]`` whether the disease's knowledge lists the feature.
         stated: patterns naming each disease (a stated diagnosis).
+        chronic: patterns of a chronic disease's past-history mention (its names, and its underlying disease's).
+        underlying: patterns of the underlying chronic disease of an acute one (asthma for an asthma attack).
+        low_labs: per disease, the lab value whose low result shows it (``low_lab`` of the mapping), or None.
         shipped: whether this is the knowledge shipped with medlens.
     """
 
@@ -126,7 +145,9 @@ class CommonKnowledge:
     listed: np.ndarray
     stated: list[list[re.Pattern]] = field(default_factory=list)
     chronic: list[list[re.Pattern]] = field(default_factory=list)
+    underlying: list[list[re.Pattern]] = field(default_factory=list)
     icd10_notes: list[str | None] = field(default_factory=list)
+    low_labs: list[dict | None] = field(default_factory=list)
     shipped: bool = False
 
     def __post_init__(self) -> None:
@@ -242,13 +263,20 @@ def _ddxplus(path: str, mapping_path: str) -> CommonKnowledge:
     stated = [_compile(stated_map.get(d["id"], {}).get("patterns", [re.escape(d["name"].lower())])) for d in data["diseases"]]
     chronic = [_compile(stated_map[d["id"]].get("patterns", []) + stated_map[d["id"]].get("history_patterns", []))
                if stated_map.get(d["id"], {}).get("chronic") else [] for d in data["diseases"]]
+    underlying = [_compile(stated_map.get(d["id"], {}).get("history_patterns", [])) for d in data["diseases"]]
+    low_labs = [stated_map.get(d["id"], {}).get("low_lab") for d in data["diseases"]]
+    for d, lab in zip(data["diseases"], low_labs):
+        if lab is not None and not (isinstance(lab.get("words"), str) and isinstance(lab.get("below"), dict) and lab["below"]
+                                    and all(isinstance(v, (int, float)) for v in lab["below"].values())):
+            raise SourceError(Errors.E105.format(path=mapping_path, line=0, details=(
+                f"disease {d['id']!r}: low_lab needs 'words' (a regex) and 'below' (numbers by male/female/age_under_N)")))
     src = data["source"]
     return CommonKnowledge(
         name=src["name"], title=src["title"], license=src["license"], origin=src["origin"],
         ids=[d["id"] for d in data["diseases"]], names=[d["name"] for d in data["diseases"]],
         icd10cm=[d["icd10cm"] for d in data["diseases"]], severity=[d["severity"] for d in data["diseases"]],
-        prior=prior, features=features, p=p, listed=listed, stated=stated, chronic=chronic,
-        icd10_notes=[d.get("icd10cm_note") for d in data["diseases"]], shipped=True)
+        prior=prior, features=features, p=p, listed=listed, stated=stated, chronic=chronic, underlying=underlying,
+        icd10_notes=[d.get("icd10cm_note") for d in data["diseases"]], low_labs=low_labs, shipped=True)
 
 
 # -- user tables -------------------------------------------------------------------------
@@ -441,8 +469,11 @@ class CommonScorer:
     """Naive Bayes over a :class:`CommonKnowledge` with priors, age/sex and stated diagnoses."""
 
     def __init__(self, knowledge: CommonKnowledge, leak: float = NOTE_LEAK, stated_factor: float = STATED_FACTOR,
-                 absent_weight: float = ABSENT_WEIGHT, history_factor: float = HISTORY_FACTOR) -> None:
+                 absent_weight: float = ABSENT_WEIGHT, history_factor: float = HISTORY_FACTOR,
+                 max_findings: float | None = None, lab_factor: float = LAB_FACTOR) -> None:
         self.k = knowledge
+        self.lab_factor = lab_factor
+        self.max_findings = max_findings
         self.history_factor = history_factor
         self.stated_factor = stated_factor
         self.absent_weight = absent_weight
@@ -453,7 +484,8 @@ class CommonScorer:
             self.log_p, self.log_q = knowledge.log_p, knowledge.log_q
 
     def score(self, present: Sequence[int], absent: Sequence[int] = (), stated: Sequence[int] = (),
-              age: float | None = None, sex: str | None = None, use_prior: bool = True, known: Sequence[int] = ()
+              age: float | None = None, sex: str | None = None, use_prior: bool = True, known: Sequence[int] = (),
+              measured: Sequence[int] = (), underlying: Sequence[int] = ()
               ) -> tuple[np.ndarray, dict[int, str], np.ndarray]:
         """Log-posterior (unnormalized) of each disease.
 
@@ -461,6 +493,9 @@ class CommonScorer:
             present, absent: feature indices (unknown features are simply not given).
             stated: disease indices named by a present, current finding.
             known: chronic disease indices named in the past history (a known condition).
+            measured: disease indices an abnormal result shows (a low hemoglobin: anemia).
+            underlying: the known diseases known only through their underlying chronic disease (asthma for an
+                asthma attack, COPD for its exacerbation): always ``HISTORY_FACTOR``, a risk, not the disease.
             age, sex: the patient's, when known.
             use_prior: add the log prior.
 
@@ -472,15 +507,20 @@ class CommonScorer:
         pset = set(present)
         absent = [a for a in dict.fromkeys(absent) if a not in pset]
         s = k.log_prior.copy() if use_prior else np.zeros(len(k.ids))
+        like = np.zeros(len(k.ids))
         if present:
-            s += self.log_p[:, present].sum(axis=1)
+            like += self.log_p[:, present].sum(axis=1)
         if absent:
-            s += self.absent_weight * self.log_q[:, absent].sum(axis=1)
+            like += self.absent_weight * self.log_q[:, absent].sum(axis=1)
+        s += self.temper(len(present), len(absent)) * like
         for d in stated:
             s[d] += np.log(self.stated_factor)
         for d in known:
             if d not in stated:
-                s[d] += np.log(self.history_factor)
+                s[d] += np.log(HISTORY_FACTOR if d in underlying else self.history_factor)
+        for d in measured:
+            if d not in stated:
+                s[d] += np.log(self.lab_factor)
         excluded: dict[int, str] = {}
         factors = np.ones(len(k.ids))
         if age is not None or sex is not None:
@@ -495,6 +535,14 @@ class CommonScorer:
                     s[d] += np.log(f)
         return s, excluded, factors
 
+    def temper(self, n_present: int, n_absent: int) -> float:
+        """The exponent of the findings' likelihood: 1, or ``max_findings / n`` when more findings are counted
+        (n = present + absent at their weight), so that a long note counts as ``max_findings`` findings."""
+        n = n_present + self.absent_weight * n_absent
+        if self.max_findings is None or n <= self.max_findings:
+            return 1.0
+        return float(self.max_findings / n)
+
     @staticmethod
     def probabilities(scores: np.ndarray) -> np.ndarray:
         finite = np.isfinite(scores)
@@ -504,7 +552,7 @@ class CommonScorer:
         return z / z.sum()
 
 
-def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: float = 0.3,
+def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: float = EMERGENCY_AT,
            supported: Sequence[bool] | None = None) -> tuple[str, str]:
     """``(level, reason)``: emergency when the can't-miss diagnoses (severity 1-2) together reach
     ``emergency_at`` or lead the list; else the urgency of the most probable diagnosis.

@@ -25,6 +25,7 @@ from guideline rules and the table's precautions, each with provenance.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -35,8 +36,13 @@ from spacy.tokens import Doc
 from medlens.errors import InputError
 from medlens.kg.store import KnowledgeGraph
 from medlens.reasoning.common import (
+    EMERGENCY_AT,
+    HISTORY_FACTOR,
     LEAK,
+    NOTE_EMERGENCY_AT,
+    NOTE_HISTORY_FACTOR,
     NOTE_LEAK,
+    NOTE_MAX_FINDINGS,
     TRIAGE_WORDS,
     URGENCY,
     CommonKnowledge,
@@ -59,7 +65,7 @@ from medlens.reasoning.models import (
     Suggestion,
     Triage,
 )
-from medlens.reasoning.patient import read_patient, scan_text, section_at, section_spans
+from medlens.reasoning.patient import lab_threshold, low_lab_value, read_patient, scan_text, section_at, section_spans
 from medlens.reasoning.phenotype import PhenotypeIndex, ScorerSettings
 from medlens.reasoning.rules import LabValue, RuleEngine, RuleSet, load_rules
 from medlens.reasoning.tables import DiseaseSymptomTable, NaiveBayesScorer, symptom_text
@@ -232,7 +238,8 @@ class DiagnosisEngine:
 
         Args:
             findings: findings, an analyzed Doc, or free text.
-            labs: lab values (``LabValue`` or ``"potassium=6.8 mmol/L"``) for the guideline rules.
+            labs: lab values (``LabValue`` or ``"potassium=6.8 mmol/L"``) for the guideline rules (a low
+                hemoglobin also shows anemia to the common-disease scorer).
             top: how many diagnoses to return with their evidence (all candidates are ranked).
             questions: how many next questions to propose.
             text: the note or description the findings came from (for age, sex and risk factors);
@@ -276,7 +283,7 @@ class DiagnosisEngine:
                 result.mode = "rare"
                 result.knowledge = ["hpo: HPO annotations of OMIM/Orphanet/DECIPHER rare diseases (phenotype scorer)"]
             else:
-                result = self._diagnose_common(list(findings), text, patient, top, questions)
+                result = self._diagnose_common(list(findings), text, patient, top, questions, labs)
         result.patient = patient if (patient.age is not None or patient.sex is not None) else None
         routed = {r.finding for r in result.risk_factors if r.finding}
         result.excluded_findings = [f for f in excluded if f.id not in routed]
@@ -346,14 +353,27 @@ class DiagnosisEngine:
         return hits
 
     def _stated(self, f: Finding) -> list[int]:
-        """Diseases a present, current finding names (a stated diagnosis)."""
+        """Diseases a present, current finding names (a stated diagnosis).
+
+        A finding states a disease when its words match the disease's name patterns, or when one of its
+        ICD-10-CM codes is the disease's code or a code below it, or a subcategory above it (``J45.90`` states
+        ``J45.901``). Sibling codes name other forms (``I20.0`` unstable angina is not ``I20.9`` stable angina;
+        the disease's name patterns cover the common wordings), and a shared three-character category is not
+        enough (``R60.9`` edema is not ``R60.0`` localized edema, ``F41.9`` anxiety is not ``F41.0`` panic
+        attack, ``J44.9`` COPD is not ``J44.1`` its exacerbation); symptom and sign codes
+        (chapter R) and code ranges never state a disease, nor does the code of a finding that is one of the
+        knowledge's symptoms ("scratchy throat", coded ``J02.9``, is a sore throat, not pharyngitis).
+        """
         k = self.common
         out = []
-        cats = {c.split(":", 1)[1][:3] for c in f.concepts if c.startswith("ICD10CM:")}
+        codes = {c.split(":", 1)[1] for c in f.concepts if c.startswith("ICD10CM:")}
+        codes = {c for c in codes if "-" not in c and not c.startswith("R")}
+        if codes and any(not (k.features[i].antecedent or k.features[i].history) for i in self.feature_hits(f)):
+            codes = set()
         words = [w for w in (f.text, f.name) if w]
         for d in range(len(k.ids)):
             code = k.icd10cm[d]
-            if code and code[:3] in cats and code[:3] not in ("R06", "R07", "R05", "R50", "R51"):
+            if code and any(c.startswith(code) or (len(c) > 3 and code.startswith(c)) for c in codes):
                 out.append(d)
             elif any(rx.search(w) for rx in k.stated[d] for w in words):
                 out.append(d)
@@ -433,21 +453,52 @@ class DiagnosisEngine:
                 risks[i] = r.model_copy(update={"status": "present"})
         return present, absent, stated, known, used, unmapped, list(risks.values())
 
+    def measured(self, text: str | None, patient: Patient, labs: Sequence[LabValue] = ()) -> dict[int, str]:
+        """Diseases an abnormal result shows (the knowledge's ``low_lab``: a hemoglobin below the WHO threshold
+        shows anemia), from the lab values given and the values the text reports: disease index → the words."""
+        k = self.common
+        out: dict[int, str] = {}
+        for d, lab in enumerate(k.low_labs):
+            if not lab:
+                continue
+            limit = lab_threshold(lab["below"], patient.age, patient.sex)
+            given = [x for x in labs if re.fullmatch(lab["words"], x.test, re.I) or x.test == lab.get("test")]
+            low = [x for x in given if x.value < limit]
+            if low:
+                x = min(low, key=lambda x: x.value)
+                out[d] = f"{x.test} {x.value:g} (below {limit:g} {lab.get('unit', '')})".replace(" )", ")")
+            elif text and not given:
+                hit = low_lab_value(text, lab, patient.age, patient.sex)
+                if hit:
+                    out[d] = f"{hit[2]} (below {hit[1]:g} {lab.get('unit', '')})".replace(" )", ")")
+        return out
+
     def _diagnose_common(self, findings: list[Finding], text: str | None, patient: Patient, top: int,
-                         n_questions: int) -> Differential:
+                         n_questions: int, labs: Sequence[LabValue] = ()) -> Differential:
         k = self.common
         settings = dict(self.common_settings)
         # a note mentions much the knowledge does not model (comorbidities, procedures): a finding a disease's
         # knowledge does not list weighs less against it than in a patient's short description
         settings.setdefault("leak", NOTE_LEAK if text and len(text) > SHORT_TEXT else LEAK)
+        note = bool(text and len(text) > SHORT_TEXT)
+        settings.setdefault("max_findings", NOTE_MAX_FINDINGS if note else None)
+        if note:
+            settings.setdefault("history_factor", NOTE_HISTORY_FACTOR)
+        emergency_at = settings.pop("emergency_at", NOTE_EMERGENCY_AT if note else EMERGENCY_AT)
         scorer = CommonScorer(k, **settings)
         present, absent, stated, known, used, unmapped, risks = self.case_features(findings, text)
         result = Differential(method="common", mode="common", findings=used, unmapped=unmapped, candidates=len(k.ids),
                               risk_factors=risks,
                               knowledge=[f"{k.name}: {k.title} ({k.license})"])
-        if not present and not absent and not stated:
+        measured = self.measured(text, patient, labs)
+        if not present and not absent and not stated and not measured:
             return result
-        scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex, known=known)
+        # an acute disease known only through its underlying chronic one (asthma → an asthma attack) is a risk
+        said = [w for f in findings if f.status in ("historical", "present") for w in (f.text, f.name) if w]
+        underlying = [d for d in known if k.underlying and k.underlying[d] and not any(
+            rx.search(w) for rx in k.stated[d] for w in said)]
+        scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex, known=known,
+                                             measured=list(measured), underlying=underlying)
         probs = scorer.probabilities(scores)
         for d, why in excl.items():
             result.excluded_diagnoses.append(ExcludedDiagnosis(id=k.ids[d], name=k.names[d], reason=why))
@@ -469,7 +520,12 @@ class DiagnosisEngine:
             if d in known and d not in stated:
                 sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
                                        relation="known_condition", term=k.ids[d], term_name=k.names[d], match="exact",
-                                       weight=round(float(np.log(scorer.history_factor)), 4), source=k.name))
+                                       weight=round(float(np.log(HISTORY_FACTOR if d in underlying else scorer.history_factor)), 4),
+                                       source=k.name))
+            if d in measured and d not in stated:
+                sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
+                                       text=measured[d], relation="abnormal_result", term=k.ids[d], term_name=k.names[d],
+                                       match="exact", weight=round(float(np.log(scorer.lab_factor)), 4), source=k.name))
             if d in stated:
                 sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
                                        relation="stated_diagnosis", term=k.ids[d], term_name=k.names[d], match="exact",
@@ -493,8 +549,8 @@ class DiagnosisEngine:
             # a can't-miss diagnosis counts for the emergency level only when a current symptom supports it
             # (risk factors alone, as in a follow-up visit, do not send the patient to the emergency department)
             sym = [i for i in present if not (k.features[i].antecedent or k.features[i].history)]
-            supported = np.array([d in stated or any(k.p[d, i] >= 0.3 for i in sym) for d in range(len(k.ids))])
-            level, why = triage(probs, k.severity, supported=supported)
+            supported = np.array([d in stated or d in measured or any(k.p[d, i] >= 0.3 for i in sym) for d in range(len(k.ids))])
+            level, why = triage(probs, k.severity, emergency_at=emergency_at, supported=supported)
             result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)
         skipped = {i for f in findings if f.status == "uncertain" for i in self.feature_hits(f)}
         result.questions = self._common_questions(order[:10], probs, set(present) | set(absent) | skipped, n_questions)

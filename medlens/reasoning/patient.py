@@ -187,3 +187,54 @@ def scan_text(text: str, features: Sequence, symptoms: bool = False) -> list[Men
                 out.append(Mention(i, "absent" if neg else "present", ctx, m.group(0), s + m.start(), s + m.end()))
                 break
     return out
+
+
+# -- lab values ----------------------------------------------------------------------------------
+_NUMBER = r"(?P<value>\d{1,3}(?:\.\d+)?)"
+
+
+def lab_threshold(below: dict, age: float | None, sex: str | None) -> float:
+    """The lower limit of a ``low_lab`` for a patient: the youngest ``age_under_N`` bracket the age falls in,
+    else the sex's value, else the lowest adult value (sex unknown)."""
+    if age is not None:
+        brackets = sorted((float(k.split("_")[-1]), v) for k, v in below.items() if k.startswith("age_under_"))
+        for limit, v in brackets:
+            if age < limit:
+                return float(v)
+    if sex in below:
+        return float(below[sex])
+    adult = [v for k, v in below.items() if not k.startswith("age_under_")]
+    return float(min(adult or below.values()))
+
+
+def low_lab_value(text: str, lab: dict, age: float | None = None, sex: str | None = None
+                  ) -> tuple[float, float, str] | None:
+    """The lowest value of a lab test the text reports, when it is below the patient's threshold.
+
+    Reads "hemoglobin of 8.9", "Hgb 10.2 g/dL", "hemoglobin was stable at 10", "hemoglobin and hematocrit
+    16 and 47" (the first number after the name, within a few words; values in g/L are divided by 10), in
+    every section but allergies, instructions and plans.
+
+    Args:
+        text: the note.
+        lab: the disease's ``low_lab`` entry (``words``, ``below``).
+        age, sex: the patient's, for the threshold (see :func:`lab_threshold`).
+
+    Returns:
+        ``(value, threshold, words)`` or None when no value is below the threshold.
+    """
+    rx = re.compile(rf"\b(?:{lab['words']})\b(?:\W+(?!\d)[A-Za-z/&]+){{0,4}}?\W{{0,3}}{_NUMBER}(?!\s*%|\.\d|\d)", re.I)
+    limit = lab_threshold(lab["below"], age, sex)
+    spans = section_spans(text)
+    best = None
+    for m in rx.finditer(text):
+        if section_at(spans, m.start()) == "skip":
+            continue
+        v = float(m.group("value"))
+        if 30 <= v <= 250:  # g/L
+            v /= 10
+        if not 2 <= v <= 25 or _NEG.search(text[m.start():m.start("value")]):
+            continue
+        if v < limit and (best is None or v < best[0]):
+            best = (v, limit, m.group(0))
+    return best

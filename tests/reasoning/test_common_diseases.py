@@ -13,6 +13,7 @@ from medlens.reasoning.common import (
     triage,
 )
 from medlens.reasoning.models import Finding
+from medlens.reasoning.rules import LabValue
 from medlens.reasoning.patient import read_patient, scan_text
 
 TABLES = Path(__file__).resolve().parents[1] / "fixtures" / "tables"
@@ -246,3 +247,111 @@ def test_fhir_differential_bundle_validates(tiny_kg, nlp):
     cond = next(e["resource"] for e in data["entry"] if e["resource"]["resourceType"] == "Condition")
     assert cond["verificationStatus"]["coding"][0]["code"] == "differential"
     assert cond["code"]["coding"][0]["system"] == "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+# -- notes: stated diagnoses by code, abnormal results, tempered likelihoods, known conditions ------------
+@pytest.fixture(scope="module")
+def engine(tiny_kg, nlp):
+    from medlens.reasoning.engine import DiagnosisEngine
+
+    return DiagnosisEngine(tiny_kg, nlp=nlp)
+
+
+def _names(engine, ds):
+    return {engine.common.names[d] for d in ds}
+
+
+@pytest.mark.parametrize("name,text,code,hpo,stated", [
+    ("Inflammation of the pericardium", "inflamed pericardium", "I30.9", [], "Pericarditis"),  # the disease's code
+    ("Unspecified asthma", "reactive airways", "J45.90", [], "Bronchospasm / acute asthma exacerbation"),  # above it
+    ("Edema", "edema", "R60.9", [], None),  # a sign (chapter R) is not localized edema R60.0
+    ("Anxiety", "nervous", "F41.9", [], None),  # same category F41, another code: not panic attack F41.0
+    ("Chronic pulmonary obstruction", "chronic lung disease", "J44.9", [], None),  # not its exacerbation J44.1
+    ("Allergy", "allergies", "T78.40", [], None),  # not anaphylaxis T78.2
+    ("Hernia", "hernia", "K40-K46", [], None),  # a code range
+    ("Pharyngalgia", "scratchy throat", "J02.9", ["HP:0025439"], None),  # a symptom of the knowledge, coded J02.9
+])
+def test_stated_diagnosis_by_code(engine, name, text, code, hpo, stated):
+    f = Finding(id=f"ICD10CM:{code}", name=name, text=text, concepts=[f"ICD10CM:{code}", *hpo], hpo=hpo)
+    got = _names(engine, engine._stated(f))
+    assert got == ({stated} if stated else set())
+
+
+def test_stated_diagnosis_by_words_still_counts(engine):
+    f = Finding(id="X:1", name="Atrial fibrillation", text="chronic atrial fibrillation", concepts=["ICD10CM:I48.2"])
+    assert "Atrial fibrillation" in _names(engine, engine._stated(f))
+
+
+@pytest.mark.parametrize("text,age,sex,value", [
+    ("CBC revealed microcytic anemia with hemoglobin of 8.9.", 70, "female", 8.9),
+    ("Labs: Hgb 12.5 g/dL, WBC 7.", 60, "male", 12.5),  # men: below 13
+    ("Labs: Hgb 12.5 g/dL.", 60, "female", None),  # women: 12
+    ("Her hemoglobin was 12. Hemoglobin dropped to 9; hemoglobin is now 10.", 50, "female", 9.0),  # the lowest
+    ("hemoglobin and hematocrit 16 and 47", 40, "male", None),
+    ("HbA1c 7.5", 50, None, None),  # not a hemoglobin
+    ("Hb 95 g/L", 30, "female", 9.5),  # g/L
+    ("hemoglobin 11.0", 3, None, None),  # under 5 years: 11
+    ("hemoglobin 11.2", 8, None, 11.2),  # 5-11 years: 11.5
+    ("PLAN: recheck hemoglobin 10 next week.", None, None, None),  # a plan is not a result
+])
+def test_low_hemoglobin_read_from_text(ddx, text, age, sex, value):
+    from medlens.reasoning.patient import low_lab_value
+
+    lab = ddx.low_labs[ddx.disease_index["DDXPLUS:anemia"]]
+    got = low_lab_value(text, lab, age, sex)
+    assert (got[0] if got else None) == (pytest.approx(value) if value is not None else None)
+
+
+def test_low_hemoglobin_shows_anemia(engine, ddx):
+    from medlens.reasoning.models import Patient
+
+    anemia = ddx.disease_index["DDXPLUS:anemia"]
+    assert engine.measured("Hemoglobin of 8.1 on admission.", Patient(age=70, sex="male")) == {anemia: "Hemoglobin of 8.1 (below 13 g/dL)"}
+    assert engine.measured("Hemoglobin of 14.1 on admission.", Patient(age=70, sex="male")) == {}
+    assert anemia in engine.measured(None, Patient(sex="female"), [LabValue.parse("hemoglobin=10.5 g/dL")])
+    # a given lab value decides over the text's
+    assert engine.measured("hemoglobin 8", Patient(sex="female"), [LabValue.parse("hgb=13.5")]) == {}
+    fatigue = [Finding(id="X:f", name="Fatigue", text="fatigue")]
+    res = engine.diagnose(fatigue, text="A 70-year-old man with fatigue. Hemoglobin of 8.1.", mode="common")
+    top = res.diagnoses[0]
+    assert top.name == "Anemia" and top.supporting[0].relation == "abnormal_result"
+    plain = engine.diagnose(fatigue, text="A 70-year-old man with fatigue. Hemoglobin of 14.1.", mode="common")
+    assert plain.diagnoses[0].name != "Anemia" or plain.diagnoses[0].probability < top.probability
+
+
+def test_tempered_likelihood_on_many_findings(ddx):
+    s = CommonScorer(ddx, max_findings=5)
+    assert s.temper(3, 0) == 1.0 and s.temper(20, 0) == pytest.approx(0.25) and s.temper(8, 4) == pytest.approx(0.5)
+    feats = [ddx.feature_index[k] for k in ("toux", "fievre", "gorge_dlr", "rhino_clair", "douleurxx", "dyspn",
+                                            "expecto", "sueurs", "nausea")
+             if k in ddx.feature_index]
+    assert len(feats) >= 6
+    raw = CommonScorer(ddx).probabilities(CommonScorer(ddx).score(feats)[0])
+    tempered = s.probabilities(s.score(feats)[0])
+    assert tempered.max() < raw.max()  # less overconfident
+    few = feats[:3]
+    np.testing.assert_array_equal(s.score(few)[0], CommonScorer(ddx).score(few)[0])  # few findings: unchanged
+
+
+def test_notes_use_the_note_settings(engine):
+    from medlens.reasoning.common import NOTE_HISTORY_FACTOR
+
+    afib = Finding(id="X:af", name="Atrial fibrillation", text="atrial fibrillation", status="historical")
+    cough = Finding(id="X:c", name="Cough", text="cough")
+    short = engine.diagnose([afib, cough], text="I have a cough. I had atrial fibrillation.", mode="common", top=49)
+    note = "HISTORY OF PRESENT ILLNESS: The patient comes for a cough. " + "She is otherwise well. " * 40
+    long = engine.diagnose([afib, cough], text=note, mode="common", top=49)
+    w = [next(e.weight for d in r.diagnoses if d.name == "Atrial fibrillation" for e in d.supporting
+              if e.relation == "known_condition") for r in (short, long)]
+    assert w[0] == pytest.approx(np.log(10.0), abs=1e-3) and w[1] == pytest.approx(np.log(NOTE_HISTORY_FACTOR), abs=1e-3)
+
+
+def test_underlying_chronic_disease_is_a_risk_not_the_acute_disease(engine):
+    """In a note, asthma in the history is a risk of an asthma attack (x10), not the known disease itself (x30)."""
+    asthma = Finding(id="X:a", name="Asthma", text="asthma", status="historical")
+    cough = Finding(id="X:c", name="Cough", text="cough")
+    note = "HISTORY OF PRESENT ILLNESS: The patient comes for a cough. " + "She is otherwise well. " * 40
+    res = engine.diagnose([asthma, cough], text=note, mode="common", top=49)
+    d = next(d for d in res.diagnoses if d.name == "Bronchospasm / acute asthma exacerbation")
+    w = next(e.weight for e in d.supporting if e.relation == "known_condition")
+    assert w == pytest.approx(np.log(10.0), abs=1e-3)

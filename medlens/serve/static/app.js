@@ -202,7 +202,8 @@ async function renderDifferential(text) {
       const ev = item.evidence || item.supporting || [];
       const evList = el("ul");
       const label = (x) => typeof x === "string" ? x : (x.relation === "p_finding_given_disease" ? x.term_name :
-        x.relation === "stated_diagnosis" ? `stated in the text: ${x.term_name}` : (x.finding_name || x.text || x.name || x.finding || x.id || JSON.stringify(x)));
+        x.relation === "stated_diagnosis" ? `stated in the text: ${x.term_name}` :
+        x.relation === "abnormal_result" ? `abnormal result: ${x.text}` : (x.finding_name || x.text || x.name || x.finding || x.id || JSON.stringify(x)));
       for (const x of (Array.isArray(ev) ? ev : []).slice(0, 6)) {
         const via = x && x.term_name && x.term_name !== x.finding_name && x.relation === "has_phenotype" ? ` (via ${x.term_name})` : "";
         evList.append(el("li", {}, "for: " + label(x) + via));
