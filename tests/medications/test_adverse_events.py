@@ -137,3 +137,29 @@ def test_in_a_pipeline_tagger_events_need_a_trigger_and_entities():
     strict = events_from_tags(text, 0, len(text), spans, ms, rules, require_entities=True)
     assert {e.effect for e in loose} == {"wound", "hepatitis"}
     assert [(e.drug, e.effect) for e in strict] == [("isoniazid", "hepatitis")]
+
+
+def test_tidy_spans_keeps_numbers_whole_and_multiword_routes_one_span():
+    from medlens.medications.ade import tidy_spans
+
+    text = "after sublingual ingestion of glycopyrrolate (5.0 microg/kg) and 3.6 mg of goserelin"
+    r1, r2 = text.index("sublingual"), text.index("ingestion")
+    d = text.index("0 microg/kg")
+    g = text.index("6 mg")
+    drug = text.index("glycopyrrolate")
+    spans = [("ROUTE", r1, r1 + 10), ("ROUTE", r2, r2 + 9), ("DRUG", drug, drug + 14),
+             ("DOSAGE", d, d + 11), ("DOSAGE", g, g + 4)]
+    got = {(lab, text[s:e]) for lab, s, e in tidy_spans(text, spans)}
+    assert got == {("ROUTE", "sublingual ingestion"), ("DRUG", "glycopyrrolate"),
+                   ("DOSAGE", "5.0 microg/kg"), ("DOSAGE", "3.6 mg")}
+
+
+def test_tidy_spans_does_not_merge_main_arguments_or_spans_apart():
+    from medlens.medications.ade import tidy_spans
+
+    text = "aspirin clopidogrel given iv, po"
+    spans = [("DRUG", 0, 7), ("DRUG", 8, 19), ("ROUTE", 26, 28), ("ROUTE", 30, 32)]
+    assert tidy_spans(text, spans) == spans
+    # a span starting after a decimal point takes the digits before it
+    text = "INR was 1.74."
+    assert tidy_spans(text, [("DOSAGE", 10, 13)]) == [("DOSAGE", 8, 13)]
