@@ -23,7 +23,9 @@ drop because they overlap are still gold, so they count as misses).
 * ``--rules``: also run the rule-based attribute extractor
   (:mod:`medlens.medications.attributes`) after each predicted DRUG and add its
   strength/dose (as DOSAGE), route, frequency and duration spans where the model
-  found none of that type overlapping them.
+  found none of that type overlapping them, with PHEE's conventions
+  (:func:`medlens.medications.phee.attribute_to_phee`: no "for" in durations, no
+  percentages as dosages, no routes only implied by a form).
 
     python benchmarks/phee_eval.py --model medlens/assets/ade [--split dev] [--rules] [--json out.json]
     python benchmarks/phee_eval.py --pipeline default   # + the pipeline's doc._.adverse_events (needs the graph)
@@ -47,13 +49,13 @@ from medlens.medications.ade import join_fragments, tidy_spans  # noqa: E402
 from medlens.medications.phee import (  # noqa: E402
     MAIN_ARGUMENTS,
     SUB_ARGUMENTS,
+    attribute_to_phee,
     gold_arguments,
     read_phee,
     score_arguments,
 )
 
 DATA = ROOT.parent / "shared" / "data" / "phee"
-RULE_KINDS = {"strength": "DOSAGE", "dose": "DOSAGE", "route": "ROUTE", "frequency": "FREQ", "duration": "DURATION"}
 
 
 def predict(model: Path, texts: list[str], threads: int, join: bool = True,
@@ -77,14 +79,15 @@ def add_rules(texts: list[str], preds: list[set[tuple[str, int, int]]]) -> list[
         pred = set(pred)
         for lab, s, e in sorted(p for p in pred if p[0] == "DRUG"):
             for kind, attr in ex.extract(text, s, e).items():
-                t = RULE_KINDS.get(kind)
-                if t is None or attr.end_char <= attr.start_char:
+                span = attribute_to_phee(kind, attr.text, attr.start_char, attr.end_char, attr.source)
+                if span is None:
                     continue
-                if any(p[0] == t and p[1] < attr.end_char and attr.start_char < p[2] for p in pred):
+                t, a, b = span
+                if any(p[0] == t and p[1] < b and a < p[2] for p in pred):
                     continue
-                if any(p[1] < attr.end_char and attr.start_char < p[2] for p in pred if p[0] in ("DRUG", "EFFECT")):
+                if any(p[1] < b and a < p[2] for p in pred if p[0] in ("DRUG", "EFFECT")):
                     continue
-                pred.add((t, attr.start_char, attr.end_char))
+                pred.add(span)
         out.append(pred)
     return out
 
