@@ -163,3 +163,12 @@ def test_tidy_spans_does_not_merge_main_arguments_or_spans_apart():
     # a span starting after a decimal point takes the digits before it
     text = "INR was 1.74."
     assert tidy_spans(text, [("DOSAGE", 10, 13)]) == [("DOSAGE", 8, 13)]
+
+
+def test_tidy_spans_reads_a_lone_frequency_word_as_a_frequency():
+    from medlens.medications.ade import tidy_spans
+
+    text = "treatment with weekly paclitaxel for 6 weeks"
+    w, d = text.index("weekly"), text.index("6 weeks")
+    assert tidy_spans(text, [("DURATION", w, w + 6), ("DURATION", d, d + 7)]) == [("FREQ", w, w + 6),
+                                                                                  ("DURATION", d, d + 7)]
