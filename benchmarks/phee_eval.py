@@ -13,13 +13,19 @@ drop because they overlap are still gold, so they count as misses).
   published "main arguments" are Subject, Treatment and Effect, and its
   sub-arguments also count Drug, Age, Gender, Disorder, ...: these groups are
   not the published ones, see benchmarks/README.md.)
-* the tagger's spans are decoded as the component reads them: fragments of one
-  label cut inside a number ("40." + "8 mg") are joined
-  (:func:`medlens.medications.ade.join_fragments`; ``--no-join`` to score them raw).
+* the tagger's spans are decoded as the component reads them
+  (:func:`medlens.medications.ade.tidy_spans`): fragments of one label cut inside
+  a number ("40." + "8 mg") are joined, a span cut inside a decimal number takes
+  the whole number, two same-label sub-argument spans one space apart are one
+  ("sublingual ingestion"); ``--join-only`` applies only the joining of
+  fragments (the decoding before 2026-12-02 round 2), ``--no-join`` scores the
+  raw spans.
 * ``--rules``: also run the rule-based attribute extractor
   (:mod:`medlens.medications.attributes`) after each predicted DRUG and add its
   strength/dose (as DOSAGE), route, frequency and duration spans where the model
-  found none of that type overlapping them.
+  found none of that type overlapping them, with PHEE's conventions
+  (:func:`medlens.medications.phee.attribute_to_phee`: no "for" in durations, no
+  percentages as dosages, no routes only implied by a form).
 
     python benchmarks/phee_eval.py --model medlens/assets/ade [--split dev] [--rules] [--json out.json]
     python benchmarks/phee_eval.py --pipeline default   # + the pipeline's doc._.adverse_events (needs the graph)
@@ -39,25 +45,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from medlens.components.transformer_ner import OnnxTagger  # noqa: E402
-from medlens.medications.ade import join_fragments  # noqa: E402
+from medlens.medications.ade import join_fragments, tidy_spans  # noqa: E402
 from medlens.medications.phee import (  # noqa: E402
     MAIN_ARGUMENTS,
     SUB_ARGUMENTS,
+    attribute_to_phee,
     gold_arguments,
     read_phee,
     score_arguments,
 )
 
 DATA = ROOT.parent / "shared" / "data" / "phee"
-RULE_KINDS = {"strength": "DOSAGE", "dose": "DOSAGE", "route": "ROUTE", "frequency": "FREQ", "duration": "DURATION"}
 
 
-def predict(model: Path, texts: list[str], threads: int, join: bool = True) -> list[set[tuple[str, int, int]]]:
+def predict(model: Path, texts: list[str], threads: int, join: bool = True,
+            tidy: bool = True) -> list[set[tuple[str, int, int]]]:
     tagger = OnnxTagger.from_path(model, threads=threads)
     out = []
     for text, ents in zip(texts, tagger.entities(texts, batch_size=32)):
         spans = [(e.label, e.start, e.end) for e in ents]
-        out.append(set(join_fragments(text, spans) if join else spans))
+        if join:
+            spans = tidy_spans(text, spans) if tidy else join_fragments(text, spans)
+        out.append(set(spans))
     return out
 
 
@@ -70,14 +79,15 @@ def add_rules(texts: list[str], preds: list[set[tuple[str, int, int]]]) -> list[
         pred = set(pred)
         for lab, s, e in sorted(p for p in pred if p[0] == "DRUG"):
             for kind, attr in ex.extract(text, s, e).items():
-                t = RULE_KINDS.get(kind)
-                if t is None or attr.end_char <= attr.start_char:
+                span = attribute_to_phee(kind, attr.text, attr.start_char, attr.end_char, attr.source)
+                if span is None:
                     continue
-                if any(p[0] == t and p[1] < attr.end_char and attr.start_char < p[2] for p in pred):
+                t, a, b = span
+                if any(p[0] == t and p[1] < b and a < p[2] for p in pred):
                     continue
-                if any(p[1] < attr.end_char and attr.start_char < p[2] for p in pred if p[0] in ("DRUG", "EFFECT")):
+                if any(p[1] < b and a < p[2] for p in pred if p[0] in ("DRUG", "EFFECT")):
                     continue
-                pred.add((t, attr.start_char, attr.end_char))
+                pred.add(span)
         out.append(pred)
     return out
 
@@ -151,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rules", action="store_true", help="add the rule-based attributes where the model found none")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-join", action="store_true", help="score the tagger's spans as decoded (no join_fragments)")
+    ap.add_argument("--join-only", action="store_true",
+                    help="only join fragments cut inside a number (no whole numbers, no merging of sub-arguments)")
     ap.add_argument("--json", type=Path, default=None, help="write the scores here")
     ap.add_argument("--pipeline", choices=["default", "rules"], default=None,
                     help="also score the pipeline's adverse events (default pipeline or --no-model rules only; "
@@ -163,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     sents = read_phee(path)
     texts = [s.text for s in sents]
     t0 = time.perf_counter()
-    preds = predict(args.model, texts, args.threads, join=not args.no_join)
+    preds = predict(args.model, texts, args.threads, join=not args.no_join, tidy=not args.join_only)
     secs = time.perf_counter() - t0
     if args.rules:
         preds = add_rules(texts, preds)

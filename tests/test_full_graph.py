@@ -97,3 +97,15 @@ def test_full_graph_example_notes(full_nlp):
         assert all(e._.concepts for e in doc.ents if e._.ner_source == "dictionary"), note.name
         linked = sum(bool(e._.concepts) for e in doc.ents)
         assert linked >= 0.7 * len(doc.ents), (note.name, [e.text for e in doc.ents if not e._.concepts])
+
+
+def test_brand_names_link_to_their_generics(full_nlp, full_kg):
+    found = ents(full_nlp, "MEDICATIONS: Versed 2 mg IV, Percocet 5/325 mg 1 tab q6h prn, Augmentin 875 mg PO BID, "
+                           "Kaletra 2 tablets BID.")
+    ids = {t: e._.concepts[0].concept_id for t, e in found.items() if e._.concepts}
+    assert ids.get("Versed") == "DB00683"  # midazolam
+    assert ids.get("Percocet") == "COMBO:DB00316+DB00497"  # acetaminophen + oxycodone
+    assert ids.get("Augmentin") == "COMBO:DB00766+DB01060"
+    assert ids.get("Kaletra") == "COMBO:DB00503+DB01601"
+    assert found["Augmentin"]._.attributes["route"].value == "PO"
+    assert {r.object for r in full_kg.relations("COMBO:DB00503+DB01601", "has_ingredient")} == {"DB00503", "DB01601"}

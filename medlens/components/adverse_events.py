@@ -25,7 +25,7 @@ from medlens.components.drug_attributes import sentence_bounds
 from medlens.doc import extensions
 from medlens.doc.types import AdverseEvent
 from medlens.errors import Errors, ModelError
-from medlens.medications.ade import AdeRules, Mention, events_from_tags, join_fragments, merge_events
+from medlens.medications.ade import AdeRules, Mention, events_from_tags, merge_events, tidy_spans
 from medlens.runtime import ADE_DIR
 
 
@@ -96,7 +96,7 @@ class AdverseEvents:
         if self.tagger is not None and chosen:
             tagged = self.tagger.entities([text[a:b] for (a, b), _ in chosen], batch_size=self.batch_size)
             for ((a, b), ms), ents_ in zip(chosen, tagged):
-                spans = join_fragments(text, [(c.label, a + c.start, a + c.end) for c in ents_])
+                spans = tidy_spans(text, [(c.label, a + c.start, a + c.end) for c in ents_])
                 model_events += events_from_tags(text, a, b, spans, ms, self.rules, require_entities=True)
         return merge_events(rule_events, model_events)
 

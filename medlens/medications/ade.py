@@ -189,3 +189,48 @@ def join_fragments(text: str, spans: Sequence[tuple[str, int, int]]) -> list[tup
                 continue
         out.append((lab, s, e))
     return out
+
+
+#: Tagger labels whose spans are PHEE treatment sub-arguments (see :func:`tidy_spans`).
+SUB_ARGUMENT_LABELS = frozenset({"DOSAGE", "ROUTE", "FREQ", "DURATION"})
+_NUM_BEFORE = re.compile(r"\d+[.,]$")
+_NUM_AFTER = re.compile(r"[.,]\d+")
+_FREQUENCY_WORD = re.compile(r"(?:(?:once|twice)\s+)?(?:daily|weekly|monthly|nightly)|(?:once|twice) a (?:day|week)", re.I)
+
+
+def tidy_spans(text: str, spans: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """The tagger's spans with PHEE's boundaries: fragments joined, numbers whole, multi-word sub-arguments one span.
+
+    On top of :func:`join_fragments`:
+
+    * a span that starts or ends inside a decimal number takes the whole number ("5.0 microg/kg", not
+      "0 microg/kg": the tagger labels only the pieces after the point);
+    * two sub-argument spans (DOSAGE, ROUTE, FREQ, DURATION) of the same label separated by one space are one
+      span ("sublingual" + "ingestion" -> "sublingual ingestion", "intravenous administration"): the tagger
+      starts a new span at each word of a multi-word route, while PHEE train never has two arguments of one
+      sub-argument type side by side;
+    * a DURATION that is only a frequency word ("weekly", "twice daily") is a FREQ (21 of 21 such spans of
+      PHEE train).
+
+    Args:
+        text: the text the offsets point into.
+        spans: (label, start, end) triples.
+
+    Returns:
+        The tidied spans, sorted by start.
+    """
+    out: list[tuple[str, int, int]] = []
+    for lab, s, e in join_fragments(text, spans):
+        m = _NUM_BEFORE.search(text, 0, s)
+        if m and s < len(text) and text[s].isdigit():
+            s = m.start()
+        m = _NUM_AFTER.match(text, e)
+        if m and e > 0 and text[e - 1].isdigit():
+            e = m.end()
+        if lab == "DURATION" and _FREQUENCY_WORD.fullmatch(text, s, e):
+            lab = "FREQ"
+        if out and out[-1][0] == lab and lab in SUB_ARGUMENT_LABELS and text[out[-1][2]:s] == " ":
+            out[-1] = (lab, out[-1][1], e)
+            continue
+        out.append((lab, s, e))
+    return out

@@ -15,6 +15,7 @@ drug, the effect, the trigger, the indication) is kept. A discontinuous argument
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,3 +194,36 @@ def score_arguments(gold: list[set[tuple[str, int, int]]], pred: list[set[tuple[
     out["sub-arguments"] = prf(SUB_ARGUMENTS)
     out["main arguments"] = prf(MAIN_ARGUMENTS)
     return out
+
+
+#: Rule-based attribute kind -> PHEE sub-argument label (see :func:`attribute_to_phee`).
+ATTRIBUTE_LABELS = {"strength": "DOSAGE", "dose": "DOSAGE", "route": "ROUTE", "frequency": "FREQ",
+                    "duration": "DURATION"}
+_DURATION_LEAD = re.compile(r"(?:for|over|during|x)\s*", re.I)
+
+
+def attribute_to_phee(kind: str, text: str, start: int, end: int, source: str = "rules") -> tuple[str, int, int] | None:
+    """A rule-based drug attribute as a PHEE sub-argument span, with PHEE's boundary conventions.
+
+    Learned from PHEE train (90% slice): Duration spans leave out the preposition ("for 2 weeks" is
+    annotated "2 weeks": 20 of 23 durations after "for"); Dosage is never a percentage (0 of 228: "5%
+    dextrose" names a solution, not a dose); a route only implied by the drug's form ("inhaler") is no span.
+
+    Args:
+        kind: the attribute kind (``strength``, ``dose``, ``route``, ``frequency``, ``duration``, ...).
+        text: the attribute's text; ``start``/``end`` its offsets.
+        source: the attribute's source (``implied`` routes are dropped).
+
+    Returns:
+        (label, start, end), or None when PHEE would not annotate it.
+    """
+    label = ATTRIBUTE_LABELS.get(kind)
+    if label is None or end <= start or source == "implied":
+        return None
+    if label == "DOSAGE" and ("%" in text or "percent" in text.lower()):
+        return None
+    if label == "DURATION":
+        m = _DURATION_LEAD.match(text)
+        if m and m.end() < len(text):
+            start += m.end()
+    return label, start, end

@@ -156,3 +156,37 @@ def test_in_a_pipeline_an_effect_right_after_its_drug_behind_if_or_for_is_an_ind
     ms3 = [Mention("amoxicillin", 8, 19, "DRUG"), Mention("otitis", 24, 30, "DISEASE"), Mention("rash", 44, 48, "SYMPTOM")]
     spans3 = [("DRUG", 8, 19), ("EFFECT", 24, 30), ("TRIGGER", 32, 41), ("EFFECT", 44, 48)]
     assert [e.effect for e in events_from_tags(text3, 0, len(text3), spans3, ms3, rules, require_entities=True)] == ["rash"]
+
+def test_tidy_spans_keeps_numbers_whole_and_multiword_routes_one_span():
+    from medlens.medications.ade import tidy_spans
+
+    text = "after sublingual ingestion of glycopyrrolate (5.0 microg/kg) and 3.6 mg of goserelin"
+    r1, r2 = text.index("sublingual"), text.index("ingestion")
+    d = text.index("0 microg/kg")
+    g = text.index("6 mg")
+    drug = text.index("glycopyrrolate")
+    spans = [("ROUTE", r1, r1 + 10), ("ROUTE", r2, r2 + 9), ("DRUG", drug, drug + 14),
+             ("DOSAGE", d, d + 11), ("DOSAGE", g, g + 4)]
+    got = {(lab, text[s:e]) for lab, s, e in tidy_spans(text, spans)}
+    assert got == {("ROUTE", "sublingual ingestion"), ("DRUG", "glycopyrrolate"),
+                   ("DOSAGE", "5.0 microg/kg"), ("DOSAGE", "3.6 mg")}
+
+
+def test_tidy_spans_does_not_merge_main_arguments_or_spans_apart():
+    from medlens.medications.ade import tidy_spans
+
+    text = "aspirin clopidogrel given iv, po"
+    spans = [("DRUG", 0, 7), ("DRUG", 8, 19), ("ROUTE", 26, 28), ("ROUTE", 30, 32)]
+    assert tidy_spans(text, spans) == spans
+    # a span starting after a decimal point takes the digits before it
+    text = "INR was 1.74."
+    assert tidy_spans(text, [("DOSAGE", 10, 13)]) == [("DOSAGE", 8, 13)]
+
+
+def test_tidy_spans_reads_a_lone_frequency_word_as_a_frequency():
+    from medlens.medications.ade import tidy_spans
+
+    text = "treatment with weekly paclitaxel for 6 weeks"
+    w, d = text.index("weekly"), text.index("6 weeks")
+    assert tidy_spans(text, [("DURATION", w, w + 6), ("DURATION", d, d + 7)]) == [("FREQ", w, w + 6),
+                                                                                  ("DURATION", d, d + 7)]

@@ -55,3 +55,18 @@ def test_bad_line_names_it(tmp_path):
     bad.write_text(json.dumps({"id": "x"}) + "\n")
     with pytest.raises(InputError, match="context"):
         read_phee(bad)
+
+
+def test_rule_attributes_take_phee_boundaries():
+    from medlens.medications.phee import attribute_to_phee
+
+    text = "prednisone 40 mg daily for 2 weeks in 5% dextrose"
+    d = text.index("for 2 weeks")
+    assert attribute_to_phee("duration", "for 2 weeks", d, d + 11) == ("DURATION", d + 4, d + 11)
+    s = text.index("40 mg")
+    assert attribute_to_phee("strength", "40 mg", s, s + 5) == ("DOSAGE", s, s + 5)
+    p = text.index("5%")
+    assert attribute_to_phee("strength", "5%", p, p + 2) is None  # PHEE never annotates a percentage as a dosage
+    assert attribute_to_phee("route", "inhaler", 0, 7, source="implied") is None
+    assert attribute_to_phee("status", "started", 0, 7) is None
+    assert attribute_to_phee("duration", "for", 0, 3) == ("DURATION", 0, 3)  # nothing left after the preposition
