@@ -18,9 +18,18 @@ default -- on top of the :class:`~medlens.components.linker.EntityLinker`:
    cancer") that do not name one concept are split into one mention per conjunct
    (``breast cancer``, ``ovarian cancer``), each normalized on its own.
 
-When all of this finds nothing, fuzzy matches are accepted, and last the mention's
-head: its trailing words without the first ones ("congenital cataract" ->
-"cataract"), the longest that names a concept.
+When all of this finds nothing and a :class:`~medlens.components.mention_semantic.SemanticIndex`
+is given, the nearest concept text by meaning (sentence-encoder cosine, at least
+:data:`SEMANTIC_THRESHOLD`; concepts the training annotators used and MeSH descriptors
+first by a small margin) names the concept ("artery calcification" -> Vascular
+Calcification). Then fuzzy matches are accepted, then the mention's head: its trailing
+words without the first ones ("congenital cataract" -> "cataract"), the longest that
+names a concept, and last the mention with the document's abbreviations written out
+("DMD defects").
+
+Abbreviations are found with Schwartz & Hearst's rule and, where it fails, a looser
+one: the words just before the parenthesis whose initials are the short form's letters
+in any order ("myotonic dystrophy (DM)").
 
 The result is one id per concept named (several for a composite mention), or an
 empty list.
@@ -49,6 +58,14 @@ _ADJECTIVES = (
     (re.compile(r"\bischemic\b"), "ischemia"), (re.compile(r"\b(\w+)emic\b"), r"\1emia"),
     (re.compile(r"\b(\w+)otic\b"), r"\1osis"), (re.compile(r"\b(\w+)ic tumou?rs?\b"), r"\1ic neoplasms"),
 )
+SEMANTIC_THRESHOLD = 0.7
+"""Cosine the chosen concept text needs (with a :class:`SemanticIndex`); tuned on the train hold-out."""
+SEMANTIC_K = 20
+"""Concept texts the semantic route ranks."""
+SEMANTIC_ANNOTATED_BONUS = 0.06
+"""Added to the cosine of a concept the training annotators used (tuned on the train hold-out)."""
+SEMANTIC_DESCRIPTOR_BONUS = 0.02
+"""Added to the cosine of a MeSH descriptor (``MESH:D``), which annotators prefer to supplementary concepts."""
 _CONJ = re.compile(r"\s*(?:,\s*(?:and|or|and/or)\s+|,\s*|\s+and/or\s+|\s+and\s+|\s+or\s+|\s*/\s*)", re.I)
 
 
@@ -69,7 +86,8 @@ def find_abbreviations(text: str) -> dict[str, str]:
         if short in found or not short[0].isalnum():
             continue
         words = text[max(0, m.start() - 200) : m.start()].split()
-        long = _long_form(short, words[-(min(len(short) + 5, len(short) * 2)) :])
+        window = words[-(min(len(short) + 5, len(short) * 2)) :]
+        long = _long_form(short, window) or _initials_long_form(short, window)
         if long:
             found[short] = long
     return found
@@ -99,6 +117,48 @@ def _long_form(short: str, words: list[str]) -> str | None:
     if not found or len(found) <= len(short) or short.lower() in found.lower().split():
         return None
     return found
+
+
+_FUNCTION_WORDS = frozenset({"of", "the", "and", "in", "with", "to", "for", "on", "a", "an", "or", "by"})
+
+
+def _initials_long_form(short: str, words: list[str]) -> str | None:
+    """A looser rule for short forms Schwartz & Hearst miss because their letters are out of
+    order ("myotonic dystrophy (DM)", "type 2 diabetes (T2D)" stays with the first rule): the
+    last words before the parenthesis whose initials are exactly the short form's letters, in
+    any order (function words such as "of" in between are skipped, never first or last).
+
+    Only short forms of 2-6 characters that start with a capital letter and whose letters are
+    capitals (``DM``, ``HbS`` is not one) are tried."""
+    letters = sorted(c.lower() for c in short if c.isalpha())
+    if not 2 <= len(short) <= 6 or not short[0].isupper() or len(letters) < 2 \
+            or any(c.isalpha() and not c.isupper() for c in short) or any(c.isdigit() for c in short):
+        return None
+    picked: list[str] = []
+    content = 0
+    for w in reversed(words):
+        core = w.strip("\"'[](),;:.")
+        if not core:
+            return None
+        if core.lower() in _FUNCTION_WORDS:
+            if content == 0:
+                return None
+            picked.append(w)
+            continue
+        if not core[0].isalpha():
+            return None
+        picked.append(w)
+        content += 1
+        if content == len(letters):
+            break
+    if content != len(letters) or picked[-1].strip("\"'[](),;:.").lower() in _FUNCTION_WORDS:
+        return None
+    initials = sorted(w.strip("\"'[](),;:.")[0].lower() for w in picked
+                      if w.strip("\"'[](),;:.").lower() not in _FUNCTION_WORDS)
+    if initials != letters:
+        return None
+    found = " ".join(reversed(picked)).strip().strip("\"'[(").rstrip(",;:")
+    return found if len(found) > len(short) else None
 
 
 def spelling_variants(text: str) -> list[str]:
@@ -168,18 +228,37 @@ class MentionNormalizer:
         target: the vocabulary (``mesh``; any source name :meth:`KnowledgeGraph.map_to` accepts).
         accept: id prefixes that count as the vocabulary's ids (default: ``MESH:`` and
             ``OMIM:``, the ids of MEDIC).
+        semantic: a :class:`~medlens.components.mention_semantic.SemanticIndex` (or True to
+            build one over the graph's disease concepts) for the semantic route: a mention
+            that no exact, normalized, abbreviation, composite or spelling route resolves gets
+            the concept of its nearest embedded concept text, before fuzzy matching. None
+            (default): no semantic route. The first use embeds ~90,000 texts (minutes on 2
+            cores; cached on disk).
+        semantic_threshold: cosine the chosen concept text needs.
+        semantic_first: try the semantic route before fuzzy matches and the head (default),
+            else after them.
     """
 
     def __init__(self, linker, kg: KnowledgeGraph, target: str = "mesh",
-                 accept: tuple[str, ...] = ("MESH:", "OMIM:")) -> None:
+                 accept: tuple[str, ...] = ("MESH:", "OMIM:"), semantic=None,
+                 semantic_threshold: float = SEMANTIC_THRESHOLD, semantic_first: bool = True) -> None:
         self.linker = linker
+        if semantic is True:
+            from medlens.components.mention_semantic import SemanticIndex
+
+            semantic = SemanticIndex(kg, accept=accept)
+        self.semantic = semantic or None
+        self.semantic_threshold = semantic_threshold
+        self.semantic_first = semantic_first
+        self._annotated_set: set[str] | None = None
         self.kg = kg
         self.target = vocabulary_name(target)
         self.accept = accept
         self._mention_keys: dict[tuple[str, bool], set[str]] | None = None
         linker.prefer = [self.target, *(p for p in ("omim",) if p != self.target and "OMIM:" in accept)]
 
-    def normalize(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None) -> Normalized:
+    def normalize(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None,
+                  _inner: bool = False) -> Normalized:
         """The ids for one mention.
 
         Args:
@@ -211,6 +290,10 @@ class MentionNormalizer:
         found = self._variants(text, label)
         if found:
             return Normalized((found,), "variant")
+        if self.semantic_first:
+            found = self._nearest(text, label)
+            if found:
+                return Normalized((found,), "semantic")
         weak = self._one(text, label, strong=False)
         if weak:
             return Normalized((weak,), "link")
@@ -219,8 +302,39 @@ class MentionNormalizer:
             found = self._one(" ".join(words[i:]), label, strong=True)
             if found:
                 return Normalized((found,), "head")
-        # an expanded abbreviation inside the mention ("DMD patients")
+        if not self.semantic_first:
+            found = self._nearest(text, label)
+            if found:
+                return Normalized((found,), "semantic")
+        if not _inner and any(w in abbreviations for w in words):  # "DMD defects"
+            expanded = " ".join(abbreviations.get(w, w) for w in words)
+            inner = self.normalize(expanded, label, None, _inner=True)
+            if inner.ids:
+                return Normalized(inner.ids, "abbreviation")
         return Normalized((), "none")
+
+    def _nearest(self, text: str, label: str | None) -> str | None:
+        """The concept of the nearest embedded concept text, when its cosine reaches the threshold."""
+        if self.semantic is None or (label is not None and label not in self.semantic.labels):
+            return None
+        near = self.semantic.nearest(text, k=SEMANTIC_K)
+        if not near:
+            return None
+        annotated = self._annotated_ids()
+
+        def rank(n) -> float:  # annotators' concepts and MeSH descriptors first, by a small margin
+            return n.score + (SEMANTIC_ANNOTATED_BONUS if n.concept_id in annotated else 0.0) \
+                + (SEMANTIC_DESCRIPTOR_BONUS if n.concept_id.startswith("MESH:D") else 0.0)
+
+        best = max(near, key=rank)
+        return best.concept_id if best.score >= self.semantic_threshold else None
+
+    def _annotated_ids(self) -> set[str]:
+        """Ids the training corpora's annotators used (concepts with ``mentions`` synonyms)."""
+        if self._annotated_set is None:
+            self._annotated_set = {r[0] for r in self.kg.query(
+                "SELECT DISTINCT concept_id FROM synonyms WHERE source = 'mentions'")}
+        return self._annotated_set
 
     def _annotated(self, text: str, label: str | None) -> str | None:
         """The id annotators gave this text in the training corpora (``mention`` synonyms of

@@ -11,8 +11,8 @@ def test_find_abbreviations_schwartz_hearst():
             "Patients with Huntington disease (HD) and controls (n = 12) took doxorubicin (DOX).")
     assert find_abbreviations(text) == {"A-T": "Ataxia-telangiectasia", "IDC": "idiopathic dilated cardiomyopathy",
                                         "HD": "Huntington disease", "DOX": "doxorubicin"}
-    # letters out of order define nothing
-    assert find_abbreviations("myotonic dystrophy (DM) is common") == {}
+    # letters out of order: the looser initials rule
+    assert find_abbreviations("myotonic dystrophy (DM) is common") == {"DM": "myotonic dystrophy"}
 
 
 def test_split_composite_shares_the_head():
