@@ -44,3 +44,25 @@ def test_tabs_line_breaks_and_form_feeds_are_text(client, path):
 def test_line_and_column_are_counted(client):
     msg = _post(client, "/v1/analyze", "HPI: fever.\nPlan: rest\x00.").json()["error"]["message"]
     assert "line 2, column 11" in msg
+
+
+MALFORMED = {
+    "deep array": b'{"text": ' + b"[" * 9000 + b"]" * 9000 + b"}",
+    "huge integer": b'{"text": "fever", "top": ' + b"9" * 5000 + b"}",
+    "huge float": b'{"text": "fever", "top": 1e400}',
+    "NaN": b'{"text": "fever", "top": NaN}',
+    "invalid UTF-8": b'{"text": "fe\xffver"}',
+    "surrogate in a key": b'{"te\\ud800xt": "fever"}',
+    "text not a string": b'{"text": ["fever"]}',
+}
+
+
+@pytest.mark.parametrize("path", ROUTES)
+@pytest.mark.parametrize("name", list(MALFORMED))
+def test_malformed_bodies_are_4xx(client, path, name):
+    body = MALFORMED[name]
+    if path.endswith("batch"):
+        body = body.replace(b'{"text"', b'{"documents": [{"text"', 1)[:-1] + b"}]}"
+    r = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500, (name, r.status_code, r.text)
+    assert set(r.json()) == {"error"}
