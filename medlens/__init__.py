@@ -10,12 +10,41 @@ fully offline.
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib.metadata import PackageNotFoundError, version
 
 try:
     __version__ = version("medlens")
 except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+local"
+
+
+class _ThincWithoutTorch:
+    """Keep thinc from importing PyTorch: ``thinc.compat`` imports torch whenever it is installed
+    (``medlens[train]``), which costs 2-3 s of every start although the pipeline never runs torch
+    through thinc (the models run in ONNX Runtime). Only an import made by ``thinc.compat`` itself is
+    refused; ``import torch`` anywhere else works as usual. ``MEDLENS_THINC_TORCH=1`` turns this off
+    (for spaCy pipelines with PyTorch layers, e.g. spacy-transformers, in the same process).
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "torch" and not name.startswith("torch."):
+            return None
+        frame = sys._getframe(1)
+        for _ in range(30):
+            if frame is None:
+                break
+            if frame.f_globals.get("__name__") == "thinc.compat":
+                raise ModuleNotFoundError("medlens keeps thinc from importing torch (MEDLENS_THINC_TORCH=1 "
+                                          "allows it)", name=name)
+            frame = frame.f_back
+        return None
+
+
+if (os.environ.get("MEDLENS_THINC_TORCH", "") in ("", "0") and "thinc.compat" not in sys.modules
+        and not any(isinstance(f, _ThincWithoutTorch) for f in sys.meta_path)):
+    sys.meta_path.insert(0, _ThincWithoutTorch())
 
 
 def load(config=None, *, kg_path: str | None = None, **overrides):

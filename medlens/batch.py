@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from medlens.config import PipelineConfig
 from medlens.runtime import THREADS_ENV, available_cores, worker_threads
 from medlens.errors import InputError, MedlensError
-from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, read_file, read_stdin
+from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, check_text, discover, read_file, read_stdin
 from medlens.results import DocumentResult
 
 def analyze_one(nlp, doc: InputDocument, include_text: bool = False) -> DocumentResult:
@@ -35,6 +35,7 @@ def analyze_one(nlp, doc: InputDocument, include_text: bool = False) -> Document
     if doc.error is not None or doc.text is None:
         return DocumentResult.failed(doc.id, "InputError", doc.error or "no text")
     try:
+        check_text(doc.text, doc.id)
         spacy_doc = nlp(doc.text)
         return DocumentResult.from_doc(spacy_doc, doc_id=doc.id, include_text=include_text)
     except MedlensError as exc:

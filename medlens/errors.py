@@ -78,6 +78,9 @@ class Errors:
     E211 = "--folds {value} is invalid: it must be between 2 and the number of documents ({n})."
     E212 = "{source}: {n} labels ({labels}) in single-label mode; pass --multi-label to train a multi-label classifier."
     E213 = "{path}: no *.txt files with text under it (searched recursively)."
+    E214 = ("{path}: character {position} (line {line}, column {column}) is {char}, which is not text; remove NUL and "
+            "other control characters (tab, line feed, carriage return, vertical tab and form feed are accepted) "
+            "and unpaired surrogates.")
     # models
     E300 = "Model file {path} is missing or unreadable: {details}"
     E301 = "{path} is not a medlens token-classification model: {details}"

@@ -87,6 +87,10 @@ def diagnose_cli(
             if not p.is_file():
                 _fail(f"{note}: no such file (give a file, or - for stdin, or use --symptoms).")
             text = p.read_text(encoding="utf-8")
+        if text is not None:
+            from medlens.io.readers import check_text
+
+            check_text(text, "stdin" if note == "-" else note)  # NUL and other control characters: E214
         found = engine.findings(text=text, symptoms=symptoms, hpo=hpo.split(",") if hpo else None,
                                 json_items=findings_file.read_text(encoding="utf-8") if findings_file else None)
         context = "\n".join(x for x in (text, symptoms) if x) or None

@@ -52,6 +52,7 @@ def summarize_cli(
     """
     import medlens
     from medlens.config import COMPONENTS, RULES_ONLY
+    from medlens.io.readers import check_text
     from medlens.summarize import summarize
     from medlens.summarize.fhir import summary_to_fhir, visit_note_to_fhir
 
@@ -68,6 +69,10 @@ def summarize_cli(
         name = p.stem
     if not text.strip():
         _fail(f"{name}: the {'conversation' if dialogue else 'note'} is empty.")
+    try:
+        check_text(text, name if path == "-" else path)
+    except MedlensError as exc:
+        _fail(str(exc))
     try:
         nlp = medlens.load(kg_path=str(kg) if kg else None, components=COMPONENTS if model else RULES_ONLY)
         result = summarize(text, kind="dialogue" if dialogue else "note", nlp=nlp, doc_id=name)

@@ -388,7 +388,7 @@ class ContextDetector:
                 cues.append(
                     Cue(
                         category=m.rule.category,
-                        text=doc.text[doc[m.start].idx : last.idx + len(last)],
+                        text=doc[m.start : m.end].text,  # not doc.text[...]: doc.text joins every token
                         start_char=doc[m.start].idx,
                         end_char=last.idx + len(last),
                     )

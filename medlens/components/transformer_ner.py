@@ -415,12 +415,13 @@ class TransformerRecognizer:
             taken = bytearray(len(doc))
             headers = header_ranges(doc)
             sent_chars = [s.start_char for s in doc.sents][1:] if doc.has_annotation("SENT_START") else []
+            text = doc.text  # spaCy joins every token's text on each doc.text: once per doc, not per entity
             for e in ents:
-                start, end = _outside_headers(doc.text, e.start, e.end, headers)
-                for start, end in _within_sentences(doc.text, start, end, sent_chars):
-                    if doc.text[start:end].lower() in self.stopwords:
+                start, end = _outside_headers(text, e.start, e.end, headers)
+                for start, end in _within_sentences(text, start, end, sent_chars):
+                    if text[start:end].lower() in self.stopwords:
                         continue
-                    label = model_label(doc.text[start:end], e.label, self.procedure_endings)
+                    label = model_label(text[start:end], e.label, self.procedure_endings)
                     span = doc.char_span(start, end, label=label, alignment_mode="expand")
                     if span is None or len(span) == 0 or any(taken[span.start:span.end]):
                         continue

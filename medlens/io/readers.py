@@ -6,7 +6,9 @@ out as an :class:`InputDocument` with ``error`` set, and the rest goes on.
 
 from __future__ import annotations
 
+import re
 import sys
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,49 @@ from pathlib import Path
 from medlens.errors import Errors, InputError
 
 DEFAULT_PATTERNS = ("*.txt", "*.text", "*.md", "*.note")
+
+# Not text: C0 controls other than tab, LF, VT, FF and CR; DEL; unpaired UTF-16 surrogates (only a JSON
+# escape or a surrogateescape decode can make one); the noncharacters U+FFFE and U+FFFF.
+_INVALID_CHAR = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def find_invalid_character(text: str) -> tuple[int, str] | None:
+    """The first character that is not text, if any.
+
+    Args:
+        text: the document.
+
+    Returns:
+        ``(offset, description)`` of the first NUL or other control character (tab, line feed,
+        carriage return, vertical tab and form feed are text), unpaired surrogate or noncharacter,
+        e.g. ``(5, "U+0000 (NUL)")``; None when every character is text.
+    """
+    m = _INVALID_CHAR.search(text)
+    if m is None:
+        return None
+    cp = ord(m.group())
+    name = {0: "NUL", 0x7F: "DEL"}.get(cp) or ("an unpaired surrogate" if 0xD800 <= cp <= 0xDFFF else
+                                              unicodedata.name(m.group(), "a control character"))
+    return m.start(), f"U+{cp:04X} ({name})"
+
+
+def check_text(text: str, name: str) -> None:
+    """Raise :class:`InputError` (E214, with line and column) if ``text`` holds a character that is not text.
+
+    Args:
+        text: the document.
+        name: how to name the document in the message (a path, ``stdin``, a document id).
+
+    Raises:
+        InputError: see :func:`find_invalid_character` for what is refused.
+    """
+    found = find_invalid_character(text)
+    if found is None:
+        return
+    offset, char = found
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    raise InputError(Errors.E214.format(path=name, position=offset + 1, line=line, column=column, char=char))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +81,8 @@ def decode(data: bytes, name: str, max_chars: int | None = None) -> str:
 
     Raises:
         InputError: the bytes are empty (or only whitespace), contain NUL bytes,
-            are not UTF-8, or exceed ``max_chars`` characters.
+            are not UTF-8, hold other control characters (see :func:`check_text`),
+            or exceed ``max_chars`` characters.
     """
     if b"\x00" in data[:65536] or b"\x00" in data:
         raise InputError(Errors.E201.format(path=name))
@@ -46,6 +92,7 @@ def decode(data: bytes, name: str, max_chars: int | None = None) -> str:
         raise InputError(Errors.E202.format(path=name, offset=exc.start)) from exc
     if not text.strip():
         raise InputError(Errors.E200.format(path=name))
+    check_text(text, name)
     if max_chars is not None and len(text) > max_chars:
         raise InputError(Errors.E205.format(path=name, size=len(text), limit=max_chars))
     return text

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 from medlens.runtime import default_threads
@@ -19,8 +21,51 @@ def model_file_in(folder: Path) -> Path | None:
     return next((folder / f for f in MODEL_FILES if (folder / f).is_file()), None)
 
 
+_PREFETCHED: dict[tuple[str, int], Future] = {}
+_PREFETCH_LOCK = threading.Lock()
+
+
+def _session_key(model_path: str | Path, threads: int | None) -> tuple[str, int]:
+    return str(Path(model_path).resolve()), threads or default_threads()
+
+
+def prefetch_onnx_session(model_path: str | Path, threads: int | None = None) -> None:
+    """Start creating the session :func:`onnx_session` will return for these arguments, in a thread.
+
+    ONNX Runtime releases the GIL while it reads and optimizes a model (0.2-0.4 s each for the
+    shipped ones), so sessions made this way load while Python imports spaCy and builds the
+    other components. The next ``onnx_session(model_path, threads)`` call takes the session (or
+    raises its error); :func:`discard_prefetched` drops any that no one took.
+    """
+    key = _session_key(model_path, threads)
+    with _PREFETCH_LOCK:
+        if key in _PREFETCHED:
+            return
+        future: Future = Future()
+        _PREFETCHED[key] = future
+
+    def run() -> None:
+        try:
+            future.set_result(_create_session(model_path, threads))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller of onnx_session
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="medlens-onnx-load", daemon=True).start()
+
+
+def discard_prefetched() -> None:
+    """Forget prefetched sessions that no component took (waiting for those still loading)."""
+    with _PREFETCH_LOCK:
+        pending = list(_PREFETCHED.values())
+        _PREFETCHED.clear()
+    for future in pending:
+        future.exception()
+
+
 def onnx_session(model_path: str | Path, threads: int | None = None):
     """An ONNX Runtime CPU session with every graph optimization, running operators one after another.
+
+    Takes the session :func:`prefetch_onnx_session` started for the same file and threads, if any.
 
     Args:
         threads: intra-op threads (None: :func:`medlens.runtime.default_threads`).
@@ -28,6 +73,14 @@ def onnx_session(model_path: str | Path, threads: int | None = None):
     Raises:
         ModelError: ONNX Runtime cannot load the file.
     """
+    with _PREFETCH_LOCK:
+        future = _PREFETCHED.pop(_session_key(model_path, threads), None)
+    if future is not None:
+        return future.result()
+    return _create_session(model_path, threads)
+
+
+def _create_session(model_path: str | Path, threads: int | None):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()

@@ -80,3 +80,9 @@ def test_cli_analyze_uses_worker_processes(tmp_path: Path, tiny_kg_path: Path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [f"{i:03d}.txt" for i in range(40)]
     assert all([e["text"] for e in r["entities"]] == ["fever", "Aspirin"] for r in rows)
+
+
+def test_cli_analyze_stdin_with_control_character_fails_clearly(tiny_kg_path: Path):
+    result = runner.invoke(app, ["analyze", "-", "--kg", str(tiny_kg_path), "-f", "json"], input="Fever \x07 cough.\n")
+    assert "stdin: character 7 (line 1, column 7) is U+0007" in result.output
+    assert "Traceback" not in result.output

@@ -40,3 +40,21 @@ def test_readers_bad_file_does_not_stop_the_others(tmp_path: Path):
     docs = list(iter_inputs(tmp_path))
     assert [(d.id, d.text is not None) for d in docs] == [("a.txt", True), ("b.txt", False), ("c.txt", False)]
     assert "binary" in docs[1].error and "empty" in docs[2].error
+
+
+def test_readers_refuse_control_characters_with_line_and_column():
+    with pytest.raises(InputError, match=r"note.txt: character 10 \(line 2, column 3\) is U\+0007"):
+        decode(b"Fever.\nab\x07c", "note.txt")
+    with pytest.raises(InputError, match=r"U\+001B"):
+        decode(b"\x1b[1mFever\x1b[0m", "ansi.txt")
+    text = "Fever.\r\n\x0cPage 2\x0b\tcough."  # CR, LF, FF, VT and tab are text
+    assert decode(text.encode(), "ok.txt") == text
+
+
+def test_analyze_one_reports_an_unpaired_surrogate_clearly(nlp):
+    from medlens.batch import analyze_one
+    from medlens.io.readers import InputDocument
+
+    result = analyze_one(nlp, InputDocument("d1", "Fever \ud800 and cough."))
+    assert result.error.type == "InputError"
+    assert "d1: character 7" in result.error.message and "unpaired surrogate" in result.error.message

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from medlens.errors import InputError
+from medlens.io.readers import check_text
 from medlens.results import DocumentResult
 from medlens.serve.batching import WorkItem, WorkResult
 from medlens.serve.errors import ERROR_RESPONSES, ApiError
@@ -48,10 +50,20 @@ class BatchResponse(BaseModel):
 
 
 def _check_length(request: Request, text: str, doc_id: str) -> None:
+    """Refuse a text over the max_text_chars setting (413) or holding a character that is not text (422).
+
+    Every text route (analyze, batch, deid, summarize, diagnose) calls this first: NUL, other control
+    characters (tab, line breaks and form feed are text) and unpaired surrogates are refused with their
+    position, never with the text itself.
+    """
     limit = request.app.state.settings.max_text_chars
     if len(text) > limit:
         raise ApiError(413, f"Document '{doc_id}' is {len(text):,} characters long; the limit is {limit:,} "
                             "characters (the max_text_chars setting). Split the note or raise the limit.")
+    try:
+        check_text(text, f"Document '{doc_id}'")
+    except InputError as exc:
+        raise ApiError(422, str(exc), "InvalidCharacter") from None
 
 
 async def run_items(request: Request, items: list[WorkItem]) -> list[WorkResult]:
