@@ -209,6 +209,8 @@ README_TEXT = (
     "Caveat on the set: these are follow-up visits more often than first presentations, so several patients talk "
     "about a disease already diagnosed (the item's `gold_word_in_text` says whether the last word of a gold name "
     "appears in the text) or about other things (medications, travel, work) in their first 800 characters. "
+    "Speaker labels are aci-bench's own: in D2N038 (aci subset, speech recognition) the turns tagged `[patient]` are "
+    "mostly the doctor's words, left as they are. `gold not ranked` = the differential was empty (no finding read). "
     "Run: `.venv/bin/python benchmarks/aci_patient_eval.py --score`."
 )
 
