@@ -88,12 +88,13 @@ def read_patient(text: str) -> Patient:
 
 
 # -- who the patient is: the writer, or a relative the writer describes ----------------------------
-_MY_PERSON = re.compile(r"\b(?:my|our)\s+(?:(?:\d{1,3}(?:\.\d)?|years?|yrs?|months?|weeks?|days?|old|little|baby|newborn|"
+_MY_PERSON = re.compile(r"\b(?:my|our|(?:I|we)\s+(?:have|'ve got|have got)\s+an?)\s+(?:(?:\d{1,3}(?:\.\d)?|years?|yrs?|months?|weeks?|days?|old|little|baby|newborn|"
                         r"infant|toddler|teenage|teen|elderly|older|younger|eldest|oldest|youngest|adult|grown|new)"
                         r"[\s-]+){0,5}$", re.I)
 _WRITER_IS_PATIENT = re.compile(r"\bI(?:'m|\s+am|'ve|\s+have|\s+had|\s+feel|\s+felt|\s+keep|\s+get|\s+got|\s+can'?t|"
                                 r"\s+cannot|\s+woke|\s+started)\b(?!\s+(?:been\s+)?(?:worried|concerned|scared|afraid|"
-                                r"wondering|noticed|think|thought|sure|not sure|no idea|a question)\b)", re.I)
+                                r"wondering|noticed|think|thought|sure|not sure|no idea|a question)\b|\s+an?\s+(?:[\w-]+\s+){0,5}?"
+                                r"(?:son|daughter|child|kid|baby|boy|girl)\b)", re.I)
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|me)\b", re.I)
 
 
@@ -101,7 +102,8 @@ def described_person(text: str, start: int, end: int) -> bool:
     """Whether the person word at ``text[start:end]`` is the patient a patient text describes.
 
     True for the writer's relative as the subject ("My 4 year old son has ...", "our daughter
-    doesn't ..."): the word follows "my"/"our" (an age or "little" may come between), the writer does
+    doesn't ...", "I have a 2 year old son who ..."): the word follows "my"/"our"/"I have a" (an age or
+    "little" may come between), the writer does
     not speak of their own symptoms ("I have ...", "I've been ..."), and the person is not the subject of
     a past history ("my mother had breast cancer", ``_PAST``) — that stays family history.
     """

@@ -361,6 +361,8 @@ def test_underlying_chronic_disease_is_a_risk_not_the_acute_disease(engine):
 @pytest.mark.parametrize("text,word,theirs", [
     ("My 4 year old son has a barking cough and a fever since last night", "son", True),
     ("our 6-month-old daughter keeps vomiting", "daughter", True),
+    ("I have a 2 year old son who has a barking cough", "son", True),
+    ("I'm worried, my son has a fever", "son", True),
     ("My mother had breast cancer, I have chest pain", "mother", False),
     ("My son has a cough and I have a fever too", "son", False),
     ("My mother died of a heart attack", "mother", False),
