@@ -214,14 +214,16 @@ class DiagnosisEngine:
 
         Texts longer than ``SHORT_TEXT`` characters are read as clinical notes: the semantic matcher is
         left out for them (on the mtsamples dev notes it cost 6 points of top-1 and 11 of triage: clinical
-        wording is coded by the pipeline, and clause-level similarity adds loose matches).
+        wording is coded by the pipeline, and clause-level similarity adds loose matches). Shorter texts are
+        patient texts: "my 4 year old son has a fever" is the son's fever, not family history.
         """
         phrases = self._table_phrases()
         out: list[Finding] = []
         if doc is not None:
             out += self.extractor.from_doc(doc)
         if text:
-            out += self.extractor.from_text(text, phrases, semantic=len(text) <= SHORT_TEXT)
+            out += self.extractor.from_text(text, phrases, semantic=len(text) <= SHORT_TEXT,
+                                              patient_text=len(text) <= SHORT_TEXT)
         if symptoms:
             out += self.extractor.from_symptoms(symptoms, phrases)
         if hpo:

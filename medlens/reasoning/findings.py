@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from spacy.language import Language
@@ -34,6 +35,7 @@ from medlens.kg.store import KnowledgeGraph
 from medlens.normalize import simple_norm
 from medlens.reasoning.lay import LayRewriter, Rewritten, default_rewriter
 from medlens.reasoning.models import Finding
+from medlens.reasoning.patient import described_person, writer_between
 from medlens.reasoning.semantic import SemanticMatcher
 
 FINDING_LABELS = ("DISEASE", "SYMPTOM", "FINDING")
@@ -41,10 +43,26 @@ _HPO_ID = re.compile(r"^HP:\d{7}$")
 _NEGATION = re.compile(r"^\s*(?:no|not|denies|denied|without|absent|negative for|-)\s+", re.IGNORECASE)
 
 
-def _status(ent: Span) -> str:
+def _status(ent: Span, patient_text: bool = False) -> str:
+    """The finding status of an entity from its ConText assertion.
+
+    In a patient text, a family assertion whose person words are the patient the text describes
+    ("my 4 year old son has a fever": :func:`~medlens.reasoning.patient.described_person`), or whose reach
+    is ended by the writer speaking ("my mother had breast cancer, I have chest pain"), is dropped: the
+    finding is the patient's current one. Family history ("his grandfather had a heart attack", a
+    family-history section) stays family.
+    """
     a = ent._.assertion
     if a is None:
         return "present"
+    if patient_text and a.status == "family":
+        text = ent.doc.text
+        kept = [c for c in a.cues if c.category != "FAMILY" or not (
+            described_person(text, c.start_char, c.end_char)
+            or writer_between(text, c.end_char if c.end_char <= ent.start_char else c.start_char,
+                              ent.start_char if c.end_char <= ent.start_char else ent.end_char))]
+        if a.cues and not any(c.category in ("FAMILY", "SECTION") for c in kept):
+            a = replace(a, family=False)
     return "absent" if a.status == "negated" else a.status
 
 
@@ -74,7 +92,7 @@ class FindingExtractor:
 
     # -- text ------------------------------------------------------------------------
     def from_text(self, text: str, phrases: Mapping[str, tuple[str, str]] | None = None,
-                  semantic: bool = True) -> list[Finding]:
+                  semantic: bool = True, patient_text: bool = False) -> list[Finding]:
         """Findings of a free text (a note, a patient's own words).
 
         Args:
@@ -83,13 +101,15 @@ class FindingExtractor:
                 symptom names of a disease-symptom table; they get the same ConText assertion, and
                 the semantic matcher matches clauses to them by meaning too.
             semantic: also match by meaning, when the extractor has a semantic matcher.
+            patient_text: the text is a short patient description, possibly by a parent or carer: a family
+                assertion made by the word for the person described ("my son has a cough") is dropped.
         """
         if not isinstance(text, str):
             raise InputError(f"Input text must be a str, got {type(text).__name__}.")
         rw = self.rewriter.rewrite(text)
         doc = self.nlp(rw.text)
         extra = self._add_phrases(doc, phrases) if phrases else {}
-        found = self.from_doc(doc, rw, extra)
+        found = self.from_doc(doc, rw, extra, patient_text)
         if semantic and self.semantic is not None:
             found = dedupe([*found, *self.semantic.match(text, found, phrases)])
         return found
@@ -105,13 +125,15 @@ class FindingExtractor:
         return self.from_text(re.sub(r"[,;]", ".", symptoms), phrases, semantic)
 
     def from_doc(self, doc: Doc, rewritten: Rewritten | None = None,
-                 extra: Mapping[tuple[int, int], tuple[str, str]] | None = None) -> list[Finding]:
+                 extra: Mapping[tuple[int, int], tuple[str, str]] | None = None,
+                 patient_text: bool = False) -> list[Finding]:
         """Findings of an analyzed ``Doc`` (one per DISEASE/SYMPTOM/FINDING entity).
 
         Args:
             doc: a Doc from a medlens pipeline (entities with assertion and concepts).
             rewritten: the lay rewriting the Doc was made from, to report the patient's own words.
             extra: entities added for literal phrases, ``(start, end)`` token span → ``(id, name)``.
+            patient_text: read the Doc as a patient description (see :meth:`from_text`).
         """
         out: list[Finding] = []
         for ent in doc.ents:
@@ -141,7 +163,7 @@ class FindingExtractor:
                 start, end = rewritten.to_original(start, end)
                 text = rewritten.original[start:end]
             primary = hpo[0] if hpo else concepts[0]
-            out.append(Finding(id=primary, name=name, status=_status(ent), text=text, start=start, end=end,
+            out.append(Finding(id=primary, name=name, status=_status(ent, patient_text), text=text, start=start, end=end,
                                origin=origin, concepts=concepts, hpo=hpo))
         return dedupe(out)
 

@@ -87,6 +87,37 @@ def read_patient(text: str) -> Patient:
     return Patient(age=age, sex=sex, age_text=age_text, sex_text=sex_text)
 
 
+# -- who the patient is: the writer, or a relative the writer describes ----------------------------
+_MY_PERSON = re.compile(r"\b(?:my|our|(?:I|we)\s+(?:have|'ve got|have got)\s+an?)\s+(?:(?:\d{1,3}(?:\.\d)?|years?|yrs?|months?|weeks?|days?|old|little|baby|newborn|"
+                        r"infant|toddler|teenage|teen|elderly|older|younger|eldest|oldest|youngest|adult|grown|new)"
+                        r"[\s-]+){0,5}$", re.I)
+_WRITER_IS_PATIENT = re.compile(r"\bI(?:'m|\s+am|'ve|\s+have|\s+had|\s+feel|\s+felt|\s+keep|\s+get|\s+got|\s+can'?t|"
+                                r"\s+cannot|\s+woke|\s+started)\b(?!\s+(?:been\s+)?(?:worried|concerned|scared|afraid|"
+                                r"wondering|noticed|think|thought|sure|not sure|no idea|a question)\b|\s+an?\s+(?:[\w-]+\s+){0,5}?"
+                                r"(?:son|daughter|child|kid|baby|boy|girl)\b)", re.I)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|me)\b", re.I)
+
+
+def described_person(text: str, start: int, end: int) -> bool:
+    """Whether the person word at ``text[start:end]`` is the patient a patient text describes.
+
+    True for the writer's relative as the subject ("My 4 year old son has ...", "our daughter
+    doesn't ...", "I have a 2 year old son who ..."): the word follows "my"/"our"/"I have a" (an age or
+    "little" may come between), the writer does
+    not speak of their own symptoms ("I have ...", "I've been ..."), and the person is not the subject of
+    a past history ("my mother had breast cancer", ``_PAST``) — that stays family history.
+    """
+    if not _MY_PERSON.search(text[max(0, start - 60):start]) or _WRITER_IS_PATIENT.search(text):
+        return False
+    return not re.match(r"\W*(?:\w+\W+){0,2}?(?:%s)" % _PAST.pattern, text[end:end + 40], re.I)
+
+
+def writer_between(text: str, a: int, b: int) -> bool:
+    """Whether the writer ("I", "me") speaks between two offsets: a family word's reach ends there
+    ("my mother had breast cancer, I have chest pain": the chest pain is the writer's)."""
+    return bool(_FIRST_PERSON.search(text[min(a, b):max(a, b)]))
+
+
 # -- sections and sentences ----------------------------------------------------------------
 _HEADER = re.compile(r"(?:^|(?<=[,.])|(?<=[,.]\s)|(?<=\s\s))\s*([A-Z][A-Za-z /&()-]{2,60}?)\s*:(?!\d)", re.M)
 _NEG = re.compile(r"\b(no|not|denies|denied|denying|without|negative for|never|none|nor|absence of|free of|non)\b", re.I)

@@ -355,3 +355,35 @@ def test_underlying_chronic_disease_is_a_risk_not_the_acute_disease(engine):
     d = next(d for d in res.diagnoses if d.name == "Bronchospasm / acute asthma exacerbation")
     w = next(e.weight for e in d.supporting if e.relation == "known_condition")
     assert w == pytest.approx(np.log(10.0), abs=1e-3)
+
+
+# -- a parent or carer describing someone else: the person described is the patient ----------------
+@pytest.mark.parametrize("text,word,theirs", [
+    ("My 4 year old son has a barking cough and a fever since last night", "son", True),
+    ("our 6-month-old daughter keeps vomiting", "daughter", True),
+    ("I have a 2 year old son who has a barking cough", "son", True),
+    ("I'm worried, my son has a fever", "son", True),
+    ("My mother had breast cancer, I have chest pain", "mother", False),
+    ("My son has a cough and I have a fever too", "son", False),
+    ("My mother died of a heart attack", "mother", False),
+    ("His grandfather had a heart attack", "grandfather", False),
+])
+def test_described_person(text, word, theirs):
+    from medlens.reasoning.patient import described_person
+
+    i = text.index(word)
+    assert described_person(text, i, i + len(word)) is theirs
+
+
+def test_parent_voice_findings_are_the_patients(engine):
+    """Issue: "my son has a fever" was read as family history; true family history stays family."""
+    found = {f.name.lower(): f.status for f in engine.findings(text="My 4 year old son has a cough and a fever")}
+    assert found.get("fever") == "present" and found.get("cough") == "present", found
+    assert {f.name.lower(): f.status for f in engine.findings(text="My daughter doesn't have a fever")}.get(
+        "fever") == "absent"
+    note = "Family history: father with fever. " + "The patient is well today and was seen in clinic. " * 16
+    assert len(note) > 800
+    assert {f.name.lower(): f.status for f in engine.findings(text=note)}.get("fever") == "family"
+    # the same words outside a patient text keep ConText's reading
+    short = {f.name.lower(): f.status for f in engine.extractor.from_text("My son has a fever", semantic=False)}
+    assert short.get("fever") == "family"

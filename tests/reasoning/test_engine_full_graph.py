@@ -120,3 +120,29 @@ def test_follow_up_visit_with_risk_factors_only_is_not_an_emergency(engine):
     res = engine.diagnose(text)
     assert res.patient.sex == "female" and res.triage.level != "emergency"
     assert {"e10_e11", "i10", "irc"} <= {r.id for r in res.risk_factors if r.status == "present"}
+
+
+@pytest.mark.slow
+def test_parent_voice_croup(engine):
+    """A parent describing their son: the son's findings are used, and true family history stays family."""
+    res = engine.diagnose("My 4 year old son has a barking cough and a fever since last night")
+    used = {f.name: f.status for f in res.findings if f.counted}
+    assert used.get("Barking cough") == "present" and used.get("Fever") == "present", used
+    assert not any(f.status == "family" for f in res.excluded_findings)
+    assert "croup" in res.diagnoses[0].name.lower()
+    found = {f.name: f.status for f in engine.findings(text="My daughter doesn't have a fever")}
+    assert found.get("Fever") == "absent", found
+    found = {f.name: f.status for f in engine.findings(text="My mother had breast cancer, I have chest pain")}
+    assert found.get("Chest pain") == "present" and found.get("Breast carcinoma") == "family", found
+    found = {f.name: f.status for f in engine.findings(
+        text="My 4 year old son has a fever. His grandfather had a heart attack.")}
+    assert found.get("Fever") == "present" and "present" not in {s for n, s in found.items() if n != "Fever"}, found
+
+
+@pytest.mark.slow
+def test_clinical_note_family_history_unchanged(engine):
+    note = ("HISTORY OF PRESENT ILLNESS: The patient is a 58-year-old man seen for routine follow-up. "
+            "Family history: father with MI. " + "He reports no new complaints and exercises daily. " * 16)
+    assert len(note) > 800
+    fam = {f.name: f.status for f in engine.findings(text=note) if f.status == "family"}
+    assert fam, engine.findings(text=note)
