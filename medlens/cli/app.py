@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 
 from medlens import __version__
+from medlens.cli.console import err
+from medlens.cli.console import fail as _fail
 from medlens.cli.kg import kg_app
 from medlens.cli.train import evaluate_cli, export_cli, pretrain_cli, train_app
 from medlens.cli.serve import serve_cli
@@ -26,7 +28,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormat(str, Enum):
@@ -148,10 +149,6 @@ def _components(base: tuple[str, ...], classify: bool) -> tuple[str, ...]:
     """``base``, plus the document classifier at the end when asked for (once)."""
     return base + ("classifier",) if classify and "classifier" not in base else base
 
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}")
-    raise typer.Exit(code)
 
 
 # after `analyze`, in the order `medlens --help` lists them

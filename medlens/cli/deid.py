@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from medlens.cli.console import err
+from medlens.cli.console import fail as _fail
 from medlens.errors import MedlensError
 
-err = Console(stderr=True, soft_wrap=True)
 
 
 class DeidFormat(str, Enum):
@@ -103,6 +103,3 @@ def deid_cli(
         raise typer.Exit(1)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}")
-    raise typer.Exit(code)

@@ -10,10 +10,10 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from medlens.cli.console import fail as _fail
 from medlens.errors import MedlensError
 
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 
 class DiagnoseFormat(str, Enum):
@@ -32,10 +32,6 @@ class Sex(str, Enum):
     female = "female"
     male = "male"
 
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}")
-    raise typer.Exit(2)
 
 
 def diagnose_cli(

@@ -10,18 +10,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from medlens.cli.console import err
+from medlens.cli.console import fail as _fail
 from medlens.errors import MedlensError
 
 kg_app = typer.Typer(help="Build and query the embedded medical knowledge graph.", no_args_is_help=True)
 out = Console()
-err = Console(stderr=True, soft_wrap=True)
 
 KgOption = Annotated[Optional[Path], typer.Option("--kg", help="Graph file (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite).")]
 
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}")
-    raise typer.Exit(2)
 
 
 def _open(kg: Path | None):

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from medlens.cli.console import err
+from medlens.cli.console import fail as _fail
 from medlens.errors import MedlensError
 
-err = Console(stderr=True, soft_wrap=True)
 
 
 class SummaryFormat(str, Enum):
@@ -21,10 +21,6 @@ class SummaryFormat(str, Enum):
     json = "json"
     fhir = "fhir"
 
-
-def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/bold red] {message}")
-    raise typer.Exit(2)
 
 
 def summarize_cli(
