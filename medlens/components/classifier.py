@@ -33,6 +33,7 @@ from spacy.tokens import Doc
 from medlens.runtime import CLASSIFIER_DIR
 from medlens.doc import extensions
 from medlens.errors import ConfigError, Errors, ModelError
+from medlens.tagging.alignment import pad_batch
 from medlens.tagging.files import MODEL_FILES
 
 DEFAULT_MODEL_DIR = CLASSIFIER_DIR
@@ -194,12 +195,7 @@ class OnnxClassifier:
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         for s in range(0, len(order), batch_size):
             idx = order[s:s + batch_size]
-            width = max(len(encoded[i]) for i in idx)
-            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for r, i in enumerate(idx):
-                ids[r, :len(encoded[i])] = encoded[i]
-                mask[r, :len(encoded[i])] = 1
+            ids, mask = pad_batch([encoded[i] for i in idx], self.pad_id)
             feeds = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self.input_names:
                 feeds["token_type_ids"] = np.zeros_like(ids)

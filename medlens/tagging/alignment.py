@@ -249,6 +249,23 @@ def window_inputs(pieces: Sequence[Sequence[int]], window: Window, max_pieces: i
     return ids, labels, first
 
 
+def pad_batch(rows: Sequence[Sequence[int]], pad_id: int):
+    """Pad rows of piece ids to one ``[len(rows), longest]`` int64 array with ``pad_id``.
+
+    Returns:
+        ``(input_ids, attention_mask)``: the mask is 1 over each row's own pieces, 0 over the padding.
+    """
+    import numpy as np
+
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = r
+        mask[i, :len(r)] = 1
+    return ids, mask
+
+
 def bio_to_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     """Entities ``(type, start, end)`` (end exclusive) from BIO tags, by seqeval's default conventions.
 
@@ -411,13 +428,7 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
         cur.append(jobs[j])
 
     def inputs(batch):
-        width = max(len(job[1]) for job in batch)
-        input_ids = np.full((len(batch), width), pad_id, dtype=np.int64)
-        mask = np.zeros((len(batch), width), dtype=np.int64)
-        for r, job in enumerate(batch):
-            input_ids[r, :len(job[1])] = job[1]
-            mask[r, :len(job[1])] = 1
-        return input_ids, mask
+        return pad_batch([job[1] for job in batch], pad_id)
 
     for batch, logits in zip(groups, mapper(lambda x: logits_fn(*x), (inputs(b) for b in groups))):
         logits = np.asarray(logits)

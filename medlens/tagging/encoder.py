@@ -27,6 +27,7 @@ import numpy as np
 
 from medlens.errors import Errors, ModelError
 from medlens.runtime import ENCODER_DIR
+from medlens.tagging.alignment import pad_batch
 from medlens.tagging.files import load_tokenizer, model_file_in, onnx_session, special_ids
 
 META_FILE = "encoder.json"
@@ -102,12 +103,7 @@ class SentenceEncoder:
             task = bar.add_task(desc, total=len(order))
         for s in range(0, len(order), self.batch_size):
             idx = order[s:s + self.batch_size]
-            width = max(len(rows[i]) for i in idx)
-            ids = np.full((len(idx), width), self.pad_id, dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for j, i in enumerate(idx):
-                ids[j, :len(rows[i])] = rows[i]
-                mask[j, :len(rows[i])] = 1
+            ids, mask = pad_batch([rows[i] for i in idx], self.pad_id)
             vec = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             if out is None:
                 out = np.zeros((len(rows), vec.shape[1]), dtype=np.float32)

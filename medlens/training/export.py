@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from medlens.errors import Errors, ModelError
+from medlens.tagging.alignment import pad_batch
 from medlens.training.evaluate import TEXT_TASK, TOKEN_TASK, model_task
 from medlens.training.ner import META_FILE, TOKENIZER_FILE, _require_torch, load_tokenizer, read_meta, special_ids
 
@@ -55,16 +56,6 @@ DOCUMENT_SAMPLES = (
 BATCH = 16
 
 
-def _padded(rows: Sequence[Sequence[int]], pad_id: int):
-    import numpy as np
-
-    width = max(len(r) for r in rows)
-    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
-    mask = np.zeros_like(ids)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = r
-        mask[i, :len(r)] = 1
-    return ids, mask
 
 
 def _sample_batches(tokenizer, meta: dict, texts: Sequence[str] | None = None):
@@ -79,7 +70,7 @@ def _sample_batches(tokenizer, meta: dict, texts: Sequence[str] | None = None):
         texts = list(texts) if texts else list(SAMPLE_TEXTS)
         rows = [[cls_id, *tokenizer.encode(t, add_special_tokens=False).ids[: meta["max_length"] - 2], sep_id]
                 for t in texts]
-    return [_padded(rows[:1], pad_id)] + [_padded(rows[s:s + BATCH], pad_id) for s in range(0, len(rows), BATCH)]
+    return [pad_batch(rows[:1], pad_id)] + [pad_batch(rows[s:s + BATCH], pad_id) for s in range(0, len(rows), BATCH)]
 
 
 def _decisions(logits, mask, task: str, multi_label: bool):
