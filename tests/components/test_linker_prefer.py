@@ -10,19 +10,10 @@ from medlens.errors import ConfigError
 
 @pytest.fixture(scope="module")
 def ids_kg(tmp_path_factory):
-    from tests.kg.conftest import KG_FIXTURES  # noqa: F401 (same fixture files)
-    from medlens.kg.build import build_graph
-    from medlens.kg.sources.csv_tables import read_csv_tables
     from medlens.kg.store import KnowledgeGraph
+    from tests.kg.conftest import build_ids_graph
 
-    f = KG_FIXTURES
-    parts = [
-        read_csv_tables(f / "ids_icd_concepts.csv", None, f / "ids_icd_relations.csv", source="icd10cm"),
-        read_csv_tables(f / "ids_mesh_concepts.csv", f / "ids_mesh_synonyms.csv", f / "ids_mesh_relations.csv", source="mesh"),
-        read_csv_tables(f / "ids_drug_concepts.csv", f / "ids_drug_synonyms.csv", f / "ids_drug_relations.csv", source="drugs"),
-    ]
-    path = tmp_path_factory.mktemp("ids") / "ids.sqlite"
-    build_graph(path, sources=(), extra=parts, abbreviations=False)
+    path = build_ids_graph(tmp_path_factory.mktemp("ids") / "ids.sqlite")
     with KnowledgeGraph.open(path) as kg:
         yield kg
 

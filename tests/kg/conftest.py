@@ -9,8 +9,8 @@ import pytest
 KG_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "kg"
 
 
-@pytest.fixture(scope="session")
-def ids_kg_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build_ids_graph(path: Path) -> Path:
+    """The identifier fixture graph (ICD-10-CM, MeSH and drug tables of ``ids_*.csv``) written to ``path``."""
     from medlens.kg.build import build_graph
     from medlens.kg.sources.csv_tables import read_csv_tables
 
@@ -20,9 +20,13 @@ def ids_kg_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         read_csv_tables(f / "ids_mesh_concepts.csv", f / "ids_mesh_synonyms.csv", f / "ids_mesh_relations.csv", source="mesh"),
         read_csv_tables(f / "ids_drug_concepts.csv", f / "ids_drug_synonyms.csv", f / "ids_drug_relations.csv", source="drugs"),
     ]
-    path = tmp_path_factory.mktemp("ids") / "ids.sqlite"
     build_graph(path, sources=(), extra=parts, abbreviations=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def ids_kg_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_ids_graph(tmp_path_factory.mktemp("ids") / "ids.sqlite")
 
 
 @pytest.fixture(scope="session")
