@@ -11,6 +11,8 @@ Doc
     ``categories``    tuple[str,...]  labels decided by ``medlens_classifier``, most probable first
                                       (their probabilities are in spaCy's own ``doc.cats``)
     ``adverse_events`` tuple[AdverseEvent,...]  (drug) -[caused]-> (effect), written by ``medlens_adverse_events``
+    ``relations``     tuple[Relation,...]  document-level (head) -[predicate]-> (tail) between concepts,
+                                      written by ``medlens_relations``
 Span
     ``section``       str             category of the section the span starts in (getter)
     ``assertion``     Assertion       written by ``medlens_context`` (None before)
@@ -63,6 +65,7 @@ _DOC: dict[str, dict[str, Any]] = {
     "doc_id": {"default": None},
     "categories": {"default": ()},
     "adverse_events": {"default": ()},
+    "relations": {"default": ()},
 }
 _SPAN: dict[str, dict[str, Any]] = {
     "section": {"getter": _span_section},

@@ -141,3 +141,36 @@ class AdverseEvent:
     source: str = "rules"
     drug_ids: tuple[str, ...] = ()
     effect_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``(head) -[predicate]-> (tail)`` between two concepts of one document, written by ``medlens_relations``.
+
+    Document-level: the two concepts may be mentioned in different sentences. The head and tail are the
+    concepts (their best ids), with the mention each was read from (the mention nearest the other concept).
+
+    Attributes:
+        head_id / tail_id: concept ids (``MESH:D003000``, ``ICD10CM:E11.9``, ``HP:0001250``, ``DB00331``).
+        head / tail: the text of the mention each was read from.
+        head_start / head_end / tail_start / tail_end: character offsets of those mentions.
+        predicate: ``induces`` (chemical induces disease), ``treats``, ``has_finding``, ``detects``,
+            ``adverse_event``, ... (docs/relations.md lists them).
+        score: 0..1, the model's probability, or the pattern's fixed confidence.
+        evidence: ``(start_char, end_char)`` of each sentence that supports the relation (the sentences
+            holding a mention of each, or the one sentence holding both).
+        method: how it was found: ``model:<name>`` (a trained model) or ``pattern:<name>`` (a rule).
+    """
+
+    head_id: str
+    tail_id: str
+    head: str
+    tail: str
+    head_start: int
+    head_end: int
+    tail_start: int
+    tail_end: int
+    predicate: str
+    score: float
+    evidence: tuple[tuple[int, int], ...] = ()
+    method: str = "model:relations"
