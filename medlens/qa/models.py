@@ -36,3 +36,34 @@ class ResearchAnswer(BaseModel):
     probabilities: dict[str, float] = Field(description="yes / no / maybe -> probability (sums to 1)")
     evidence: list[Evidence] = Field(default_factory=list, description="context sentences that support the label")
     model: str = ""
+
+
+class AnswerItem(BaseModel):
+    """One ranked answer: a graph concept or value (``id`` set: ``HP:0001166``, ``ICD10CM:E11.9``, ``MESH:D006505``)
+    or a passage of a document (``id`` None, the passage in ``evidence``)."""
+
+    text: str
+    id: str | None = None
+    score: float = 0.0
+    evidence: list[Evidence] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    """What ``medlens.ask`` returns for every kind of question.
+
+    ``kind``: ``research`` (a question with a context: ``research`` holds the yes / no / maybe answer),
+    ``graph`` (a question about the knowledge graph: ``intent`` names what was understood), ``documents``
+    (a question over an index of the user's documents) or ``none`` (no answer: ``searched`` says what was
+    searched, ``message`` why nothing was found). ``readings`` lists the interpretations of an ambiguous
+    question (each a short text) when medlens asks back instead of answering.
+    """
+
+    schema_version: str = SCHEMA_VERSION
+    question: str
+    kind: Literal["research", "graph", "documents", "none"]
+    intent: str | None = None
+    answers: list[AnswerItem] = Field(default_factory=list)
+    research: ResearchAnswer | None = None
+    readings: list[str] = Field(default_factory=list)
+    searched: list[str] = Field(default_factory=list)
+    message: str = ""
