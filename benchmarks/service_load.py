@@ -245,11 +245,16 @@ def main() -> None:
         rss_warm = tree_rss_mib(server.pid)
         results = []
         for c, n in zip(levels, counts):
+            before = httpx.get(url + "/metrics").text
             res = asyncio.run(run_level(url, notes, c, n, deadline, on_done))
+            after = httpx.get(url + "/metrics").text
+            calls = metric(after, "medlens_batch_documents_count") - metric(before, "medlens_batch_documents_count")
+            res["mean_batch"] = (metric(after, "medlens_batch_documents_sum")
+                                 - metric(before, "medlens_batch_documents_sum")) / max(calls, 1)
             results.append(res)
             print(f"concurrency {c:>3}: {res['requests']:>6} requests, {res['ok']} ok, {res['errors']} errors, "
                   f"{res['503']} 503, {res['504']} 504; {res['rps']:.2f} req/s, {res['words_per_s']:,.0f} words/s, "
-                  f"p50 {res['p50_ms']:.0f} ms, p99 {res['p99_ms']:.0f} ms", flush=True)
+                  f"p50 {res['p50_ms']:.0f} ms, p99 {res['p99_ms']:.0f} ms, mean batch {res['mean_batch']:.1f}", flush=True)
         rss_end = tree_rss_mib(server.pid)
         metrics = httpx.get(url + "/metrics").text
     finally:
@@ -266,10 +271,11 @@ def main() -> None:
     at16 = next((r for r in results if r["concurrency"] == 16), None)
     run = run_info()
     table = markdown_table(
-        ["clients", "requests", "200", "errors", "503", "504", "req/s", "words/s", "p50 ms", "p99 ms"],
+        ["clients", "requests", "200", "errors", "503", "504", "req/s", "words/s", "p50 ms", "p99 ms", "mean batch"],
         [[r["concurrency"], f"{r['requests']:,}", f"{r['ok']:,}", r["errors"], r["503"], r["504"], f"{r['rps']:.2f}",
-          f"{r['words_per_s']:,.0f}", f"{r['p50_ms']:,.0f}", f"{r['p99_ms']:,.0f}"] for r in results],
-        align=["r"] * 10)
+          f"{r['words_per_s']:,.0f}", f"{r['p50_ms']:,.0f}", f"{r['p99_ms']:,.0f}", f"{r['mean_batch']:.1f}"]
+         for r in results],
+        align=["r"] * 11)
     verdict = ""
     if at16:
         verdict = (f"- Target (issue 17): p99 at 16 clients <= 1.5 x 16 x {note_words:.0f} words / "

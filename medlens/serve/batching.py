@@ -2,12 +2,13 @@
 
 Requests put their documents on a bounded asyncio queue and await a future.
 One collector task takes a free worker slot, then gathers queued documents into
-one ``nlp.pipe`` call: it keeps waiting while documents keep arriving (each
-arrival gives ``wait_ms`` more, at most ``max_wait_ms`` in all) until the batch
-holds ``max_documents``. While every worker is busy, new requests pile up in the
-queue, so batches grow with the load (clients answered together come back
-together, a few milliseconds apart: the sliding window catches them) and
-shrink to one document when the service is idle (the wait is then ``wait_ms``).
+one ``nlp.pipe`` call of at most ``max_documents``. Idle (no other worker
+busy), it waits ``wait_ms`` for the next document, again after each arrival;
+under load (another worker busy) it waits up to ``max_wait_ms`` in all, since
+the clients just answered by a finished batch come back together a few
+milliseconds later. While every worker is busy, new requests pile up in the
+queue, so batches grow with the load and shrink to one document when the
+service is idle.
 A 300-word note read alone runs at about 60 % of the words/s of batches of 4
 or more (benchmarks/README.md, "Service under load").
 
@@ -315,13 +316,14 @@ class MicroBatcher:
         backend: a started :class:`ProcessBackend` or :class:`ThreadBackend`.
         max_documents: most documents per backend call.
         wait_ms: how long to wait for the next document once one has arrived (each arrival
-            restarts the wait: a burst of requests joins one batch).
+            restarts the wait: a burst of requests joins one batch) while no other worker is busy.
         on_batch: called with the size of each batch sent (for metrics).
         max_queue_documents: most documents waiting for a worker; :meth:`submit` raises
             :class:`QueueFull` beyond (None: unbounded). An empty queue always takes a request,
             so a batch larger than the queue is still served.
-        max_wait_ms: the longest a batch waits for more documents in all (default: 10 x ``wait_ms``,
-            at least 20 ms).
+        max_wait_ms: the longest a batch waits for more documents in all; while another worker is
+            busy it waits that long (unless full): the clients of a batch just answered are sending
+            their next requests (default: 10 x ``wait_ms``, at least 20 ms).
     """
 
     def __init__(self, backend, max_documents: int = 16, wait_ms: float = 2.0, on_batch=None,
@@ -339,6 +341,7 @@ class MicroBatcher:
         self._collector: asyncio.Task | None = None
         self._running: set[asyncio.Task] = set()
         self._seconds_per_document = 0.0  # moving average over batches, per worker
+        self._busy = 0  # batches running on a worker
         self.rejected = 0
         self.expired = 0  # documents dropped because their request was cancelled before they started
 
@@ -429,7 +432,11 @@ class MicroBatcher:
                     if not self._queue.empty():
                         job = self._queue.get_nowait()
                     else:
-                        remaining = min(self.wait_s, first + self.max_wait_s - loop.time())
+                        # idle service: wait_ms for the next arrival; another worker busy: up to max_wait_ms in
+                        # all, for the requests its answered clients are sending again (a fuller batch)
+                        remaining = first + self.max_wait_s - loop.time()
+                        if not self._busy:
+                            remaining = min(self.wait_s, remaining)
                         if remaining <= 0:
                             break
                         try:
@@ -465,6 +472,7 @@ class MicroBatcher:
             if self.on_batch:
                 self.on_batch(len(items))
             started = time.perf_counter()
+            self._busy += 1
             try:
                 results = await self.backend.run(items)
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which answers 500/503
@@ -472,6 +480,8 @@ class MicroBatcher:
                     if not j.future.done():
                         j.future.set_exception(exc)
                 return
+            finally:
+                self._busy -= 1
             per_doc = (time.perf_counter() - started) / len(items)
             avg = self._seconds_per_document
             self._seconds_per_document = per_doc if not avg else 0.8 * avg + 0.2 * per_doc
