@@ -109,7 +109,16 @@ def _single_main(n_notes: int, kg: str | None) -> None:
     list(nlp.pipe(notes))
     wall = time.perf_counter() - t0
     words = sum(len(t.split()) for t in notes)
-    print(json.dumps({"notes": len(notes), "words": words, "seconds": wall, "words_per_s": words / wall}))
+    by_batch = {}
+    sample = notes[:32]
+    sample_words = sum(len(t.split()) for t in sample)
+    for size in (1, 4, 16):  # what micro-batching is worth: the same notes read in pipe calls of `size`
+        t = time.perf_counter()
+        for i in range(0, len(sample), size):
+            list(nlp.pipe(sample[i:i + size]))
+        by_batch[size] = sample_words / (time.perf_counter() - t)
+    print(json.dumps({"notes": len(notes), "words": words, "seconds": wall, "words_per_s": words / wall,
+                      "by_batch": by_batch}))
 
 
 async def run_level(url: str, notes: list[str], concurrency: int, n_requests: int, deadline: float,
@@ -292,7 +301,9 @@ Load average (1/5/15 min) before {' / '.join(f'{x:.1f}' for x in load_before)}, 
 
 {table}
 
-- Single process (`medlens.load()` + `nlp.pipe`, {single['notes']} of the notes, after a warm-up): {single['words_per_s']:,.0f} words/s.
+- Single process (`medlens.load()` + `nlp.pipe`, {single['notes']} of the notes, after a warm-up): {single['words_per_s']:,.0f} words/s;
+  the first 32 notes in pipe calls of 1 / 4 / 16 notes: {' / '.join(f"{v:,.0f}" for v in single['by_batch'].values())} words/s
+  (what filling the model's batches is worth).
 {verdict}
 - Server start to ready: {startup:.1f} s. Micro-batching: {batch_count:,.0f} model calls for {batch_sum:,.0f} documents
   (mean batch {batch_sum / max(batch_count, 1):.2f}).
