@@ -51,6 +51,7 @@ def fuzz(schema, max_examples: int, seed_value: int) -> list[str]:
 
     failures: list[str] = []
     calls: list[str] = []
+    statuses: dict[str, set[int]] = {}
     for operation in _operations_of(schema):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = operation.as_strategy(generation_mode=mode)
@@ -61,6 +62,7 @@ def fuzz(schema, max_examples: int, seed_value: int) -> list[str]:
             def run(case):
                 response = case.call(headers=HEADERS)
                 calls.append(operation.label)
+                statuses.setdefault(operation.label, set()).add(response.status_code)
                 if response.status_code >= 500:
                     failures.append(f"{operation.label} [{mode.value}] {response.status_code}: "
                                     f"{case.as_curl_command(headers=HEADERS)[:400]} -> {response.text[:200]}")
@@ -70,6 +72,9 @@ def fuzz(schema, max_examples: int, seed_value: int) -> list[str]:
             except Unsatisfiable:  # nothing to make invalid (an operation without parameters or body)
                 assert mode == GenerationMode.NEGATIVE, operation.label
     assert len(set(calls)) == len(_operations_of(schema)), "some operation was never called"
+    # the key was sent and generated requests got through to the analysis
+    assert not any(401 in codes for codes in statuses.values()), statuses
+    assert 200 in statuses["POST /v1/analyze"] and 200 in statuses["GET /v1/kg/search"], statuses
     return failures
 
 
