@@ -219,6 +219,8 @@ def main() -> None:
     ap.add_argument("--executor", default="process", choices=["process", "thread"])
     ap.add_argument("--kg", default=os.environ.get("MEDLENS_KG"), help="knowledge graph (default: $MEDLENS_KG)")
     ap.add_argument("--single-notes", type=int, default=64, help="notes for the single-process throughput")
+    ap.add_argument("--single-words-per-s", type=float, default=None,
+                    help="reuse a single-process words/s measured earlier instead of measuring it (A/B runs)")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="server environment, e.g. MEDLENS_SERVE_MAX_QUEUE_DOCUMENTS=8 (repeatable)")
     ap.add_argument("--time-limit", type=float, default=3600, help="seconds for the whole run")
@@ -232,7 +234,8 @@ def main() -> None:
     note_words = statistics.mean(len(t.split()) for t in notes)
     load_before = os.getloadavg()
 
-    single = single_process(args.single_notes, args.kg)
+    single = (single_process(args.single_notes, args.kg) if args.single_words_per_s is None else
+              {"notes": 0, "words_per_s": args.single_words_per_s, "by_batch": {}, "given": True})
     print(f"single process: {single['words_per_s']:,.0f} words/s ({single['notes']} notes)", flush=True)
     target_ms = 1000 * 1.5 * 16 * note_words / single["words_per_s"]
 
@@ -291,6 +294,13 @@ def main() -> None:
                    f"{single['words_per_s']:,.0f} words/s = {target_ms:,.0f} ms; measured {at16['p99_ms']:,.0f} ms: "
                    f"{'met' if at16['p99_ms'] <= target_ms else 'missed'}.")
     limits = info.get("limits", {})
+    if single.get("given"):
+        single_line = f"- Single process: {single['words_per_s']:,.0f} words/s, measured by an earlier run (--single-words-per-s)."
+    else:
+        single_line = (f"- Single process (`medlens.load()` + `nlp.pipe`, {single['notes']} of the notes, after a warm-up): "
+                       f"{single['words_per_s']:,.0f} words/s;\n  the first 32 notes in pipe calls of 1 / 4 / 16 notes: "
+                       f"{' / '.join(f'{v:,.0f}' for v in single['by_batch'].values())} words/s (what filling the model's "
+                       "batches is worth).")
     md = f"""`benchmarks/service_load.py`: `medlens serve` started by the script ({ready['backend']}, {ready['workers']}
 worker(s), micro-batching; limits {', '.join(f'{k} {v:g}' for k, v in limits.items())}{'; ' + ', '.join(args.env) if args.env else ''}),
 `POST /v1/analyze` with the {len(notes)} MTSamples notes of 250-350 words (mean {note_words:.0f}; a development set,
@@ -301,9 +311,7 @@ Load average (1/5/15 min) before {' / '.join(f'{x:.1f}' for x in load_before)}, 
 
 {table}
 
-- Single process (`medlens.load()` + `nlp.pipe`, {single['notes']} of the notes, after a warm-up): {single['words_per_s']:,.0f} words/s;
-  the first 32 notes in pipe calls of 1 / 4 / 16 notes: {' / '.join(f"{v:,.0f}" for v in single['by_batch'].values())} words/s
-  (what filling the model's batches is worth).
+{single_line}
 {verdict}
 - Server start to ready: {startup:.1f} s. Micro-batching: {batch_count:,.0f} model calls for {batch_sum:,.0f} documents
   (mean batch {batch_sum / max(batch_count, 1):.2f}).
