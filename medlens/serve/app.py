@@ -261,7 +261,7 @@ def create_app(settings: ServiceSettings | None = None, *, nlp=None) -> FastAPI:
         await backend.start()
         batcher = MicroBatcher(backend, settings.batch_max_documents, settings.batch_wait_ms,
                                on_batch=metrics.batch_size.observe, max_queue_documents=settings.max_queue_documents,
-                               max_wait_ms=settings.batch_max_wait_ms)
+                               max_wait_ms=settings.batch_max_wait_ms, balance=settings.batch_balance)
         batcher.start()
         metrics.queue.set_function(lambda: batcher.pending_documents)
         app.state.backend, app.state.batcher, app.state.ready = backend, batcher, True

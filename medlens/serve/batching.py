@@ -6,9 +6,11 @@ one ``nlp.pipe`` call of at most ``max_documents``. Idle (no other worker
 busy), it waits ``wait_ms`` for the next document, again after each arrival;
 under load (another worker busy) it waits up to ``max_wait_ms`` in all, since
 the clients just answered by a finished batch come back together a few
-milliseconds later. While every worker is busy, new requests pile up in the
-queue, so batches grow with the load and shrink to one document when the
-service is idle.
+milliseconds later; it stops at its fair share of the documents in sight
+(queued and running elsewhere, divided by the workers), so that the workers
+finish together and no request waits behind one oversized batch. While every
+worker is busy, new requests pile up in the queue, so batches grow with the
+load and shrink to one document when the service is idle.
 A 300-word note read alone runs at about 60 % of the words/s of batches of 4
 or more (benchmarks/README.md, "Service under load").
 
@@ -324,10 +326,14 @@ class MicroBatcher:
         max_wait_ms: the longest a batch waits for more documents in all; while another worker is
             busy it waits that long (unless full): the clients of a batch just answered are sending
             their next requests (default: 10 x ``wait_ms``, at least 20 ms).
+        balance: while another worker is busy, stop a batch at this worker's fair share of the
+            documents in sight (queued, taken, running elsewhere, divided by the workers), so that
+            the workers finish at about the same time instead of one taking the whole queue.
     """
 
     def __init__(self, backend, max_documents: int = 16, wait_ms: float = 2.0, on_batch=None,
-                 max_queue_documents: int | None = None, max_wait_ms: float | None = None) -> None:
+                 max_queue_documents: int | None = None, max_wait_ms: float | None = None,
+                 balance: bool = True) -> None:
         self.backend = backend
         self.max_documents = max_documents
         self.wait_s = wait_ms / 1000.0
@@ -342,6 +348,8 @@ class MicroBatcher:
         self._running: set[asyncio.Task] = set()
         self._seconds_per_document = 0.0  # moving average over batches, per worker
         self._busy = 0  # batches running on a worker
+        self._running_documents = 0
+        self.balance = balance
         self.rejected = 0
         self.expired = 0  # documents dropped because their request was cancelled before they started
 
@@ -429,6 +437,8 @@ class MicroBatcher:
                 batch, n = [job], len(job.items)
                 first = loop.time()
                 while n < self.max_documents:
+                    if self.balance and self._busy and n >= self._share(n):
+                        break  # this worker's share of the work in sight: the others take the rest
                     if not self._queue.empty():
                         job = self._queue.get_nowait()
                     else:
@@ -459,6 +469,10 @@ class MicroBatcher:
                 raise
             self._track(asyncio.create_task(self._dispatch(batch, release=True)))
 
+    def _share(self, n: int) -> int:
+        """One worker's fair share of the documents in sight: taken, queued and running on the others."""
+        return math.ceil((n + self._queued_documents + self._running_documents) / self.workers)
+
     def _track(self, task: asyncio.Task) -> None:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
@@ -473,6 +487,7 @@ class MicroBatcher:
                 self.on_batch(len(items))
             started = time.perf_counter()
             self._busy += 1
+            self._running_documents += len(items)
             try:
                 results = await self.backend.run(items)
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which answers 500/503
@@ -482,6 +497,7 @@ class MicroBatcher:
                 return
             finally:
                 self._busy -= 1
+                self._running_documents -= len(items)
             per_doc = (time.perf_counter() - started) / len(items)
             avg = self._seconds_per_document
             self._seconds_per_document = per_doc if not avg else 0.8 * avg + 0.2 * per_doc

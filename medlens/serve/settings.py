@@ -76,7 +76,10 @@ class ServiceSettings(BaseModel):
         batch_max_documents: most documents the micro-batcher puts in one model call.
         batch_wait_ms: how long the micro-batcher waits for the next request to join a batch (each
             arrival restarts the wait).
-        batch_max_wait_ms: the longest a batch waits for more requests in all.
+        batch_max_wait_ms: the longest a batch waits for more requests in all (used while another
+            worker is busy).
+        batch_balance: while another worker is busy, a batch stops at its worker's fair share of
+            the documents queued and running (the workers finish together).
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
     """
 
@@ -100,6 +103,7 @@ class ServiceSettings(BaseModel):
     batch_max_documents: int = Field(16, ge=1, le=1024)
     batch_wait_ms: float = Field(2.0, ge=0, le=1000)
     batch_max_wait_ms: float = Field(20.0, ge=0, le=10_000)
+    batch_balance: bool = True
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("api_key_hashes")
