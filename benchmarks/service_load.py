@@ -227,6 +227,7 @@ def main() -> None:
                     help="server environment, e.g. MEDLENS_SERVE_MAX_QUEUE_DOCUMENTS=8 (repeatable)")
     ap.add_argument("--time-limit", type=float, default=3600, help="seconds for the whole run")
     ap.add_argument("--note", default="", help="a line recorded with the figures (e.g. what else ran)")
+    ap.add_argument("--section", default=HEADING, help=f"README section to write (default: {HEADING!r})")
     ap.add_argument("--no-readme", action="store_true", help="print results without writing the README")
     args = ap.parse_args()
     levels = [int(x) for x in args.concurrency.split(",")]
@@ -324,7 +325,7 @@ Load average (1/5/15 min) before {' / '.join(f'{x:.1f}' for x in load_before)}, 
 """
     print(md)
     if not args.no_readme:
-        print("written to", update_readme_section(HEADING, md))
+        print("written to", update_readme_section(args.section, md))
 
 
 if __name__ == "__main__":

@@ -199,3 +199,36 @@ def test_load_settings_are_validated(field, value):
 
     with pytest.raises(ConfigError, match=field):
         load_settings(env={f"MEDLENS_SERVE_{field.upper()}": str(value)})
+
+
+@pytest.mark.parametrize("balance,expected", [(True, [1, 4, 2]), (False, [1, 6])])
+def test_batches_are_balanced_across_busy_workers(balance, expected):
+    """Worker 1 is busy with one document; six arrive: worker 2 takes its fair share (4), not all six."""
+    from medlens.serve.batching import MicroBatcher, WorkItem, WorkResult
+
+    class TwoWorkers:
+        workers = 2
+
+        def __init__(self) -> None:
+            self.sizes: list[int] = []
+            self.release = asyncio.Event()
+
+        async def run(self, items):
+            self.sizes.append(len(items))
+            await self.release.wait()
+            return [WorkResult("{}", {}) for _ in items]
+
+    async def main():
+        backend = TwoWorkers()
+        batcher = MicroBatcher(backend, max_documents=16, wait_ms=0, max_wait_ms=0, balance=balance)
+        batcher.start()
+        first = asyncio.create_task(batcher.submit([WorkItem("a", "x")]))
+        await until(lambda: backend.sizes == [1])
+        rest = [asyncio.create_task(batcher.submit([WorkItem(str(i), "x")])) for i in range(6)]
+        await until(lambda: len(backend.sizes) == 2)
+        backend.release.set()
+        await asyncio.gather(first, *rest)
+        await batcher.close()
+        return backend.sizes
+
+    assert asyncio.run(main()) == expected
