@@ -6,9 +6,9 @@ one ``nlp.pipe`` call of at most ``max_documents``. Idle (no other worker
 busy), it waits ``wait_ms`` for the next document, again after each arrival;
 under load (another worker busy) it waits up to ``max_wait_ms`` in all, since
 the clients just answered by a finished batch come back together a few
-milliseconds later; it stops at its fair share of the documents in sight
-(queued and running elsewhere, divided by the workers), so that the workers
-finish together and no request waits behind one oversized batch. While every
+milliseconds later (with ``balance``, it stops at its fair share of the
+documents in sight, queued and running elsewhere, divided by the workers; off
+by default: it made batches smaller and was not measurably better). While every
 worker is busy, new requests pile up in the queue, so batches grow with the
 load and shrink to one document when the service is idle.
 A 300-word note read alone runs at about 60 % of the words/s of batches of 4
@@ -325,7 +325,7 @@ class MicroBatcher:
             so a batch larger than the queue is still served.
         max_wait_ms: the longest a batch waits for more documents in all; while another worker is
             busy it waits that long (unless full): the clients of a batch just answered are sending
-            their next requests (default: 10 x ``wait_ms``, at least 20 ms).
+            their next requests.
         balance: while another worker is busy, stop a batch at this worker's fair share of the
             documents in sight (queued, taken, running elsewhere, divided by the workers), so that
             the workers finish at about the same time instead of one taking the whole queue.
@@ -333,11 +333,11 @@ class MicroBatcher:
 
     def __init__(self, backend, max_documents: int = 16, wait_ms: float = 2.0, on_batch=None,
                  max_queue_documents: int | None = None, max_wait_ms: float | None = None,
-                 balance: bool = True) -> None:
+                 balance: bool = False) -> None:
         self.backend = backend
         self.max_documents = max_documents
         self.wait_s = wait_ms / 1000.0
-        self.max_wait_s = (max_wait_ms if max_wait_ms is not None else max(20.0, 10 * wait_ms)) / 1000.0
+        self.max_wait_s = (max_wait_ms if max_wait_ms is not None else 50.0) / 1000.0
         self.on_batch = on_batch
         self.max_queue_documents = max_queue_documents
         self.workers = max(1, backend.workers)

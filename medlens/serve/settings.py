@@ -102,8 +102,8 @@ class ServiceSettings(BaseModel):
     executor: Literal["process", "thread"] = "process"
     batch_max_documents: int = Field(16, ge=1, le=1024)
     batch_wait_ms: float = Field(2.0, ge=0, le=1000)
-    batch_max_wait_ms: float = Field(20.0, ge=0, le=10_000)
-    batch_balance: bool = True
+    batch_max_wait_ms: float = Field(50.0, ge=0, le=10_000)
+    batch_balance: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("api_key_hashes")
