@@ -271,7 +271,8 @@ def main() -> None:
             results.append(res)
             print(f"concurrency {c:>3}: {res['requests']:>6} requests, {res['ok']} ok, {res['errors']} errors, "
                   f"{res['503']} 503, {res['504']} 504; {res['rps']:.2f} req/s, {res['words_per_s']:,.0f} words/s, "
-                  f"p50 {res['p50_ms']:.0f} ms, p99 {res['p99_ms']:.0f} ms, mean batch {res['mean_batch']:.1f}", flush=True)
+                  f"p50 {res['p50_ms']:.0f} ms, p99 {res['p99_ms']:.0f} ms, mean batch {res['mean_batch']:.1f}"
+                  + (f", median Retry-After {res['retry_after_s']:g} s" if res["retry_after_s"] else ""), flush=True)
         rss_end = tree_rss_mib(server.pid)
         metrics = httpx.get(url + "/metrics").text
     finally:
