@@ -232,3 +232,13 @@ def test_batches_are_balanced_across_busy_workers(balance, expected):
         return backend.sizes
 
     assert asyncio.run(main()) == expected
+
+
+def test_load_settings_from_the_environment():
+    from medlens.serve.settings import load_settings
+
+    s = load_settings(env={"MEDLENS_SERVE_MAX_QUEUE_DOCUMENTS": "8", "MEDLENS_SERVE_MAX_REQUESTS_IN_FLIGHT": "3",
+                           "MEDLENS_SERVE_REQUEST_TIMEOUT_S": "2.5", "MEDLENS_SERVE_BATCH_MAX_WAIT_MS": "10",
+                           "MEDLENS_SERVE_BATCH_BALANCE": "true"})
+    assert (s.max_queue_documents, s.max_requests_in_flight, s.request_timeout_s, s.batch_max_wait_ms,
+            s.batch_balance) == (8, 3, 2.5, 10.0, True)
