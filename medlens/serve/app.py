@@ -6,10 +6,25 @@ answers 200 from then on. Requests pass through one ASGI middleware that
 enforces the body size limit, times the request, counts it for ``/metrics`` and
 writes one log line with the request id, route, status, sizes and duration,
 never the body, the query string or any note text.
+
+The same middleware keeps the service steady under load, for every route
+(the routes added later get it too):
+
+- admission: at most ``max_requests_in_flight`` requests under ``/v1/`` at once;
+  one more is answered 503 ``Overloaded`` with ``Retry-After`` at once instead of
+  waiting (the analysis queue has its own bound, ``max_queue_documents``: see
+  :mod:`medlens.serve.batching`);
+- timeout: a request without a response after ``request_timeout_s`` is answered
+  504 ``Timeout`` and its handler is cancelled: its documents leave the analysis
+  queue, and a worker skips those it had not started (the deadline travels with
+  each document, ``scope["medlens.deadline"]``). Code already running in a thread
+  (``def`` routes, ``run_in_threadpool``) cannot be interrupted in Python: it
+  finishes, and its result is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -26,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medlens import __version__
 from medlens.errors import MedlensError
+from medlens.serve.batching import QueueFull
 from medlens.serve.errors import ApiError, error_response
 from medlens.serve.metrics import ServiceMetrics
 from medlens.serve.security import require_api_key
@@ -34,13 +50,31 @@ from medlens.serve.settings import ServiceSettings, load_settings
 log = logging.getLogger("medlens.serve")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
-class ServiceMiddleware:
-    """Body size limit, request ids, metrics and privacy-safe access logs (pure ASGI)."""
+DEADLINE_KEY = "medlens.deadline"
+"""ASGI scope key holding the request's deadline (``time.time()`` seconds), set by :class:`ServiceMiddleware`."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: ServiceMetrics) -> None:
+
+class ServiceMiddleware:
+    """Body size limit, admission, timeout, request ids, metrics and privacy-safe access logs (pure ASGI).
+
+    Args:
+        app: the inner ASGI app.
+        max_body_bytes: larger bodies get 413.
+        metrics: the service's metrics.
+        timeout_s: a request without a response after this gets 504 and is cancelled (None: no limit).
+        max_in_flight: most ``/v1/`` requests at once; more get 503 (None: no limit).
+        retry_after: returns the seconds to put in ``Retry-After`` when refusing a request.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, metrics: ServiceMetrics, timeout_s: float | None = None,
+                 max_in_flight: int | None = None, retry_after=None) -> None:
         self.app = app
         self.max_body = max_body_bytes
         self.metrics = metrics
+        self.timeout_s = timeout_s
+        self.max_in_flight = max_in_flight
+        self.retry_after = retry_after or (lambda: 1)
+        self.api_in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -76,19 +110,31 @@ class ServiceMiddleware:
                     raise HTTPException(413, self._too_large_message())
             return message
 
+        limited = scope["path"].startswith("/v1/")
         self.metrics.in_flight.inc()
         try:
             declared = headers.get(b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body:
                 response = error_response(413, self._too_large_message())
                 await response(scope, receive, send_wrapper)
+            elif limited and self.max_in_flight is not None and self.api_in_flight >= self.max_in_flight:
+                self.metrics.rejected.labels("in_flight").inc()
+                wait = self.retry_after()
+                await error_response(503, f"The service is handling {self.api_in_flight} requests already (the limit "
+                                          f"is the max_requests_in_flight setting); retry after {wait} s.", "Overloaded",
+                                     {"Retry-After": str(wait)})(scope, receive, send_wrapper)
             else:
+                if limited:
+                    self.api_in_flight += 1
                 try:
-                    await self.app(scope, receive_wrapper, send_wrapper)
+                    await self._run_with_timeout(scope, receive_wrapper, send_wrapper, status)
                 except HTTPException as exc:  # raised while reading the body outside a route
                     if status["sent"]:
                         raise
                     await error_response(exc.status_code, str(exc.detail))(scope, receive, send_wrapper)
+                finally:
+                    if limited:
+                        self.api_in_flight -= 1
         finally:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - start
@@ -100,12 +146,54 @@ class ServiceMiddleware:
                      request_id, scope["method"], template, status["code"], received["bytes"],
                      status["bytes_out"], elapsed * 1000, " body_too_large" if too_large else "")
 
+    async def _run_with_timeout(self, scope: Scope, receive: Receive, send: Send, status: dict) -> None:
+        """Run the app; past the timeout, answer 504 (if nothing was sent yet) and cancel it."""
+        if self.timeout_s is None:
+            await self.app(scope, receive, send)
+            return
+        scope[DEADLINE_KEY] = time.time() + self.timeout_s
+        timed_out = False
+
+        async def app_send(message: Message) -> None:
+            if not timed_out:  # after the 504, the cancelled handler's late messages are dropped
+                await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, receive, app_send))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), self.timeout_s)
+            return
+        except TimeoutError:
+            if status["sent"]:  # the response is on its way: let it finish
+                await task
+                return
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        timed_out = True
+        task.cancel()  # a coroutine stops at its next await; a thread it waits for runs to its end
+        task.add_done_callback(_drop_result)
+        self.metrics.rejected.labels("timeout").inc()
+        await error_response(504, f"The request did not finish within {self.timeout_s:g} s (the request_timeout_s "
+                                  "setting) and was cancelled; the service may be overloaded: retry later or send "
+                                  "smaller documents.", "Timeout")(scope, receive, send)
+
     def _too_large_message(self) -> str:
         return (f"The request body is larger than the limit of {self.max_body:,} bytes; send smaller documents "
                 "or fewer per batch (the limit is the max_body_bytes setting).")
 
 
+def _drop_result(task: asyncio.Future) -> None:
+    """Retrieve a cancelled handler's outcome so that asyncio does not log it as never retrieved."""
+    if not task.cancelled() and task.exception() is not None:
+        log.info("a request cancelled at its timeout ended with %s", type(task.exception()).__name__)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(QueueFull)
+    async def _queue_full(request: Request, exc: QueueFull):
+        request.app.state.metrics.rejected.labels("queue_full").inc()
+        return error_response(503, str(exc), "Overloaded", {"Retry-After": str(exc.retry_after)})
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError):
         return error_response(exc.status, exc.message, exc.type, exc.headers)
@@ -172,8 +260,10 @@ def create_app(settings: ServiceSettings | None = None, *, nlp=None) -> FastAPI:
         backend = make_backend(settings, app.state.pipeline_config, nlp=nlp)
         await backend.start()
         batcher = MicroBatcher(backend, settings.batch_max_documents, settings.batch_wait_ms,
-                               on_batch=metrics.batch_size.observe)
+                               on_batch=metrics.batch_size.observe, max_queue_documents=settings.max_queue_documents,
+                               max_wait_ms=settings.batch_max_wait_ms, balance=settings.batch_balance)
         batcher.start()
+        metrics.queue.set_function(lambda: batcher.pending_documents)
         app.state.backend, app.state.batcher, app.state.ready = backend, batcher, True
         log.info("ready in %.1fs: %s backend with %d worker(s), graph %s, auth %s, CORS %s",
                  time.perf_counter() - started, type(backend).__name__, backend.workers, app.state.kg.path,
@@ -220,7 +310,9 @@ def create_app(settings: ServiceSettings | None = None, *, nlp=None) -> FastAPI:
 
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
                            allow_headers=["Content-Type", "X-API-Key", "Authorization", "X-Request-ID"])
-    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(ServiceMiddleware, max_body_bytes=settings.max_body_bytes, metrics=metrics,
+                       timeout_s=settings.request_timeout_s, max_in_flight=settings.max_requests_in_flight,
+                       retry_after=lambda: app.state.batcher.retry_after() if getattr(app.state, "batcher", None) else 1)
     return app
 
 

@@ -1,11 +1,27 @@
 """Micro-batching: concurrent requests share model calls, off the event loop, on every core.
 
-Requests put their documents on an asyncio queue and await a future. One
-collector task takes a free worker slot, then gathers queued documents for up
-to ``wait_ms`` or ``max_documents`` and hands them to a backend as one
-``nlp.pipe`` call. While every worker is busy, new requests pile up in the
-queue, so batches grow with the load and shrink to one document when the
-service is idle (the wait is then a couple of milliseconds).
+Requests put their documents on a bounded asyncio queue and await a future.
+One collector task takes a free worker slot, then gathers queued documents into
+one ``nlp.pipe`` call of at most ``max_documents``. Idle (no other worker
+busy), it waits ``wait_ms`` for the next document, again after each arrival;
+under load (another worker busy) it waits up to ``max_wait_ms`` in all, since
+the clients just answered by a finished batch come back together a few
+milliseconds later (with ``balance``, it stops at its fair share of the
+documents in sight, queued and running elsewhere, divided by the workers; off
+by default: it made batches smaller and was not measurably better). While every
+worker is busy, new requests pile up in the queue, so batches grow with the
+load and shrink to one document when the service is idle.
+A 300-word note read alone runs at about 60 % of the words/s of batches of 4
+or more (benchmarks/README.md, "Service under load").
+
+Bounded: when the queue already holds ``max_queue_documents`` documents, a
+new request is refused at once with :class:`QueueFull` (the service answers
+503 with a ``Retry-After`` estimated from the measured seconds per document).
+Cancel-safe: a request that is cancelled (timeout, client gone) while queued
+leaves the queue and never reaches a worker; each item carries its deadline,
+and a worker skips the items whose deadline has passed before it starts them
+(and the per-item extras: FHIR, differential, summary) rather than work for
+nobody.
 
 Backends:
 
@@ -21,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import multiprocessing as mp
 import os
 import time
@@ -28,7 +45,7 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 log = logging.getLogger("medlens.serve")
 
@@ -45,6 +62,7 @@ class WorkItem:
     diagnose_mode: str = "auto"
     summarize: str = ""  # "note" or "dialogue": also summarize (medlens.summarize)
     summary_format: str = "json"  # json, fhir or text
+    deadline: float = 0.0  # time.time() after which nobody waits for the result (0: none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +100,12 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
     from medlens.io.fhir import to_fhir_bundle
     from medlens.results import DocumentResult
 
+    if any(it.deadline for it in items):
+        now = time.time()
+        live = [it for it in items if not it.deadline or it.deadline > now]
+        if len(live) < len(items):  # their requests were answered 504 already: do not analyze them
+            done = iter(analyze_items(nlp, live) if live else [])
+            return [next(done) if not it.deadline or it.deadline > now else _expired(it) for it in items]
     try:
         docs = list(nlp.pipe([it.text for it in items]))
         results = [DocumentResult.from_doc(d, doc_id=it.id, include_text=it.include_text) for d, it in zip(docs, items)]
@@ -90,12 +114,23 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
         results = [_analyze_single(nlp, it) for it in items]
     out = []
     for it, res, doc in zip(items, results, docs):
+        if it.deadline and (it.fhir or it.diagnose_top or it.summarize) and time.time() > it.deadline:
+            out.append(_expired(it))  # the extras are skipped too once nobody waits for them
+            continue
         bundle = _json.dumps(to_fhir_bundle(res, it.text), ensure_ascii=False) if it.fhir else None
         diagnosis = _diagnose(nlp, doc, it.diagnose_top, it.diagnose_mode) if it.diagnose_top and doc is not None else None
         summary = _summarize(nlp, doc, it) if it.summarize and (doc is not None or it.summarize == "dialogue") else None
         out.append(WorkResult(res.model_dump_json(exclude_none=True), dict(Counter(e.label for e in res.entities)),
                               res.error.type if res.error else None, bundle, diagnosis, summary))
     return out
+
+
+def _expired(item: WorkItem) -> WorkResult:
+    """The result of an item whose deadline passed before it was analyzed (nobody reads it)."""
+    import json as _json
+
+    return WorkResult(_json.dumps({"id": item.id, "error": {"type": "Cancelled", "message": "deadline passed"}}),
+                      {}, "Cancelled")
 
 
 _ENGINES: dict[int, object] = {}
@@ -254,36 +289,84 @@ class ThreadBackend:
             self._pool = None
 
 
+class QueueFull(Exception):
+    """The work queue holds ``max_queue_documents`` documents already: answer 503 and retry later.
+
+    Attributes:
+        queued: documents waiting.
+        limit: the queue's size (the ``max_queue_documents`` setting).
+        retry_after: seconds after which the queue has probably room again (at least 1).
+    """
+
+    def __init__(self, queued: int, limit: int, retry_after: int) -> None:
+        super().__init__(f"The analysis queue is full ({queued} documents waiting, the limit is {limit}: "
+                         f"the max_queue_documents setting); retry after {retry_after} s.")
+        self.queued, self.limit, self.retry_after = queued, limit, retry_after
+
+
 @dataclass(eq=False)
 class _Job:
     items: list[WorkItem]
     future: asyncio.Future = field(repr=False)
+    queued: bool = True  # counted in the batcher's queued documents
 
 
 class MicroBatcher:
-    """Collects concurrent requests into batches for a backend.
+    """Collects concurrent requests into batches for a backend, with a bounded queue.
 
     Args:
         backend: a started :class:`ProcessBackend` or :class:`ThreadBackend`.
         max_documents: most documents per backend call.
-        wait_ms: how long to wait for more documents once one has arrived.
+        wait_ms: how long to wait for the next document once one has arrived (each arrival
+            restarts the wait: a burst of requests joins one batch) while no other worker is busy.
         on_batch: called with the size of each batch sent (for metrics).
+        max_queue_documents: most documents waiting for a worker; :meth:`submit` raises
+            :class:`QueueFull` beyond (None: unbounded). An empty queue always takes a request,
+            so a batch larger than the queue is still served.
+        max_wait_ms: the longest a batch waits for more documents in all; while another worker is
+            busy it waits that long (unless full): the clients of a batch just answered are sending
+            their next requests.
+        balance: while another worker is busy, stop a batch at this worker's fair share of the
+            documents in sight (queued, taken, running elsewhere, divided by the workers), so that
+            the workers finish at about the same time instead of one taking the whole queue.
     """
 
-    def __init__(self, backend, max_documents: int = 16, wait_ms: float = 2.0, on_batch=None) -> None:
+    def __init__(self, backend, max_documents: int = 16, wait_ms: float = 2.0, on_batch=None,
+                 max_queue_documents: int | None = None, max_wait_ms: float | None = None,
+                 balance: bool = False) -> None:
         self.backend = backend
         self.max_documents = max_documents
         self.wait_s = wait_ms / 1000.0
+        self.max_wait_s = (max_wait_ms if max_wait_ms is not None else 50.0) / 1000.0
         self.on_batch = on_batch
+        self.max_queue_documents = max_queue_documents
+        self.workers = max(1, backend.workers)
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._slots = asyncio.Semaphore(max(1, backend.workers))
+        self._queued_documents = 0
+        self._slots = asyncio.Semaphore(self.workers)
         self._collector: asyncio.Task | None = None
         self._running: set[asyncio.Task] = set()
+        self._seconds_per_document = 0.0  # moving average over batches, per worker
+        self._busy = 0  # batches running on a worker
+        self._running_documents = 0
+        self.balance = balance
+        self.rejected = 0
+        self.expired = 0  # documents dropped because their request was cancelled before they started
 
     @property
     def pending(self) -> int:
-        """Requests waiting in the queue."""
+        """Requests (jobs) waiting in the queue, cancelled ones included until the collector drops them."""
         return self._queue.qsize()
+
+    @property
+    def pending_documents(self) -> int:
+        """Documents waiting for a worker (cancelled requests not counted)."""
+        return self._queued_documents
+
+    def retry_after(self) -> int:
+        """Seconds until the queue has probably drained by half (from the measured seconds per document)."""
+        per_doc = self._seconds_per_document or 1.0
+        return max(1, min(60, math.ceil(per_doc * self._queued_documents / 2 / self.workers)))
 
     def start(self) -> None:
         self._collector = asyncio.create_task(self._collect(), name="medlens-batcher")
@@ -298,12 +381,30 @@ class MicroBatcher:
             if not job.future.done():
                 job.future.set_exception(RuntimeError("the service is shutting down"))
 
-    async def submit(self, items: Sequence[WorkItem]) -> list[WorkResult]:
-        """Analyze documents; large lists are split across workers. Cancel-safe."""
+    async def submit(self, items: Sequence[WorkItem], deadline: float | None = None) -> list[WorkResult]:
+        """Analyze documents; large lists are split across workers. Cancel-safe.
+
+        Args:
+            items: the documents.
+            deadline: ``time.time()`` after which the result is no longer wanted; workers skip
+                items whose deadline passed before they started.
+
+        Raises:
+            QueueFull: the queue is full (nothing was queued).
+        """
+        n = len(items)
+        limit = self.max_queue_documents
+        if limit is not None and self._queued_documents and self._queued_documents + n > limit:
+            self.rejected += 1
+            raise QueueFull(self._queued_documents, limit, self.retry_after())
+        if deadline:
+            items = [replace(it, deadline=deadline) for it in items]
         loop = asyncio.get_running_loop()
         jobs = [_Job(list(items[i:i + self.max_documents]), loop.create_future())
-                for i in range(0, len(items), self.max_documents)]
+                for i in range(0, n, self.max_documents)]
         for job in jobs:
+            self._queued_documents += len(job.items)
+            job.future.add_done_callback(lambda _f, job=job: self._unqueue(job, cancelled=True))
             self._queue.put_nowait(job)
         try:
             parts = await asyncio.gather(*(j.future for j in jobs))
@@ -313,25 +414,47 @@ class MicroBatcher:
             raise
         return [r for part in parts for r in part]
 
+    def _unqueue(self, job: _Job, cancelled: bool = False) -> None:
+        if job.queued:
+            job.queued = False
+            self._queued_documents -= len(job.items)
+            if cancelled and job.future.cancelled():
+                self.expired += len(job.items)
+
+    def _take(self, job: _Job) -> bool:
+        """Take a job off the queue for a batch; False when its request is gone already."""
+        self._unqueue(job)
+        return not job.future.done()
+
     async def _collect(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             await self._slots.acquire()
             try:
-                batch = [await self._queue.get()]
-                n = len(batch[0].items)
-                deadline = loop.time() + self.wait_s
+                job = await self._queue.get()
+                while not self._take(job):
+                    job = await self._queue.get()
+                batch, n = [job], len(job.items)
+                first = loop.time()
                 while n < self.max_documents:
+                    if self.balance and self._busy and n >= self._share(n):
+                        break  # this worker's share of the work in sight: the others take the rest
                     if not self._queue.empty():
                         job = self._queue.get_nowait()
                     else:
-                        remaining = deadline - loop.time()
+                        # idle service: wait_ms for the next arrival; another worker busy: up to max_wait_ms in
+                        # all, for the requests its answered clients are sending again (a fuller batch)
+                        remaining = first + self.max_wait_s - loop.time()
+                        if not self._busy:
+                            remaining = min(self.wait_s, remaining)
                         if remaining <= 0:
                             break
                         try:
                             job = await asyncio.wait_for(self._queue.get(), remaining)
                         except TimeoutError:
                             break
+                    if not self._take(job):
+                        continue
                     if n + len(job.items) > self.max_documents:
                         # does not fit: send it alone right after this batch
                         task = asyncio.create_task(self._dispatch(batch, release=True))
@@ -346,6 +469,10 @@ class MicroBatcher:
                 raise
             self._track(asyncio.create_task(self._dispatch(batch, release=True)))
 
+    def _share(self, n: int) -> int:
+        """One worker's fair share of the documents in sight: taken, queued and running on the others."""
+        return math.ceil((n + self._queued_documents + self._running_documents) / self.workers)
+
     def _track(self, task: asyncio.Task) -> None:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
@@ -358,6 +485,9 @@ class MicroBatcher:
             items = [it for j in live for it in j.items]
             if self.on_batch:
                 self.on_batch(len(items))
+            started = time.perf_counter()
+            self._busy += 1
+            self._running_documents += len(items)
             try:
                 results = await self.backend.run(items)
             except Exception as exc:  # noqa: BLE001 - handed to every waiting request, which answers 500/503
@@ -365,6 +495,12 @@ class MicroBatcher:
                     if not j.future.done():
                         j.future.set_exception(exc)
                 return
+            finally:
+                self._busy -= 1
+                self._running_documents -= len(items)
+            per_doc = (time.perf_counter() - started) / len(items)
+            avg = self._seconds_per_document
+            self._seconds_per_document = per_doc if not avg else 0.8 * avg + 0.2 * per_doc
             pos = 0
             for j in live:
                 part = results[pos:pos + len(j.items)]
@@ -387,4 +523,4 @@ def make_backend(settings, pipeline_config, nlp=None):
     return ProcessBackend(pipeline_config, settings.worker_count())
 
 
-__all__ = ["MicroBatcher", "ProcessBackend", "ThreadBackend", "WorkItem", "WorkResult", "analyze_items", "make_backend"]
+__all__ = ["MicroBatcher", "ProcessBackend", "QueueFull", "ThreadBackend", "WorkItem", "WorkResult", "analyze_items", "make_backend"]

@@ -27,7 +27,9 @@ class ServiceMetrics:
         self.entities = Counter("medlens_entities_total", "Entities found, by label.", ["label"], registry=r)
         self.batch_size = Histogram("medlens_batch_documents", "Documents per model call (micro-batch size).",
                                     buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=r)
-        self.queue = Gauge("medlens_queue_requests", "Requests waiting for an analysis worker.", registry=r)
+        self.queue = Gauge("medlens_queue_documents", "Documents waiting for an analysis worker.", registry=r)
+        self.rejected = Counter("medlens_rejected_requests_total", "Requests refused or cut short, by reason: "
+                                "queue_full and in_flight (503), timeout (504).", ["reason"], registry=r)
         self.in_flight = Gauge("medlens_http_requests_in_flight", "HTTP requests being served.", registry=r)
 
     def render(self) -> tuple[bytes, str]:

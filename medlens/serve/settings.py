@@ -62,13 +62,24 @@ class ServiceSettings(BaseModel):
         max_body_bytes: largest request body; larger ones get 413.
         max_text_chars: longest text per document; longer ones get 413.
         max_batch_documents: most documents in one batch request; more get 413.
-        request_timeout_s: a request still waiting for analysis after this gets 504.
+        request_timeout_s: a request without a response after this gets 504 (every route); its
+            queued documents are dropped and workers skip those they had not started.
+        max_requests_in_flight: most requests under ``/v1/`` handled at once; one more gets 503
+            ``Overloaded`` with ``Retry-After`` at once.
+        max_queue_documents: most documents waiting for an analysis worker; a request that would
+            go beyond gets 503 ``Overloaded`` with ``Retry-After`` (an empty queue always takes a
+            request, so a batch larger than this is still served).
         workers: analysis processes; 0 uses every core. Each loads its own pipeline.
         executor: ``process`` (one pipeline per worker process, all cores) or
             ``thread`` (one pipeline in this process; quick to start, for tests and
             one-core machines).
         batch_max_documents: most documents the micro-batcher puts in one model call.
-        batch_wait_ms: how long the micro-batcher waits for more requests to join a batch.
+        batch_wait_ms: how long the micro-batcher waits for the next request to join a batch (each
+            arrival restarts the wait).
+        batch_max_wait_ms: the longest a batch waits for more requests in all (used while another
+            worker is busy).
+        batch_balance: while another worker is busy, a batch stops at its worker's fair share of
+            the documents queued and running (the workers finish together).
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
     """
 
@@ -85,10 +96,14 @@ class ServiceSettings(BaseModel):
     max_text_chars: int = Field(200_000, ge=100)
     max_batch_documents: int = Field(64, ge=1, le=10_000)
     request_timeout_s: float = Field(30.0, gt=0, le=3600)
+    max_requests_in_flight: int = Field(256, ge=1, le=100_000)
+    max_queue_documents: int = Field(64, ge=1, le=100_000)
     workers: int = Field(0, ge=0, le=256)
     executor: Literal["process", "thread"] = "process"
     batch_max_documents: int = Field(16, ge=1, le=1024)
     batch_wait_ms: float = Field(2.0, ge=0, le=1000)
+    batch_max_wait_ms: float = Field(50.0, ge=0, le=10_000)
+    batch_balance: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("api_key_hashes")

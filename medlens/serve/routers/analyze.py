@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -67,16 +66,19 @@ def _check_length(request: Request, text: str, doc_id: str) -> None:
 
 
 async def run_items(request: Request, items: list[WorkItem]) -> list[WorkResult]:
-    """Analyze items through the micro-batcher, with the request timeout; counts metrics."""
+    """Analyze items through the micro-batcher; counts metrics.
+
+    The request's deadline (set by the service middleware, which answers 504 and cancels this
+    coroutine when it passes) goes with each item, so workers skip items nobody waits for. A full
+    queue raises :class:`~medlens.serve.batching.QueueFull`, answered 503 with ``Retry-After``.
+    """
+    from medlens.serve.app import DEADLINE_KEY
+
     state = request.app.state
     if not state.ready:
-        raise ApiError(503, "The service is starting or stopping; retry shortly (see /readyz).")
-    state.metrics.queue.set(state.batcher.pending)
-    try:
-        results = await asyncio.wait_for(state.batcher.submit(items), state.settings.request_timeout_s)
-    except TimeoutError:
-        raise ApiError(504, f"Analysis did not finish within {state.settings.request_timeout_s:g} s "
-                            "(the request_timeout_s setting); the service may be overloaded.") from None
+        raise ApiError(503, "The service is starting or stopping; retry shortly (see /readyz).", "NotReady",
+                       {"Retry-After": "2"})
+    results = await state.batcher.submit(items, deadline=request.scope.get(DEADLINE_KEY))
     state.metrics.count_results(results)
     return results
 
