@@ -406,17 +406,19 @@ MAX_SAMPLES = 256
 
 
 def export_cli(
-    model: Annotated[Path, typer.Argument(help="Trained model folder (OUTPUT/best from `medlens train ner` or `medlens train classify`).")],
+    model: Annotated[Path, typer.Argument(help="Trained model folder (OUTPUT/best from `medlens train ner`, `train classify` or `train relations`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for model.onnx, model.int8.onnx, tokenizer.json, labels.json, export_report.json.")],
     quantize: Annotated[bool, typer.Option("--quantize/--no-quantize", help="Also write an int8 (dynamic quantization) model.")] = True,
     keep_fp32: Annotated[bool, typer.Option("--keep-fp32/--no-keep-fp32", help="Keep model.onnx (fp32) next to the int8 model.")] = True,
     samples: Annotated[Optional[Path], typer.Option("--samples", help=f"Check on these texts instead of a few built-in sentences: a .txt file (one text per line) or a CSV/TSV/JSONL file read as `train classify` reads it (the first {MAX_SAMPLES} texts).")] = None,
     text_column: Annotated[str, typer.Option(help="--samples CSV: column holding the text.")] = "text",
     label_column: Annotated[str, typer.Option(help="--samples CSV: column holding the label(s) (must exist; not used).")] = "label",
+    pubtator: Annotated[Optional[Path], typer.Option("--pubtator", help="Relation models: check on the documents of this PubTator file (the first 200) instead of two built-in ones.")] = None,
 ) -> None:
     """Export to ONNX (dynamic batch and length) and int8, checking both against PyTorch.
 
-    Works for NER models and document classifiers (the checkpoint's labels.json says which). The
+    Works for NER models, document classifiers and relation models (the checkpoint's labels.json
+    says which; a relation model is exported whole: encoder, mention pooling and pair classifier). The
     check: maximum absolute fp32 logit difference, and int8 agreement (argmax per NER position or
     document; thresholded labels for multi-label classifiers). Exits with 1 if a check fails.
 
@@ -429,13 +431,35 @@ def export_cli(
     from medlens.training.export import export_onnx
 
     try:
-        texts = _read_samples(samples, text_column, label_column) if samples else None
-        report = export_onnx(model, output, quantize=quantize, keep_fp32=keep_fp32, sample_texts=texts)
+        if _is_relation_model(model):
+            report = _export_relations(model, output, quantize, keep_fp32, pubtator)
+        else:
+            texts = _read_samples(samples, text_column, label_column) if samples else None
+            report = export_onnx(model, output, quantize=quantize, keep_fp32=keep_fp32, sample_texts=texts)
     except MedlensError as exc:
         _fail(str(exc))
     typer.echo(json.dumps(report, indent=2))
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _is_relation_model(model: Path) -> bool:
+    meta = model / "labels.json"
+    try:
+        return json.loads(meta.read_text(encoding="utf-8")).get("task") == "relations"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _export_relations(model: Path, output: Path, quantize: bool, keep_fp32: bool, pubtator: Path | None) -> dict:
+    from medlens.relations.pubtator import read_pubtator
+    from medlens.tagging.files import load_tokenizer
+    from medlens.training.relations import encode_pubtator, export_relations, read_relation_meta
+
+    docs = None
+    if pubtator is not None:
+        docs = encode_pubtator(read_pubtator(pubtator)[:200], load_tokenizer(model), read_relation_meta(model))
+    return export_relations(model, output, quantize=quantize, keep_fp32=keep_fp32, sample_docs=docs)
 
 
 def _read_samples(path: Path, text_column: str, label_column: str) -> list[str]:
