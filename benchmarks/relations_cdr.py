@@ -15,7 +15,7 @@ Each relation system is scored with and without the hypernym filter (a pair is d
 the same chemical has a pair with a more specific disease, by MeSH tree numbers of the graph).
 
     python benchmarks/relations_cdr.py --kg KG [--split dev|holdout] [--systems gold,e2e,cooc]
-        [--model FOLDER] [--threshold T] [--limit N] [--json OUT]
+        [--model FOLDER] [--threshold T] [--limit N] [--json OUT] [--cache ENTITIES.json]
 
 ``--split holdout`` scores the 50 training documents held out to pick the epoch and threshold
 (the draw of ``medlens train relations`` with its default seed), where the decisions were made.
@@ -104,7 +104,13 @@ def run_gold(docs, model_dir, trees, threshold):
     return out
 
 
-def run_e2e(docs, model_dir, kg_path, threshold):
+def pipeline_mentions(docs, model_dir, kg_path, cache: Path | None):
+    """Each document's entities as the relation component sees them (kind, MeSH id) and its sentences,
+    from medlens's own pipeline (recognizer + linker preferring MeSH); cached in ``cache`` (JSON) when given."""
+    if cache is not None and cache.exists():
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        if all(d.pmid in data["docs"] for d in docs):
+            return data
     import medlens
     from medlens.config import COMPONENTS
 
@@ -112,44 +118,55 @@ def run_e2e(docs, model_dir, kg_path, threshold):
     nlp = medlens.load(kg_path=kg_path, components=[*COMPONENTS, "relations"], linker={"prefer": ["mesh", "omim"]},
                        relations_model_path=str(model_dir) if model_dir else None)
     rel = nlp.get_pipe("medlens_relations")
-    if threshold is not None:
-        rel.threshold = threshold
-    trees = rel.trees
-    load_secs = time.perf_counter() - t0
-    gold = [gold_of(d) for d in docs]
-    strip = lambda i: i[5:] if i.startswith("MESH:") else i  # noqa: E731
-    results = {}
-    preds = {"model+hypernym": [], "model": [], "cooccurrence": []}
-    t0 = time.perf_counter()
-    rel.trees = None  # score every pair once without the filter; the filter is applied below
-    pipe_secs = rel_secs = 0.0
     names = [n for n in nlp.pipe_names if n != "medlens_relations"]
-    for d in docs:
-        t1 = time.perf_counter()
-        with nlp.select_pipes(enable=names):
-            doc = nlp(d.text)
-        t2 = time.perf_counter()
-        rels = rel.predict([doc])[0]
-        t3 = time.perf_counter()
-        pipe_secs += t2 - t1
-        rel_secs += t3 - t2
-        found = {(strip(r.head_id), strip(r.tail_id)) for r in rels}
-        preds["model"].append(found)
-        if trees:
-            from medlens.relations.encoding import hypernym_filter
+    load_secs = time.perf_counter() - t0
+    out = {}
+    t0 = time.perf_counter()
+    with nlp.select_pipes(enable=names):
+        for d, doc in zip(docs, nlp.pipe(d.text for d in docs)):
+            mentions, _ = rel.mentions(doc)
+            out[d.pmid] = {"mentions": [[m.start, m.end, m.kind, list(m.ids)] for m in mentions],
+                           "sentences": rel.sentences(doc)}
+    data = {"docs": out, "pipeline_seconds": round(time.perf_counter() - t0, 1), "load_seconds": round(load_secs, 1)}
+    if cache is not None:
+        cache.write_text(json.dumps(data), encoding="utf-8")
+    return data
 
-            drop = hypernym_filter([(r.head_id, r.tail_id) for r in rels], trees)
-            preds["model+hypernym"].append({(strip(r.head_id), strip(r.tail_id)) for r in rels
-                                            if (r.head_id, r.tail_id) not in drop})
-        mentions, _ = rel.mentions(doc)
-        mentions = [Mention(m.start, m.end, m.kind, tuple(strip(i) for i in m.ids)) for m in mentions]
-        preds["cooccurrence"].append(cooccurring(d.text, mentions, rel.sentences(doc)))
-    for name, pred in preds.items():
-        if pred:
-            results[name] = score(gold, pred)
-    results["model"].update({"pipeline_seconds": round(pipe_secs, 1), "relation_seconds": round(rel_secs, 1),
-                             "load_seconds": round(load_secs, 1), "threshold": rel.model.threshold if threshold is None
-                             else threshold, "total_seconds": round(time.perf_counter() - t0, 1)})
+
+def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | None):
+    """The component's own steps (its entity ids and sentences; the model; the hypernym filter) on the
+    pipeline's entities."""
+    from medlens.relations.encoding import hypernym_filter
+    from medlens.relations.model import RelationModel
+    from medlens.runtime import RELATIONS_DIR
+
+    data = pipeline_mentions(docs, model_dir, kg_path, cache)
+    model = RelationModel.from_path(model_dir or RELATIONS_DIR, threads=1)
+    strip = lambda i: i[5:] if i.startswith("MESH:") else i  # noqa: E731
+    gold = [gold_of(d) for d in docs]
+    t0 = time.perf_counter()
+    enc, cooc = [], []
+    for d in docs:
+        item = data["docs"][d.pmid]
+        mentions = [Mention(s, e, k, tuple(ids)) for s, e, k, ids in item["mentions"]]
+        sentences = [tuple(x) for x in item["sentences"]]
+        enc.append(model.encode(d.text, mentions, sentences=sentences))
+        bare = [Mention(m.start, m.end, m.kind, tuple(strip(i) for i in m.ids)) for m in mentions]
+        cooc.append(cooccurring(d.text, bare, sentences))
+    probs = model.score(enc)
+    secs = time.perf_counter() - t0
+    th = model.threshold if threshold is None else threshold
+    results = {}
+    for name, use in (("model", None), ("model+hypernym", trees_graph_ids)):
+        pred = []
+        for e, p in zip(enc, probs):
+            found = [(e.entities[h].id, e.entities[t].id) for (h, t), x in zip(e.pairs, p) if x >= th]
+            drop = hypernym_filter(found, use) if use else set()
+            pred.append({(strip(a), strip(b)) for a, b in found if (a, b) not in drop})
+        results[name] = {**score(gold, pred), "threshold": th}
+    results["model"].update({"pipeline_seconds": data["pipeline_seconds"], "relation_seconds": round(secs, 1),
+                             "load_seconds": data["load_seconds"]})
+    results["cooccurrence"] = score(gold, cooc)
     return results
 
 
@@ -162,6 +179,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--cache", default=None, help="JSON file caching the pipeline's entities for e2e (reused if present)")
     args = ap.parse_args()
     if not (DATA / "cdr-relations").is_dir():
         sys.exit(f"no CDR data at {DATA / 'cdr-relations'} (set MEDLENS_SHARED_DATA)")
@@ -173,13 +191,15 @@ def main() -> None:
     docs = load_split(args.split)[: args.limit]
     with KnowledgeGraph.open(args.kg) as kg:
         trees = mesh_trees(kg, bare=True)
+        trees_graph_ids = mesh_trees(kg)
     systems = args.systems.split(",")
     report = {"split": args.split, "documents": len(docs), "model": str(model_dir)}
     if "gold" in systems:
         report["gold_entities"] = run_gold(docs, model_dir, trees, args.threshold)
         print(json.dumps({"gold_entities": report["gold_entities"]}, indent=1), flush=True)
     if "e2e" in systems:
-        report["end_to_end"] = run_e2e(docs, args.model, args.kg, args.threshold)
+        report["end_to_end"] = run_e2e(docs, args.model, args.kg, trees_graph_ids, args.threshold,
+                                       Path(args.cache) if args.cache else None)
         print(json.dumps({"end_to_end": report["end_to_end"]}, indent=1), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")
