@@ -35,8 +35,8 @@ ROOT = BENCH.parent
 DATA = Path(os.environ.get("MEDLENS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 sys.path.insert(0, str(ROOT))
 
-from medlens.relations.encoding import Mention, split_sentences  # noqa: E402
-from medlens.relations.pubtator import PubTatorDocument, read_pubtator  # noqa: E402
+from medlens.relations.encoding import Mention, split_sentences
+from medlens.relations.pubtator import PubTatorDocument, read_pubtator
 
 KINDS = {"Chemical": "chemical", "Disease": "disease"}
 
@@ -93,7 +93,9 @@ def run_gold(docs, model_dir, trees, threshold):
     gold = [gold_of(d) for d in docs]
     out = {}
     for name, use in (("model", None), ("model+hypernym", trees)):
-        from medlens.training.relations import decide  # torch-free function; the module imports torch lazily
+        from medlens.training.relations import (
+            decide,  # torch-free function; the module imports torch lazily
+        )
 
         pred = [set(decide(e, p, th, use)) for e, p in zip(enc, probs)]
         out[name] = {**score(gold, pred), "threshold": th}
@@ -138,11 +140,12 @@ def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | 
     pipeline's entities."""
     from medlens.relations.encoding import hypernym_filter
     from medlens.relations.model import RelationModel
+
     from medlens.runtime import RELATIONS_DIR
 
     data = pipeline_mentions(docs, model_dir, kg_path, cache)
     model = RelationModel.from_path(model_dir or RELATIONS_DIR, threads=1)
-    strip = lambda i: i[5:] if i.startswith("MESH:") else i  # noqa: E731
+    strip = lambda i: i[5:] if i.startswith("MESH:") else i
     gold = [gold_of(d) for d in docs]
     t0 = time.perf_counter()
     enc, cooc = [], []
@@ -183,8 +186,9 @@ def main() -> None:
     args = ap.parse_args()
     if not (DATA / "cdr-relations").is_dir():
         sys.exit(f"no CDR data at {DATA / 'cdr-relations'} (set MEDLENS_SHARED_DATA)")
-    from medlens.kg.store import KnowledgeGraph
     from medlens.relations.trees import mesh_trees
+
+    from medlens.kg.store import KnowledgeGraph
     from medlens.runtime import RELATIONS_DIR
 
     model_dir = Path(args.model) if args.model else RELATIONS_DIR

@@ -190,8 +190,8 @@ def encode_document(tokenizer, text: str, mentions: Sequence[Mention], *, marker
         for t, tail in enumerate(entities):
             if tail.kind != tail_kind or tail.id == head.id:
                 continue
-            best = min(((abs(sent_of[a] - sent_of[b]), abs(used[a].start - used[b].start), a, b)
-                        for a in head.mentions for b in tail.mentions))
+            best = min((abs(sent_of[a] - sent_of[b]), abs(used[a].start - used[b].start), a, b)
+                        for a in head.mentions for b in tail.mentions)
             dist = best[0]
             pairs.append((h, t))
             closest.append((best[2], best[3]))

@@ -16,8 +16,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medlens.errors import Errors, ModelError
-from medlens.relations.encoding import FEATURES, DocumentInputs, Mention, collate, encode_document, hypernym_filter
-from medlens.tagging.files import META_FILE, MODEL_FILES, load_tokenizer, model_file_in, onnx_session, special_ids
+from medlens.relations.encoding import (
+    FEATURES,
+    DocumentInputs,
+    Mention,
+    collate,
+    encode_document,
+    hypernym_filter,
+)
+from medlens.tagging.files import (
+    META_FILE,
+    MODEL_FILES,
+    load_tokenizer,
+    model_file_in,
+    onnx_session,
+    special_ids,
+)
 
 RELATION_TASK = "relations"
 

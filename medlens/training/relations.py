@@ -30,12 +30,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from medlens.errors import Errors, ModelError
-from medlens.relations.encoding import FEATURES, DocumentInputs, Mention, collate, encode_document, hypernym_filter
+from medlens.relations.encoding import (
+    FEATURES,
+    DocumentInputs,
+    Mention,
+    collate,
+    encode_document,
+    hypernym_filter,
+)
 from medlens.relations.model import RELATION_TASK, read_relation_meta
 from medlens.relations.pubtator import PubTatorDocument, read_pubtator
 from medlens.tagging.files import META_FILE, TOKENIZER_FILE, load_tokenizer, special_ids
 from medlens.training.loop import LoopSettings, fit, seed_everything
-from medlens.training.ner import _require_torch, default_base_model, length_sorted_batches
+from medlens.training.ner import (
+    _require_torch,
+    default_base_model,
+    length_sorted_batches,
+)
 
 HEAD_FILE = "head.safetensors"
 KINDS = {"Chemical": "chemical", "Disease": "disease"}

@@ -37,11 +37,16 @@ def write_tiny_relation_model(folder: Path, *, max_length: int = 48, stride: int
                               seed: int = 0) -> Path:
     """A random-weight relation model folder, as `medlens train relations` writes it."""
     import torch
+    from medlens.relations.encoding import FEATURES
+    from medlens.training.relations import (
+        INPUT_NAMES,
+        RELATION_TASK,
+        build_net,
+        save_relation_model,
+    )
     from transformers import BertModel
 
-    from medlens.relations.encoding import FEATURES
     from medlens.tagging.files import load_tokenizer
-    from medlens.training.relations import INPUT_NAMES, RELATION_TASK, build_net, save_relation_model
 
     base = write_tiny_encoder(folder.with_name(folder.name + "-base"), seed)
     torch.manual_seed(seed)

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
-from medlens.cli.train import train_app  # noqa: E402
-from tests.relations.conftest import PUBTATOR  # noqa: E402
+from medlens.cli.train import train_app
+from tests.relations.conftest import PUBTATOR
 
 runner = CliRunner()
 

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import pytest
-
-from medlens.relations.encoding import FEATURES, Mention, collate, encode_document, hypernym_filter, split_sentences
+from medlens.relations.encoding import (
+    FEATURES,
+    Mention,
+    collate,
+    encode_document,
+    hypernym_filter,
+    split_sentences,
+)
 from medlens.relations.pubtator import read_pubtator
 from medlens.training.relations import document_mentions
+
 from tests.relations.conftest import PUBTATOR
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from medlens.relations.pubtator import parse_pubtator, read_pubtator, split_ids
 
 from medlens.errors import InputError
-from medlens.relations.pubtator import parse_pubtator, read_pubtator, split_ids
 from tests.relations.conftest import PUBTATOR
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-
 from medlens.relations.model import RelationModel
 from medlens.relations.pubtator import read_pubtator
-from medlens.tagging.files import load_tokenizer, special_ids
 from medlens.training.relations import encode_pubtator, load_net, predict_scores
+
+from medlens.tagging.files import load_tokenizer, special_ids
 from tests.relations.conftest import PUBTATOR, read_json
 
 

@@ -13,6 +13,7 @@ from medlens.training.relations import (
     load_net,
     train_relations,
 )
+
 from tests.relations.conftest import PUBTATOR, read_json
 
 
@@ -55,8 +56,9 @@ def test_holdout_split_is_seeded_and_disjoint():
 
 
 def test_best_threshold_scores_document_pairs(tiny_relation_dir):
-    from medlens.tagging.files import load_tokenizer, special_ids
     from medlens.training.relations import encode_pubtator, predict_scores
+
+    from medlens.tagging.files import load_tokenizer, special_ids
 
     docs = read_pubtator(PUBTATOR)
     net, meta = load_net(tiny_relation_dir)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import spacy
+from medlens.relations.encoding import split_sentences
 
 from medlens.doc import extensions
 from medlens.doc.types import ConceptLink, Relation
 from medlens.errors import PipelineError
-from medlens.relations.encoding import split_sentences
 
 TEXT = ("Cisplatin induced renal failure. Two of 40 patients given cisplatin for ovarian cancer developed renal failure "
         "and hearing loss; magnesium did not prevent it.")
@@ -57,7 +57,7 @@ def test_component_writes_relations_with_offsets_and_evidence(extractor):
         assert TEXT[r.head_start:r.head_end] == r.head and TEXT[r.tail_start:r.tail_end] == r.tail
         assert r.head.lower() == "cisplatin"
         assert all(span in sentences for span in r.evidence)
-        covered = lambda a, b: any(s <= a and b <= e for s, e in r.evidence)  # noqa: E731
+        covered = lambda a, b: any(s <= a and b <= e for s, e in r.evidence)
         assert covered(r.head_start, r.head_end) and covered(r.tail_start, r.tail_end)
     hearing = next(r for r in rels if r.tail_id == "MESH:D034381")
     # the nearest mentions: the cisplatin of the second sentence, one sentence of evidence

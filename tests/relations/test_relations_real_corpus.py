@@ -6,8 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from medlens.relations.pubtator import read_pubtator
+
 from medlens.runtime import RELATIONS_DIR
 from tests.conftest import shared_data
 
@@ -28,9 +28,9 @@ def test_shipped_model_beats_cooccurrence_on_dev_abstracts():
     if not (RELATIONS_DIR / "model.int8.onnx").is_file():
         pytest.skip(f"no relation model shipped in {RELATIONS_DIR}")
     sys.path.insert(0, str(BENCH))
-    from relations_cdr import cooccurring, gold_mentions, gold_of, score
     from medlens.relations.encoding import split_sentences
     from medlens.relations.model import RelationModel
+    from relations_cdr import cooccurring, gold_mentions, gold_of, score
 
     docs = read_pubtator(shared_data("cdr-relations", "dev.PubTator.txt"))[:100]
     model = RelationModel.from_path(RELATIONS_DIR, threads=1)
