@@ -32,11 +32,13 @@ def test_shipped_model_beats_cooccurrence_on_dev_abstracts():
     from medlens.relations.model import RelationModel
     from relations_cdr import cooccurring, gold_mentions, gold_of, score
 
-    docs = read_pubtator(shared_data("cdr-relations", "dev.PubTator.txt"))[:100]
+    docs = read_pubtator(shared_data("cdr-relations", "dev.PubTator.txt"))  # all 500: 100 differ by a few points
     model = RelationModel.from_path(RELATIONS_DIR, threads=1)
     enc = [model.encode(d.text, gold_mentions(d), title_end=len(d.title)) for d in docs]
     found = model.predict(enc)
     gold = [gold_of(d) for d in docs]
     ours = score(gold, [{(p.head_id, p.tail_id) for p in f} for f in found])
     cooc = score(gold, [cooccurring(d.text, gold_mentions(d), split_sentences(d.text, [len(d.title)])) for d in docs])
+    # benchmarks/README.md: 51.0 against 43.9 (no hypernym filter); the floors sit a little under
+    assert ours["f1"] >= 49.0
     assert ours["f1"] > cooc["f1"] + 5
