@@ -44,3 +44,17 @@ def test_cli_train_relations_reports_a_malformed_line(tmp_path: Path, tiny_base_
     assert res.exit_code == 2
     out = " ".join(res.output.split())
     assert "bad.PubTator.txt, line 3" in out and "not whole numbers" in out
+
+
+def test_cli_analyze_with_relations_runs_the_component(tiny_kg_path: Path) -> None:
+    from medlens.cli.app import app
+    from medlens.runtime import RELATIONS_DIR
+
+    if not (RELATIONS_DIR / "model.int8.onnx").is_file():
+        pytest.skip(f"no relation model shipped in {RELATIONS_DIR}")
+    res = runner.invoke(app, ["analyze", "-", "--kg", str(tiny_kg_path), "-f", "json", "--no-model", "--relations"],
+                        input="Aspirin was stopped after a rash.\n")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert data["relations"] == []  # the tiny graph has no MeSH ids: no entity takes part
+    assert {e["text"] for e in data["entities"]} >= {"Aspirin"}
