@@ -91,6 +91,15 @@ class Errors:
             "classifier_path, or use a medlens build that ships medlens/assets/classifier.")
     E305 = "{path} is not a medlens text-classification model: {details}"
     E306 = "{path}: unknown model task {value!r} in labels.json. Known tasks: {opts}."
+    # research questions (medlens/qa/research.py, medlens/training/qa.py)
+    E340 = "The research question is empty; ask a question, e.g. 'Does aspirin reduce the risk of stroke?'."
+    E341 = "Unknown class weighting '{value}'. Accepted: {opts}."
+    E342 = "The context is empty; give the abstract (a string or a list of passages) the question is about."
+    E343 = ("The {what} is {size} characters long; the limit is {limit} (a research question is a sentence, a context an "
+            "abstract: pass the relevant passage).")
+    E344 = "{what} must be {expected}, got {type}."
+    E345 = "No research-question model at {path} ({details}). Train one with `medlens train qa` and export it with `medlens export`."
+    E346 = "{path} is not a medlens research-question model: {details}"
     # summaries (medlens/summarize)
     E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
     E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."
