@@ -164,11 +164,11 @@ def _layer_out(out):
 
 
 def lower_states(model, ids, mask, n: int):
-    """Hidden states after the embeddings and the ``n`` lowest encoder layers (inference mode, no dropout)."""
+    """Hidden states after the embeddings and the ``n`` lowest encoder layers (no gradients; eval mode: no dropout)."""
     import torch
 
     bert = model.base_model
-    with torch.inference_mode():
+    with torch.no_grad():
         h = bert.embeddings(input_ids=ids)
         ext, _ = bert._create_attention_masks(attention_mask=mask, encoder_attention_mask=None, embedding_output=h,
                                               encoder_hidden_states=None, past_key_values=None)
