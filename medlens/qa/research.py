@@ -52,6 +52,7 @@ class ResearchModel:
     max_length: int
     question_max: int
     maybe_margin: float
+    temperature: float
     name: str
     pad_id: int
 
@@ -69,7 +70,7 @@ class ResearchModel:
             idx = order[s:s + batch_size]
             ids, mask = pad_batch([enc[i] for i in idx], self.pad_id)
             logits[idx] = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
-        probs = softmax(logits)
+        probs = softmax(logits / self.temperature)
         return probs[:, [self.labels.index(l) for l in LABELS]]
 
 
@@ -119,6 +120,7 @@ def load_research_model(model_dir: str | Path | None = None, threads: int | None
                               labels=list(meta["labels"]), max_length=meta["max_length"],
                               question_max=int(meta.get("question_max", QUESTION_MAX)),
                               maybe_margin=float(meta.get("maybe_margin", 0.0)),
+                              temperature=float(meta.get("temperature", 1.0)) or 1.0,
                               name=str(meta.get("name", f"medlens-qa ({folder.name})")), pad_id=special_ids(tokenizer)[2])
         _CACHE[key] = model
         return model

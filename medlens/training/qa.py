@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -131,6 +132,67 @@ class QATrainConfig:
     long_answers: bool = False
     seed: int = 13
     threads: int | None = None
+
+
+_NO_CONCLUSION = re.compile(
+    r"\b(?:no (?:statistically )?significant|not (?:statistically )?significant(?:ly)?|did not|does not|do not|"
+    r"failed to|no (?:difference|effect|association|correlation|evidence|benefit|change|increase|relationship)|"
+    r"not (?:associated|related|correlated|effective|necessary|required)|unlikely|neither|cannot)\b", re.I)
+_YES_CONCLUSION = re.compile(
+    r"\b(?:significant(?:ly)?|associated with|effective|induce[sd]?|caus(?:es|ed)|increase[sd]?|reduce[sd]?|"
+    r"improve[sd]?|decrease[sd]?|demonstrate[sd]?|confirm(?:s|ed)?|indicate[sd]?|show(?:s|ed)? that|is an? )\b", re.I)
+_HEDGE = re.compile(r"\b(?:may|might|possibl[ey]|unclear|further stud|remains? to be|suggest)", re.I)
+
+
+def read_pubtator_abstracts(path: str | Path) -> list[tuple[str, str]]:
+    """``(title, abstract)`` of each document of a PubTator file (title ``|t|`` and abstract ``|a|`` lines)."""
+    titles: dict[str, str] = {}
+    abstracts: dict[str, str] = {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            pmid, sep, rest = line.partition("|t|")
+            if sep:
+                titles[pmid] = rest.strip()
+                continue
+            pmid, sep, rest = line.partition("|a|")
+            if sep:
+                abstracts[pmid] = rest.strip()
+    return [(titles[k], abstracts[k]) for k in titles if abstracts.get(k)]
+
+
+def weak_examples(abstracts: Sequence[tuple[str, str]], source: str = "weak", min_sentences: int = 4) -> list[QAExample]:
+    """Weakly labelled yes / no questions from titled abstracts (the recipe of PubMedQA's artificial set, simplified).
+
+    The title becomes the question (``Is it true that <title>?``, or the title itself when it is a
+    question), the abstract without its last sentence the context, and the last sentence (the
+    conclusion) the label: ``no`` when it states no effect (``no significant``, ``did not``, ``failed to``,
+    ``not associated``, ``unlikely``, ...); ``yes`` when it states a finding (``significantly``,
+    ``associated with``, ``effective``, ``induced``, ``increased``, ...) without hedging (``may``,
+    ``suggest``, ...); otherwise the abstract is skipped, as are abstracts with fewer than
+    ``min_sentences`` sentences and titles of several sentences. The conclusion is kept as the example's
+    long answer.
+    """
+    from medlens.qa.pairs import split_sentences
+
+    out = []
+    for n, (title, abstract) in enumerate(abstracts):
+        spans = split_sentences(abstract)
+        if len(spans) < min_sentences or not title:
+            continue
+        conclusion = abstract[spans[-1][0]:spans[-1][1]]
+        context = abstract[:spans[-1][0]].strip()
+        t = title.strip().rstrip(".")
+        question = t if t.endswith("?") else f"Is it true that {t[0].lower() + t[1:] if t[1:2].islower() else t}?"
+        if ". " in t:
+            continue
+        if _NO_CONCLUSION.search(conclusion):
+            label = "no"
+        elif _YES_CONCLUSION.search(conclusion) and not _HEDGE.search(conclusion):
+            label = "yes"
+        else:
+            continue
+        out.append(QAExample(question, context, label, conclusion, f"{source}:{n}"))
+    return out
 
 
 def class_weights(labels: Sequence[str], mode: str) -> list[float]:
@@ -338,6 +400,55 @@ def decide(probabilities: Sequence[Sequence[float]], maybe_margin: float = 0.0) 
                 best = LABELS.index("maybe")
         out.append(LABELS[best])
     return out
+
+
+MARGINS = tuple(round(0.02 * i, 2) for i in range(21))
+TEMPERATURES = tuple(round(0.5 + 0.1 * i, 1) for i in range(26))
+
+
+def choose_margin(probabilities: Sequence[Sequence[float]], gold: Sequence[str]) -> float:
+    """The "maybe" margin (see :func:`decide`) in :data:`MARGINS` that maximises accuracy + macro-F1 on these
+    predictions (the smallest one on ties)."""
+    best = (-1.0, 0.0)
+    for m in MARGINS:
+        rep = cv_report(gold, decide(probabilities, m))
+        score = rep["accuracy"] + rep["macro_f1"]
+        if score > best[0] + 1e-12:
+            best = (score, m)
+    return best[1]
+
+
+def choose_temperature(probabilities: Sequence[Sequence[float]], gold: Sequence[str]) -> float:
+    """The softmax temperature in :data:`TEMPERATURES` with the lowest negative log-likelihood of ``gold``
+    (probabilities re-scaled as ``softmax(log p / T)``; the argmax does not change)."""
+    import numpy as np
+
+    logp = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-12, 1.0))
+    y = np.array([LABELS.index(g) for g in gold])
+    best = (float("inf"), 1.0)
+    for t in TEMPERATURES:
+        z = logp / t
+        z -= z.max(1, keepdims=True)
+        nll = float(-(z[np.arange(len(y)), y] - np.log(np.exp(z).sum(1))).mean())
+        if nll < best[0]:
+            best = (nll, t)
+    return best[1]
+
+
+def cross_fitted_margins(probabilities: Sequence[Sequence[float]], gold: Sequence[str],
+                         folds: Sequence[Sequence[int]]) -> tuple[list[str], list[float]]:
+    """Out-of-fold predictions with a calibrated "maybe": each fold's margin is chosen on the other folds'
+    out-of-fold predictions, so no fold's labels choose its own margin. Returns (labels, margin per fold)."""
+    pred: list[str] = [""] * len(gold)
+    margins = []
+    for held in folds:
+        held_set = set(held)
+        rest = [i for i in range(len(gold)) if i not in held_set]
+        m = choose_margin([probabilities[i] for i in rest], [gold[i] for i in rest])
+        margins.append(m)
+        for i, lab in zip(held, decide([probabilities[i] for i in held], m)):
+            pred[i] = lab
+    return pred, margins
 
 
 def cv_report(gold: Sequence[str], pred: Sequence[str]) -> dict:

@@ -171,3 +171,27 @@ def test_real_pubmedqa_labelled_set() -> None:
     assert all(e.long_answer for e in ex)
     folds = stratified_folds(ex, 5, 13)
     assert sorted(i for f in folds for i in f) == list(range(500))
+
+
+def test_weak_examples_from_titled_abstracts(tmp_path: Path) -> None:
+    from medlens.training.qa import read_pubtator_abstracts, weak_examples
+
+    p = tmp_path / "docs.PubTator.txt"
+    p.write_text(
+        "1|t|Tamoxifen reduces recurrence of breast cancer.\n"
+        "1|a|We studied 40 women. They were treated. Recurrence was counted. Tamoxifen significantly reduced recurrence.\n"
+        "1\t0\t9\tTamoxifen\tChemical\tD013629\n\n"
+        "2|t|Cisplatin and hearing loss\n"
+        "2|a|We studied 40 children. They were treated. Hearing was tested. Cisplatin was not associated with hearing loss.\n\n"
+        "3|t|Aspirin and stroke\n"
+        "3|a|We studied 40 adults. They were treated. Stroke was counted. Aspirin may prevent stroke.\n\n"
+        "4|t|Too short\n4|a|One sentence. Two sentences.\n", encoding="utf-8")
+    docs = read_pubtator_abstracts(p)
+    assert [t for t, _ in docs] == ["Tamoxifen reduces recurrence of breast cancer.", "Cisplatin and hearing loss",
+                                    "Aspirin and stroke", "Too short"]
+    ex = weak_examples(docs, source="toy")
+    assert [(e.question, e.label) for e in ex] == [
+        ("Is it true that tamoxifen reduces recurrence of breast cancer?", "yes"),
+        ("Is it true that cisplatin and hearing loss?", "no")]  # hedged (3) and short (4) abstracts are skipped
+    assert ex[0].context == "We studied 40 women. They were treated. Recurrence was counted."
+    assert ex[0].long_answer == "Tamoxifen significantly reduced recurrence."
