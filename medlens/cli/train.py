@@ -220,6 +220,7 @@ def train_qa_cli(
     long_answers: Annotated[bool, typer.Option("--long-answers", help="Also train on (question, long answer) pairs of the training questions (PubMedQA LONG_ANSWER).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed (data order, head init, folds).")] = 13,
     threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
+    calibrate_from: Annotated[Optional[Path], typer.Option("--calibrate-from", help="cv.json of a --folds run with the same settings: store the softmax temperature and the 'maybe' margin chosen on its out-of-fold predictions in the model.")] = None,
 ) -> None:
     """Fine-tune a cross-encoder for research questions: (question, context) -> yes / no / maybe.
 
@@ -227,7 +228,7 @@ def train_qa_cli(
 
       medlens train qa -t ../shared/data/pubmedqa/pqal_train.json --folds 5 -o /tmp/qa-cv --threads 1
 
-      medlens train qa -t ../shared/data/pubmedqa/pqal_train.json -o /tmp/qa --threads 1
+      medlens train qa -t ../shared/data/pubmedqa/pqal_train.json -o /tmp/qa --threads 1 --calibrate-from /tmp/qa-cv/cv.json
 
       medlens export /tmp/qa/model -o /tmp/qa/onnx
     """
@@ -235,7 +236,8 @@ def train_qa_cli(
 
     config = QATrainConfig(data=str(data), output=str(output), base_model=str(base_model) if base_model else None,
                            epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, class_weight=class_weight,
-                           freeze_layers=freeze_layers, long_answers=long_answers, seed=seed, threads=threads)
+                           freeze_layers=freeze_layers, long_answers=long_answers, seed=seed, threads=threads,
+                           calibrate_from=str(calibrate_from) if calibrate_from else None)
     t0 = time.perf_counter()
 
     def on_step(s: dict) -> None:

@@ -116,6 +116,9 @@ class QATrainConfig:
         long_answers: also train on (question, long answer) pairs of the training questions.
         seed: seeds Python, NumPy, torch, the batch order and the head's init; also the fold split.
         threads: torch intra-op threads (None: all cores).
+        calibrate_from: a ``cv.json`` of :func:`cross_validate_qa` with the same settings: the softmax
+            temperature and the "maybe" margin chosen on its out-of-fold predictions go into the model's
+            ``labels.json`` (``temperature``, ``maybe_margin``), where inference reads them.
     """
 
     data: str
@@ -132,6 +135,26 @@ class QATrainConfig:
     long_answers: bool = False
     seed: int = 13
     threads: int | None = None
+    calibrate_from: str | None = None
+
+
+def calibration(cv_json: str | Path) -> dict:
+    """``{"temperature", "maybe_margin", "calibrated_on"}`` chosen on the out-of-fold predictions of a ``cv.json``.
+
+    Raises:
+        InputError: the file is missing or holds no out-of-fold predictions.
+    """
+    path = Path(cv_json)
+    if not path.is_file():
+        raise InputError(Errors.E203.format(path=path))
+    try:
+        oof = json.loads(path.read_text(encoding="utf-8"))["out_of_fold"]
+        probs, gold = [r["probabilities"] for r in oof], [r["gold"] for r in oof]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(Errors.E209.format(path=path, where="out_of_fold",
+                                            details=f"not a cv.json of `medlens train qa --folds`: {exc}")) from exc
+    return {"temperature": choose_temperature(probs, gold), "maybe_margin": choose_margin(probs, gold),
+            "calibrated_on": f"{len(gold)} out-of-fold predictions ({path.name})"}
 
 
 _NO_CONCLUSION = re.compile(
@@ -336,6 +359,8 @@ def train_qa(config: QATrainConfig, examples: Sequence[QAExample] | None = None,
     meta = {"task": "text-classification", "input": PAIR_INPUT, "labels": list(LABELS), "multi_label": False,
             "max_length": config.max_length, "question_max": QUESTION_MAX, "truncation": "head-tail",
             "base_model": "all-MiniLM-L6-v2" if config.base_model is None else str(config.base_model)}
+    if config.calibrate_from:
+        meta.update(calibration(config.calibrate_from))
     (out / "train_config.json").write_text(json.dumps(asdict(config), indent=2), encoding="utf-8")
     from medlens.training.classify import _pad
     from medlens.training.ner import special_ids

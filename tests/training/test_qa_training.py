@@ -195,3 +195,40 @@ def test_weak_examples_from_titled_abstracts(tmp_path: Path) -> None:
         ("Is it true that cisplatin and hearing loss?", "no")]  # hedged (3) and short (4) abstracts are skipped
     assert ex[0].context == "We studied 40 women. They were treated. Recurrence was counted."
     assert ex[0].long_answer == "Tamoxifen significantly reduced recurrence."
+
+
+def test_calibration_choices() -> None:
+    from medlens.training.qa import choose_margin, choose_temperature, cross_fitted_margins, decide
+
+    # maybe, no, yes: the "maybe" questions have yes and no close together
+    probs = [[0.1, 0.1, 0.8]] * 6 + [[0.1, 0.8, 0.1]] * 4 + [[0.2, 0.38, 0.42]] * 3
+    gold = ["yes"] * 6 + ["no"] * 4 + ["maybe"] * 3
+    assert decide(probs) == ["yes"] * 6 + ["no"] * 4 + ["yes"] * 3
+    m = choose_margin(probs, gold)
+    assert 0.02 < m <= 0.7 and decide(probs, m) == gold
+    assert choose_margin([[0.1, 0.1, 0.8]] * 3, ["yes"] * 3) == 0.0  # ties: the smallest margin
+    # over-confident wrong answers want a high temperature, right ones a low one
+    assert choose_temperature([[0.01, 0.01, 0.98]] * 5 + [[0.98, 0.01, 0.01]] * 5, ["yes"] * 5 + ["no"] * 5) == 3.0
+    assert choose_temperature([[0.05, 0.05, 0.9]] * 5, ["yes"] * 5) == 0.5
+    pred, margins = cross_fitted_margins(probs, gold, [list(range(0, 13, 2)), list(range(1, 13, 2))])
+    assert len(margins) == 2 and pred == gold
+
+
+def test_final_model_carries_the_cv_calibration(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from medlens.qa.research import load_research_model
+    from medlens.training.export import export_onnx
+    from medlens.training.qa import QATrainConfig, cross_validate_qa, train_qa
+
+    base = write_tiny_cross_encoder(tmp_path / "base")
+    data = _pubmedqa_json(tmp_path / "q.json")
+    cfg = QATrainConfig(data=str(data), output=str(tmp_path / "cv"), base_model=str(base), epochs=1, batch_size=4,
+                        max_length=32, freeze_layers=1, threads=1)
+    cross_validate_qa(cfg, 2)
+    res = train_qa(QATrainConfig(**{**cfg.__dict__, "output": str(tmp_path / "final"),
+                                    "calibrate_from": str(tmp_path / "cv" / "cv.json")}))
+    meta = json.loads((Path(res.model_dir) / "labels.json").read_text(encoding="utf-8"))
+    assert meta["temperature"] > 0 and meta["maybe_margin"] >= 0 and "8 out-of-fold" in meta["calibrated_on"]
+    export_onnx(res.model_dir, tmp_path / "onnx", sample_texts=[f"{q} [SEP] {c}" for q, c, _ in QUESTIONS])
+    model = load_research_model(tmp_path / "onnx")
+    assert model.temperature == meta["temperature"] and model.maybe_margin == meta["maybe_margin"]
