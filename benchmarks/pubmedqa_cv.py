@@ -90,6 +90,26 @@ def embed_features(examples, texts_of):
     return np.array(rows, dtype=np.float32)
 
 
+def pair_features(examples, max_length: int = 256):
+    """The shipped sentence encoder read as a frozen cross-encoder: the mean-pooled embedding of each
+    ``[CLS] question [SEP] context [SEP]`` pair (:func:`medlens.qa.pairs.encode_pairs`)."""
+    import numpy as np
+
+    from medlens.qa.pairs import encode_pairs
+    from medlens.tagging.alignment import pad_batch
+    from medlens.tagging.encoder import default_encoder
+
+    enc = default_encoder()
+    rows = encode_pairs([e.question for e in examples], [e.context for e in examples], enc.tokenizer, max_length)
+    X = np.zeros((len(rows), 384), dtype=np.float32)
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    for s in range(0, len(order), 16):
+        idx = order[s:s + 16]
+        ids, mask = pad_batch([rows[i] for i in idx], enc.pad_id)
+        X[idx] = enc.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+    return X
+
+
 def run_baselines() -> list[dict]:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
@@ -105,6 +125,7 @@ def run_baselines() -> list[dict]:
     emb_long = embed_features(examples, lambda e: e.long_answer or e.context)
     cues = np.stack([cue_features(e.context) for e in examples])
     cues_long = np.stack([cue_features(e.long_answer or e.context) for e in examples])
+    pairs = pair_features(examples)
     print(f"features in {time.time() - t0:.0f}s", file=sys.stderr)
 
     def cv(X, name, *, weight=None, X_long=None, calibrate=False, C=0.5):
@@ -148,11 +169,15 @@ def run_baselines() -> list[dict]:
     for C in (0.05, 0.5):
         out.append(cv(emb, f"frozen MiniLM features + LR (C={C})", C=C))
     out.append(cv(cues, "negation / significance / hedge cue counts + LR"))
+    out.append(cv(cues, "cue counts + LR, calibrated maybe margin (inner CV)", calibrate=True))
     out.append(cv(both, "frozen features + cues + LR (C=0.05)", C=0.05))
     out.append(cv(both, "frozen features + cues + LR, balanced class weights", C=0.05, weight="balanced"))
     out.append(cv(both, "frozen features + cues + LR, + long answers of the training folds", C=0.05,
                   X_long=np.hstack([emb_long, cues_long])))
     out.append(cv(both, "frozen features + cues + LR, calibrated maybe margin (inner CV)", C=0.05, calibrate=True))
+    for C in (0.001, 0.01):
+        out.append(cv(pairs, f"frozen MiniLM as a cross-encoder (mean-pooled pair embedding) + LR (C={C})", C=C))
+        out.append(cv(np.hstack([pairs, cues]), f"frozen pair embedding + cues + LR (C={C})", C=C))
     return out
 
 
@@ -178,15 +203,41 @@ def from_run(run: Path, name: str) -> list[dict]:
     pred, margins = cross_fitted_margins(probs, gold, folds)
     cal = cv_report(gold, pred)
     cal.update(name=name + ", calibrated maybe margin", kind="cross-encoder", margins=margins, config=rep.get("config"))
-    return [rep, cal]
+    return [rep, cal, stacked(examples, folds, probs, name)]
+
+
+def stacked(examples, folds, probs, name: str) -> dict:
+    """The cross-encoder's out-of-fold log-probabilities plus the cue counts, into a logistic regression trained on
+    the other folds (cross-fitted: no fold's labels train the model that predicts it)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from medlens.qa.pairs import LABELS
+    from medlens.training.qa import cv_report
+
+    X = np.hstack([np.log(np.clip(np.asarray(probs), 1e-6, 1)), np.stack([cue_features(e.context) for e in examples])])
+    y = np.array([LABELS.index(e.label) for e in examples])
+    pred = [""] * len(y)
+    for held in folds:
+        rest = np.setdiff1d(np.arange(len(y)), held)
+        m = LogisticRegression(C=0.5, max_iter=3000).fit(X[rest], y[rest])
+        for i, p in zip(held, m.predict(X[held])):
+            pred[i] = LABELS[p]
+    rep = cv_report([e.label for e in examples], pred)
+    rep.update(name=name + ", stacked with cue counts (LR, cross-fitted)", kind="stacked")
+    return rep
 
 
 def readme() -> None:
     from medlens.training.qa import format_report
 
     results = json.loads(RESULTS.read_text(encoding="utf-8"))
-    rows = []
+    rows, stopped = [], []
     for r in results:
+        if r["kind"] == "stopped":
+            stopped.append([r["name"], ", ".join(f"{100 * a:.1f}" for a in r["fold_accuracy"]),
+                            ", ".join(f"{100 * f:.1f}" for f in r["fold_macro_f1"]), r["note"]])
+            continue
         pc = r["per_class"]
         rows.append([r["name"], f"{100 * r['accuracy']:.1f}", f"{100 * r['macro_f1']:.1f}",
                      *(f"{100 * pc[l]['f1']:.1f}" for l in ("yes", "no", "maybe"))])
@@ -203,6 +254,10 @@ def readme() -> None:
           "PubMedQA test set (kept apart). Published test accuracy for orientation: majority 55.2, PubMedBERT 55.8, "
           "BioELECTRA 64.0, BioLinkBERT-base 70.2.", "",
           markdown_table(["variant", "accuracy", "macro-F1", "F1 yes", "F1 no", "F1 maybe"], rows)]
+    if stopped:
+        md += ["", "Cross-encoder runs stopped before their fifth fold (held-out accuracy and macro-F1 of the folds "
+               "they finished; 100 questions each):", "",
+               markdown_table(["variant", "fold accuracy", "fold macro-F1", "why stopped"], stopped)]
     if best:
         md += ["", f"Per-class report of the best cross-encoder ({best['name']}):", "", "```",
                format_report(best), "```"]
