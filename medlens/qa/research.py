@@ -10,9 +10,10 @@
         abstract_text[ev.start:ev.end]  # == ev.text
 
 The model is a cross-encoder (``[CLS] question [SEP] context [SEP]``, see :mod:`medlens.qa.pairs`) trained by
-``medlens train qa`` and exported to int8 ONNX (shipped in ``medlens/assets/qa``; see its ``MODEL_CARD.md``
-for what it was trained on and how well it does). It runs on ONNX Runtime with the ``tokenizers`` library
-(no torch) and is loaded once per process and folder.
+``medlens train qa`` and exported to int8 ONNX by ``medlens export``. The default folder is
+``medlens/assets/qa``; this version ships no model there (none trained so far beat the majority class in
+cross-validation: see docs/qa.md), so pass ``model_dir`` or get a ModelError (E345). It runs on ONNX
+Runtime with the ``tokenizers`` library (no torch) and is loaded once per process and folder.
 
 Evidence is found by leaving one sentence out: the context is split into sentences
 (:func:`medlens.qa.pairs.split_sentences`), the pair is scored again without each sentence, and a
