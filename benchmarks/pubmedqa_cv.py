@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/pubmedqa_cv.py --baselines             # frozen features + logistic regression (minutes)
     .venv/bin/python benchmarks/pubmedqa_cv.py --run /tmp/qa-cv NAME   # record a finished `medlens train qa --folds 5` run
     .venv/bin/python benchmarks/pubmedqa_cv.py --readme                # write the section from the recorded results
+    .venv/bin/python benchmarks/pubmedqa_cv.py --weak /tmp/weak.jsonl  # weak questions for intermediate training
 
 The folds are those of :func:`medlens.training.classify.stratified_folds` (seed 13) for every variant, so the
 figures compare. Every choice a variant makes (its "maybe" margin, ...) is made inside the training folds.
@@ -181,6 +182,32 @@ def run_baselines() -> list[dict]:
     return out
 
 
+PUBTATOR = [ROOT.parent / "shared" / "data" / f for f in (
+    "cdr-relations/train.PubTator.txt", "cdr-relations/dev.PubTator.txt",
+    "ncbi-disease-ids/train.PubTator.txt", "ncbi-disease-ids/dev.PubTator.txt")]
+
+
+def write_weak(out: Path) -> None:
+    """Weak yes / no questions from the titled abstracts of the CDR and NCBI-disease PubTator files
+    (:func:`medlens.training.qa.weak_examples`) as JSONL for `medlens train qa` (intermediate training)."""
+    from collections import Counter
+
+    from medlens.training.qa import read_pubtator_abstracts, weak_examples
+
+    docs = []
+    for p in PUBTATOR:
+        if not p.is_file():
+            sys.exit(f"{p} is absent (../shared/data)")
+        docs += read_pubtator_abstracts(p)
+    ex = weak_examples(list(dict.fromkeys(docs)))
+    with out.open("w", encoding="utf-8") as fh:
+        for e in ex:
+            fh.write(json.dumps({"question": e.question, "context": e.context, "label": e.label,
+                                 "long_answer": e.long_answer}) + "\n")
+    print(f"{len(ex)} weak questions from {len(set(docs))} abstracts: {dict(Counter(e.label for e in ex))} -> {out}",
+          file=sys.stderr)
+
+
 def record(results: list[dict]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else []
@@ -271,7 +298,10 @@ def main() -> None:
     ap.add_argument("--baselines", action="store_true", help="run the frozen-feature baselines")
     ap.add_argument("--run", nargs=2, metavar=("DIR", "NAME"), help="record a finished cross-validation run")
     ap.add_argument("--readme", action="store_true", help="write the README section")
+    ap.add_argument("--weak", type=Path, metavar="OUT", help="write the weak yes / no questions (JSONL) to OUT")
     args = ap.parse_args()
+    if args.weak:
+        write_weak(args.weak)
     if args.baselines:
         record(run_baselines())
     if args.run:
