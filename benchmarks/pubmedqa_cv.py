@@ -262,14 +262,15 @@ def readme() -> None:
     rows, stopped = [], []
     for r in results:
         if r["kind"] == "stopped":
-            stopped.append([r["name"], ", ".join(f"{100 * a:.1f}" for a in r["fold_accuracy"]),
-                            ", ".join(f"{100 * f:.1f}" for f in r["fold_macro_f1"]), r["note"]])
+            stopped.append([r["name"], ", ".join(f"{100 * a:.1f}" for a in r["fold_accuracy"]) or "—",
+                            ", ".join(f"{100 * f:.1f}" for f in r["fold_macro_f1"]) or "—", r["note"]])
             continue
         pc = r["per_class"]
         rows.append([r["name"], f"{100 * r['accuracy']:.1f}", f"{100 * r['macro_f1']:.1f}",
                      *(f"{100 * pc[l]['f1']:.1f}" for l in ("yes", "no", "maybe"))])
     best = max((r for r in results if r["kind"] == "cross-encoder"), key=lambda r: r["accuracy"], default=None)
-    md = [run_info(), "",
+    info = run_info()
+    md = [f"Machine: {info['machine']['summary']}; date {info['date']}; commit `{info['commit']}` (runs of 2026-12-02 on the shared 2-core machine, training with one thread while other jobs ran).", "",
           "Data: the 500 expert-labeled PubMedQA questions (`../shared/data/pubmedqa/pqal_train.json`: 276 yes, 169 no, "
           "55 maybe), reasoning-required setting (question + abstract *without* its conclusion). 5-fold stratified "
           "cross-validation, seed 13, the same folds for every row; every figure is pooled over the 500 out-of-fold "
@@ -290,6 +291,20 @@ def readme() -> None:
                format_report(best), "```"]
         if best.get("config"):
             md += ["", "Its settings: `" + json.dumps({k: v for k, v in best["config"].items() if k not in ("data", "output")}) + "`"]
+    md += ["", "What was tried, in order: frozen-feature baselines (minutes); cross-encoders on all-MiniLM-L6-v2 with the "
+           "lower layers frozen (their states computed once and shared by the folds: full fine-tuning of the six layers "
+           "would have taken ~1.5 h per 5-fold run on the shared 2-core machine); class weights; long answers of the "
+           "training folds as extra (question, conclusion) pairs; an intermediate stage on 380 weak yes/no questions "
+           "built from the titled CDR and NCBI-disease abstracts (`--weak`: title -> 'Is it true that ...?', abstract "
+           "without its last sentence -> context, no-effect / finding cues of the last sentence -> label); a calibrated "
+           "'maybe' margin; stacking the cross-encoder's out-of-fold probabilities with the cue counts. None reached "
+           "the target (accuracy >= 65, macro-F1 >= 50); the cross-encoders stayed at or below the majority class: "
+           "without class weights they answer 'yes' to nearly every question, with them they trade 'yes' answers for "
+           "wrong 'no' and 'maybe' ones (no discriminative signal learnt from 400 training questions with one to three "
+           "trainable layers). The weak-label stage: `medlens train qa -t weak.jsonl --epochs 3 --lr 3e-4 "
+           "--freeze-layers 5 --class-weight sqrt --max-length 256` (its output is the row's `base_model`). Only the cue counts lift accuracy a little (57.0 vs 55.2: 9 questions "
+           "of 500, within the noise of this set). **No model is shipped** (`medlens/assets/qa` stays empty): the "
+           "best cross-encoder's CV accuracy (54.8) does not beat the majority class."]
     update_readme_section(SECTION, "\n".join(md))
 
 
