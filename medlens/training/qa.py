@@ -126,12 +126,12 @@ class QATrainConfig:
     base_model: str | None = None
     epochs: int = 4
     batch_size: int = 16
-    lr: float = 5e-5
+    lr: float = 1e-4
     weight_decay: float = 0.01
     warmup: float = 0.1
-    max_length: int = 384
-    class_weight: str = "sqrt"
-    freeze_layers: int = 0
+    max_length: int = 256
+    class_weight: str = "none"
+    freeze_layers: int = 5
     long_answers: bool = False
     seed: int = 13
     threads: int | None = None
