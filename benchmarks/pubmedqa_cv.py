@@ -3,6 +3,7 @@
 
     .venv/bin/python benchmarks/pubmedqa_cv.py --baselines             # frozen features + logistic regression (minutes)
     .venv/bin/python benchmarks/pubmedqa_cv.py --run /tmp/qa-cv NAME   # record a finished `medlens train qa --folds 5` run
+    .venv/bin/python benchmarks/pubmedqa_cv.py --ship                  # CV + final fit of the shipped cue model
     .venv/bin/python benchmarks/pubmedqa_cv.py --readme                # write the section from the recorded results
     .venv/bin/python benchmarks/pubmedqa_cv.py --weak /tmp/weak.jsonl  # weak questions for intermediate training
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
@@ -32,34 +32,63 @@ DATA = ROOT.parent / "shared" / "data" / "pubmedqa" / "pqal_train.json"
 RESULTS = HERE / "data" / "pubmedqa_cv.json"
 SECTION = "PubMedQA research questions (5-fold CV)"
 SEED = 13
-
-CUES = {
-    "negation": r"\b(?:no|not|neither|nor|without|none|never|failed to|unable to)\b",
-    "no_effect": (r"\b(?:no (?:statistically )?significant|not (?:statistically )?significant(?:ly)?|did not (?:differ|improve|"
-                  r"reduce|increase|affect|change|show)|no (?:difference|association|effect|correlation|benefit)|not associated|"
-                  r"similar|comparable|no longer)\b"),
-    "significant": r"\bsignificant(?:ly)?\b",
-    "p_small": r"\bp\s*(?:<|≤|=)\s*0?\.0(?:[0-4]\d*|5\b)",
-    "p_large": r"\bp\s*(?:>|≥|=)\s*0?\.(?:0[5-9]|[1-9])\d*",
-    "hedge": r"\b(?:may|might|could|possibly|unclear|trend\w*|tended|suggest\w*|limited|further|uncertain|inconclusive)\b",
-    "increase": r"\b(?:increas\w+|higher|improv\w+|greater|more)\b",
-    "decrease": r"\b(?:decreas\w+|lower|reduc\w+|less|fewer)\b",
-}
+SHIP = ROOT / "medlens" / "assets" / "qa"
+CUE_ROW = "negation / significance / hedge cue counts + LR"
 
 
 def cue_features(text: str):
-    """log1p counts of each cue over the whole context and over its last two sentences."""
+    """The cue features of :mod:`medlens.qa.cues` (the shipped model's) as a numpy row."""
     import numpy as np
 
-    from medlens.qa.pairs import split_sentences
+    from medlens.qa.cues import cue_features as features
 
-    spans = split_sentences(text)
-    tail = " ".join(text[s:e] for s, e in spans[-2:]).lower()
-    low = text.lower()
-    row = []
-    for pattern in CUES.values():
-        row += [len(re.findall(pattern, low)), len(re.findall(pattern, tail))]
-    return np.log1p(np.array(row, dtype=np.float32))
+    return np.array(features(text), dtype=np.float64)
+
+
+def cv(X, y, examples, folds, name, *, weight=None, X_long=None, calibrate=False, C=0.5, oof=None):
+    """Pooled out-of-fold report of standardised features + logistic regression (the same folds for every variant;
+    ``oof``: a dict that receives the out-of-fold probabilities)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from medlens.qa.pairs import LABELS
+    from medlens.training.qa import cv_report, decide
+    from medlens.training.qa_cues import fit_scaled_logreg
+
+    probs = np.zeros((len(y), len(LABELS)))
+    pred: list[str] = [""] * len(y)
+    margins = []
+    for held in folds:
+        train = np.setdiff1d(np.arange(len(y)), held)
+        Xtr, ytr = X[train], y[train]
+        if X_long is not None:  # long answers of the training folds only
+            Xtr, ytr = np.vstack([Xtr, X_long[train]]), np.concatenate([ytr, y[train]])
+        margin = 0.0
+        if calibrate:  # the "maybe" margin, chosen by an inner 4-fold CV on the training folds
+            inner = np.array_split(np.random.default_rng(SEED).permutation(train), 4)
+            inner_probs = np.zeros((len(y), len(LABELS)))
+            for part in inner:
+                rest = np.setdiff1d(train, part)
+                sc = StandardScaler().fit(X[rest])
+                m = LogisticRegression(C=C, max_iter=3000, class_weight=weight).fit(sc.transform(X[rest]), y[rest])
+                inner_probs[part] = m.predict_proba(sc.transform(X[part]))
+            best = (-1.0, 0.0)
+            for cand in np.arange(0.0, 0.41, 0.02):
+                rep = cv_report([LABELS[i] for i in y[train]], decide(inner_probs[train].tolist(), cand))
+                best = max(best, (rep["accuracy"] + rep["macro_f1"], cand))
+            margin = float(best[1])
+            margins.append(round(margin, 2))
+        sc, m = fit_scaled_logreg(Xtr, ytr, C, weight)  # as the shipped cue model is fitted
+        probs[held] = m.predict_proba(sc.transform(X[held]))
+        for i, p in zip(held, decide(probs[held].tolist(), margin)):
+            pred[i] = p
+    rep = cv_report([e.label for e in examples], pred)
+    rep.update(name=name, kind="baseline", margins=margins)
+    print(f"{name}: acc {rep['accuracy']:.3f} macro-F1 {rep['macro_f1']:.3f}", file=sys.stderr)
+    if oof is not None:
+        oof["probabilities"] = probs
+    return rep
 
 
 def load():
@@ -113,11 +142,9 @@ def pair_features(examples, max_length: int = 256):
 
 def run_baselines() -> list[dict]:
     import numpy as np
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
 
     from medlens.qa.pairs import LABELS
-    from medlens.training.qa import cv_report, decide
+    from medlens.training.qa import cv_report
 
     examples, folds = load()
     y = np.array([LABELS.index(e.label) for e in examples])
@@ -129,56 +156,25 @@ def run_baselines() -> list[dict]:
     pairs = pair_features(examples)
     print(f"features in {time.time() - t0:.0f}s", file=sys.stderr)
 
-    def cv(X, name, *, weight=None, X_long=None, calibrate=False, C=0.5):
-        probs = np.zeros((len(y), len(LABELS)))
-        pred: list[str] = [""] * len(y)
-        margins = []
-        for held in folds:
-            train = np.setdiff1d(np.arange(len(y)), held)
-            Xtr, ytr = X[train], y[train]
-            if X_long is not None:  # long answers of the training folds only
-                Xtr, ytr = np.vstack([Xtr, X_long[train]]), np.concatenate([ytr, y[train]])
-            margin = 0.0
-            if calibrate:  # the "maybe" margin, chosen by an inner 4-fold CV on the training folds
-                inner = np.array_split(np.random.default_rng(SEED).permutation(train), 4)
-                inner_probs = np.zeros((len(y), len(LABELS)))
-                for part in inner:
-                    rest = np.setdiff1d(train, part)
-                    sc = StandardScaler().fit(X[rest])
-                    m = LogisticRegression(C=C, max_iter=3000, class_weight=weight).fit(sc.transform(X[rest]), y[rest])
-                    inner_probs[part] = m.predict_proba(sc.transform(X[part]))
-                best = (-1.0, 0.0)
-                for cand in np.arange(0.0, 0.41, 0.02):
-                    rep = cv_report([LABELS[i] for i in y[train]], decide(inner_probs[train].tolist(), cand))
-                    best = max(best, (rep["accuracy"] + rep["macro_f1"], cand))
-                margin = float(best[1])
-                margins.append(round(margin, 2))
-            sc = StandardScaler().fit(Xtr)
-            m = LogisticRegression(C=C, max_iter=3000, class_weight=weight).fit(sc.transform(Xtr), ytr)
-            probs[held] = m.predict_proba(sc.transform(X[held]))
-            for i, p in zip(held, decide(probs[held].tolist(), margin)):
-                pred[i] = p
-        rep = cv_report([e.label for e in examples], pred)
-        rep.update(name=name, kind="baseline", margins=margins)
-        print(f"{name}: acc {rep['accuracy']:.3f} macro-F1 {rep['macro_f1']:.3f}", file=sys.stderr)
-        return rep
+    def cv_(X, name, **kw):
+        return cv(X, y, examples, folds, name, **kw)
 
     majority = cv_report([e.label for e in examples], ["yes"] * len(examples))
     majority.update(name="majority class (yes)", kind="baseline", margins=[])
     out = [majority]
     both = np.hstack([emb, cues])
     for C in (0.05, 0.5):
-        out.append(cv(emb, f"frozen MiniLM features + LR (C={C})", C=C))
-    out.append(cv(cues, "negation / significance / hedge cue counts + LR"))
-    out.append(cv(cues, "cue counts + LR, calibrated maybe margin (inner CV)", calibrate=True))
-    out.append(cv(both, "frozen features + cues + LR (C=0.05)", C=0.05))
-    out.append(cv(both, "frozen features + cues + LR, balanced class weights", C=0.05, weight="balanced"))
-    out.append(cv(both, "frozen features + cues + LR, + long answers of the training folds", C=0.05,
+        out.append(cv_(emb, f"frozen MiniLM features + LR (C={C})", C=C))
+    out.append(cv_(cues, CUE_ROW))
+    out.append(cv_(cues, "cue counts + LR, calibrated maybe margin (inner CV)", calibrate=True))
+    out.append(cv_(both, "frozen features + cues + LR (C=0.05)", C=0.05))
+    out.append(cv_(both, "frozen features + cues + LR, balanced class weights", C=0.05, weight="balanced"))
+    out.append(cv_(both, "frozen features + cues + LR, + long answers of the training folds", C=0.05,
                   X_long=np.hstack([emb_long, cues_long])))
-    out.append(cv(both, "frozen features + cues + LR, calibrated maybe margin (inner CV)", C=0.05, calibrate=True))
+    out.append(cv_(both, "frozen features + cues + LR, calibrated maybe margin (inner CV)", C=0.05, calibrate=True))
     for C in (0.001, 0.01):
-        out.append(cv(pairs, f"frozen MiniLM as a cross-encoder (mean-pooled pair embedding) + LR (C={C})", C=C))
-        out.append(cv(np.hstack([pairs, cues]), f"frozen pair embedding + cues + LR (C={C})", C=C))
+        out.append(cv_(pairs, f"frozen MiniLM as a cross-encoder (mean-pooled pair embedding) + LR (C={C})", C=C))
+        out.append(cv_(np.hstack([pairs, cues]), f"frozen pair embedding + cues + LR (C={C})", C=C))
     return out
 
 
@@ -211,8 +207,8 @@ def write_weak(out: Path) -> None:
 def record(results: list[dict]) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else []
-    names = {r["name"] for r in results}
-    keep = [r for r in old if r["name"] not in names] + results
+    new = {r["name"]: r for r in results}
+    keep = [new.pop(r["name"], r) for r in old] + list(new.values())  # a re-run row keeps its place
     RESULTS.write_text(json.dumps(keep, indent=2), encoding="utf-8")
 
 
@@ -253,6 +249,29 @@ def stacked(examples, folds, probs, name: str) -> dict:
     rep = cv_report([e.label for e in examples], pred)
     rep.update(name=name + ", stacked with cue counts (LR, cross-fitted)", kind="stacked")
     return rep
+
+
+def ship(out: Path = SHIP) -> None:
+    """The shipped cue model: its 5-fold CV (the same :func:`cv` and folds as the table's row), then the final
+    model fitted on all 500 questions, written to ``out/cues.json`` with the CV figures; prints the report."""
+    import numpy as np
+
+    from medlens.qa.pairs import LABELS
+    from medlens.training.qa import format_report
+    from medlens.training.qa_cues import C, fit_cue_model, write_cue_model
+
+    examples, folds = load()
+    y = np.array([LABELS.index(e.label) for e in examples])
+    X = np.stack([cue_features(e.context) for e in examples])
+    rep = cv(X, y, examples, folds, CUE_ROW, C=C)
+    record([rep])
+    figures = {"accuracy": round(rep["accuracy"], 4), "macro_f1": round(rep["macro_f1"], 4),
+               "per_class": rep["per_class"], "folds": 5, "seed": SEED}
+    model = fit_cue_model(examples, C=C, extra={"data": "PubMedQA pqal_train.json (500 expert-labeled questions)",
+                                                "cv_5fold": figures})
+    path = write_cue_model(model, out)
+    print(format_report(rep))
+    print(f"-> {path}", file=sys.stderr)
 
 
 def readme() -> None:
@@ -312,6 +331,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baselines", action="store_true", help="run the frozen-feature baselines")
     ap.add_argument("--run", nargs=2, metavar=("DIR", "NAME"), help="record a finished cross-validation run")
+    ap.add_argument("--ship", action="store_true", help="cross-validate the cue model and write the final one to "
+                    "medlens/assets/qa/cues.json")
     ap.add_argument("--readme", action="store_true", help="write the README section")
     ap.add_argument("--weak", type=Path, metavar="OUT", help="write the weak yes / no questions (JSONL) to OUT")
     args = ap.parse_args()
@@ -321,6 +342,8 @@ def main() -> None:
         record(run_baselines())
     if args.run:
         record(from_run(Path(args.run[0]), args.run[1]))
+    if args.ship:
+        ship()
     if args.readme:
         readme()
 

@@ -9,17 +9,24 @@
     for ev in ans.evidence:             # the sentences that moved the decision most
         abstract_text[ev.start:ev.end]  # == ev.text
 
-The model is a cross-encoder (``[CLS] question [SEP] context [SEP]``, see :mod:`medlens.qa.pairs`) trained by
-``medlens train qa`` and exported to int8 ONNX by ``medlens export``. The default folder is
-``medlens/assets/qa``; this version ships no model there (none trained so far beat the majority class in
-cross-validation: see docs/qa.md), so pass ``model_dir`` or get a ModelError (E345). It runs on ONNX
-Runtime with the ``tokenizers`` library (no torch) and is loaded once per process and folder.
+Two kinds of model answer. The default, shipped in ``medlens/assets/qa/cues.json``, is a **baseline**:
+counts of result cues in the context (negation, no-effect phrases, significance, p-values, hedging) into a
+logistic regression (:mod:`medlens.qa.cues`, model name ``cues-logreg-v1``; 57.0 % accuracy, macro-F1
+36.8 in 5-fold CV on the 500 PubMedQA questions, barely above the majority class, 55.2 %: see
+``medlens/assets/qa/MODEL_CARD.md``). It reads the context, not the question. ``model_dir`` may instead
+point to a cross-encoder (``[CLS] question [SEP] context [SEP]``, see :mod:`medlens.qa.pairs`) trained by
+``medlens train qa`` and exported to int8 ONNX by ``medlens export`` (a folder with ``labels.json``
+saying ``input: question-context``), or to another cue-model folder (a ``cues.json``). The kind is
+decided by the files present: ``cues.json`` -> cue model, else the cross-encoder files. Cross-encoders run
+on ONNX Runtime with the ``tokenizers`` library (no torch); every model is loaded once per process and folder.
 
-Evidence is found by leaving one sentence out: the context is split into sentences
+Evidence of a cross-encoder is found by leaving one sentence out: the context is split into sentences
 (:func:`medlens.qa.pairs.split_sentences`), the pair is scored again without each sentence, and a
-sentence counts as evidence when removing it lowers the probability of the answer. The (at most
-:data:`MAX_EVIDENCE`) sentences with the largest drops are returned, strongest first, with
-``weight`` = their drop relative to the largest one (1.0 for the strongest).
+sentence counts as evidence when removing it lowers the probability of the answer. Evidence of the cue
+model: the sentences carrying cues, scored by how much the answer's probability drops when the sentence's
+cue matches are taken out of the counts. Either way the (at most :data:`MAX_EVIDENCE`) sentences with the
+largest drops are returned, strongest first, with ``weight`` = their drop relative to the largest one
+(1.0 for the strongest).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medlens.errors import Errors, InputError, ModelError
+from medlens.qa.cues import MODEL_FILE as CUE_MODEL_FILE
+from medlens.qa.cues import CueModel, read_cue_model
 from medlens.qa.models import Evidence, ResearchAnswer
 from medlens.qa.pairs import LABELS, QUESTION_MAX, encode_pairs, split_sentences
 from medlens.runtime import ASSETS
@@ -90,12 +99,13 @@ def _read_meta(folder: Path) -> dict:
     return meta
 
 
-_CACHE: dict[str, ResearchModel] = {}
+_CACHE: dict[str, ResearchModel | CueModel] = {}
 _LOCK = threading.Lock()
 
 
-def load_research_model(model_dir: str | Path | None = None, threads: int | None = None) -> ResearchModel:
-    """The cross-encoder in ``model_dir`` (default: the shipped ``medlens/assets/qa``), loaded once per folder.
+def load_research_model(model_dir: str | Path | None = None, threads: int | None = None) -> ResearchModel | CueModel:
+    """The model in ``model_dir`` (default: the shipped ``medlens/assets/qa``, the cue model), loaded once per
+    folder: a :class:`~medlens.qa.cues.CueModel` when the folder has a ``cues.json``, else a cross-encoder.
 
     Raises:
         ModelError: the folder, its model or tokenizer is missing (E345), or it is not a
@@ -110,9 +120,13 @@ def load_research_model(model_dir: str | Path | None = None, threads: int | None
             return _CACHE[key]
         if not folder.is_dir():
             raise ModelError(Errors.E345.format(path=folder, details="no such folder"))
+        if (folder / CUE_MODEL_FILE).is_file():
+            cue_model = read_cue_model(folder / CUE_MODEL_FILE)
+            _CACHE[key] = cue_model
+            return cue_model
         model_file = model_file_in(folder)
         if model_file is None:
-            raise ModelError(Errors.E345.format(path=folder, details="no model.int8.onnx or model.onnx in the folder"))
+            raise ModelError(Errors.E345.format(path=folder, details=f"no {CUE_MODEL_FILE}, model.int8.onnx or model.onnx in the folder"))
         if not (folder / TOKENIZER_FILE).is_file():
             raise ModelError(Errors.E345.format(path=folder, details=f"no {TOKENIZER_FILE} in the folder"))
         meta = _read_meta(folder)
@@ -189,6 +203,8 @@ def answer_research(question: str, context: str | list[str], *, model_dir=None) 
     # the sentences, each with the passage it is in
     sentences: list[tuple[int, int, int]] = [(p, s, e) for p, text in enumerate(passages) for s, e in split_sentences(text)]
     full = " ".join(p.strip() for p in passages if p.strip())
+    if isinstance(model, CueModel):
+        return _answer_with_cues(model, question, context, passages, sentences, full)
     variants = [full]
     for k in range(len(sentences)):
         variants.append(" ".join(passages[p][s:e] for j, (p, s, e) in enumerate(sentences) if j != k) or ".")
@@ -209,6 +225,25 @@ def answer_research(question: str, context: str | list[str], *, model_dir=None) 
         evidence.append(Evidence(kind="sentence", text=passages[p][s:e], start=s, end=e,
                                  doc_id=str(p) if not isinstance(context, str) else None, weight=1.0,
                                  provenance="the whole context"))
+    return ResearchAnswer(question=question, label=label, probabilities={l: round(v, 6) for l, v in answer.items()},
+                          evidence=evidence, model=model.name)
+
+
+def _answer_with_cues(model: CueModel, question: str, context, passages: list[str],
+                      sentences: list[tuple[int, int, int]], full: str) -> ResearchAnswer:
+    """The cue model's answer; evidence = the sentences whose cues pushed the answer most (see the module doc)."""
+    answer = model.probabilities(full if not isinstance(context, str) else context)
+    label = decide(answer, model.maybe_margin)
+    texts = [passages[p][s:e] for p, s, e in sentences]
+    tail = set(range(max(0, len(sentences) - model.tail), len(sentences)))
+    drops = model.sentence_drops(full if not isinstance(context, str) else context, texts, tail, label)
+    best = sorted(((d, k) for k, (d, _) in enumerate(drops) if d > 0), reverse=True)[:MAX_EVIDENCE]
+    evidence = []
+    for drop, k in best:
+        p, s, e = sentences[k]
+        evidence.append(Evidence(kind="sentence", text=texts[k], start=s, end=e,
+                                 doc_id=str(p) if not isinstance(context, str) else None,
+                                 weight=round(drop / best[0][0], 4), provenance="cues: " + ", ".join(drops[k][1])))
     return ResearchAnswer(question=question, label=label, probabilities={l: round(v, 6) for l, v in answer.items()},
                           evidence=evidence, model=model.name)
 

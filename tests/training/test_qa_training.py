@@ -232,3 +232,29 @@ def test_final_model_carries_the_cv_calibration(tmp_path: Path) -> None:
     export_onnx(res.model_dir, tmp_path / "onnx", sample_texts=[f"{q} [SEP] {c}" for q, c, _ in QUESTIONS])
     model = load_research_model(tmp_path / "onnx")
     assert model.temperature == meta["temperature"] and model.maybe_margin == meta["maybe_margin"]
+
+
+def test_fit_cue_model_writes_weights_the_runtime_reproduces(tmp_path: Path) -> None:
+    """The cue model fitted by scikit-learn, saved as JSON and read back by the pure-Python runtime: same probabilities."""
+    pytest.importorskip("sklearn")
+    import numpy as np
+
+    from medlens.qa.cues import cue_features, read_cue_model
+    from medlens.training.qa_cues import fit_cue_model, fit_scaled_logreg, write_cue_model
+
+    texts = {"no": ["There was no significant difference (p = 0.4).", "Outcomes were similar; it did not reduce pain."],
+             "yes": ["Mortality decreased significantly (p < 0.01).", "Scores improved significantly (p = 0.02) with it."],
+             "maybe": ["Results may suggest a trend, but further study is needed.", "It could possibly help; unclear."]}
+    examples = [QAExample("q?", t + suffix, label) for label, ts in texts.items() for t in ts
+                for suffix in ("", " Patients were followed.")]
+    model = fit_cue_model(examples, extra={"data": "test"})
+    path = write_cue_model(model, tmp_path / "qa")
+    assert path.name == "cues.json" and model["training"]["data"] == "test"
+    runtime = read_cue_model(path)
+    X = np.array([cue_features(e.context) for e in examples])
+    sc, m = fit_scaled_logreg(X, np.array([["maybe", "no", "yes"].index(e.label) for e in examples]))
+    expected = m.predict_proba(sc.transform(X))
+    for e, row in zip(examples, expected):
+        got = runtime.probabilities(e.context)
+        assert [got[l] for l in ("maybe", "no", "yes")] == pytest.approx(row.tolist(), abs=1e-5)
+    assert runtime.probabilities(texts["no"][0])["no"] > 0.5
