@@ -258,3 +258,24 @@ def test_fit_cue_model_writes_weights_the_runtime_reproduces(tmp_path: Path) -> 
         got = runtime.probabilities(e.context)
         assert [got[l] for l in ("maybe", "no", "yes")] == pytest.approx(row.tolist(), abs=1e-5)
     assert runtime.probabilities(texts["no"][0])["no"] > 0.5
+
+
+@pytest.mark.slow
+def test_shipped_cue_model_is_the_fit_on_the_real_pubmedqa_set() -> None:
+    """Refitting on the 500 PubMedQA questions gives the shipped weights; they beat the majority class on them."""
+    pytest.importorskip("sklearn")
+    path = SHARED_DATA / "pubmedqa" / "pqal_train.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (the PubMedQA expert-labeled questions, ../shared/data/pubmedqa)")
+    from medlens.qa.research import QA_DIR, answer_research
+    from medlens.training.qa_cues import fit_cue_model
+
+    shipped = json.loads((QA_DIR / "cues.json").read_text(encoding="utf-8"))
+    ex = read_qa_examples(path)
+    fresh = fit_cue_model(ex)
+    assert fresh["features"] == shipped["features"] and fresh["labels"] == shipped["labels"]
+    for key in ("coef", "intercept"):
+        assert [v for row in (fresh[key] if key == "coef" else [fresh[key]]) for v in row] == pytest.approx(
+            [v for row in (shipped[key] if key == "coef" else [shipped[key]]) for v in row], abs=1e-4)
+    right = sum(answer_research(e.question, e.context).label == e.label for e in ex)
+    assert right / len(ex) > 0.552
