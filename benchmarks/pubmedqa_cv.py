@@ -327,7 +327,7 @@ def readme() -> None:
     if cue and (SHIP / "cues.json").is_file():
         import subprocess
 
-        shipped = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(SHIP / "cues.json")], cwd=ROOT,
+        shipped = subprocess.run(["git", "log", "-1", "--format=%h", "--", str(SHIP / "cues.json")], cwd=ROOT, check=False,
                                  capture_output=True, text=True).stdout.strip() or "uncommitted"
         md += ["", f"**Shipped model: the cue-count baseline** (`cues-logreg-v1`, `medlens/assets/qa/cues.json`, the "
                f"default of `answer_research`; commit `{shipped}`): its row above, {100 * cue['accuracy']:.1f} % accuracy, "
