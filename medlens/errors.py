@@ -97,6 +97,16 @@ class Errors:
             "(or model.onnx), tokenizer.json and labels.json with task 'relations': write one with "
             "`medlens train relations` and `medlens export`.")
     E309 = "The relation component needs concept links on the entities: add '{needs}' before '{name}' in the pipeline."
+
+    # research questions (medlens/qa/research.py, medlens/training/qa.py)
+    E340 = "The research question is empty; ask a question, e.g. 'Does aspirin reduce the risk of stroke?'."
+    E341 = "Unknown class weighting '{value}'. Accepted: {opts}."
+    E342 = "The context is empty; give the abstract (a string or a list of passages) the question is about."
+    E343 = ("The {what} is {size} characters long; the limit is {limit} (a research question is a sentence, a context an "
+            "abstract: pass the relevant passage).")
+    E344 = "{what} must be {expected}, got {type}."
+    E345 = "No research-question model at {path} ({details}). Train one with `medlens train qa` and export it with `medlens export`."
+    E346 = "{path} is not a medlens research-question model: {details}"
     # summaries (medlens/summarize)
     E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
     E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."

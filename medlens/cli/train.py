@@ -13,7 +13,7 @@ from rich.console import Console
 from medlens.errors import MedlensError
 
 train_app = typer.Typer(
-    help="Fine-tune transformer models: `train ner`, `train classify`, `train relations` (needs the 'train' extra: pip install 'medlens\\[train]'). "
+    help="Fine-tune transformer models: `train ner`, `train classify`, `train relations`, `train qa` (needs the 'train' extra: pip install 'medlens\[train]'). "
          "See also `medlens pretrain`, `medlens evaluate`, `medlens export`.",
     no_args_is_help=True,
     add_completion=False,
@@ -275,6 +275,64 @@ def train_classify_cli(
             typer.echo(f"  {label}: P {100 * v['precision']:.2f} R {100 * v['recall']:.2f} F1 {100 * v['f1']:.2f} (n={v['n_gold']})")
         typer.echo(f"report: {output / 'report.json'}; confusion matrix: {output / 'confusion.png'}")
     err.print(f"best model -> {result.best_dir}; {result.steps} steps in {result.seconds / 60:.1f} min")
+
+
+@train_app.command("qa")
+def train_qa_cli(
+    data: Annotated[Path, typer.Option("--data", "-t", help="Questions: PubMedQA JSON ({id: {QUESTION, CONTEXTS, final_decision, LONG_ANSWER}}) or JSONL ({\"question\", \"context\", \"label\"}).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder: the model in OUTPUT/model (OUTPUT/fold-N and cv.json with --folds).")],
+    folds: Annotated[Optional[int], typer.Option(min=2, help="Stratified K-fold cross-validation: accuracy, macro-F1 and the per-class report over the out-of-fold predictions.")] = None,
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Encoder folder (default: all-MiniLM-L6-v2), or a cross-encoder from an earlier training stage.")] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Epochs (fixed: the last epoch is kept; nothing is chosen on held-out data).")] = 4,
+    batch_size: Annotated[int, typer.Option(min=1, help="Question-context pairs per step.")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 1e-4,
+    max_length: Annotated[int, typer.Option(min=16, max=512, help="Subwords per pair with [CLS] and both [SEP]; long contexts keep a quarter from the start and the rest from the end.")] = 256,
+    class_weight: Annotated[str, typer.Option(help="Cross-entropy class weights: none, sqrt (square root of inverse frequency) or balanced.")] = "none",
+    freeze_layers: Annotated[int, typer.Option(min=0, help="Keep the embeddings and this many lower encoder layers fixed (cheaper steps; their states are computed once).")] = 5,
+    long_answers: Annotated[bool, typer.Option("--long-answers", help="Also train on (question, long answer) pairs of the training questions (PubMedQA LONG_ANSWER).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed (data order, head init, folds).")] = 13,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
+    calibrate_from: Annotated[Optional[Path], typer.Option("--calibrate-from", help="cv.json of a --folds run with the same settings: store the softmax temperature and the 'maybe' margin chosen on its out-of-fold predictions in the model.")] = None,
+) -> None:
+    """Fine-tune a cross-encoder for research questions: (question, context) -> yes / no / maybe.
+
+    Example (PubMedQA's 500 expert-labeled questions: cross-validate, then train the final model on all):
+
+      medlens train qa -t ../shared/data/pubmedqa/pqal_train.json --folds 5 -o /tmp/qa-cv --threads 1
+
+      medlens train qa -t ../shared/data/pubmedqa/pqal_train.json -o /tmp/qa --threads 1 --calibrate-from /tmp/qa-cv/cv.json
+
+      medlens export /tmp/qa/model -o /tmp/qa/onnx
+    """
+    from medlens.training.qa import QATrainConfig, cross_validate_qa, format_report, train_qa
+
+    config = QATrainConfig(data=str(data), output=str(output), base_model=str(base_model) if base_model else None,
+                           epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, class_weight=class_weight,
+                           freeze_layers=freeze_layers, long_answers=long_answers, seed=seed, threads=threads,
+                           calibrate_from=str(calibrate_from) if calibrate_from else None)
+    t0 = time.perf_counter()
+
+    def on_step(s: dict) -> None:
+        if s["step"] % 25 == 0 or s["step"] == s["total"]:
+            err.print(f"step {s['step']}/{s['total']} epoch {s['epoch']} loss {s['loss']:.4f} "
+                      f"elapsed {(time.perf_counter() - t0) / 60:.1f} min", highlight=False)
+
+    def on_fold(n: int, rep: dict) -> None:
+        err.print(f"fold {n}/{folds}: accuracy {100 * rep['accuracy']:.2f}, macro-F1 {100 * rep['macro_f1']:.2f} "
+                  f"({rep['seconds'] / 60:.1f} min)", highlight=False)
+
+    try:
+        if folds:
+            rep = cross_validate_qa(config, folds, on_fold=on_fold, on_step=on_step)
+            typer.echo(format_report(rep))
+            typer.echo(f"{folds}-fold CV: accuracy {100 * rep['accuracy']:.2f}, macro-F1 {100 * rep['macro_f1']:.2f} "
+                       f"(details and out-of-fold probabilities in {output / 'cv.json'})")
+            return
+        result = train_qa(config, on_step=on_step)
+    except MedlensError as exc:
+        _fail(str(exc))
+    err.print(f"model -> {result.model_dir} in {result.seconds / 60:.1f} min; export it with "
+              f"`medlens export {result.model_dir} -o FOLDER`")
 
 
 def pretrain_cli(
