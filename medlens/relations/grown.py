@@ -1,0 +1,91 @@
+"""The grown graph for callers: a concept's learned edges with their evidence, and the layer's statistics.
+
+    >>> from medlens.kg.store import KnowledgeGraph
+    >>> from medlens.relations.grown import relations_of
+    >>> kg = KnowledgeGraph.open()
+    >>> for e in relations_of(kg, "MESH:D056486", predicate="induces", direction="in"):   # drug-induced liver injury
+    ...     print(e.head_name, e.score, e.evidence[0].sentence)
+
+Every edge returned is learned from text (``GrownEdge.learned``); curated relations stay in
+``KnowledgeGraph.relations``. A graph that has never been grown has no learned edges: the functions return
+nothing rather than fail.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from medlens.kg.grown import EdgeEvidence, GrownEdge, GrownLayer, grown_path
+from medlens.kg.store import KnowledgeGraph
+
+__all__ = ["EdgeEvidence", "GrownEdge", "grown_layer", "grown_stats", "relations_of"]
+
+_LOCK = threading.Lock()
+_OPEN: dict[str, tuple[tuple[int, int], GrownLayer]] = {}
+
+
+def grown_layer(kg: KnowledgeGraph | str | os.PathLike[str]) -> GrownLayer | None:
+    """The grown layer beside ``kg`` (a graph or its path), or None when it has never been grown.
+
+    The layer is opened once per process and opened again when a grow has replaced the file."""
+    path = grown_path(kg.path if isinstance(kg, KnowledgeGraph) else Path(kg))
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    key, stamp = str(path.resolve()), (st.st_ino, st.st_mtime_ns)
+    with _LOCK:
+        cached = _OPEN.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        layer = GrownLayer.open(path)
+        _OPEN[key] = (stamp, layer)
+        return layer
+
+
+def relations_of(kg: KnowledgeGraph, concept_id: str, predicate: str | Sequence[str] | None = None,
+                 direction: str = "both", min_score: float = 0.0, limit: int = 50) -> list[GrownEdge]:
+    """The edges learned from text that touch a concept, best first, each with its evidence sentences.
+
+    Args:
+        kg: the knowledge graph (its grown layer is the file beside it, see :func:`medlens.kg.grown.grown_path`).
+        concept_id: the concept (``MESH:D006505``, ``DB00951``, ``HP:0001945``, ...).
+        predicate: ``induces`` (chemical induces disease, the trained model), ``adverse_event``, ``treats``,
+            ``has_finding``, ``detects``; several as a list; None for all.
+        direction: ``out`` (the concept is the head: what a drug induces or treats), ``in`` (the tail: what
+            induces a disease) or ``both``.
+        min_score: drop edges with a lower combined score (noisy-or over documents, 0..1).
+        limit: most edges returned.
+
+    Returns:
+        :class:`~medlens.kg.grown.GrownEdge` records (``learned`` is always True) with the head's and tail's
+        names from the graph, documents, methods, co-occurrence statistics and up to three evidence sentences
+        from different documents; empty when the graph has no grown layer.
+
+    Raises:
+        KnowledgeGraphError: an unknown ``direction``.
+    """
+    layer = grown_layer(kg)
+    if layer is None:
+        if direction not in ("out", "in", "both"):
+            from medlens.errors import Errors, KnowledgeGraphError
+
+            raise KnowledgeGraphError(Errors.E106.format(value=direction, opts="out, in, both"))
+        return []
+    edges = layer.edges(concept_id, predicate=predicate, direction=direction, min_score=min_score, limit=limit)
+    names = kg.concepts({x for e in edges for x in (e.head_id, e.tail_id)})
+    from dataclasses import replace
+
+    return [replace(e, head_name=names[e.head_id].name if e.head_id in names else None,
+                    tail_name=names[e.tail_id].name if e.tail_id in names else None) for e in edges]
+
+
+def grown_stats(kg: KnowledgeGraph) -> dict[str, Any] | None:
+    """Statistics of the grown layer beside ``kg`` (documents, sentences, concepts, pairs, edges per
+    predicate and per method), or None when the graph has never been grown."""
+    layer = grown_layer(kg)
+    return layer.stats() if layer is not None else None
