@@ -119,8 +119,9 @@ def run_inputs(
     """
     n = processes or default_processes()
     if n <= 1:
-        pipeline = nlp or task.build()
+        pipeline = nlp
         for doc in documents:
+            pipeline = pipeline or task.build()  # built on the first document: nothing to do, nothing loaded
             yield task.process(pipeline, doc)
         return
     it = iter(documents)

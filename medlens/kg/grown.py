@@ -437,8 +437,9 @@ class GrowWriter:
         base = self._generation(self.path)
         if self.partial.is_file() and self._partial_base() == base:
             self._conn = sqlite3.connect(self.partial)
-            self.counts.resumed = self._conn.execute("SELECT COUNT(*) FROM documents WHERE added >= "
-                                                     "(SELECT value FROM meta WHERE key='grow_started')").fetchone()[0]
+            base_docs = self._conn.execute("SELECT value FROM meta WHERE key='base_documents'").fetchone()
+            self.counts.resumed = max(0, self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+                                      - int(base_docs[0] if base_docs else 0))
         else:
             self.partial.unlink(missing_ok=True)
             if self.path.is_file():
@@ -451,8 +452,9 @@ class GrowWriter:
                 self._conn.executemany("INSERT INTO meta VALUES(?, ?)", [
                     ("schema_version", str(GROWN_SCHEMA_VERSION)), ("generation", "none"), ("created", _now()),
                     ("grows", "0")])
+            n_docs = self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
             self._conn.executemany("INSERT OR REPLACE INTO meta VALUES(?, ?)", [
-                ("base_generation", base), ("grow_started", _now()), ("graph", graph)])
+                ("base_generation", base), ("base_documents", str(n_docs)), ("grow_started", _now()), ("graph", graph)])
             self._conn.commit()
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._by_hash: dict[str, str] = {}
@@ -555,7 +557,7 @@ class GrowWriter:
         grows = int(c.execute("SELECT value FROM meta WHERE key='grows'").fetchone()[0]) + 1
         c.executemany("INSERT OR REPLACE INTO meta VALUES(?, ?)", [
             ("generation", uuid.uuid4().hex), ("updated", _now()), ("grows", str(grows))])
-        c.execute("DELETE FROM meta WHERE key IN ('base_generation', 'grow_started')")
+        c.execute("DELETE FROM meta WHERE key IN ('base_generation', 'base_documents', 'grow_started')")
         c.commit()
         c.close()
         os.replace(self.partial, self.path)
