@@ -157,7 +157,7 @@ def test_killed_grow_leaves_previous_layer_and_resumes(kg_copy, corpus, tmp_path
     layer_path = grown_path(kg_copy)
     before = _layer_counts(layer_path)
     big = {f"n{i}": f"Patient {i}: hypertension was treated with lisinopril. He developed nausea after metformin. "
-                    f"Pneumonia presenting with fever {i}." for i in range(3000)}
+                    f"Pneumonia presenting with fever {i}." for i in range(800)}
     big_corpus = write_jsonl(tmp_path / "big.jsonl", big)
     cmd = [sys.executable, "-m", "medlens.cli.app", "kg", "grow", str(big_corpus), "--kg", str(kg_copy),
            "--no-model", "-j", "1", "--commit-every", "5"]
@@ -189,8 +189,8 @@ def test_killed_grow_leaves_previous_layer_and_resumes(kg_copy, corpus, tmp_path
     # the next grow resumes: documents of the killed run are not read again, and none is counted twice
     report = grow(kg_copy, [big_corpus], processes=1, model=False)
     assert report.counts.resumed >= 20
-    assert report.counts.added + report.counts.resumed == 3000
-    assert report.processed == 3000 - report.counts.resumed
+    assert report.counts.added + report.counts.resumed == 800
+    assert report.processed == 800 - report.counts.resumed
     after = _layer_counts(layer_path)
-    assert after["documents"] == 3003
-    assert after["concepts"]["T:M003"] == 3001  # lisinopril: d1 and every big document, once each
+    assert after["documents"] == 803
+    assert after["concepts"]["T:M003"] == 801  # lisinopril: d1 and every big document, once each
