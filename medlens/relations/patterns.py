@@ -54,12 +54,14 @@ class CueGroup(_Strict):
     score: float = Field(gt=0, le=1)
     cues: list[str] = Field(min_length=1)
     max_extra_words: int | None = Field(None, ge=0, le=10)
+    head_labels: list[str] | None = None
 
 
 class PredicateRules(_Strict):
     name: str = Field(pattern=r"^[a-z_]+$")
     head_labels: list[str] = Field(min_length=1)
     tail_labels: list[str] = Field(min_length=1)
+    veto_words: list[str] = []
     groups: list[CueGroup] = Field(min_length=1)
 
 
@@ -77,6 +79,8 @@ class DistantRule(_Strict):
     predicate: str
     sources: list[str] = Field(min_length=1)
     score: float = Field(gt=0, le=1)
+    head_labels: list[str] | None = None
+    tail_labels: list[str] | None = None
 
 
 class PatternRules(_Strict):
@@ -85,6 +89,7 @@ class PatternRules(_Strict):
     description: str = ""
     max_extra_words: int = Field(3, ge=0, le=10)
     stop_gap: str = ";"
+    veto_words: list[str] = []
     predicates: list[PredicateRules]
     adverse_events: AdeSettings = AdeSettings()
     distant: list[DistantRule] = []
@@ -123,6 +128,14 @@ def _group_regex(cues: Sequence[str], extra: int) -> re.Pattern[str]:
     return re.compile(rf"^\W*(?:{word}\W+){{0,{extra}}}(?:{alts})(?:\W+{word}){{0,{extra}}}\W*$", re.I)
 
 
+def _words_regex(words: Sequence[str]) -> re.Pattern[str] | None:
+    """Any of ``words`` as a whole word (None when there are none)."""
+    if not words:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
+                      + r")(?![\w-])", re.I)
+
+
 class RelationPatterns:
     """The ``medlens_relation_patterns`` component (see the module docstring).
 
@@ -142,7 +155,7 @@ class RelationPatterns:
         self.use_ade = adverse_events
         self._compiled = [
             (p, [(g, _group_regex(g.cues, g.max_extra_words if g.max_extra_words is not None else self.rules.max_extra_words))
-                 for g in p.groups])
+                 for g in p.groups], _words_regex([*self.rules.veto_words, *p.veto_words]))
             for p in self.rules.predicates
         ]
         self._labels = frozenset(x for p in self.rules.predicates for x in (*p.head_labels, *p.tail_labels))
@@ -190,7 +203,7 @@ class RelationPatterns:
     def _patterns(self, text: str, mentions: list[_Mention], sent: tuple[int, int]) -> list[Relation]:
         out = []
         ms = sorted(mentions, key=lambda m: m.start)
-        for pred, groups in self._compiled:
+        for pred, groups, veto in self._compiled:
             for h in ms:
                 if h.label not in pred.head_labels or h.excluded:
                     continue
@@ -204,11 +217,12 @@ class RelationPatterns:
                     else:
                         continue
                     gap = text[lo:hi]
-                    if any(c in gap for c in self.rules.stop_gap) or len(gap) > 120:
+                    if any(c in gap for c in self.rules.stop_gap) or len(gap) > 120 or (veto and veto.search(gap)):
                         continue
                     if any(m.label in self._labels and m.start >= lo and m.end <= hi for m in ms if m is not h and m is not t):
                         continue  # the nearest pair only
-                    score = max((g.score for g, rx in groups if g.order == order and rx.match(gap)), default=0.0)
+                    score = max((g.score for g, rx in groups if g.order == order
+                                 and (g.head_labels is None or h.label in g.head_labels) and rx.match(gap)), default=0.0)
                     if score:
                         out.append(Relation(h.best, t.best, h.text, t.text, h.start, h.end, t.start, t.end, pred.name,
                                             score, (sent,), f"pattern:{pred.name}"))
@@ -241,6 +255,9 @@ class RelationPatterns:
                     if hit is None:
                         continue
                     rule = self._distant[hit]
+                    if (rule.head_labels and h.label not in rule.head_labels) or (
+                            rule.tail_labels and t.label not in rule.tail_labels):
+                        continue
                     out.append((k, Relation(h.best, t.best, h.text, t.text, h.start, h.end, t.start, t.end,
                                             rule.predicate, rule.score, (sent,), f"distant:{hit[1]}")))
         return out
