@@ -35,6 +35,7 @@ import math
 import os
 import shutil
 import sqlite3
+import threading
 import time
 import uuid
 from collections import defaultdict
@@ -378,6 +379,33 @@ class GrownLayer:
                                  pmi=round(co["pmi"], 3) if co else None, llr=round(co["llr"], 2) if co else None))
         out.sort(key=lambda e: (-e.score, -e.documents, e.predicate, e.head_id, e.tail_id))
         return out[:limit]
+
+
+_OPEN_LOCK = threading.Lock()
+_OPEN: dict[str, tuple[tuple[int, int], GrownLayer]] = {}
+
+
+def open_grown(kg_path: str | os.PathLike[str]) -> GrownLayer | None:
+    """The grown layer beside the graph at ``kg_path``, or None when it has never been grown.
+
+    Opened once per process, and again when a grow has replaced the file (its inode or time changed).
+
+    Raises:
+        KnowledgeGraphError: E321 when the file beside the graph is not a grown layer.
+    """
+    path = grown_path(kg_path)
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    key, stamp = str(path.resolve()), (st.st_ino, st.st_mtime_ns)
+    with _OPEN_LOCK:
+        cached = _OPEN.get(key)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        layer = GrownLayer.open(path)
+        _OPEN[key] = (stamp, layer)
+        return layer
 
 
 # -- writing ---------------------------------------------------------------------------------------------

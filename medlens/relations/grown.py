@@ -14,37 +14,20 @@ nothing rather than fail.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from medlens.kg.grown import EdgeEvidence, GrownEdge, GrownLayer, grown_path
+from medlens.kg.grown import EdgeEvidence, GrownEdge, GrownLayer, open_grown
 from medlens.kg.store import KnowledgeGraph
 
 __all__ = ["EdgeEvidence", "GrownEdge", "grown_layer", "grown_stats", "relations_of"]
 
-_LOCK = threading.Lock()
-_OPEN: dict[str, tuple[tuple[int, int], GrownLayer]] = {}
-
 
 def grown_layer(kg: KnowledgeGraph | str | os.PathLike[str]) -> GrownLayer | None:
-    """The grown layer beside ``kg`` (a graph or its path), or None when it has never been grown.
-
-    The layer is opened once per process and opened again when a grow has replaced the file."""
-    path = grown_path(kg.path if isinstance(kg, KnowledgeGraph) else Path(kg))
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    key, stamp = str(path.resolve()), (st.st_ino, st.st_mtime_ns)
-    with _LOCK:
-        cached = _OPEN.get(key)
-        if cached is not None and cached[0] == stamp:
-            return cached[1]
-        layer = GrownLayer.open(path)
-        _OPEN[key] = (stamp, layer)
-        return layer
+    """The grown layer beside ``kg`` (a graph or its path), or None when it has never been grown
+    (:func:`medlens.kg.grown.open_grown`)."""
+    return open_grown(kg.path if isinstance(kg, KnowledgeGraph) else Path(kg))
 
 
 def relations_of(kg: KnowledgeGraph, concept_id: str, predicate: str | Sequence[str] | None = None,
