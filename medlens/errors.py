@@ -91,13 +91,13 @@ class Errors:
             "classifier_path, or use a medlens build that ships medlens/assets/classifier.")
     E305 = "{path} is not a medlens text-classification model: {details}"
     E306 = "{path}: unknown model task {value!r} in labels.json. Known tasks: {opts}."
+    # summaries (medlens/summarize)
+    E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
+    E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."
+    E852 = "{where}: the dialogue is empty; give one turn per line, e.g. '[doctor] what brings you in?' then '[patient] my knee hurts.'"
     # the grown layer of the knowledge graph (medlens kg grow)
     E320 = "No grown layer at {path}: grow one with `medlens kg grow CORPUS` (it is written beside the knowledge graph)."
     E321 = "{path} is not a medlens grown layer (schema version {found}, expected {expected}): {details}"
     E322 = "Another `medlens kg grow` is writing {path}; wait for it to finish (one grow per graph at a time)."
     E323 = "{path}, line {line}: {details}"
     E324 = "Unknown relation predicate '{value}'. Known: {opts}."
-    # summaries (medlens/summarize)
-    E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
-    E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."
-    E852 = "{where}: the dialogue is empty; give one turn per line, e.g. '[doctor] what brings you in?' then '[patient] my knee hurts.'"
