@@ -24,6 +24,10 @@ from medlens.kg.store import KnowledgeGraph
 __all__ = ["EdgeEvidence", "GrownEdge", "grown_layer", "grown_stats", "relations_of"]
 
 
+PREDICATES = ("induces", "adverse_event", "treats", "has_finding", "detects")
+"""The predicates medlens reads (a layer may hold others, written by a user's own relation component)."""
+
+
 def grown_layer(kg: KnowledgeGraph | str | os.PathLike[str]) -> GrownLayer | None:
     """The grown layer beside ``kg`` (a graph or its path), or None when it has never been grown
     (:func:`medlens.kg.grown.open_grown`)."""
@@ -50,7 +54,8 @@ def relations_of(kg: KnowledgeGraph, concept_id: str, predicate: str | Sequence[
         from different documents; empty when the graph has no grown layer.
 
     Raises:
-        KnowledgeGraphError: an unknown ``direction``.
+        KnowledgeGraphError: an unknown ``direction`` (E106) or predicate (E324: neither one medlens reads nor
+            one of the layer's).
     """
     layer = grown_layer(kg)
     if layer is None:
@@ -59,6 +64,14 @@ def relations_of(kg: KnowledgeGraph, concept_id: str, predicate: str | Sequence[
 
             raise KnowledgeGraphError(Errors.E106.format(value=direction, opts="out, in, both"))
         return []
+    wanted = [predicate] if isinstance(predicate, str) else list(predicate or ())
+    if wanted:
+        known = set(PREDICATES) | {r[0] for r in layer.query("SELECT DISTINCT predicate FROM edges")}
+        unknown = [p for p in wanted if p not in known]
+        if unknown:
+            from medlens.errors import Errors, KnowledgeGraphError
+
+            raise KnowledgeGraphError(Errors.E324.format(value=unknown[0], opts=", ".join(sorted(known))))
     edges = layer.edges(concept_id, predicate=predicate, direction=direction, min_score=min_score, limit=limit)
     names = kg.concepts({x for e in edges for x in (e.head_id, e.tail_id)})
     from dataclasses import replace

@@ -57,3 +57,9 @@ def test_cli_grow_errors(kg_copy, tmp_path):
     assert r.exit_code == 2 and "line 2" in r.output
     r = runner.invoke(app, ["kg", "relations", "T:NOPE", "--kg", str(kg_copy)])
     assert r.exit_code == 2 and "not in the knowledge graph" in r.output
+
+
+def test_unknown_predicate_is_named(kg_copy, corpus):
+    runner.invoke(app, ["kg", "grow", str(corpus), "--kg", str(kg_copy), "--no-model", "-j", "1"])
+    r = runner.invoke(app, ["kg", "relations", "T:M001", "--kg", str(kg_copy), "--predicate", "cures"])
+    assert r.exit_code == 2 and "Unknown relation predicate 'cures'" in r.output and "treats" in r.output
