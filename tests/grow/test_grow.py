@@ -194,3 +194,16 @@ def test_killed_grow_leaves_previous_layer_and_resumes(kg_copy, corpus, tmp_path
     after = _layer_counts(layer_path)
     assert after["documents"] == 803
     assert after["concepts"]["T:M003"] == 801  # lisinopril: d1 and every big document, once each
+
+
+@pytest.mark.slow  # two worker processes each load the pipeline: ~20 s on a loaded 2-core machine
+def test_grow_on_two_processes_counts_the_same(kg_copy, corpus, tmp_path):
+    report = grow(kg_copy, [corpus], processes=2, model=False, chunk_size=1)
+    assert (report.counts.added, report.processed) == (3, 3)
+    two = _layer_counts(grown_path(kg_copy))
+    other = tmp_path / "one" / "kg.sqlite"
+    other.parent.mkdir()
+    other.write_bytes(kg_copy.read_bytes())
+    grow(other, [corpus], processes=1, model=False)
+    one = _layer_counts(grown_path(other))
+    assert {k: v for k, v in two.items() if k != "generation"} == {k: v for k, v in one.items() if k != "generation"}
