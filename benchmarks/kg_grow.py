@@ -128,9 +128,12 @@ def main() -> None:
     for label, files in [*((f"shard {i + 1}", [f]) for i, f in enumerate(shard_files)), ("all again", shard_files)]:
         rep = grow(args.kg, [str(f) for f in files], processes=args.processes, model=not args.no_model)
         s = rep.stats
+        words = sum(len(json.loads(line)["text"].split()) for f in files for line in f.open(encoding="utf-8")
+                    if line.strip())
         runs.append({"grow": label, "added": rep.counts.added, "skipped": rep.counts.skipped,
                      "failed": rep.counts.failed, "resumed": rep.counts.resumed, "seconds": round(rep.seconds, 1),
-                     "docs_per_second": round(rep.docs_per_second, 2), "documents": s["documents"],
+                     "docs_per_second": round(rep.docs_per_second, 2), "words": words,
+                     "words_per_second": round(words / rep.seconds) if rep.counts.added else 0, "documents": s["documents"],
                      "sentences": s["sentences"], "concepts": s["concepts"], "pairs": s["pairs"],
                      "edges": s["edges"], "evidence": s["evidence"], "size_mb": round(s["size_bytes"] / 1e6, 2),
                      "predicates": s["predicates"], "methods": s["methods"], "pipeline": rep.pipeline})
