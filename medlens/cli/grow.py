@@ -32,11 +32,12 @@ def grow_cli(
 ) -> None:
     """Grow the knowledge graph from text: co-occurrence statistics and relations with their evidence.
 
-    Every document runs through the pipeline and the relation components; its concepts and relations are
-    added to the grown layer, a file beside the graph (the curated graph is never changed). Documents
-    already counted (same text) are skipped, so a second run adds only new documents. The layer is replaced
-    only when the grow has finished; an interrupted grow leaves the previous one in use and the next grow
-    resumes where it stopped.
+    Every document runs through the pipeline and the relation components;
+    its concepts and relations go to the grown layer, a file beside the
+    graph (the curated graph is never changed). Documents already counted
+    (same text) are skipped: a second run adds only new documents. The
+    layer is replaced only when the grow has finished; an interrupted grow
+    leaves the previous one in use, and the next grow resumes from it.
 
     Examples:
 
