@@ -24,7 +24,6 @@ import csv
 import json
 import os
 import platform
-import shutil
 import subprocess
 import sys
 import time

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,17 +17,17 @@ from medlens.errors import MedlensError
 
 out = Console()
 
-KgOption = Annotated[Optional[Path], typer.Option("--kg", help="Graph file (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite); the grown layer is the file beside it (kg.grown.sqlite).")]
+KgOption = Annotated[Path | None, typer.Option("--kg", help="Graph file (default: $MEDLENS_KG, or ~/.local/share/medlens/kg.sqlite); the grown layer is the file beside it (kg.grown.sqlite).")]
 
 
 def grow_cli(
     corpus: Annotated[list[Path], typer.Argument(help="JSONL files (one {\"id\": ..., \"text\": ...} a line), folders of text files (searched recursively) or text files.")],
     kg: KgOption = None,
-    processes: Annotated[Optional[int], typer.Option("--processes", "-j", min=1, help="Worker processes (default: every core).")] = None,
+    processes: Annotated[int | None, typer.Option("--processes", "-j", min=1, help="Worker processes (default: every core).")] = None,
     model: Annotated[bool, typer.Option("--model/--no-model", help="Run the shipped models (transformer recognizer, adverse-event tagger; the trained relation model runs whenever it is installed). --no-model: the dictionary recognizer and rules, about 10x faster.")] = True,
     pattern: Annotated[list[str], typer.Option("--pattern", help="File name pattern in a folder (repeatable).")] = ["*.txt", "*.text", "*.md", "*.note"],
     commit_every: Annotated[int, typer.Option("--commit-every", min=1, help="Documents per commit of the partial layer (what an interruption can lose).")] = 32,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Read at most this many documents.")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Read at most this many documents.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Grow the knowledge graph from text: co-occurrence statistics and relations with their evidence.
@@ -45,7 +45,14 @@ def grow_cli(
 
       medlens kg grow notes/ more_notes/ --no-model -j 2
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from medlens.relations.grow import grow
 
@@ -110,7 +117,7 @@ def print_grown(stats: dict | None, console: Console) -> None:
 def relations_cli(
     concept_id: Annotated[str, typer.Argument(help="e.g. DB00951 (isoniazid), MESH:D056486, ICD10CM:I10")],
     kg: KgOption = None,
-    predicate: Annotated[Optional[list[str]], typer.Option("--predicate", "-p", help="Only this predicate (repeatable): induces, adverse_event, treats, has_finding, detects.")] = None,
+    predicate: Annotated[list[str] | None, typer.Option("--predicate", "-p", help="Only this predicate (repeatable): induces, adverse_event, treats, has_finding, detects.")] = None,
     direction: Annotated[str, typer.Option("--direction", help="out (the concept is the head), in (the tail) or both.")] = "both",
     min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="Drop edges with a lower combined score.")] = 0.0,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Most edges listed.")] = 20,

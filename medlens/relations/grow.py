@@ -25,8 +25,21 @@ from pydantic import BaseModel, ConfigDict
 
 from medlens.config import PipelineConfig, make_config, with_model_components
 from medlens.errors import InputError, MedlensError
-from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, discover, iter_jsonl, read_file
-from medlens.kg.grown import DocumentRows, EdgeRow, GrowCounts, GrowWriter, MentionRow, grown_path
+from medlens.io.readers import (
+    DEFAULT_PATTERNS,
+    InputDocument,
+    discover,
+    iter_jsonl,
+    read_file,
+)
+from medlens.kg.grown import (
+    DocumentRows,
+    EdgeRow,
+    GrowCounts,
+    GrowWriter,
+    MentionRow,
+    grown_path,
+)
 
 RELATION_MODEL_FACTORY = "medlens_relations"
 PATTERN_FACTORY = "medlens_relation_patterns"

@@ -125,7 +125,7 @@ def _group_regex(cues: Sequence[str], extra: int) -> re.Pattern[str]:
     """The whole gap between two mentions: a cue with at most ``extra`` other words around it."""
     alts = "|".join(r"\s+".join(re.escape(w) for w in c.lower().split()) for c in sorted(set(cues), key=len, reverse=True))
     word = r"[^\W_][\w'’/-]*"
-    return re.compile(rf"^\W*(?:{word}\W+){{0,{extra}}}(?:{alts})(?:\W+{word}){{0,{extra}}}\W*$", re.I)
+    return re.compile(rf"^\W*(?:{word}\W+){{0,{extra}}}(?:{alts})(?:\W+{word}){{0,{extra}}}\W*$", re.IGNORECASE)
 
 
 def _words_regex(words: Sequence[str]) -> re.Pattern[str] | None:
@@ -133,7 +133,7 @@ def _words_regex(words: Sequence[str]) -> re.Pattern[str] | None:
     if not words:
         return None
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
-                      + r")(?![\w-])", re.I)
+                      + r")(?![\w-])", re.IGNORECASE)
 
 
 class RelationPatterns:

@@ -15,8 +15,17 @@ from pathlib import Path
 import pytest
 
 from medlens.errors import InputError, KnowledgeGraphError
-from medlens.kg.grown import (DocumentRows, EdgeRow, GrownLayer, GrowWriter, MentionRow, grown_path, llr,
-                              partial_path, pmi)
+from medlens.kg.grown import (
+    DocumentRows,
+    EdgeRow,
+    GrownLayer,
+    GrowWriter,
+    MentionRow,
+    grown_path,
+    llr,
+    partial_path,
+    pmi,
+)
 from medlens.kg.store import KnowledgeGraph
 from medlens.relations.grow import grow
 from medlens.relations.grown import relations_of

@@ -87,7 +87,7 @@ def test_factory_in_a_pipeline(tiny_kg_path):
     from medlens.config import RULES_ONLY
 
     nlp = medlens.load(kg_path=str(tiny_kg_path), components=RULES_ONLY)
-    import medlens.relations.patterns  # noqa: F401
+    import medlens.relations.patterns
 
     nlp.add_pipe("medlens_relation_patterns", config={"kg_path": str(tiny_kg_path)})
     doc = nlp("Hypertension was treated with lisinopril.")
