@@ -216,3 +216,18 @@ def test_grow_on_two_processes_counts_the_same(kg_copy, corpus, tmp_path):
     grow(other, [corpus], processes=1, model=False)
     one = _layer_counts(grown_path(other))
     assert {k: v for k, v in two.items() if k != "generation"} == {k: v for k, v in one.items() if k != "generation"}
+
+
+def test_jsonl_ids_default_and_bad_texts_fail_alone(kg_copy, tmp_path):
+    from medlens.io.readers import iter_jsonl
+
+    f = tmp_path / "c.jsonl"
+    f.write_text(json.dumps({"text": "Stroke presenting with seizure."}) + "\n\n"
+                 + json.dumps({"id": "bad", "text": "Fever\u0000 today."}) + "\n"
+                 + json.dumps({"id": 7, "text": "Pneumonia presenting with fever."}) + "\n", encoding="utf-8")
+    docs = list(iter_jsonl(f))
+    assert [d.id for d in docs] == ["c.jsonl:1", "bad", "7"]
+    assert docs[1].text is None and "line 3" in docs[1].error and "U+0000" in docs[1].error
+    report = grow(kg_copy, [f], processes=1, model=False)
+    assert (report.counts.added, report.counts.failed) == (2, 1)
+    assert report.counts.errors[0].startswith("bad: ")
