@@ -112,6 +112,8 @@ def print_grown(stats: dict | None, console: Console) -> None:
     console.print(table)
     if stats["methods"]:
         console.print("  by method: " + ", ".join(f"{m} {n:,}" for m, n in stats["methods"].items()))
+    if stats.get("pipeline"):
+        console.print("  [dim]last grown with: " + " -> ".join(p.removeprefix("medlens_") for p in stats["pipeline"]) + "[/dim]")
 
 
 def relations_cli(

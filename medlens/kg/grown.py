@@ -294,6 +294,7 @@ class GrownLayer:
             "evidence": sum(v["evidence"] for v in per_pred.values()),
             "predicates": per_pred, "methods": per_method,
             "updated": self.meta("updated"), "grows": int(self.meta("grows", "0") or 0),
+            "pipeline": json.loads(self.meta("pipeline", "[]") or "[]"), "medlens": self.meta("medlens_version"),
             "size_bytes": self.path.stat().st_size,
         }
 
@@ -513,6 +514,10 @@ class GrowWriter:
                 conn.close()
         except sqlite3.DatabaseError:
             return None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Record a fact about the grow in the layer (``pipeline``: the components that read the documents)."""
+        self._conn.execute("INSERT OR REPLACE INTO meta VALUES(?, ?)", (key, value))
 
     def is_counted(self, doc_id: str, text_hash: str) -> bool:
         """Whether this text is already in the layer (under any id): then it must not be added again."""

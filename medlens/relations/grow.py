@@ -291,6 +291,13 @@ def grow(kg_path: str | Path | None, corpus: Sequence[str | Path], *, processes:
                 outcome = writer.add(res.rows())
             if on_document:
                 on_document(res, outcome)
+        if pipeline:
+            import json
+
+            from medlens import __version__
+
+            writer.set_meta("pipeline", json.dumps(pipeline))
+            writer.set_meta("medlens_version", __version__)
         writer.finish()
     except BaseException:
         writer.abort()

@@ -19,6 +19,7 @@ def test_cli_grow_relations_and_stats(kg_copy, corpus):
     data = json.loads(r.stdout)
     assert (data["added"], data["skipped"], data["failed"]) == (3, 0, 0)
     assert "medlens_relation_patterns" in data["pipeline"]
+    assert data["layer"]["pipeline"] == data["pipeline"]  # recorded in the layer
     r = runner.invoke(app, ["kg", "grow", str(corpus), "--kg", str(kg_copy), "--no-model", "-j", "1"])
     assert r.exit_code == 0 and "0 documents added" in r.output and "3 already counted" in r.output
 
