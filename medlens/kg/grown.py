@@ -463,6 +463,14 @@ class GrowWriter:
         self.counts = GrowCounts()
         self._pending = 0
         self._closed = False
+        try:
+            self._open_partial(graph)
+        except BaseException:
+            self._release()
+            raise
+
+    def _open_partial(self, graph: str) -> None:
+        """Resume the partial copy left by an interrupted grow of this layer, or start a new one."""
         base = self._generation(self.path)
         if self.partial.is_file() and self._partial_base() == base:
             self._conn = sqlite3.connect(self.partial)

@@ -231,3 +231,11 @@ def test_jsonl_ids_default_and_bad_texts_fail_alone(kg_copy, tmp_path):
     report = grow(kg_copy, [f], processes=1, model=False)
     assert (report.counts.added, report.counts.failed) == (2, 1)
     assert report.counts.errors[0].startswith("bad: ")
+
+
+def test_a_file_that_is_no_layer_is_refused(tmp_path):
+    path = tmp_path / "g.grown.sqlite"
+    sqlite3.connect(path).execute("CREATE TABLE meta(key TEXT, value TEXT)").connection.commit()
+    for _ in range(2):  # the lock is released after the refusal
+        with pytest.raises(KnowledgeGraphError, match="not a medlens grown layer"):
+            GrowWriter(path)
