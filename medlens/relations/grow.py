@@ -15,6 +15,7 @@ in this process, so a grow is incremental, atomic and resumable.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -24,7 +25,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from medlens.config import PipelineConfig, make_config, with_model_components
-from medlens.errors import InputError, MedlensError
+from medlens.errors import InputError, MedlensError, ModelError
 from medlens.io.readers import (
     DEFAULT_PATTERNS,
     InputDocument,
@@ -40,6 +41,8 @@ from medlens.kg.grown import (
     MentionRow,
     grown_path,
 )
+
+log = logging.getLogger("medlens.grow")
 
 RELATION_MODEL_FACTORY = "medlens_relations"
 PATTERN_FACTORY = "medlens_relation_patterns"
@@ -121,7 +124,11 @@ def build_grow_pipeline(config: PipelineConfig, patterns: bool = True):
 
     nlp = build_pipeline(config)
     if Language.has_factory(RELATION_MODEL_FACTORY) and RELATION_MODEL_FACTORY not in nlp.pipe_names:
-        nlp.add_pipe(RELATION_MODEL_FACTORY)
+        defaults = Language.get_factory_meta(RELATION_MODEL_FACTORY).default_config or {}
+        try:
+            nlp.add_pipe(RELATION_MODEL_FACTORY, config={"kg_path": config.kg_path} if "kg_path" in defaults else {})
+        except ModelError as exc:  # registered, but this installation ships no relation model
+            log.warning("kg grow runs without %s: %s", RELATION_MODEL_FACTORY, exc)
     if patterns and PATTERN_FACTORY not in nlp.pipe_names:
         nlp.add_pipe(PATTERN_FACTORY, config={"kg_path": config.kg_path})
     check_order(nlp)
