@@ -123,6 +123,7 @@ def relations_cli(
     direction: Annotated[str, typer.Option("--direction", help="out (the concept is the head), in (the tail) or both.")] = "both",
     min_score: Annotated[float, typer.Option("--min-score", min=0.0, max=1.0, help="Drop edges with a lower combined score.")] = 0.0,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Most edges listed.")] = 20,
+    equivalents: Annotated[bool, typer.Option("--equivalents", help="Also the edges of the same concept under the ids of other vocabularies (MeSH, ICD-10-CM, HPO, DrugBank).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """A concept's relations learned from text, each with its score, documents and evidence sentences.
@@ -140,7 +141,7 @@ def relations_cli(
 
             _fail(Errors.E320.format(path=graph.path.with_name(graph.path.stem + ".grown.sqlite")))
         edges = relations_of(graph, concept.id, predicate=predicate or None, direction=direction,
-                             min_score=min_score, limit=limit)
+                             min_score=min_score, limit=limit, equivalents=equivalents)
     except MedlensError as exc:
         _fail(str(exc))
     if as_json:

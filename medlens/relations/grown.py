@@ -21,7 +21,7 @@ from typing import Any
 from medlens.kg.grown import EdgeEvidence, GrownEdge, GrownLayer, open_grown
 from medlens.kg.store import KnowledgeGraph
 
-__all__ = ["EdgeEvidence", "GrownEdge", "grown_layer", "grown_stats", "relations_of"]
+__all__ = ["EdgeEvidence", "GrownEdge", "equivalent_ids", "grown_layer", "grown_stats", "relations_of"]
 
 
 PREDICATES = ("induces", "adverse_event", "treats", "has_finding", "detects")
@@ -34,8 +34,25 @@ def grown_layer(kg: KnowledgeGraph | str | os.PathLike[str]) -> GrownLayer | Non
     return open_grown(kg.path if isinstance(kg, KnowledgeGraph) else Path(kg))
 
 
+EQUIVALENT_VOCABULARIES = ("mesh", "icd10cm", "hpo", "drugs")
+"""Where :func:`relations_of` looks for the same concept under other ids (``equivalents=True``)."""
+
+
+def equivalent_ids(kg: KnowledgeGraph, concept_id: str) -> list[str]:
+    """``concept_id`` and the ids that stand for the same concept in the other shipped vocabularies
+    (``KnowledgeGraph.map_to`` without climbing: cross-references and shared names). Text links one mention
+    of "hepatitis" to ``ICD10CM:K75.9`` and another to ``MESH:D006505``; this finds both."""
+    names = {s.name for s in kg.sources()}
+    out = [concept_id]
+    for vocabulary in EQUIVALENT_VOCABULARIES:
+        if vocabulary in names:
+            out += [m.concept_id for m in kg.map_to(concept_id, vocabulary, broader=0) if m.via != "same"]
+    return list(dict.fromkeys(out))
+
+
 def relations_of(kg: KnowledgeGraph, concept_id: str, predicate: str | Sequence[str] | None = None,
-                 direction: str = "both", min_score: float = 0.0, limit: int = 50) -> list[GrownEdge]:
+                 direction: str = "both", min_score: float = 0.0, limit: int = 50, *,
+                 equivalents: bool = False) -> list[GrownEdge]:
     """The edges learned from text that touch a concept, best first, each with its evidence sentences.
 
     Args:
@@ -47,6 +64,8 @@ def relations_of(kg: KnowledgeGraph, concept_id: str, predicate: str | Sequence[
             induces a disease) or ``both``.
         min_score: drop edges with a lower combined score (noisy-or over documents, 0..1).
         limit: most edges returned.
+        equivalents: also the edges of the same concept under the ids of the other vocabularies
+            (:func:`equivalent_ids`: ``MESH:D006505`` Hepatitis brings in ``ICD10CM:K75.9``'s edges).
 
     Returns:
         :class:`~medlens.kg.grown.GrownEdge` records (``learned`` is always True) with the head's and tail's
@@ -72,7 +91,13 @@ def relations_of(kg: KnowledgeGraph, concept_id: str, predicate: str | Sequence[
             from medlens.errors import Errors, KnowledgeGraphError
 
             raise KnowledgeGraphError(Errors.E324.format(value=unknown[0], opts=", ".join(sorted(known))))
-    edges = layer.edges(concept_id, predicate=predicate, direction=direction, min_score=min_score, limit=limit)
+    ids = equivalent_ids(kg, concept_id) if equivalents else [concept_id]
+    edges = [e for cid in ids
+             for e in layer.edges(cid, predicate=predicate, direction=direction, min_score=min_score, limit=limit)]
+    if len(ids) > 1:
+        edges = list({(e.head_id, e.predicate, e.tail_id): e for e in edges}.values())
+        edges.sort(key=lambda e: (-e.score, -e.documents, e.predicate, e.head_id, e.tail_id))
+        edges = edges[:limit]
     names = kg.concepts({x for e in edges for x in (e.head_id, e.tail_id)})
     from dataclasses import replace
 

@@ -72,3 +72,8 @@ def test_metrics_count_the_routes(grown_client):
     grown_client.get("/v1/kg/relations/T:M003")
     text = grown_client.get("/metrics").text
     assert "/v1/kg/relations/{concept_id:path}" in text
+
+
+def test_relations_route_accepts_equivalents(grown_client):
+    r = grown_client.get("/v1/kg/relations/T:M003", params={"equivalents": "true"})
+    assert r.status_code == 200 and [e["tail_id"] for e in r.json()["edges"]] == ["T:D003"]

@@ -68,7 +68,9 @@ def relations(request: Request, concept_id: Annotated[str, Path(max_length=200, 
               predicate: Annotated[list[str] | None, Query(max_length=40, description="induces, adverse_event, treats, has_finding, detects (repeatable)")] = None,
               direction: Annotated[Literal["out", "in", "both"], Query()] = "both",
               min_score: Annotated[float, Query(ge=0, le=1)] = 0.0,
-              limit: Annotated[int, Query(ge=1, le=200)] = 50) -> RelationsResponse:
+              limit: Annotated[int, Query(ge=1, le=200)] = 50,
+              equivalents: Annotated[bool, Query(description="also the same concept's ids in other vocabularies")] = False,
+              ) -> RelationsResponse:
     from medlens.relations.grown import grown_layer, relations_of
 
     kg = request.app.state.kg
@@ -76,7 +78,8 @@ def relations(request: Request, concept_id: Annotated[str, Path(max_length=200, 
         c = kg.get(concept_id)
     except KnowledgeGraphError as exc:
         raise ApiError(404, str(exc), "UnknownConcept") from None
-    edges = relations_of(kg, c.id, predicate=predicate or None, direction=direction, min_score=min_score, limit=limit)
+    edges = relations_of(kg, c.id, predicate=predicate or None, direction=direction, min_score=min_score, limit=limit,
+                         equivalents=equivalents)
     return RelationsResponse(concept=ConceptRef(id=c.id, name=c.name, label=c.label),
                              grown=grown_layer(kg) is not None, edges=[GrownEdgeOut(**e.to_dict()) for e in edges])
 
