@@ -38,7 +38,7 @@ WITH_MODEL = COMPONENTS
 """Kept for code written when the models were opt-in: the same as :data:`COMPONENTS`."""
 
 ComponentName = Literal["sections", "sentences", "transformer_ner", "dictionary_ner", "context", "linker", "classifier",
-                        "drug_attributes", "adverse_events"]
+                        "drug_attributes", "adverse_events", "relations"]
 
 
 class _Strict(BaseModel):
@@ -107,6 +107,9 @@ class PipelineConfig(_Strict):
         ade_model_path: folder of the adverse-event tagger (``adverse_events``); None uses
             ``medlens/assets/ade`` when it holds a model. The tagger runs only in pipelines with
             the transformer recognizer; otherwise adverse events are read with rules alone.
+        relations_model_path: folder of the relation model (``relations``, an optional component: add
+            ``"relations"`` after ``linker`` to ``components``; docs/relations.md); None uses
+            ``medlens/assets/relations``.
     """
 
     kg_path: str | None = None
@@ -116,6 +119,7 @@ class PipelineConfig(_Strict):
     model_path: str | None = None
     classifier_path: str | None = None
     ade_model_path: str | None = None
+    relations_model_path: str | None = None
     linker: LinkerSettings = LinkerSettings()
     context: ContextSettings = ContextSettings()
     classifier: ClassifierSettings = ClassifierSettings()

@@ -91,6 +91,12 @@ class Errors:
             "classifier_path, or use a medlens build that ships medlens/assets/classifier.")
     E305 = "{path} is not a medlens text-classification model: {details}"
     E306 = "{path}: unknown model task {value!r} in labels.json. Known tasks: {opts}."
+    # relations (medlens/relations): E307-E319
+    E307 = "{path}, line {line}: {details}"
+    E308 = ("{path}: not a medlens relation model ({details}). A relation model folder holds model.int8.onnx "
+            "(or model.onnx), tokenizer.json and labels.json with task 'relations': write one with "
+            "`medlens train relations` and `medlens export`.")
+    E309 = "The relation component needs concept links on the entities: add '{needs}' before '{name}' in the pipeline."
     # summaries (medlens/summarize)
     E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
     E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."

@@ -80,6 +80,23 @@ class AdverseEventResult(_Model):
     source: str = Field(description="rules, model or rules+model")
 
 
+class RelationResult(_Model):
+    """(head concept) -[predicate]-> (tail concept) read from the document (``doc._.relations``)."""
+
+    head_id: str
+    tail_id: str
+    head: str
+    head_start: int
+    head_end: int
+    tail: str
+    tail_start: int
+    tail_end: int
+    predicate: str
+    score: float = Field(ge=0, le=1, description="the model's probability, or the pattern's fixed confidence")
+    evidence: list[tuple[int, int]] = Field([], description="(start, end) characters of each supporting sentence")
+    method: str = Field(description="model:<name> or pattern:<name>")
+
+
 class EntityResult(_Model):
     """One entity mention."""
 
@@ -132,6 +149,8 @@ class DocumentResult(_Model):
     categories: list[CategoryResult] | None = Field(
         None, description="document categories, most probable first; only when the classifier ran")
     adverse_events: list[AdverseEventResult] = []
+    relations: list[RelationResult] = Field(
+        [], description="document-level relations between concepts; only when a relation component ran")
     error: DocumentError | None = None
 
     @classmethod
@@ -171,6 +190,10 @@ class DocumentResult(_Model):
                 effect=e.effect, effect_start=e.effect_start, effect_end=e.effect_end, effect_ids=list(e.effect_ids),
                 trigger=e.trigger, evidence=e.evidence, evidence_start=e.evidence_start, negated=e.negated,
                 speculated=e.speculated, source=e.source) for e in (doc._.adverse_events or ())],
+            relations=[RelationResult(
+                head_id=r.head_id, tail_id=r.tail_id, head=r.head, head_start=r.head_start, head_end=r.head_end,
+                tail=r.tail, tail_start=r.tail_start, tail_end=r.tail_end, predicate=r.predicate, score=r.score,
+                evidence=[tuple(e) for e in r.evidence], method=r.method) for r in (doc._.relations or ())],
         )
 
     @classmethod

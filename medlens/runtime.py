@@ -16,6 +16,8 @@ ADE_DIR = ASSETS / "ade"
 """Where the shipped adverse-drug-event tagger lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``)."""
 ENCODER_DIR = ASSETS / "encoder"
 """Where the shipped sentence encoder lives (``model.int8.onnx``, ``tokenizer.json``, ``encoder.json``)."""
+RELATIONS_DIR = ASSETS / "relations"
+"""Where the shipped relation model lives (``model.int8.onnx``, ``tokenizer.json``, ``labels.json``; ``medlens_relations``)."""
 
 
 THREADS_ENV = "MEDLENS_THREADS"

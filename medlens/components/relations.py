@@ -1,0 +1,190 @@
+"""Document-level relations between linked concepts, read by the shipped relation model (``medlens_relations``).
+
+The model (``medlens/assets/relations/``, int8 ONNX; :mod:`medlens.relations.model`) reads
+the whole document with every chemical and disease entity marked, and scores every
+(chemical concept, disease concept) pair of the document: ``induces`` (chemical induces
+disease, trained on BioCreative V CDR). An entity's concept is its MeSH id: its first
+concept link of that vocabulary, or the first link mapped with
+:meth:`~medlens.kg.store.KnowledgeGraph.map_to` (without climbing); an entity without one
+takes part under its first link's own id when ``fallback_ids`` is set. Pairs whose disease
+is a MeSH ancestor of another found disease of the same chemical are dropped
+(``hypernym_filter``; CDR annotates the most specific disease).
+
+Each relation found is appended to ``doc._.relations`` (what other components wrote there
+is kept) as a :class:`~medlens.doc.types.Relation`: the two concept ids, the pair of their
+mentions written nearest each other, the probability, and the evidence: the sentence
+holding both mentions, or the sentence of each.
+
+Optional (not in the default pipeline: it is a second transformer pass over every
+document): ``medlens.load(components=[*COMPONENTS, "relations"])``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medlens.doc import extensions
+from medlens.doc.types import Relation
+from medlens.errors import Errors, KnowledgeGraphError, PipelineError
+from medlens.relations.encoding import Mention, split_sentences
+from medlens.relations.model import RelationModel
+from medlens.runtime import RELATIONS_DIR
+
+KIND_OF_LABEL = {"DRUG": "chemical", "CHEMICAL": "chemical", "DISEASE": "disease", "SYMPTOM": "disease",
+                 "FINDING": "disease"}
+"""Entity labels read as the model's mention kinds (other labels take no part)."""
+
+
+@Language.factory(
+    "medlens_relations",
+    assigns=["doc._.relations"],
+    requires=["doc.ents", "span._.concepts"],
+    default_config={"model_path": None, "kg_path": None, "threshold": None, "hypernym_filter": True,
+                    "vocabulary": "mesh", "fallback_ids": False, "threads": None, "max_pieces": 2048},
+)
+def make_relations(nlp: Language, name: str, model_path: str | None, kg_path: str | None, threshold: float | None,
+                   hypernym_filter: bool, vocabulary: str, fallback_ids: bool, threads: int | None,
+                   max_pieces: int) -> RelationExtractor:
+    extensions.register()
+    from medlens.pipeline import shared_graph
+
+    model = RelationModel.from_path(model_path or RELATIONS_DIR, threads=threads, max_pieces=max_pieces)
+    return RelationExtractor(nlp, name=name, model=model, kg=shared_graph(kg_path), threshold=threshold,
+                             hypernym_filter=hypernym_filter, vocabulary=vocabulary, fallback_ids=fallback_ids)
+
+
+class RelationExtractor:
+    """Finds document-level relations between the concepts of a document's entities.
+
+    Args:
+        nlp: the pipeline (unused beyond the contract).
+        name: component name.
+        model: the loaded :class:`~medlens.relations.model.RelationModel`.
+        kg: the knowledge graph (ids of the vocabulary through ``map_to``; MeSH tree numbers for the
+            hypernym filter); None: only ids the links already give, and no hypernym filter.
+        threshold: decision threshold on the probability (None: the model's, chosen on held-out documents).
+        hypernym_filter: drop a pair whose disease is a MeSH ancestor of another found disease of the
+            same chemical.
+        vocabulary: the vocabulary of the concept ids the model pairs (``mesh``: the model was trained on
+            MeSH-coded mentions).
+        fallback_ids: an entity with no id of ``vocabulary`` takes part under its first link's id
+            (default: it takes no part).
+    """
+
+    def __init__(self, nlp: Language | None, name: str = "medlens_relations", *, model: RelationModel, kg=None,
+                 threshold: float | None = None, hypernym_filter: bool = True, vocabulary: str = "mesh",
+                 fallback_ids: bool = False) -> None:
+        extensions.register()
+        self.name = name
+        self.model = model
+        self.kg = kg
+        self.threshold = threshold
+        self.vocabulary = vocabulary
+        self.prefix = "MESH:" if vocabulary == "mesh" else None
+        self.fallback_ids = fallback_ids
+        self.trees = None
+        if hypernym_filter and kg is not None:
+            from medlens.relations.trees import mesh_trees
+
+            self.trees = mesh_trees(kg)
+        self._mapped: dict[str, str | None] = {}
+        self.method = f"model:relations-{model.meta.get('corpus', 'cdr')}"
+
+    def concept_id(self, ent: Span) -> str | None:
+        """The id under which ``ent`` takes part (see the module docstring), or None."""
+        links = ent._.concepts
+        if links is None:
+            raise PipelineError(Errors.E309.format(needs="medlens_linker", name=self.name))
+        if not links:
+            return None
+        for link in links:
+            if self.prefix is None or link.concept_id.startswith(self.prefix):
+                return link.concept_id
+        first = links[0].concept_id
+        if first not in self._mapped:
+            mapped = None
+            if self.kg is not None:
+                try:
+                    found = self.kg.map_to(first, self.vocabulary, broader=0)
+                except KnowledgeGraphError:  # the graph lacks the concept or the vocabulary
+                    found = []
+                mapped = found[0].concept_id if found else None
+            self._mapped[first] = mapped
+        return self._mapped[first] or (first if self.fallback_ids else None)
+
+    def mentions(self, doc: Doc) -> tuple[list[Mention], list[Span]]:
+        """The model's mentions of ``doc`` (entities of a known kind with an id) and their spans."""
+        out, spans = [], []
+        for ent in doc.ents:
+            kind = KIND_OF_LABEL.get(ent.label_)
+            if kind is None:
+                continue
+            cid = self.concept_id(ent)
+            if cid is None:
+                continue
+            out.append(Mention(ent.start_char, ent.end_char, kind, (cid,)))
+            spans.append(ent)
+        return out, spans
+
+    @staticmethod
+    def sentences(doc: Doc) -> list[tuple[int, int]]:
+        """Sentence spans: the pipeline's sentences when it set them, else :func:`split_sentences`."""
+        if doc.has_annotation("SENT_START"):
+            return [(s.start_char, s.end_char) for s in doc.sents]
+        return split_sentences(doc.text)
+
+    def predict(self, docs: Sequence[Doc]) -> list[list[Relation]]:
+        """The relations of each doc (pure: writes nothing)."""
+        inputs = []
+        for doc in docs:
+            mentions, _ = self.mentions(doc)
+            inputs.append(self.model.encode(doc.text, mentions, sentences=self.sentences(doc)))
+        found = self.model.predict(inputs, threshold=self.threshold, trees=self.trees)
+        out = []
+        for doc, enc, pairs in zip(docs, inputs, found):
+            rels = []
+            for p in pairs:
+                h, t = enc.mentions[p.head_mention], enc.mentions[p.tail_mention]
+                sh = _sentence_index(enc.sentences, h.start)
+                st = _sentence_index(enc.sentences, t.start)
+                evidence = tuple(enc.sentences[i] for i in sorted({sh, st}))
+                rels.append(Relation(head_id=p.head_id, tail_id=p.tail_id, head=doc.text[h.start:h.end],
+                                     tail=doc.text[t.start:t.end], head_start=h.start, head_end=h.end,
+                                     tail_start=t.start, tail_end=t.end, predicate=self.model.predicate,
+                                     score=round(p.score, 4), evidence=evidence, method=self.method))
+            out.append(rels)
+        return out
+
+    def set_annotations(self, docs: Sequence[Doc], relations: Sequence[list[Relation]]) -> None:
+        """Append each doc's relations to ``doc._.relations`` (other components' relations are kept)."""
+        for doc, rels in zip(docs, relations):
+            doc._.relations = tuple(doc._.relations or ()) + tuple(rels)
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 16) -> Iterable[Doc]:
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                self.set_annotations(batch, self.predict(batch))
+                yield from batch
+                batch = []
+        if batch:
+            self.set_annotations(batch, self.predict(batch))
+            yield from batch
+
+
+def _sentence_index(sentences: Sequence[tuple[int, int]], pos: int) -> int:
+    best = 0
+    for i, (s, _e) in enumerate(sentences):
+        if s <= pos:
+            best = i
+        else:
+            break
+    return best

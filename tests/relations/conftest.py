@@ -1,0 +1,89 @@
+"""Fixtures for the relation tests: the tiny PubTator file and a random-weight relation model (hidden 32, 2 layers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES
+
+PUBTATOR = FIXTURES / "relations" / "tiny.PubTator.txt"
+WORDS = ["cisplatin", "induced", "renal", "failure", "patients", "given", "for", "ovarian", "cancer", "developed",
+         "and", "hearing", "loss", "magnesium", "did", "not", "prevent", "it", "tamoxifen", "endometrial", "women",
+         "with", "breast", "treated", "had", "more", "one", "a", "rash", "of", "unknown", "cause", "naloxone", "the",
+         "heart", "was", "to", "two", "40", "."]
+
+
+def write_tiny_encoder(folder: Path, seed: int = 0) -> Path:
+    """A random-weight BertModel folder with a tiny WordPiece tokenizer (a base model for training)."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from tests.training.conftest import write_tokenizer
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_tokenizer(folder, WORDS)
+    n_vocab = len((folder / "vocab.txt").read_text(encoding="utf-8").split())
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=n_vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertModel(config, add_pooling_layer=False).save_pretrained(str(folder))
+    return folder
+
+
+def write_tiny_relation_model(folder: Path, *, max_length: int = 48, stride: int = 16, threshold: float = 0.5,
+                              seed: int = 0) -> Path:
+    """A random-weight relation model folder, as `medlens train relations` writes it."""
+    import torch
+    from medlens.relations.encoding import FEATURES
+    from medlens.training.relations import (
+        INPUT_NAMES,
+        RELATION_TASK,
+        build_net,
+        save_relation_model,
+    )
+    from transformers import BertModel
+
+    from medlens.tagging.files import load_tokenizer
+
+    base = write_tiny_encoder(folder.with_name(folder.name + "-base"), seed)
+    torch.manual_seed(seed)
+    net = build_net(BertModel.from_pretrained(str(base), add_pooling_layer=False))
+    with torch.no_grad():  # a random head gives nearly equal logits; spread them so decisions differ
+        for p in net.classifier.parameters():
+            p.mul_(3.0)
+    meta = {"task": RELATION_TASK, "relation": "CID", "predicate": "induces", "head_kind": "chemical",
+            "tail_kind": "disease", "marker": "*", "max_length": max_length, "stride": stride,
+            "features": list(FEATURES), "inputs": list(INPUT_NAMES), "threshold": threshold}
+    save_relation_model(net, load_tokenizer(base), meta, folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_relation_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    return write_tiny_relation_model(tmp_path_factory.mktemp("tiny_rel") / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_relation_onnx(tiny_relation_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("onnxruntime")
+    from medlens.training.relations import export_relations
+
+    out = tmp_path_factory.mktemp("tiny_rel_onnx")
+    export_relations(tiny_relation_dir, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    return write_tiny_encoder(tmp_path_factory.mktemp("tiny_rel_base") / "base")
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
