@@ -67,7 +67,7 @@ def drug_reactions(kg: KnowledgeGraph, drugs: Iterable[DrugMention], findings: S
         return []
     found: dict[tuple[str, str], DrugReaction] = {}
     for drug in drugs:
-        for drug_id in drug.ids[:3]:
+        for drug_id in drug.ids:  # every linked candidate: the relation model pairs MeSH ids, the linker may rank DrugBank first
             for e in layer.edges(drug_id, predicate=REACTION_PREDICATES, direction="out", min_score=min_score, limit=200):
                 f = present.get(e.tail_id)
                 if f is None:
