@@ -93,6 +93,66 @@ def _work(chunk: list[tuple[str, str]]) -> list[BaseModel]:
     return [task.process(nlp, read_file(doc_id, Path(path), task.max_chars)) for doc_id, path in chunk]
 
 
+def _work_inputs(chunk: list[InputDocument]) -> list[BaseModel]:
+    nlp, task = _WORKER
+    return [task.process(nlp, doc) for doc in chunk]
+
+
+def run_inputs(
+    documents: Iterable[InputDocument],
+    task: BatchTask,
+    *,
+    processes: int | None = None,
+    chunk_size: int = 8,
+    nlp=None,
+) -> Iterator[BaseModel]:
+    """Run ``task`` over documents already read (e.g. the lines of a JSONL corpus), yielding results in
+    input order; like :func:`run_documents`, but the texts travel to the workers. Documents are read
+    lazily: at most a few chunks per worker are in flight.
+
+    Args:
+        documents: the documents (an iterator is consumed as the workers need more).
+        task: builds the pipeline and processes one document (see :class:`BatchTask`).
+        processes: worker processes; None uses every core, 1 runs in this process.
+        chunk_size: documents per task sent to a worker.
+        nlp: an already built pipeline to use in-process (only when processes is 1).
+    """
+    n = processes or default_processes()
+    if n <= 1:
+        pipeline = nlp
+        for doc in documents:
+            pipeline = pipeline or task.build()  # built on the first document: nothing to do, nothing loaded
+            yield task.process(pipeline, doc)
+        return
+    it = iter(documents)
+
+    def next_chunk() -> list[InputDocument]:
+        chunk = []
+        for doc in it:
+            chunk.append(doc)
+            if len(chunk) >= chunk_size:
+                break
+        return chunk
+
+    with ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                             initargs=(task, worker_threads(n))) as pool:
+        pending = []
+        try:
+            while True:
+                while len(pending) < 3 * n:
+                    chunk = next_chunk()
+                    if not chunk:
+                        break
+                    pending.append(pool.submit(_work_inputs, chunk))
+                if not pending:
+                    return
+                yield from pending.pop(0).result()
+        except BaseException:
+            for f in pending:
+                f.cancel()
+            raise
+
+
 def completed_ids(output: Path) -> set[str]:
     """Ids of documents already in a JSONL output file.
 
@@ -202,4 +262,4 @@ def analyze_documents(
 
 
 __all__ = ["AnalyzeTask", "BatchTask", "InputError", "analyze_documents", "analyze_one", "completed_ids",
-           "default_processes", "run_documents"]
+           "default_processes", "run_documents", "run_inputs"]

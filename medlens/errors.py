@@ -111,3 +111,9 @@ class Errors:
     E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
     E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."
     E852 = "{where}: the dialogue is empty; give one turn per line, e.g. '[doctor] what brings you in?' then '[patient] my knee hurts.'"
+    # the grown layer of the knowledge graph (medlens kg grow)
+    E320 = "No grown layer at {path}: grow one with `medlens kg grow CORPUS` (it is written beside the knowledge graph)."
+    E321 = "{path} is not a medlens grown layer (schema version {found}, expected {expected}): {details}"
+    E322 = "Another `medlens kg grow` is writing {path}; wait for it to finish (one grow per graph at a time)."
+    E323 = "{path}, line {line}: {details}"
+    E324 = "Unknown relation predicate '{value}'. Known: {opts}."

@@ -165,6 +165,10 @@ app.command("diagnose")(diagnose_cli)
 app.command("summarize")(summarize_cli)
 app.command("deid")(deid_cli)
 app.command("serve")(serve_cli)
+from medlens.cli.grow import grow_cli, relations_cli  # noqa: E402 - grouped with the kg sub-app they join
+
+kg_app.command("grow")(grow_cli)
+kg_app.command("relations")(relations_cli)
 app.add_typer(kg_app, name="kg")
 app.add_typer(train_app, name="train")
 app.command("pretrain")(pretrain_cli)

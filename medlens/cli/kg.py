@@ -105,13 +105,22 @@ def build_cli(
 
 @kg_app.command("stats")
 def stats_cli(kg: KgOption = None, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """Counts of concepts, synonyms and relations per source, with versions."""
+    """Counts of concepts, synonyms and relations per source, with versions; then the grown layer (what
+    `medlens kg grow` learned from text), apart from the curated sources."""
+    from medlens.cli.grow import print_grown
+    from medlens.relations.grown import grown_stats
+
     graph = _open(kg)
     stats = graph.stats()
     versions = {s.name: s for s in graph.sources()}
+    try:
+        grown = grown_stats(graph)
+    except MedlensError as exc:
+        _fail(str(exc))
     if as_json:
         out.print_json(json.dumps({"path": str(graph.path), "sources": {
-            n: {**c, "version": versions[n].version if n in versions else None} for n, c in stats.items()}}))
+            n: {**c, "version": versions[n].version if n in versions else None} for n, c in stats.items()},
+            "grown": grown}))
         return
     table = Table(title=str(graph.path))
     for col in ("source", "version", "concepts", "synonyms", "relations"):
@@ -122,6 +131,7 @@ def stats_cli(kg: KgOption = None, as_json: Annotated[bool, typer.Option("--json
         totals = [totals[0] + c["concepts"], totals[1] + c["synonyms"], totals[2] + c["relations"]]
     table.add_row("[bold]total", "", *(f"[bold]{t:,}" for t in totals))
     out.print(table)
+    print_grown(grown, out)
 
 
 @kg_app.command("concept")

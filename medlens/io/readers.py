@@ -142,3 +142,44 @@ def iter_inputs(path: str | Path, patterns: tuple[str, ...] = DEFAULT_PATTERNS,
         return
     for doc_id, file in discover(path, patterns):
         yield read_file(doc_id, file, max_chars)
+
+
+def iter_jsonl(path: str | Path, max_chars: int | None = None, id_field: str = "id",
+               text_field: str = "text") -> Iterator[InputDocument]:
+    """Documents of a JSON Lines file, one object a line with an id and a text (``{"id": "d1", "text": "..."}``).
+
+    A line that is not a JSON object with a non-empty text string raises, naming the line; a text that is
+    not text (control characters) or too long becomes a document with ``error`` set. A missing id is the
+    file name and line number (``corpus.jsonl:12``). Blank lines are skipped.
+
+    Raises:
+        InputError: the file does not exist, or a line is not a JSON object with a text (E323).
+    """
+    import json
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(Errors.E203.format(path=p))
+    with p.open(encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(Errors.E323.format(path=p, line=n, details=f"not JSON ({exc.msg} at column {exc.colno})")) from exc
+            if not isinstance(obj, dict):
+                raise InputError(Errors.E323.format(path=p, line=n, details="expected a JSON object with "
+                                                    f"'{id_field}' and '{text_field}'"))
+            text = obj.get(text_field)
+            if not isinstance(text, str) or not text.strip():
+                raise InputError(Errors.E323.format(path=p, line=n, details=f"'{text_field}' must be a non-empty string"))
+            doc_id = obj.get(id_field)
+            doc_id = str(doc_id) if doc_id not in (None, "") else f"{p.name}:{n}"
+            try:
+                check_text(text, f"{p}, line {n}")
+                if max_chars is not None and len(text) > max_chars:
+                    raise InputError(Errors.E205.format(path=f"{p}, line {n}", size=len(text), limit=max_chars))
+                yield InputDocument(doc_id, text)
+            except InputError as exc:
+                yield InputDocument(doc_id, None, str(exc))

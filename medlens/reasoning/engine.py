@@ -253,10 +253,12 @@ class DiagnosisEngine:
         Raises:
             InputError: no usable input (the message says what was given), or an unknown mode.
         """
+        doc = None
         if isinstance(findings, str):
             text = findings if text is None else text
             findings = self.findings(text=findings)
         elif isinstance(findings, Doc):
+            doc = findings
             text = findings.text if text is None else text
             findings = self.findings(doc=findings)
         if top < 1:
@@ -290,7 +292,22 @@ class DiagnosisEngine:
         routed = {r.finding for r in result.risk_factors if r.finding}
         result.excluded_findings = [f for f in excluded if f.id not in routed]
         result.suggestions = self.rule_engine.evaluate(counted, labs) + result.suggestions
+        result.drug_reactions = self._drug_reactions(doc, text, counted)
         return result
+
+    def _drug_reactions(self, doc: Doc | None, text: str | None, findings: list[Finding]):
+        """Drugs of the note that the grown graph says can cause a present finding (learned from text; see
+        :mod:`medlens.reasoning.learned`). Nothing when the graph has no grown layer."""
+        from medlens.kg.grown import open_grown
+        from medlens.reasoning.learned import drug_reactions, drugs_of
+
+        if open_grown(self.kg.path) is None or not any(f.status == "present" for f in findings):
+            return []
+        if doc is None:
+            if not text:
+                return []
+            doc = self.nlp(text)
+        return drug_reactions(self.kg, drugs_of(doc), findings)
 
     # -- common-disease scorer ---------------------------------------------------------------
     def _link_table_features(self) -> None:

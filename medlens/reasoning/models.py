@@ -166,6 +166,36 @@ class Suggestion(_Model):
     provenance: Provenance
 
 
+class LearnedEvidence(_Model):
+    """A sentence of the literature a learned edge was read from."""
+
+    doc_id: str = Field(description="the id of the document in the grown corpus")
+    sentence: str
+    method: str = Field(description="how the relation was read: model:<name>, pattern:<name> or distant:<source>")
+    score: float
+
+
+class DrugReaction(_Model):
+    """A drug the patient takes that the grown graph says can cause one of the patient's findings.
+
+    Learned from text (``medlens kg grow``), never from curated knowledge: it is listed apart from the
+    ranked diagnoses and does not change their scores.
+    """
+
+    drug: str = Field(description="the drug's concept id")
+    drug_name: str
+    drug_text: str | None = Field(None, description="the drug as written in the note")
+    finding: str = Field(description="the patient's finding (concept id)")
+    finding_name: str
+    finding_text: str | None = None
+    predicate: str = Field(description="the learned edge: induces (chemical induces disease) or adverse_event")
+    score: float = Field(description="the learned edge's score (noisy-or over the documents it was read from)")
+    documents: int = Field(description="documents of the grown corpus the edge was read from")
+    methods: list[str] = []
+    evidence: list[LearnedEvidence] = []
+    knowledge: Literal["learned from text"] = "learned from text"
+
+
 class Differential(_Model):
     """The whole answer: findings used, ranked diagnoses, next questions, suggestions."""
 
@@ -188,4 +218,7 @@ class Differential(_Model):
     diagnoses: list[Diagnosis] = []
     questions: list[Question] = []
     suggestions: list[Suggestion] = []
+    drug_reactions: list[DrugReaction] = Field(default=[], description="learned from text: drugs the patient takes that "
+                                                                       "the grown graph says can cause a present finding "
+                                                                       "(kept apart from curated knowledge)")
     disclaimer: str = DISCLAIMER

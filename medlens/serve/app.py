@@ -298,6 +298,9 @@ def create_app(settings: ServiceSettings | None = None, *, nlp=None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(analyze.router, dependencies=auth)
     app.include_router(kg.router, dependencies=auth)
+    from medlens.serve.routers import grown
+
+    app.include_router(grown.router, dependencies=auth)
     from medlens.serve.routers import optional
 
     app.state.capabilities = optional.include_available(app, auth)
