@@ -202,10 +202,12 @@ class GraphQA:
         A run that overlaps a found term and is longer than it ("heart attck", where only "heart" was recognized)
         replaces the term when the search finds the whole run."""
         frame = set(self.classifier.spec.frame_words)
+        joiners = set(self.classifier.spec.name_words)
         runs: list[list[re.Match]] = [[]]
         for m in _WORD.finditer(question):
             inside_code = any(t.code and t.start <= m.start() < t.end for t in found)
-            if m.group(0).lower() in frame or inside_code:
+            word = m.group(0).lower()
+            if inside_code or (word in frame and not (word in joiners and runs[-1])):
                 runs.append([])
             else:
                 runs[-1].append(m)
@@ -384,6 +386,16 @@ class GraphQA:
                 ev = Evidence(kind="fact", text=text, source="icd10cm", provenance=f"map_to via {m.via}", weight=score)
                 if m.concept_id not in best or best[m.concept_id][0] < score:
                     best[m.concept_id] = (score, ev, m.name)
+        if not best:
+            # no mapping: ICD-10-CM names that read like the term (fuzzy search of the graph)
+            names = dict.fromkeys([t.text] + [c[1] for c in t.candidates if c[0] in t.ids])
+            hits = [h for n in names for h in self.kg.search(n, limit=5, min_score=FUZZY_MIN)]
+            for h in sorted(hits, key=lambda h: -h.score):
+                if h.concept.id.startswith("ICD10CM:"):
+                    score = round(0.8 * h.score, 4)
+                    ev = Evidence(kind="fact", text=f"'{h.matched}' is a name of {h.concept.name} ({h.concept.id})",
+                                  source="icd10cm", provenance=f"name search, similarity {h.score:.2f}", weight=score)
+                    best.setdefault(h.concept.id, (score, ev, h.concept.name))
         items = [AnswerItem(text=f"{code.removeprefix('ICD10CM:')} {name}", id=code, score=s, evidence=[ev])
                  for code, (s, ev, name) in best.items()]
         # the most specific equally-good code last: a category before its subcodes reads naturally

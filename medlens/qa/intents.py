@@ -48,6 +48,8 @@ class IntentFile(BaseModel):
     placeholder: str = "X"
     frame_words: list[str] = Field(default_factory=list, description="words of the question's wording, never of "
                                    "its medical terms (they delimit the terms looked up when the pipeline finds none)")
+    name_words: list[str] = Field(default_factory=list, description="frame words that can also be part of a name "
+                                  "('Marfan syndrome', 'Lyme disease'): they continue a term already started")
     intents: dict[str, IntentSpec] = Field(min_length=2)
 
 

@@ -28,6 +28,7 @@ class Info(BaseModel):
     capabilities: dict[str, bool]
     limits: dict[str, float]
     auth: bool
+    indexes: list[str] = []
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness")
@@ -56,4 +57,5 @@ async def info(request: Request, _: None = Depends(require_api_key)) -> Info:
     s = request.app.state.settings
     return Info(version=__version__, capabilities=request.app.state.capabilities, auth=bool(request.app.state.key_hashes),
                 limits={"max_body_bytes": s.max_body_bytes, "max_text_chars": s.max_text_chars,
-                        "max_batch_documents": s.max_batch_documents, "request_timeout_s": s.request_timeout_s})
+                        "max_batch_documents": s.max_batch_documents, "request_timeout_s": s.request_timeout_s},
+                indexes=sorted(s.index_paths()))

@@ -1,0 +1,89 @@
+"""Graph questions on the tiny five-vocabulary graph: answers are graph facts with evidence; no fact -> no answer."""
+
+from __future__ import annotations
+
+from medlens.qa.models import Answer
+
+
+def test_graph_findings_of_disease_with_frequencies(graph_qa):
+    a = graph_qa.answer("What are the symptoms of Marfan syndrome?")
+    assert isinstance(a, Answer) and a.kind == "graph" and a.intent == "findings_of"
+    ids = [i.id for i in a.answers]
+    assert ids == ["HP:0001166", "HP:0002616"]  # ranked by frequency 0.76 > 0.5
+    ev = a.answers[0].evidence[0]
+    assert ev.kind == "fact" and ev.source == "omim"
+    assert "OMIM:154700" in ev.text and "16/21" in ev.provenance and "PMID:31772430" in ev.provenance
+    assert "OMIM:154700" in a.searched[0]  # found through the MeSH/ICD concept's OMIM equivalent
+
+
+def test_graph_icd10_code(graph_qa):
+    a = graph_qa.answer("what is the ICD-10 code of type 2 diabetes?")
+    assert a.intent == "icd10_code"
+    assert a.answers[0].id == "ICD10CM:E11"
+    assert a.answers[0].evidence[0].source == "icd10cm"
+
+
+def test_graph_diseases_with_findings_uses_more_specific_terms(graph_qa):
+    a = graph_qa.answer("which diseases cause hearing loss and short stature?")
+    assert a.intent == "diseases_with_findings"
+    # OMIM:100001 has both (its hearing term is a child of the asked one), OMIM:100002 only hearing impairment
+    assert [i.id for i in a.answers] == ["OMIM:100001", "OMIM:100002"]
+    assert len(a.answers[0].evidence) == 2
+    assert any("HP:0000407" in e.text for e in a.answers[0].evidence)
+
+
+def test_graph_absent_finding_counts_against(graph_qa):
+    a = graph_qa.answer("which diseases have fever but no rash?")
+    top = a.answers[0]
+    assert top.id == "OMIM:100003"
+    assert any(e.provenance and e.provenance.startswith("reported absent") for e in top.evidence)
+    assert top.score < 1.0
+
+
+def test_graph_definition_and_codes(graph_qa):
+    a = graph_qa.answer("what is hyperkalemia?")
+    assert a.intent == "definition"
+    assert a.answers[0].evidence[0].text == "An abnormally increased potassium concentration in the blood."
+    assert {"ICD10CM:E87.5", "MESH:D006947"} <= {i.id for i in a.answers}
+
+
+def test_graph_code_lookup(graph_qa):
+    for q in ("what does E11.9 mean?", "what is ICD10CM:E11.9?"):
+        a = graph_qa.answer(q)
+        assert a.intent == "code_lookup", q
+        assert a.answers[0].id == "ICD10CM:E11.9"
+        assert any("is_a Type 2 diabetes mellitus (ICD10CM:E11)" in e.text for e in a.answers[0].evidence)
+
+
+def test_graph_synonyms(graph_qa):
+    a = graph_qa.answer("what are other names for type 2 diabetes?")
+    assert a.intent == "synonyms"
+    texts = [i.text for i in a.answers]
+    assert "adult-onset diabetes" in texts and "Diabetes Mellitus, Type 2" in texts
+    assert "type 2 diabetes" not in texts  # the asked name itself is not an answer
+
+
+def test_graph_no_term_is_no_answer(graph_qa):
+    a = graph_qa.answer("what is the treatment of frobnicitis?")
+    assert a.kind == "none" and not a.answers
+    assert a.searched and "term" in a.message
+
+
+def test_graph_drugs_without_grown_layer_is_no_answer(graph_qa):
+    a = graph_qa.answer("which drugs can induce hyperkalemia?")
+    assert a.intent == "drugs_inducing"
+    assert a.kind == "none" and not a.answers
+    assert "learned relation layer" in a.message
+
+
+def test_graph_ambiguous_term_lists_readings(graph_qa):
+    a = graph_qa.answer("what is Kleine syndrome type C?")
+    assert not a.answers
+    assert len(a.readings) == 2
+    assert any("OMIM:300001" in r for r in a.readings) and any("OMIM:300002" in r for r in a.readings)
+    assert "several concepts" in a.message
+
+
+def test_graph_misspelled_term_found_by_fuzzy_search(graph_qa):
+    a = graph_qa.answer("what are the symptoms of Marfan syndrom?")
+    assert a.kind == "graph" and a.answers[0].id == "HP:0001166"
