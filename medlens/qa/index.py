@@ -48,6 +48,8 @@ RRF_K = 60
 """Reciprocal rank fusion constant."""
 RERANK = 50
 """Fused candidates reranked by answer-sentence selection."""
+MIN_COSINE = 0.35
+"""Least encoder similarity of an answer sentence that shares no word with the question."""
 MAX_SENTENCE_CHARS = 1000
 """Longer sentences (tables, run-on lines) are cut into pieces of at most this length."""
 _SENT_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-*•]|\d+[.)]|[A-Z][A-Za-z /]{1,40}:))")
@@ -358,10 +360,16 @@ class DocumentIndex:
             scores[r] = 0.5 * float(sims[i]) + 0.3 * cover + 0.2 * fused[r] / top_f
         return sorted(rows, key=lambda r: -scores[r]), scores
 
-    def answer(self, question: str, top: int = 5) -> list[AnswerItem]:
-        """Ranked answer passages for ``question``, each with its document id and character offsets."""
+    def answer(self, question: str, top: int = 5, min_cosine: float = MIN_COSINE) -> list[AnswerItem]:
+        """Ranked answer passages for ``question``, each with its document id and character offsets.
+
+        A sentence that shares no content word with the question and whose cosine similarity is below
+        ``min_cosine`` is not an answer (so an unrelated question gets none rather than the least bad sentences).
+        """
         items = []
         for p in self.search(question, method="answer", k=top):
+            if p.bm25 <= 0 and p.dense < min_cosine:
+                continue
             ev = Evidence(kind="sentence", text=p.text, doc_id=p.doc_id, start=p.start, end=p.end,
                           weight=round(max(0.0, min(1.0, p.score)), 4),
                           provenance=f"bm25 {p.bm25:.2f}, cosine {p.dense:.2f}")

@@ -79,7 +79,11 @@ async def ask(request: Request, body: AskRequest) -> Answer:
             names = ", ".join(sorted(indexes)) or "none is configured (the ask_indexes setting)"
             raise ApiError(404, f"Unknown document index '{body.index}'. Available indexes: {names}.", "UnknownIndex")
         from medlens.qa.api import ask as ask_fn
+        from medlens.qa.index import is_index
 
+        if not is_index(indexes[body.index]):  # the service never indexes a folder on the fly
+            raise ApiError(503, f"The document index '{body.index}' is not a built index on the server; build it "
+                                "with `medlens index build`.", "IndexUnavailable")
         try:
             return await run_in_threadpool(ask_fn, question, docs=indexes[body.index], top=body.top, max_chars=limit)
         except InputError as exc:
