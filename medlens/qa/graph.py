@@ -269,7 +269,7 @@ class GraphQA:
         text = "".join(masked)
         pred = self.classifier.classify(text)
         intent = pred.intent
-        if terms and all(t.code for t in terms) and intent == "definition":
+        if terms and all(t.code for t in terms) and intent in ("definition", "icd10_code"):
             intent = "code_lookup"
         if intent == "code_lookup" and terms and not any(t.code for t in terms):
             intent = "definition"
@@ -487,7 +487,15 @@ class GraphQA:
     def _definition(self, terms: list[Term]) -> tuple[list[AnswerItem], list[str], str]:
         t = self._subject(terms)
         concepts = self.kg.concepts(self._equivalents(t.ids, ("mesh", "hpo")))
-        main = next((c for c in concepts.values() if c.definition), None) or next(iter(concepts.values()), None)
+        asked = _norm(t.text)
+
+        def rank(c: Concept) -> tuple:
+            # the concept named as asked, then the linked ones, then one with a definition
+            return (_norm(c.name) != asked, c.id not in t.ids, not c.definition)
+
+        main = min(concepts.values(), key=rank, default=None)
+        if main is not None and not main.definition:
+            main = next((c for c in sorted(concepts.values(), key=rank) if c.definition and c.id in t.ids), main)
         if main is None:
             return [], [f"concepts {', '.join(t.ids)}"], f"'{t.text}' is not in the graph."
         return self._describe(main, concepts), [f"definitions, types and codes of {', '.join(concepts)} ('{t.text}')"], ""
