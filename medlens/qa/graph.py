@@ -53,7 +53,7 @@ TIE = 0.03
 INTENT_AMBIGUOUS = 0.45
 """Below this intent probability, with a runner-up above :data:`INTENT_RUNNER_UP`, the wording is ambiguous."""
 INTENT_RUNNER_UP = 0.25
-GROWN_PREDICATES = {"drugs_inducing": ("induces", "adverse_event", "causes"), "drugs_treating": ("treats", "indication")}
+GROWN_PREDICATES = {"drugs_inducing": ("induces", "adverse_event"), "drugs_treating": ("treats",)}
 """Predicates of the grown relation layer read for each drug intent (edges pointing at the condition)."""
 DISEASE_VOCABS = ("omim", "orphanet")
 """Vocabularies holding phenotype annotations of diseases."""
@@ -559,40 +559,46 @@ class GraphQA:
         return items, [f"names of {', '.join(ids)} ('{t.text}')"], msg
 
     def _grown(self, terms: list[Term], intent: str) -> tuple[list[AnswerItem], list[str], str]:
+        """Drugs pointing at the condition in the learned (grown) layer (``medlens.relations.grown``)."""
         t = self._subject(terms)
         what = "induce" if intent == "drugs_inducing" else "treat"
+        searched = [f"learned (grown) edges {'/'.join(GROWN_PREDICATES[intent])} into '{t.text}'"]
+        no_layer = (f"The graph has no learned relation layer (grow one with `medlens kg grow`), so it holds no "
+                    f"drug-{what}s-condition edges; nothing was answered.")
         try:
-            from medlens.relations.grown import relations_of
+            from medlens.relations import grown as grown_mod
         except ImportError:
-            return [], [f"learned (grown) drug relations of '{t.text}'"], (
-                f"This medlens has no learned relation layer, so the graph holds no drug-{what}s-condition edges; "
-                "nothing was answered.")
+            return [], searched, no_layer
+        has_layer = getattr(grown_mod, "grown_layer", None)
+        if has_layer is not None and has_layer(self.kg) is None:
+            return [], searched, no_layer
         ids = self._equivalents(t.ids, ("mesh",))
+        searched = [f"learned (grown) edges {'/'.join(GROWN_PREDICATES[intent])} into {', '.join(ids)} ('{t.text}')"]
         best: dict[str, tuple[float, list[Evidence]]] = {}
-        layer = False
         for cid in ids:
             for pred in GROWN_PREDICATES[intent]:
                 try:
-                    edges = relations_of(self.kg, cid, predicate=pred, direction="in", min_score=0.0, limit=50)
-                except KnowledgeGraphError:
+                    edges = grown_mod.relations_of(self.kg, cid, predicate=pred, direction="in", min_score=0.0, limit=50)
+                except KnowledgeGraphError:  # a predicate this layer does not hold
                     continue
-                layer = True
                 for e in edges:
-                    drug = _get(e, "subject")
+                    drug = _get(e, "head_id") or _get(e, "subject")
+                    if not drug:
+                        continue
                     score = float(_get(e, "score", 0.5) or 0.5)
-                    ev = [Evidence(kind="fact", text=f"{drug} {pred} {cid}", source=str(_get(e, "source", "grown")),
-                                   provenance="learned from text (grown layer)", weight=round(score, 4))]
-                    for s in (_get(e, "evidence", None) or [])[:3]:
-                        ev.append(_text_evidence(s))
+                    methods = ", ".join(_get(e, "methods", ()) or ())
+                    ev = [Evidence(kind="fact", text=f"{_get(e, 'head_name') or drug} ({drug}) {pred} "
+                                                     f"{_get(e, 'tail_name') or cid} ({cid})",
+                                   source="grown", weight=round(score, 4),
+                                   provenance=f"learned from text: {_get(e, 'documents', '?')} documents"
+                                              + (f"; {methods}" if methods else ""))]
+                    ev += [_text_evidence(x) for x in (_get(e, "evidence", None) or ())[:3]]
                     if drug not in best or best[drug][0] < score:
                         best[drug] = (score, ev)
         names = self.kg.concepts(list(best))
         items = [AnswerItem(text=names[d].name if d in names else d, id=d, score=round(s, 4), evidence=ev)
                  for d, (s, ev) in best.items()]
         items.sort(key=lambda i: (-i.score, i.text))
-        searched = [f"learned (grown) edges {'/'.join(GROWN_PREDICATES[intent])} into {', '.join(ids)} ('{t.text}')"]
-        if not layer:
-            return [], searched, f"The graph has no learned relation layer, so it holds no drug-{what}s-condition edges."
         msg = "" if items else f"The learned relation layer has no drug that {what}s '{t.text}'."
         return items, searched, msg
 
@@ -614,8 +620,11 @@ def _text_evidence(s) -> Evidence:
         return s
     if isinstance(s, str):
         return Evidence(kind="sentence", text=s, provenance="grown layer evidence")
-    return Evidence(kind="sentence", text=str(_get(s, "text", s)), doc_id=_get(s, "doc_id"), start=_get(s, "start"),
-                    end=_get(s, "end"), provenance="grown layer evidence")
+    text = _get(s, "sentence") or _get(s, "text") or str(s)
+    score = _get(s, "score")
+    return Evidence(kind="sentence", text=str(text), doc_id=_get(s, "doc_id"), start=_get(s, "start"),
+                    end=_get(s, "end"), weight=round(float(score), 4) if isinstance(score, (int, float)) else 0.0,
+                    provenance="evidence of the learned edge" + (f" ({_get(s, 'method')})" if _get(s, "method") else ""))
 
 
 def _norm(text: str) -> str:

@@ -87,3 +87,57 @@ def test_graph_ambiguous_term_lists_readings(graph_qa):
 def test_graph_misspelled_term_found_by_fuzzy_search(graph_qa):
     a = graph_qa.answer("what are the symptoms of Marfan syndrom?")
     assert a.kind == "graph" and a.answers[0].id == "HP:0001166"
+
+
+def test_graph_drugs_from_a_grown_layer(graph_qa, monkeypatch):
+    """The learned layer's edges (shaped as medlens.relations.grown returns them) become drug answers with their
+    evidence sentences; a layer module without a layer for this graph still says so."""
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Ev:
+        doc_id: str
+        sentence: str
+        start: int
+        end: int
+        score: float
+        method: str
+
+    @dataclass(frozen=True)
+    class Edge:
+        head_id: str
+        predicate: str
+        tail_id: str
+        score: float
+        documents: int
+        methods: tuple
+        evidence: tuple
+        head_name: str | None = None
+        tail_name: str | None = None
+
+    calls = []
+
+    def relations_of(kg, concept_id, predicate=None, direction="both", min_score=0.0, limit=50):
+        calls.append((concept_id, predicate, direction))
+        if concept_id == "MESH:D006947" and predicate == "induces":
+            return [Edge("DB00001", "induces", concept_id, 0.9, 3, ("model:relations",),
+                         (Ev("pmid:1", "Spironolactone induced hyperkalemia.", 0, 36, 0.9, "model:relations"),),
+                         head_name="Spironolactone", tail_name="Hyperkalemia")]
+        return []
+
+    fake = types.ModuleType("medlens.relations.grown")
+    fake.relations_of = relations_of
+    fake.grown_layer = lambda kg: object()
+    monkeypatch.setitem(sys.modules, "medlens.relations.grown", fake)
+    a = graph_qa.answer("which drugs can induce hyperkalemia?")
+    assert a.kind == "graph" and a.answers[0].id == "DB00001"
+    assert a.answers[0].evidence[0].source == "grown"
+    assert a.answers[0].evidence[1].kind == "sentence" and a.answers[0].evidence[1].doc_id == "pmid:1"
+    assert all(direction == "in" for _, _, direction in calls)
+    a = graph_qa.answer("which drugs treat hyperkalemia?")
+    assert a.kind == "none" and "no drug that treats" in a.message
+    fake.grown_layer = lambda kg: None
+    a = graph_qa.answer("which drugs can induce hyperkalemia?")
+    assert a.kind == "none" and "no learned relation layer" in a.message
