@@ -219,11 +219,14 @@ class GraphQA:
             covered = [t for t in found if t.start < e and t.end > s]
             if covered and all(t.start <= s and t.end >= e for t in covered):
                 continue
+            if found and not covered:
+                # the pipeline found the question's terms: a run apart from them is wording, not a term
+                continue
             text = question[s:e]
             if len(text) < 3:
                 continue
             hits = self.kg.search(text, limit=8, min_score=FUZZY_MIN)
-            hits = [h for h in hits if h.concept.label != "OTHER"]
+            hits = [h for h in hits if h.concept.label != "OTHER" and (len(run) > 1 or h.score >= 0.9)]
             if not hits:
                 continue
             if covered and hits[0].score < 0.9:
@@ -271,6 +274,8 @@ class GraphQA:
         intent = pred.intent
         if terms and all(t.code for t in terms) and intent in ("definition", "icd10_code"):
             intent = "code_lookup"
+        if intent == "diseases_with_findings" and terms and all(t.code and t.label == "DISEASE" for t in terms):
+            intent = "code_lookup"  # "which disease is ORPHA:355?": a disease's code is no finding
         if intent == "code_lookup" and terms and not any(t.code for t in terms):
             intent = "definition"
         return Understanding(question, terms, text, intent, pred.probability, pred.probabilities)
