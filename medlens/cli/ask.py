@@ -146,7 +146,7 @@ def _build(source: Path, output: Path, prune: bool, rebuild: bool) -> None:
 
     started = time.perf_counter()
     try:
-        index, stats = build_index(source, output, prune=prune, rebuild=rebuild, progress=sys.stderr.isatty())
+        _, stats = build_index(source, output, prune=prune, rebuild=rebuild, progress=sys.stderr.isatty())
     except MedlensError as exc:
         _fail(str(exc))
     err.print(f"{output}: {stats.documents} documents, {stats.sentences} sentences (added {stats.added}, changed "

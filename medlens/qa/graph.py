@@ -33,13 +33,14 @@ likelier reading and lists the other. No fact found: ``kind="none"`` with what w
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from medlens.errors import Errors, InputError, KnowledgeGraphError
-from medlens.kg.store import Concept, KnowledgeGraph
+from medlens.kg.store import Concept, KnowledgeGraph, Relation
 from medlens.qa.models import Answer, AnswerItem, Evidence
 
 PIPELINE_COMPONENTS = ("sections", "sentences", "dictionary_ner", "context", "linker")
@@ -420,7 +421,7 @@ class GraphQA:
         return list(dict.fromkeys(out))
 
     def _diseases_with_findings(self, terms: list[Term]) -> tuple[list[AnswerItem], list[str], str]:
-        present = [t for t in terms if not t.absent and not t.code or t.code and not t.absent]
+        present = [t for t in terms if not t.absent]
         absent = [t for t in terms if t.absent]
         per_disease: dict[str, dict] = defaultdict(lambda: {"hits": {}, "against": []})
         searched = []
@@ -441,9 +442,7 @@ class GraphQA:
                 q = ("SELECT subject, predicate, object, source, attrs FROM relations WHERE predicate IN "
                      f"('has_phenotype','has_finding') AND object IN ({','.join('?' * len(chunk))})")
                 for row in self.kg.query(q, chunk):
-                    from medlens.kg.store import Relation, _loads
-
-                    r = Relation(*row[:4], attrs=_loads(row[4]))
+                    r = Relation(*row[:4], attrs=json.loads(row[4]) if row[4] else {})
                     slot = per_disease[r.subject]
                     if t.absent:
                         slot["against"].append(r)
@@ -550,7 +549,6 @@ class GraphQA:
                 key = _norm(s.text)
                 rank = order.get(s.kind, 5)
                 if key not in best or best[key][0] > rank:
-                    best[key] = (rank, s.text, cid, f"{s.kind}")
                     best[key] = (rank, s.text, cid, s.kind + "|" + s.source)
         items = []
         for key, (rank, text, cid, kind_source) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[1][1].lower())):
