@@ -278,7 +278,8 @@ class GraphQA:
         if intent == "diseases_with_findings" and terms and all(t.code and t.label == "DISEASE" for t in terms):
             intent = "code_lookup"  # "which disease is ORPHA:355?": a disease's code is no finding
         if intent == "code_lookup" and terms and not any(t.code for t in terms):
-            intent = "definition"
+            # no code to look up: the likeliest other reading ("Marfan syndrome code" asks for its code)
+            intent = next(name for name in pred.probabilities if name != "code_lookup")
         return Understanding(question, terms, text, intent, pred.probability, pred.probabilities)
 
     # -- answering -----------------------------------------------------------------------------------------------

@@ -141,3 +141,16 @@ def test_graph_drugs_from_a_grown_layer(graph_qa, monkeypatch):
     fake.grown_layer = lambda kg: None
     a = graph_qa.answer("which drugs can induce hyperkalemia?")
     assert a.kind == "none" and "no learned relation layer" in a.message
+
+
+def test_graph_unclear_wording_answers_and_lists_readings(graph_qa):
+    u = graph_qa.understand("Marfan syndrome problems")
+    assert u.masked == "X problems" and u.probability < 0.45
+    a = graph_qa.answer("Marfan syndrome problems")
+    assert len(a.readings) == 2 and a.answers
+    assert a.readings[0].startswith(("what Marfan syndrome is", "the symptoms and findings of Marfan syndrome"))
+
+
+def test_graph_code_wording_without_code_asks_for_the_code(graph_qa):
+    a = graph_qa.answer("Marfan syndrome code")
+    assert a.intent == "icd10_code" and a.answers[0].id == "ICD10CM:Q87.4"
