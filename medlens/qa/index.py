@@ -193,7 +193,7 @@ class DocumentIndex:
         if manifest.get("encoder") != encoder.fingerprint:
             raise InputError(Errors.E356.format(path=p, found=manifest.get("encoder"), expected=encoder.fingerprint))
         try:
-            conn = sqlite3.connect(p / "store.sqlite", check_same_thread=False)
+            conn = sqlite3.connect(f"file:{(p / 'store.sqlite').resolve()}?mode=rw", uri=True, check_same_thread=False)
             conn.execute("SELECT count(*) FROM sentences").fetchone()
             index = cls(conn, p, encoder, manifest)
             index._load_arrays()

@@ -81,3 +81,14 @@ def test_index_unrelated_question_has_no_answer(docs_folder):
     index, _ = build_index(docs_folder, None)
     assert index.answer("what?") == []
     assert index.answer("zzzq qqxv")  == []
+
+
+def test_index_missing_store_is_corrupt_and_not_recreated(docs_folder, tmp_path):
+    out = tmp_path / "idx"
+    build_index(docs_folder, out)
+    (out / "store.sqlite").unlink()
+    with pytest.raises(InputError, match="corrupt"):
+        DocumentIndex.open(out)
+    assert not (out / "store.sqlite").exists()
+    _, stats = build_index(docs_folder, out, rebuild=True)
+    assert stats.added == 3
