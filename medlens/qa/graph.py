@@ -45,8 +45,8 @@ from medlens.qa.models import Answer, AnswerItem, Evidence
 
 PIPELINE_COMPONENTS = ("sections", "sentences", "dictionary_ner", "context", "linker")
 """The light pipeline that reads a question's terms."""
-MAX_ANSWERS = 25
-"""Most answer items per question."""
+MAX_ANSWERS = 300
+"""Most answer items per question (a disease's findings are a list of 50-150; the command line shows the top ``-n``)."""
 FUZZY_MIN = 0.85
 """Least fuzzy-search score for a term the pipeline did not recognize."""
 TIE = 0.03
@@ -56,7 +56,7 @@ INTENT_AMBIGUOUS = 0.45
 INTENT_RUNNER_UP = 0.25
 GROWN_PREDICATES = {"drugs_inducing": ("induces", "adverse_event"), "drugs_treating": ("treats",)}
 """Predicates of the grown relation layer read for each drug intent (edges pointing at the condition)."""
-DISEASE_VOCABS = ("omim", "orphanet")
+DISEASE_VOCABS = ("omim", "orphanet", "ddxplus")
 """Vocabularies holding phenotype annotations of diseases."""
 
 INTENT_TEXT = {
@@ -68,16 +68,19 @@ INTENT_TEXT = {
     "drugs_inducing": "the drugs that can induce {x}",
     "drugs_treating": "the drugs that treat {x}",
     "synonyms": "the other names of {x}",
+    "out_of_scope": "a question outside medicine ({x})",
 }
 
 # codes written in a question: prefixed ids, DrugBank ids, MeSH ids, ICD-10-CM codes
 _CODE = re.compile(
     r"\b(?:(?P<prefixed>(?:HP|ORPHA|OMIM|MESH|ICD10CM|MEDLENS):[A-Z0-9.]+)"
+    r"|(?P<vocab>(?:hpo?|omim|mim|orpha|orphanet|mesh)\s*[:#]?\s*(?:[CD]\d{6,9}|\d{3,7})(?![\d.]))"
     r"|(?P<drugbank>DB\d{5})"
     r"|(?P<mesh>[CD]\d{6,9})"
     r"|(?P<icd>[A-TV-Z]\d[0-9AB](?:\.[0-9A-Z]{1,4})?))\b",
     re.IGNORECASE,
 )
+_ABBREVIATION = re.compile(r"[A-Z][A-Z0-9]{1,5}")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 
 
@@ -93,6 +96,7 @@ class Term:
     absent: bool = False
     code: bool = False
     readings: list[tuple[str, str]] = field(default_factory=list)  # tied concepts (id, name) when ambiguous
+    senses: list[tuple[str, str]] = field(default_factory=list)  # an abbreviation's meanings in the graph (id, name)
 
     @property
     def ids(self) -> list[str]:
@@ -119,7 +123,12 @@ def _read_codes(kg: KnowledgeGraph, question: str) -> list[Term]:
     terms = []
     for m in _CODE.finditer(question):
         raw = m.group(0)
-        if m.group("prefixed"):
+        if m.group("vocab"):
+            word, num = re.match(r"([A-Za-z]+)\s*[:#]?\s*(\S+)", raw).groups()
+            prefix = {"hp": "HP", "hpo": "HP", "omim": "OMIM", "mim": "OMIM", "orpha": "ORPHA", "orphanet": "ORPHA",
+                      "mesh": "MESH"}[word.lower()]
+            cands = [f"{prefix}:{num.upper()}"] + ([f"HP:{int(num):07d}"] if prefix == "HP" and num.isdigit() else [])
+        elif m.group("prefixed"):
             prefix, rest = raw.split(":", 1)
             cands = [f"{prefix.upper()}:{rest.upper()}"]
         elif m.group("drugbank"):
@@ -160,6 +169,7 @@ class GraphQA:
         self._nlp = nlp
         self._classifier = classifier
         self.max_answers = max_answers
+        self._pending_readings: list[str] = []
 
     @property
     def nlp(self):
@@ -195,7 +205,29 @@ class GraphQA:
                               [(c.concept_id, c.name, float(c.score), c.method) for c in links], absent=absent))
             taken.append((ent.start_char, ent.end_char))
         terms.extend(self._fuzzy_terms(question, terms))
+        for t in terms:
+            if not t.code and _ABBREVIATION.fullmatch(t.text):
+                t.senses = self._abbreviation_senses(t.text, {c[0] for c in t.candidates})
         return sorted(terms, key=lambda t: t.start)
+
+    def _abbreviation_senses(self, text: str, linked: set[str]) -> list[tuple[str, str]]:
+        """The distinct concepts the graph names with exactly ``text`` (an abbreviation), one per sense: "CP" is
+        chest pain, cerebral palsy and cleft palate. Senses are told apart by their names (word order, case and
+        "unspecified" ignored)."""
+        rows = self.kg.query(
+            "SELECT c.id, c.name FROM synonyms s JOIN concepts c ON c.id = s.concept_id WHERE s.text = ? AND "
+            "c.label IN ('DISEASE', 'SYMPTOM', 'FINDING', 'DRUG') ORDER BY c.id", (text,)).fetchall()
+        senses: dict[str, tuple[str, str]] = {}
+        own = None
+        for cid, name in rows:
+            if cid in linked:  # the meaning the linker chose (one sense, whatever its names)
+                own = own or (cid, name)
+                continue
+            key = " ".join(sorted(_plain_code_name(name).split()))
+            senses.setdefault(key, (cid, name))
+        if not senses or own is None:
+            return []
+        return [own, *senses.values()]
 
     def _fuzzy_terms(self, question: str, found: list[Term]) -> list[Term]:
         """Runs of words that are neither question wording nor covered by a found term, looked up by fuzzy search.
@@ -214,6 +246,8 @@ class GraphQA:
                 runs[-1].append(m)
         out = []
         for run in runs:
+            while run and run[0].group(0).isdigit():  # "icd 10 type 1 diabetes": the 10 belongs to the wording
+                run = run[1:]
             if not run:
                 continue
             s, e = run[0].start(), run[-1].end()
@@ -227,7 +261,7 @@ class GraphQA:
             if len(text) < 3:
                 continue
             hits = self.kg.search(text, limit=8, min_score=FUZZY_MIN)
-            hits = [h for h in hits if h.concept.label != "OTHER" and (len(run) > 1 or h.score >= 0.9)]
+            hits = [h for h in hits if h.concept.label != "OTHER" and (len(run) > 1 or h.score >= 0.93)]
             if not hits:
                 continue
             if covered and hits[0].score < 0.9:
@@ -238,10 +272,14 @@ class GraphQA:
             cands = [(h.concept.id, h.concept.name, round(float(h.score), 4), "fuzzy") for h in hits]
             term = Term(text, s, e, hits[0].concept.label, cands)
             tied: dict[str, tuple[str, str]] = {}
+            matched = set()
             for h in hits:
                 if h.score >= best - TIE:
                     tied.setdefault(_norm(h.concept.name), (h.concept.id, h.concept.name))
-            if len(tied) > 1 and not self._same_sense([v[0] for v in tied.values()]):
+                    matched.add(h.matched)
+            # one long name shared by several vocabularies is one sense; an abbreviation may name several
+            several = len({_norm(m) for m in matched}) > 1 or any(_ABBREVIATION.fullmatch(m) for m in matched)
+            if len(tied) > 1 and several and not self._same_sense([v[0] for v in tied.values()]):
                 term.readings = list(tied.values())
             out.append(term)
         return out
@@ -275,8 +313,11 @@ class GraphQA:
         intent = pred.intent
         if terms and all(t.code for t in terms) and intent in ("definition", "icd10_code"):
             intent = "code_lookup"
-        if intent == "diseases_with_findings" and terms and all(t.code and t.label == "DISEASE" for t in terms):
-            intent = "code_lookup"  # "which disease is ORPHA:355?": a disease's code is no finding
+        if terms and all(t.code for t in terms) and (
+                (intent == "diseases_with_findings" and all(t.label == "DISEASE" for t in terms))
+                or (intent == "findings_of" and all(t.label != "DISEASE" for t in terms))
+                or (intent in ("drugs_inducing", "drugs_treating", "synonyms") and all(t.label == "DRUG" for t in terms))):
+            intent = "code_lookup"  # "which disease is ORPHA:355?", "which phenotype is HP:0004322?", "drugbank DB01050"
         if intent == "code_lookup" and terms and not any(t.code for t in terms):
             # no code to look up: the likeliest other reading ("Marfan syndrome code" asks for its code)
             intent = next(name for name in pred.probabilities if name != "code_lookup")
@@ -303,8 +344,18 @@ class GraphQA:
         if u.probability < INTENT_AMBIGUOUS and len(top) > 1 and top[1][1] >= INTENT_RUNNER_UP:
             x = " and ".join(t.text for t in u.terms)
             readings = [INTENT_TEXT[name].format(x=x) for name, _ in top[:2]]
+        if u.intent == "out_of_scope":
+            return Answer(question=question, kind="none", intent=u.intent, readings=readings,
+                          searched=[f"question terms: {', '.join(t.text for t in u.terms)}"],
+                          message="This does not read as a question the medical knowledge graph can answer (symptoms, "
+                                  "codes, diseases with given findings, definitions, drugs, other names).")
+        for t in u.terms:
+            if t.senses:  # an abbreviation of several meanings: answer the usual one, list them all
+                readings += [INTENT_TEXT[u.intent].format(x=f"{name} ({cid})") for cid, name in t.senses]
         handler = getattr(self, f"_{u.intent}")
+        self._pending_readings = []
         items, searched, message = handler(u.terms)
+        readings = readings + self._pending_readings
         answer = Answer(question=question, kind="graph" if items else "none", intent=u.intent,
                         answers=items[: self.max_answers], readings=readings, searched=searched, message=message)
         if items and len(items) > self.max_answers:
@@ -336,9 +387,12 @@ class GraphQA:
         t = self._subject(terms)
         diseases = self._equivalents(t.ids, DISEASE_VOCABS)
         found: dict[str, dict] = {}
+        lacking = {r.object for did in diseases for r in self.kg.relations(did, "lacks_phenotype")}
         for did in diseases:
             for pred in ("has_phenotype", "has_finding"):
                 for r in self.kg.relations(did, pred):
+                    if r.object in lacking:
+                        continue
                     f = r.attrs.get("frequency")
                     slot = found.setdefault(r.object, {"freq": None, "ev": []})
                     if isinstance(f, (int, float)):
@@ -382,11 +436,12 @@ class GraphQA:
 
         via_score = {"same": 1.0, "xref": 0.9, "name": 0.95, "broader": 0.5}
         best: dict[str, tuple[float, Evidence, str]] = {}
-        for cid in t.ids:
+        for cid in self._equivalents(t.ids, ("ddxplus",), vias=("same", "name")):
             src = self.kg.get(cid)
             for m in self.kg.map_to(cid, "icd10cm", broader=1):
-                # a code whose name reads like the term or its concept beats a loose cross-reference
-                like = max(fuzz.token_set_ratio(_norm(m.name), _norm(x)) for x in (t.text, src.name)) / 100
+                # a code whose name reads like the term or its concept beats a loose cross-reference; "unspecified"
+                # and "without complications" do not count against a code (the usual code of a plain diagnosis)
+                like = max(fuzz.token_sort_ratio(_plain_code_name(m.name), _norm(x)) for x in (t.text, src.name)) / 100
                 score = round(via_score.get(m.via, 0.5) * (0.4 + 0.6 * like), 4)
                 text = (f"{src.name} ({cid}) is the ICD-10-CM concept itself" if m.via == "same"
                         else f"{src.name} ({cid}) -> {m.name} ({m.concept_id}) by {m.via} (path {' -> '.join(m.path)})")
@@ -405,8 +460,15 @@ class GraphQA:
                     best.setdefault(h.concept.id, (score, ev, h.concept.name))
         items = [AnswerItem(text=f"{code.removeprefix('ICD10CM:')} {name}", id=code, score=s, evidence=[ev])
                  for code, (s, ev, name) in best.items()]
-        # the most specific equally-good code last: a category before its subcodes reads naturally
-        items.sort(key=lambda i: (-i.score, len(i.id or ""), i.id))
+        # among equally good codes: a billable one (no subcodes) first, then the shorter
+        leaf = {i.id: not self.kg.children(i.id) for i in items}
+        items.sort(key=lambda i: (-i.score, not leaf[i.id], len(i.id or ""), i.id))
+        if items and "-" in (items[0].id or ""):
+            # a block of categories (E08-E13) is no code: ask which of its categories is meant
+            block = self.kg.concepts(self.kg.children(items[0].id))
+            self._pending_readings = [f"the ICD-10-CM code of {c.name} ({c.id})" for c in block.values()]
+            msg = f"'{t.text}' names the block {items[0].id}; which of its categories is meant?"
+            return [], [f"ICD-10-CM mappings (map_to) of {', '.join(t.ids)} ('{t.text}')"], msg
         msg = "" if items else f"No ICD-10-CM code is linked to '{t.text}' ({', '.join(t.ids)}) in the graph."
         if items and all("broader" in (i.evidence[0].provenance or "") for i in items):
             msg = f"The graph has no ICD-10-CM code for '{t.text}' itself; these are the codes of a broader concept."
@@ -465,6 +527,9 @@ class GraphQA:
             score = matched / n_present * (0.5 + 0.5 * mean_f) - 0.3 * len(slot["against"])
             ranked.append((score, matched, did, slot))
         ranked.sort(key=lambda x: (-x[1], -x[0], x[2]))
+        every = [x for x in ranked if x[1] == n_present]
+        if every:  # "diseases with X and Y": those with all the findings
+            ranked = every
         ranked = ranked[: self.max_answers * 3]
         names = self.kg.concepts([d for _, _, d, _ in ranked] + [r.object for *_, s in ranked for _, r in s["hits"].values()]
                                  + [r.object for *_, s in ranked for r in s["against"]])
@@ -473,10 +538,9 @@ class GraphQA:
             c = names.get(did)
             if c is None:
                 continue
-            key = _norm(c.name)
-            if key in seen:
+            if did in seen:
                 continue
-            seen.add(key)
+            seen.add(did)
             ev = [self._edge_evidence(r, names) for _, r in slot["hits"].values()]
             for r in slot["against"]:
                 e = self._edge_evidence(r, names)
@@ -629,6 +693,15 @@ def _text_evidence(s) -> Evidence:
     return Evidence(kind="sentence", text=str(text), doc_id=_get(s, "doc_id"), start=_get(s, "start"),
                     end=_get(s, "end"), weight=round(float(score), 4) if isinstance(score, (int, float)) else 0.0,
                     provenance="evidence of the learned edge" + (f" ({_get(s, 'method')})" if _get(s, "method") else ""))
+
+
+_CODE_NAME_NOISE = re.compile(r"\b(?:unspecified(?: organism)?|without complications|uncomplicated|not elsewhere "
+                              r"classified|nos)\b", re.IGNORECASE)
+
+
+def _plain_code_name(name: str) -> str:
+    """An ICD-10-CM name without the words of its unspecified code ("Unspecified asthma, uncomplicated" -> "asthma")."""
+    return _norm(_CODE_NAME_NOISE.sub(" ", name))
 
 
 def _norm(text: str) -> str:

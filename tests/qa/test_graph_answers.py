@@ -26,10 +26,14 @@ def test_graph_icd10_code(graph_qa):
 def test_graph_diseases_with_findings_uses_more_specific_terms(graph_qa):
     a = graph_qa.answer("which diseases cause hearing loss and short stature?")
     assert a.intent == "diseases_with_findings"
-    # OMIM:100001 has both (its hearing term is a child of the asked one), OMIM:100002 only hearing impairment
-    assert [i.id for i in a.answers] == ["OMIM:100001", "OMIM:100002"]
+    # OMIM:100001 has both (its hearing term is a child of the asked one); OMIM:100002 only hearing impairment
+    assert [i.id for i in a.answers] == ["OMIM:100001"]
     assert len(a.answers[0].evidence) == 2
     assert any("HP:0000407" in e.text for e in a.answers[0].evidence)
+    # no disease has both: those with some of them, said so
+    a = graph_qa.answer("which diseases cause hearing loss and fever?")
+    assert {i.id for i in a.answers} == {"OMIM:100001", "OMIM:100002", "OMIM:100003"}
+    assert "No disease of the graph has all the findings" in a.message
 
 
 def test_graph_absent_finding_counts_against(graph_qa):
@@ -154,3 +158,34 @@ def test_graph_unclear_wording_answers_and_lists_readings(graph_qa):
 def test_graph_code_wording_without_code_asks_for_the_code(graph_qa):
     a = graph_qa.answer("Marfan syndrome code")
     assert a.intent == "icd10_code" and a.answers[0].id == "ICD10CM:Q87.4"
+
+
+def test_graph_out_of_scope_and_codes_written_with_vocabulary_words(graph_qa):
+    a = graph_qa.answer("who discovered hyperkalemia?")
+    assert a.kind == "none" and a.intent == "out_of_scope"
+    for q in ("hpo 0001166", "which phenotype is HP:0001166?", "omim 154700"):
+        a = graph_qa.answer(q)
+        assert a.intent == "code_lookup", q
+        assert a.answers[0].id in ("HP:0001166", "OMIM:154700"), q
+
+
+def test_graph_icd10_block_asks_back(tmp_path):
+    """A term whose code is a block of categories (E08-E13) is asked back with the categories as readings."""
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.csv_tables import read_csv_tables
+    from medlens.kg.store import KnowledgeGraph
+    from medlens.qa.graph import GraphQA
+
+    (tmp_path / "c.csv").write_text("id,name,label,definition\nICD10CM:E08-E13,Diabetes mellitus (E08-E13),DISEASE,\n"
+                                    "ICD10CM:E10,Type 1 diabetes mellitus,DISEASE,\nICD10CM:E11,Type 2 diabetes mellitus,DISEASE,\n",
+                                    encoding="utf-8")
+    (tmp_path / "s.csv").write_text("concept_id,text,kind\nICD10CM:E08-E13,diabetes,exact\n", encoding="utf-8")
+    (tmp_path / "r.csv").write_text("subject,predicate,object,attrs\nICD10CM:E10,is_a,ICD10CM:E08-E13,\n"
+                                    "ICD10CM:E11,is_a,ICD10CM:E08-E13,\n", encoding="utf-8")
+    build_graph(tmp_path / "g.sqlite", sources=(), abbreviations=False, extra=[read_csv_tables(
+        tmp_path / "c.csv", tmp_path / "s.csv", tmp_path / "r.csv", source="icd10cm")])
+    with KnowledgeGraph.open(tmp_path / "g.sqlite") as kg:
+        a = GraphQA(kg).answer("ICD code for diabetes?")
+    assert a.kind == "none" and "?" in a.message
+    assert sorted(a.readings) == ["the ICD-10-CM code of Type 1 diabetes mellitus (ICD10CM:E10)",
+                                  "the ICD-10-CM code of Type 2 diabetes mellitus (ICD10CM:E11)"]

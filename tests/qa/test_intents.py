@@ -41,6 +41,6 @@ def test_intent_file_is_validated(tmp_path):
 
 def test_shipped_intents_have_examples():
     spec = load_resource(resource_path("qa/intents.json"), IntentFile)
-    assert len(spec.intents) == 8
+    assert len(spec.intents) == 9 and "out_of_scope" in spec.intents
     assert all(len(i.examples) >= 15 for i in spec.intents.values())
     assert set(spec.name_words) <= set(spec.frame_words)
