@@ -76,7 +76,12 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module("medlens.summarize")
+    # ``medlens.ask(question, context=None, docs=None)``: questions answered with evidence (medlens/qa/api.py)
+    if name == "ask":
+        from medlens.qa.api import ask
+
+        return ask
     raise AttributeError(f"module 'medlens' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "load", "summarize"]
+__all__ = ["__version__", "ask", "load", "summarize"]

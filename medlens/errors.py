@@ -117,3 +117,18 @@ class Errors:
     E322 = "Another `medlens kg grow` is writing {path}; wait for it to finish (one grow per graph at a time)."
     E323 = "{path}, line {line}: {details}"
     E324 = "Unknown relation predicate '{value}'. Known: {opts}."
+
+    # questions and document indexes (medlens ask, medlens index: E350-E379)
+    E350 = "The question must be a str, got {type}."
+    E351 = "The question is empty; ask something, e.g. 'what are the symptoms of Marfan syndrome?'."
+    E352 = "The question is {size} characters long; the limit is {limit}. Ask a shorter question (put long text in the context)."
+    E353 = "{path}: no document index there (no {manifest}). Build one with `medlens index build SOURCE -o {path}`, or pass a folder of .txt files or a JSONL corpus."
+    E354 = "{path}: the document index is corrupt or unreadable ({details}). Rebuild it with `medlens index build SOURCE -o {path} --rebuild`."
+    E355 = "{path}: the index was built by index format {found}; this medlens reads format {expected}. Rebuild it with `medlens index build SOURCE -o {path} --rebuild`."
+    E356 = "{path}: the index was built with another sentence encoder ({found}; this one is {expected}). Rebuild it with `--rebuild`."
+    E357 = "{path}, line {line}: {details}. A JSONL corpus holds one object a line with a 'text' field and an optional 'id'."
+    E358 = "{path}: no documents with text to index."
+    E359 = "The context is empty; give the abstract or text the research question is about, or leave the context out."
+    E360 = "Research questions over a context need the yes/no/maybe model (medlens.qa.research), which this installation lacks ({details})."
+    E361 = "Give either a context or documents for a question, not both."
+    E362 = "--top must be between 1 and {limit}, got {value}."

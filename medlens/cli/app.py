@@ -19,6 +19,7 @@ from medlens.cli.serve import serve_cli
 from medlens.cli.deid import deid_cli
 from medlens.cli.diagnose import diagnose_cli
 from medlens.cli.summarize import summarize_cli
+from medlens.cli.ask import ask_cli, index_app
 from medlens.errors import MedlensError
 
 app = typer.Typer(
@@ -170,6 +171,8 @@ from medlens.cli.grow import grow_cli, relations_cli  # noqa: E402 - grouped wit
 kg_app.command("grow")(grow_cli)
 kg_app.command("relations")(relations_cli)
 app.add_typer(kg_app, name="kg")
+app.command("ask")(ask_cli)
+app.add_typer(index_app, name="index")
 app.add_typer(train_app, name="train")
 app.command("pretrain")(pretrain_cli)
 app.command("evaluate")(evaluate_cli)

@@ -81,6 +81,9 @@ class ServiceSettings(BaseModel):
         batch_balance: while another worker is busy, a batch stops at its worker's fair share of
             the documents queued and running (the workers finish together).
         log_level: ``debug``, ``info``, ``warning`` or ``error``.
+        ask_indexes: document indexes ``POST /v1/ask`` may search, each ``NAME=PATH`` (a folder written by
+            ``medlens index build``); clients name an index, never a path.
+        max_question_chars: longest question ``POST /v1/ask`` accepts; longer ones get 413.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -105,6 +108,25 @@ class ServiceSettings(BaseModel):
     batch_max_wait_ms: float = Field(50.0, ge=0, le=10_000)
     batch_balance: bool = False
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    ask_indexes: tuple[str, ...] = ()
+    max_question_chars: int = Field(1000, ge=10, le=100_000)
+
+    @field_validator("ask_indexes")
+    @classmethod
+    def _indexes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            name, sep, path = item.partition("=")
+            if not sep or not name.strip() or not path.strip():
+                raise ValueError(f"ask index {item!r} must look like NAME=PATH (an index folder of `medlens index build`)")
+        return tuple(v.strip() for v in value)
+
+    def index_paths(self) -> dict[str, str]:
+        """``ask_indexes`` as ``{name: folder}``: the document indexes ``POST /v1/ask`` may search."""
+        out = {}
+        for item in self.ask_indexes:
+            name, _, path = item.partition("=")
+            out[name.strip()] = str(Path(path.strip()).expanduser())
+        return out
 
     @field_validator("api_key_hashes")
     @classmethod
@@ -168,7 +190,7 @@ def _read_file(path: Path) -> dict[str, Any]:
     return data
 
 
-_LIST_FIELDS = {"api_key_hashes", "cors_origins"}
+_LIST_FIELDS = {"api_key_hashes", "cors_origins", "ask_indexes"}
 
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:

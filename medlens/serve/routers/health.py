@@ -28,6 +28,7 @@ class Info(BaseModel):
     capabilities: dict[str, bool]
     limits: dict[str, float]
     auth: bool
+    indexes: list[str] = []
 
 
 @router.get("/healthz", response_model=Health, summary="Liveness")
@@ -58,4 +59,5 @@ async def info(request: Request, _: None = Depends(require_api_key)) -> Info:
                 limits={"max_body_bytes": s.max_body_bytes, "max_text_chars": s.max_text_chars,
                         "max_batch_documents": s.max_batch_documents, "request_timeout_s": s.request_timeout_s,
                         "max_queue_documents": s.max_queue_documents,
-                        "max_requests_in_flight": s.max_requests_in_flight})
+                        "max_requests_in_flight": s.max_requests_in_flight},
+                indexes=sorted(s.index_paths()))

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 
 log = logging.getLogger("medlens.serve")
 
-OPTIONAL = ("diagnose", "deid", "summarize")
+OPTIONAL = ("diagnose", "deid", "summarize", "ask")
 
 
 def include_available(app: FastAPI, dependencies: list) -> dict[str, bool]:

@@ -345,3 +345,100 @@ document.addEventListener("DOMContentLoaded", () => {
   $("dl-fhir").addEventListener("click", downloadFhir);
   loadInfo();
 });
+
+// ---- question box: POST /v1/ask, the answer with its evidence highlighted ----
+
+function fillAskSources() {
+  const sel = $("ask-source");
+  for (const name of (state.info && state.info.indexes) || []) {
+    if (![...sel.options].some((o) => o.value === `index:${name}`)) sel.append(el("option", { value: `index:${name}` }, `documents: ${name}`));
+  }
+}
+
+// the text with the [start, end) spans marked
+function highlighted(text, spans) {
+  const out = el("div", { class: "passage" });
+  let last = 0;
+  for (const [s, e] of [...spans].sort((a, b) => a[0] - b[0])) {
+    if (s < last || e > text.length) continue;
+    out.append(text.slice(last, s), el("mark", { class: "evidence" }, text.slice(s, e)));
+    last = e;
+  }
+  out.append(text.slice(last));
+  return out;
+}
+
+function renderAnswer(a, context) {
+  const box = $("answer"); box.hidden = false; box.replaceChildren();
+  if (a.kind === "research" && a.research) {
+    const r = a.research;
+    const probs = Object.entries(r.probabilities).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+    box.append(el("p", {}, el("span", { class: `badge label-${r.label}` }, r.label.toUpperCase()), ` ${probs}`));
+    const spans = (r.evidence || []).filter((e) => e.start !== null && e.end !== null).map((e) => [e.start, e.end]);
+    if (context && spans.length) box.append(highlighted(context, spans));
+    else for (const e of r.evidence || []) box.append(el("p", {}, el("mark", { class: "evidence" }, e.text)));
+    return;
+  }
+  if (a.intent && a.kind !== "documents") box.append(el("p", { class: "understood" }, `understood as: ${a.intent.replaceAll("_", " ")}`));
+  if (a.readings && a.readings.length) {
+    const ul = el("ul"); for (const r of a.readings) ul.append(el("li", {}, r));
+    box.append(el("p", {}, "The question can be read several ways:"), ul);
+  }
+  const ol = el("ol");
+  for (const item of a.answers || []) {
+    const li = el("li");
+    if (a.kind === "documents") {
+      const ev = item.evidence[0];
+      li.append(el("div", { class: "muted" }, `${ev.doc_id} [${ev.start}:${ev.end}] · score ${item.score.toFixed(3)}`),
+                el("div", { class: "passage" }, el("mark", { class: "evidence" }, item.text)));
+    } else {
+      li.append(el("strong", {}, item.text), item.id ? el("code", { class: "icd" }, item.id) : null,
+                el("span", { class: "muted" }, ` ${item.score.toFixed(2)}`));
+      const facts = el("ul", { class: "facts" });
+      for (const e of (item.evidence || []).slice(0, 3)) {
+        facts.append(el("li", {}, e.text, el("span", { class: "muted" }, ` (${[e.source, e.provenance].filter(Boolean).join("; ")})`)));
+      }
+      li.append(facts);
+    }
+    ol.append(li);
+  }
+  if ((a.answers || []).length) box.append(ol);
+  if (a.message) box.append(el("p", { class: a.kind === "none" ? "none" : "muted" }, a.message));
+  for (const s of a.searched || []) box.append(el("p", { class: "muted" }, `searched: ${s}`));
+}
+
+async function askQuestion() {
+  const question = $("question").value.trim();
+  if (!question) { setStatus("Type a question first.", true); return; }
+  const source = $("ask-source").value;
+  const body = { question };
+  let context = null;
+  if (source === "context") {
+    context = $("note").value;
+    if (!context.trim()) { setStatus("Paste the abstract or note the question is about in the text box.", true); return; }
+    body.context = context;
+  } else if (source.startsWith("index:")) body.index = source.slice(6);
+  $("ask").disabled = true; setStatus("asking…");
+  const t0 = performance.now();
+  try {
+    const a = await api("/v1/ask", { method: "POST", body: JSON.stringify(body) });
+    renderAnswer(a, context);
+    setStatus(`answered in ${Math.round(performance.now() - t0)} ms`);
+  } catch (e) {
+    setStatus(e.message, true);
+  } finally {
+    $("ask").disabled = false;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("ask").addEventListener("click", askQuestion);
+  $("question").addEventListener("keydown", (ev) => { if (ev.key === "Enter") askQuestion(); });
+  const refresh = async () => {
+    if (!state.info) await loadInfo();
+    if (state.info && state.info.capabilities && state.info.capabilities.ask === false) $("ask-panel").hidden = true;
+    fillAskSources();
+  };
+  refresh();
+  $("api-key").addEventListener("change", () => setTimeout(refresh, 300));
+});
