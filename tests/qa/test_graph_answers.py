@@ -94,47 +94,24 @@ def test_graph_misspelled_term_found_by_fuzzy_search(graph_qa):
 
 
 def test_graph_drugs_from_a_grown_layer(graph_qa, monkeypatch):
-    """The learned layer's edges (shaped as medlens.relations.grown returns them) become drug answers with their
-    evidence sentences; a layer module without a layer for this graph still says so."""
-    import sys
-    import types
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class Ev:
-        doc_id: str
-        sentence: str
-        start: int
-        end: int
-        score: float
-        method: str
-
-    @dataclass(frozen=True)
-    class Edge:
-        head_id: str
-        predicate: str
-        tail_id: str
-        score: float
-        documents: int
-        methods: tuple
-        evidence: tuple
-        head_name: str | None = None
-        tail_name: str | None = None
+    """The learned layer's edges (medlens.relations.grown.relations_of's GrownEdge records) become drug answers
+    with their evidence sentences; a graph without a grown layer says so."""
+    from medlens.kg.grown import EdgeEvidence, GrownEdge
+    from medlens.relations import grown as grown_mod
 
     calls = []
 
     def relations_of(kg, concept_id, predicate=None, direction="both", min_score=0.0, limit=50):
         calls.append((concept_id, predicate, direction))
         if concept_id == "MESH:D006947" and predicate == "induces":
-            return [Edge("DB00001", "induces", concept_id, 0.9, 3, ("model:relations",),
-                         (Ev("pmid:1", "Spironolactone induced hyperkalemia.", 0, 36, 0.9, "model:relations"),),
-                         head_name="Spironolactone", tail_name="Hyperkalemia")]
+            ev = EdgeEvidence("pmid:1", "Spironolactone induced hyperkalemia.", 0, 36, "Spironolactone",
+                              "hyperkalemia", 0.9, "model:relations")
+            return [GrownEdge("DB00001", "induces", concept_id, 0.9, 3, 3, ("model:relations",), (ev,),
+                              head_name="Spironolactone", tail_name="Hyperkalemia")]
         return []
 
-    fake = types.ModuleType("medlens.relations.grown")
-    fake.relations_of = relations_of
-    fake.grown_layer = lambda kg: object()
-    monkeypatch.setitem(sys.modules, "medlens.relations.grown", fake)
+    monkeypatch.setattr(grown_mod, "relations_of", relations_of)
+    monkeypatch.setattr(grown_mod, "grown_layer", lambda kg: object())
     a = graph_qa.answer("which drugs can induce hyperkalemia?")
     assert a.kind == "graph" and a.answers[0].id == "DB00001"
     assert a.answers[0].evidence[0].source == "grown"
@@ -142,7 +119,7 @@ def test_graph_drugs_from_a_grown_layer(graph_qa, monkeypatch):
     assert all(direction == "in" for _, _, direction in calls)
     a = graph_qa.answer("which drugs treat hyperkalemia?")
     assert a.kind == "none" and "no drug that treats" in a.message
-    fake.grown_layer = lambda kg: None
+    monkeypatch.setattr(grown_mod, "grown_layer", lambda kg: None)
     a = graph_qa.answer("which drugs can induce hyperkalemia?")
     assert a.kind == "none" and "no learned relation layer" in a.message
 
