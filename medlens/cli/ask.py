@@ -90,7 +90,9 @@ def render_answer(answer, top: int = 5, console: Console | None = None) -> None:
             continue
         c.print(f"{i}. [bold]{escape(item.text)}[/bold]{ident}  score {item.score:.2f}")
         for e in item.evidence[:3]:
-            prov = f" [dim]({escape(e.source or '')}{'; ' + escape(e.provenance) if e.provenance else ''})[/dim]"
+            where = e.source or (e.doc_id if e.kind == "sentence" else None) or ""
+            parts = [escape(x) for x in (where, e.provenance or "") if x]
+            prov = f" [dim]({'; '.join(parts)})[/dim]" if parts else ""
             c.print(f"   [dim]-[/dim] {escape(e.text)}{prov}")
     if answer.message:
         c.print(("[yellow]" if answer.kind == "none" else "[dim]") + escape(answer.message) + ("[/yellow]" if answer.kind == "none" else "[/dim]"))
