@@ -37,7 +37,7 @@ $(VENV)/.installed-dev: pyproject.toml
 	touch $(VENV)/.installed $@
 
 # rebuilt when the code or data that define the graph change (a stale graph is refused at load)
-GRAPH_INPUTS = $(filter-out medlens/kg/fuzzy.py,$(wildcard medlens/kg/*.py medlens/kg/sources/*.py medlens/normalize.py)) \
+GRAPH_INPUTS = $(filter-out medlens/kg/fuzzy.py medlens/kg/grown.py,$(wildcard medlens/kg/*.py medlens/kg/sources/*.py medlens/normalize.py)) \
 	medlens/resources/en/abbreviations.json medlens/resources/en/clinical_lexicon.json medlens/resources/en/label_rules.json \
 	$(wildcard medlens/resources/kg/*.tsv.gz) medlens/resources/en/common/ddxplus.json medlens/resources/en/common/ddxplus_mapping.json \
 	medlens/resources/en/medications/brands.json

@@ -23,7 +23,7 @@ its provenance):
 - ``definition``: name, type, definition and the codes of the concept in the other vocabularies;
 - ``code_lookup``: the concept a code stands for;
 - ``drugs_inducing`` / ``drugs_treating``: the learned (grown) relation layer, when the graph has one
-  (:func:`medlens.relations.grown.relations_of`);
+  (:func:`medlens.kg.grown.relations_of`, also exported as ``medlens.relations.grown.relations_of``);
 - ``synonyms``: the names of the concept and its equivalents.
 
 Ambiguity: a term whose fuzzy candidates are different concepts of similar score, or a wording whose two likeliest
@@ -627,18 +627,15 @@ class GraphQA:
         return items, [f"names of {', '.join(ids)} ('{t.text}')"], msg
 
     def _grown(self, terms: list[Term], intent: str) -> tuple[list[AnswerItem], list[str], str]:
-        """Drugs pointing at the condition in the learned (grown) layer (``medlens.relations.grown``)."""
+        """Drugs pointing at the condition in the learned (grown) layer (``medlens.kg.grown``)."""
         t = self._subject(terms)
         what = "induce" if intent == "drugs_inducing" else "treat"
         searched = [f"learned (grown) edges {'/'.join(GROWN_PREDICATES[intent])} into '{t.text}'"]
         no_layer = (f"The graph has no learned relation layer (grow one with `medlens kg grow`), so it holds no "
                     f"drug-{what}s-condition edges; nothing was answered.")
-        try:
-            from medlens.relations import grown as grown_mod
-        except ImportError:
-            return [], searched, no_layer
-        has_layer = getattr(grown_mod, "grown_layer", None)
-        if has_layer is not None and has_layer(self.kg) is None:
+        from medlens.kg import grown as grown_mod
+
+        if grown_mod.grown_layer(self.kg) is None:
             return [], searched, no_layer
         ids = self._equivalents(t.ids, ("mesh",))
         searched = [f"learned (grown) edges {'/'.join(GROWN_PREDICATES[intent])} into {', '.join(ids)} ('{t.text}')"]

@@ -97,7 +97,7 @@ def test_graph_drugs_from_a_grown_layer(graph_qa, monkeypatch):
     """The learned layer's edges (medlens.relations.grown.relations_of's GrownEdge records) become drug answers
     with their evidence sentences; a graph without a grown layer says so."""
     from medlens.kg.grown import EdgeEvidence, GrownEdge
-    from medlens.relations import grown as grown_mod
+    from medlens.kg import grown as grown_mod
 
     calls = []
 
