@@ -55,6 +55,10 @@ class CueGroup(_Strict):
     cues: list[str] = Field(min_length=1)
     max_extra_words: int | None = Field(None, ge=0, le=10)
     head_labels: list[str] | None = None
+    head_not_after: list[str] = []
+    """Words that, written earlier in the head's clause, make the head a side remark rather than the subject
+    ("67 y/o man with a history of HTN and hyperlipidemia who presented with chest pain": the chest pain is
+    the patient's, not hyperlipidemia's); the group does not fire then."""
 
 
 class PredicateRules(_Strict):
@@ -128,6 +132,13 @@ def _group_regex(cues: Sequence[str], extra: int) -> re.Pattern[str]:
     return re.compile(rf"^\W*(?:{word}\W+){{0,{extra}}}(?:{alts})(?:\W+{word}){{0,{extra}}}\W*$", re.IGNORECASE)
 
 
+def _clause_before(text: str, sent_start: int, head_start: int) -> str:
+    """The words of the head's clause before the head (from the sentence start or the last ';' / ':')."""
+    before = text[sent_start:head_start]
+    cut = max(before.rfind(";"), before.rfind(":"))
+    return before[cut + 1:]
+
+
 def _words_regex(words: Sequence[str]) -> re.Pattern[str] | None:
     """Any of ``words`` as a whole word (None when there are none)."""
     if not words:
@@ -154,8 +165,9 @@ class RelationPatterns:
         self.rules = rules or load_pattern_rules()
         self.use_ade = adverse_events
         self._compiled = [
-            (p, [(g, _group_regex(g.cues, g.max_extra_words if g.max_extra_words is not None else self.rules.max_extra_words))
-                 for g in p.groups], _words_regex([*self.rules.veto_words, *p.veto_words]))
+            (p, [(g, _group_regex(g.cues, g.max_extra_words if g.max_extra_words is not None else self.rules.max_extra_words),
+                  _words_regex(g.head_not_after)) for g in p.groups],
+             _words_regex([*self.rules.veto_words, *p.veto_words]))
             for p in self.rules.predicates
         ]
         self._labels = frozenset(x for p in self.rules.predicates for x in (*p.head_labels, *p.tail_labels))
@@ -221,8 +233,10 @@ class RelationPatterns:
                         continue
                     if any(m.label in self._labels and m.start >= lo and m.end <= hi for m in ms if m is not h and m is not t):
                         continue  # the nearest pair only
-                    score = max((g.score for g, rx in groups if g.order == order
-                                 and (g.head_labels is None or h.label in g.head_labels) and rx.match(gap)), default=0.0)
+                    before = _clause_before(text, sent[0], h.start)
+                    score = max((g.score for g, rx, nx in groups if g.order == order
+                                 and (g.head_labels is None or h.label in g.head_labels) and rx.match(gap)
+                                 and not (nx and nx.search(before))), default=0.0)
                     if score:
                         out.append(Relation(h.best, t.best, h.text, t.text, h.start, h.end, t.start, t.end, pred.name,
                                             score, (sent,), f"pattern:{pred.name}"))

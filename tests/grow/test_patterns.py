@@ -42,6 +42,15 @@ def test_has_finding_and_detects(rules_nlp, patterns):
     assert ("T:D005", "has_finding", "T:S006", "pattern:has_finding") in rels
 
 
+def test_a_comorbidity_in_the_patients_description_does_not_own_the_presenting_complaint(rules_nlp, patterns):
+    rels, _ = _rels(rules_nlp, patterns, "A 50 year old man with a history of stroke presented with seizure.")
+    assert not [r for r in rels if r[1] == "has_finding"]
+    rels, _ = _rels(rules_nlp, patterns, "Known stroke; presents with seizure.")
+    assert rels == []  # ';' ends the clause, and the gap holds it: no relation either way
+    rels, _ = _rels(rules_nlp, patterns, "In this series, stroke presented with seizure in 12 patients.")
+    assert ("T:D008", "has_finding", "T:S008", "pattern:has_finding") in rels
+
+
 def test_no_cue_no_relation_and_no_cross_sentence(rules_nlp, patterns):
     rels, _ = _rels(rules_nlp, patterns, "Hypertension. Lisinopril was refilled.")
     assert rels == []
