@@ -3,10 +3,20 @@
 The model (``medlens/assets/relations/``, int8 ONNX; :mod:`medlens.relations.model`) reads
 the whole document with every chemical and disease entity marked, and scores every
 (chemical concept, disease concept) pair of the document: ``induces`` (chemical induces
-disease, trained on BioCreative V CDR). An entity's concept is its MeSH id: its first
-concept link of that vocabulary, or the first link mapped with
-:meth:`~medlens.kg.store.KnowledgeGraph.map_to` (without climbing); an entity without one
-takes part under its first link's own id when ``fallback_ids`` is set. Pairs whose disease
+disease, trained on BioCreative V CDR). An entity's concepts are its MeSH ids, found in one of
+two ways (``ids``):
+
+* ``normalizer`` (default): the :class:`~medlens.components.mention_ids.MentionNormalizer`
+  reads the entity's text and label with the document's abbreviations
+  (:func:`~medlens.components.mention_ids.find_abbreviations`): long forms of abbreviations,
+  composite mentions split into one id per concept named ("breast and ovarian cancer": two),
+  spelling variants; an entity it finds nothing for takes its id the ``links`` way;
+* ``links``: its first concept link of that vocabulary, or the first link mapped with
+  :meth:`~medlens.kg.store.KnowledgeGraph.map_to` (without climbing).
+
+An entity without any takes part under its first link's own id when ``fallback_ids`` is set.
+The normalizer needs the graph and the MeSH vocabulary; without a graph, or for another
+vocabulary, the ``links`` way is used. Pairs whose disease
 is a MeSH ancestor of another found disease of the same chemical are dropped
 (``hypernym_filter``; CDR annotates the most specific disease).
 
@@ -26,9 +36,10 @@ from collections.abc import Iterable, Sequence
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
 from medlens.doc import extensions
 from medlens.doc.types import Relation
-from medlens.errors import Errors, KnowledgeGraphError, PipelineError
+from medlens.errors import ConfigError, Errors, KnowledgeGraphError, PipelineError
 from medlens.relations.encoding import Mention, split_sentences
 from medlens.relations.model import RelationModel
 from medlens.runtime import RELATIONS_DIR
@@ -37,23 +48,28 @@ KIND_OF_LABEL = {"DRUG": "chemical", "CHEMICAL": "chemical", "DISEASE": "disease
                  "FINDING": "disease"}
 """Entity labels read as the model's mention kinds (other labels take no part)."""
 
+ID_WAYS = ("normalizer", "links")
+"""How the component finds an entity's concept ids (its ``ids`` setting)."""
+
 
 @Language.factory(
     "medlens_relations",
     assigns=["doc._.relations"],
     requires=["doc.ents", "span._.concepts"],
     default_config={"model_path": None, "kg_path": None, "threshold": None, "hypernym_filter": True,
-                    "vocabulary": "mesh", "fallback_ids": False, "threads": None, "max_pieces": 2048},
+                    "vocabulary": "mesh", "fallback_ids": False, "ids": "normalizer", "threads": None,
+                    "max_pieces": 2048},
 )
 def make_relations(nlp: Language, name: str, model_path: str | None, kg_path: str | None, threshold: float | None,
-                   hypernym_filter: bool, vocabulary: str, fallback_ids: bool, threads: int | None,
+                   hypernym_filter: bool, vocabulary: str, fallback_ids: bool, ids: str, threads: int | None,
                    max_pieces: int) -> RelationExtractor:
     extensions.register()
     from medlens.pipeline import shared_graph
 
     model = RelationModel.from_path(model_path or RELATIONS_DIR, threads=threads, max_pieces=max_pieces)
     return RelationExtractor(nlp, name=name, model=model, kg=shared_graph(kg_path), threshold=threshold,
-                             hypernym_filter=hypernym_filter, vocabulary=vocabulary, fallback_ids=fallback_ids)
+                             hypernym_filter=hypernym_filter, vocabulary=vocabulary, fallback_ids=fallback_ids,
+                             ids=ids)
 
 
 class RelationExtractor:
@@ -72,12 +88,20 @@ class RelationExtractor:
             MeSH-coded mentions).
         fallback_ids: an entity with no id of ``vocabulary`` takes part under its first link's id
             (default: it takes no part).
+        ids: how an entity's ids are found: ``normalizer`` (the mention normalizer with the
+            document's abbreviations, then the links) or ``links`` (the first link of the
+            vocabulary, or the first link mapped); see the module docstring.
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_relations", *, model: RelationModel, kg=None,
                  threshold: float | None = None, hypernym_filter: bool = True, vocabulary: str = "mesh",
-                 fallback_ids: bool = False) -> None:
+                 fallback_ids: bool = False, ids: str = "normalizer") -> None:
         extensions.register()
+        if ids not in ID_WAYS:
+            raise ConfigError(Errors.E003.format(details=f"medlens_relations ids must be one of {', '.join(ID_WAYS)}, "
+                                                         f"got {ids!r}"))
+        self.ids = ids
+        self.nlp = nlp
         self.name = name
         self.model = model
         self.kg = kg
@@ -91,6 +115,7 @@ class RelationExtractor:
 
             self.trees = mesh_trees(kg)
         self._mapped: dict[str, str | None] = {}
+        self._normalizer: MentionNormalizer | None = None
         self.method = f"model:relations-{model.meta.get('corpus', 'cdr')}"
 
     def concept_id(self, ent: Span) -> str | None:
@@ -115,17 +140,52 @@ class RelationExtractor:
             self._mapped[first] = mapped
         return self._mapped[first] or (first if self.fallback_ids else None)
 
+    @property
+    def normalizer(self) -> MentionNormalizer | None:
+        """The mention normalizer of the ``normalizer`` way (built on first use: a linker of its own over
+        the graph, sharing the graph's match index; the pipeline's linker is left as configured), or
+        None when the ``links`` way applies."""
+        if self.ids != "normalizer" or self.kg is None or self.prefix is None:
+            return None
+        if self._normalizer is None:
+            from medlens.components.linker import EntityLinker
+
+            linker = EntityLinker(self.nlp, name=f"{self.name}_normalizer", kg=self.kg)
+            self._normalizer = MentionNormalizer(linker, self.kg, target=self.vocabulary, accept=(self.prefix,))
+        return self._normalizer
+
+    def concept_ids(self, ent: Span, abbreviations: dict[str, str] | None = None) -> tuple[str, ...]:
+        """The ids under which ``ent`` takes part: the normalizer's (several for a composite
+        mention) when the ``normalizer`` way applies and finds any, else :meth:`concept_id`'s.
+
+        Args:
+            ent: an entity with concept links.
+            abbreviations: its document's abbreviations (:func:`find_abbreviations`; None: found here).
+        """
+        if ent._.concepts is None:
+            raise PipelineError(Errors.E309.format(needs="medlens_linker", name=self.name))
+        norm = self.normalizer
+        if norm is not None:
+            if abbreviations is None:
+                abbreviations = find_abbreviations(ent.doc.text)
+            found = norm.normalize(ent.text, ent.label_, abbreviations).ids
+            if found:
+                return found
+        cid = self.concept_id(ent)
+        return (cid,) if cid else ()
+
     def mentions(self, doc: Doc) -> tuple[list[Mention], list[Span]]:
         """The model's mentions of ``doc`` (entities of a known kind with an id) and their spans."""
         out, spans = [], []
+        abbreviations = find_abbreviations(doc.text) if self.normalizer is not None else None
         for ent in doc.ents:
             kind = KIND_OF_LABEL.get(ent.label_)
             if kind is None:
                 continue
-            cid = self.concept_id(ent)
-            if cid is None:
+            ids = self.concept_ids(ent, abbreviations)
+            if not ids:
                 continue
-            out.append(Mention(ent.start_char, ent.end_char, kind, (cid,)))
+            out.append(Mention(ent.start_char, ent.end_char, kind, ids))
             spans.append(ent)
         return out, spans
 

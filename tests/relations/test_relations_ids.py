@@ -1,0 +1,84 @@
+"""The relation component's concept ids: the mention normalizer (abbreviations, composite mentions) or the first link."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from medlens.doc import extensions
+from medlens.doc.types import ConceptLink
+from medlens.errors import ConfigError
+
+TEXT = ("Women with breast cancer (BC) took Tylenol. In BC the drug was safe; breast and ovarian cancers were not "
+        "more frequent.")
+# (text, label, the linker's links): "BC" got no link, the composite mention only its first concept's
+ENTS = [("breast cancer", "DISEASE", ["MESH:D001943"]), ("Tylenol", "DRUG", ["DB00316"]), ("BC", "DISEASE", []),
+        ("breast and ovarian cancers", "DISEASE", ["MESH:D001943"])]
+
+
+@pytest.fixture(scope="module")
+def ids_kg(tmp_path_factory):
+    from medlens.kg.store import KnowledgeGraph
+
+    from tests.kg.conftest import build_ids_graph
+
+    with KnowledgeGraph.open(build_ids_graph(tmp_path_factory.mktemp("relids") / "ids.sqlite")) as kg:
+        yield kg
+
+
+def make_doc():
+    extensions.register()
+    doc = spacy.blank("en")(TEXT)
+    spans, pos = [], 0
+    for text, label, _links in ENTS:
+        start = TEXT.index(text, pos)
+        pos = start + len(text)
+        spans.append(doc.char_span(start, pos, label=label))
+    doc.ents = spans
+    for span, (_t, _l, links) in zip(doc.ents, ENTS):
+        span._.concepts = [ConceptLink(c, c, "mesh" if c.startswith("MESH:") else "drugs", 1.0, "exact")
+                           for c in links]
+    return doc
+
+
+def extractor(model_path, kg, **kwargs):
+    from medlens.components.relations import RelationExtractor
+    from medlens.relations.model import RelationModel
+
+    return RelationExtractor(spacy.blank("en"), model=RelationModel.from_path(model_path, threads=1), kg=kg,
+                             threshold=0.0, hypernym_filter=False, **kwargs)
+
+
+def test_normalizer_ids_expand_abbreviations_and_split_composites(tiny_relation_onnx, ids_kg):
+    rel = extractor(tiny_relation_onnx, ids_kg)  # the default way
+    assert rel.ids == "normalizer"
+    mentions, spans = rel.mentions(make_doc())
+    assert [(s.text, m.ids) for m, s in zip(mentions, spans)] == [
+        ("breast cancer", ("MESH:D001943",)), ("Tylenol", ("MESH:D000082",)),
+        ("BC", ("MESH:D001943",)),  # the document's "breast cancer (BC)"
+        ("breast and ovarian cancers", ("MESH:D001943", "MESH:D010051"))]
+    doc = rel(make_doc())
+    assert {(r.head_id, r.tail_id) for r in doc._.relations} == {("MESH:D000082", "MESH:D001943"),
+                                                                  ("MESH:D000082", "MESH:D010051")}
+    ovarian = next(r for r in doc._.relations if r.tail_id == "MESH:D010051")
+    assert ovarian.tail == "breast and ovarian cancers"
+
+
+def test_links_way_keeps_the_first_link(tiny_relation_onnx, ids_kg):
+    rel = extractor(tiny_relation_onnx, ids_kg, ids="links")
+    mentions, spans = rel.mentions(make_doc())
+    # "BC" has no link and takes no part; the composite mention keeps its first link; Tylenol is mapped to MeSH
+    assert [(s.text, m.ids) for m, s in zip(mentions, spans)] == [
+        ("breast cancer", ("MESH:D001943",)), ("Tylenol", ("MESH:D000082",)),
+        ("breast and ovarian cancers", ("MESH:D001943",))]
+    doc = rel(make_doc())
+    assert {(r.head_id, r.tail_id) for r in doc._.relations} == {("MESH:D000082", "MESH:D001943")}
+
+
+def test_normalizer_needs_a_graph_and_a_known_way(tiny_relation_onnx):
+    rel = extractor(tiny_relation_onnx, None)  # no graph: the links way
+    assert rel.normalizer is None
+    mentions, _ = rel.mentions(make_doc())
+    assert [m.ids for m in mentions] == [("MESH:D001943",), ("MESH:D001943",)]
+    with pytest.raises(ConfigError, match="ids must be one of normalizer, links"):
+        extractor(tiny_relation_onnx, None, ids="first")
