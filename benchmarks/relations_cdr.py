@@ -7,7 +7,9 @@ MeSH id) triples predicted against the CID relations of the PubTator file (exact
   mentions and their gold MeSH ids (composite mentions name several; ``-1`` mentions left out);
 * ``e2e``: end to end: medlens reads each document (title + " " + abstract) with its own
   recognizer and linker (``linker={"prefer": ["mesh", "omim"]}``), the ``medlens_relations``
-  component pairs the entities' MeSH ids;
+  component pairs the entities' MeSH ids, found each way of ``--ids`` (``normalizer``: the
+  mention normalizer, the component's default; ``links``: the first MeSH link); each way also
+  reports ``candidate_pairs``, every chemical x disease pair of its ids (the recall ceiling);
 * ``cooc``: the co-occurrence baseline, for orientation: every (chemical, disease) pair with a
   mention of each in one sentence (gold mentions; with ``e2e`` also medlens's own entities).
 
@@ -16,6 +18,7 @@ the same chemical has a pair with a more specific disease, by MeSH tree numbers 
 
     python benchmarks/relations_cdr.py --kg KG [--split dev|holdout] [--systems gold,e2e,cooc]
         [--model FOLDER] [--threshold T] [--limit N] [--json OUT] [--cache ENTITIES.json]
+        [--ids normalizer,links]
 
 ``--split holdout`` scores the 50 training documents held out to pick the epoch and threshold
 (the draw of ``medlens train relations`` with its default seed), where the decisions were made.
@@ -106,71 +109,101 @@ def run_gold(docs, model_dir, trees, threshold):
     return out
 
 
-def pipeline_mentions(docs, model_dir, kg_path, cache: Path | None):
-    """Each document's entities as the relation component sees them (kind, MeSH id) and its sentences,
-    from medlens's own pipeline (recognizer + linker preferring MeSH); cached in ``cache`` (JSON) when given."""
+def pipeline_entities(docs, kg_path, cache: Path | None):
+    """Each document's entities from medlens's own pipeline (sections, sentences, recognizers, linker
+    preferring MeSH: the components the relation component reads) as ``[start, end, label, links]``
+    and its sentences; cached in ``cache`` (JSON) when given, so the relation component's id ways can
+    be scored on the same entities without reading the documents again."""
     if cache is not None and cache.exists():
         data = json.loads(cache.read_text(encoding="utf-8"))
-        if all(d.pmid in data["docs"] for d in docs):
+        if all(d.pmid in data["docs"] and "entities" in data["docs"][d.pmid] for d in docs):
             return data
+    import dataclasses
+
     import medlens
     from medlens.config import COMPONENTS
 
+    wanted = ("sections", "sentences", "transformer_ner", "dictionary_ner", "linker")
     t0 = time.perf_counter()
-    nlp = medlens.load(kg_path=kg_path, components=[*COMPONENTS, "relations"], linker={"prefer": ["mesh", "omim"]},
-                       relations_model_path=str(model_dir) if model_dir else None)
-    rel = nlp.get_pipe("medlens_relations")
-    names = [n for n in nlp.pipe_names if n != "medlens_relations"]
+    nlp = medlens.load(kg_path=kg_path, components=[c for c in COMPONENTS if c in wanted],
+                       linker={"prefer": ["mesh", "omim"]})
     load_secs = time.perf_counter() - t0
     out = {}
     t0 = time.perf_counter()
-    with nlp.select_pipes(enable=names):
-        for d, doc in zip(docs, nlp.pipe(d.text for d in docs)):
-            mentions, _ = rel.mentions(doc)
-            out[d.pmid] = {"mentions": [[m.start, m.end, m.kind, list(m.ids)] for m in mentions],
-                           "sentences": rel.sentences(doc)}
+    for d, doc in zip(docs, nlp.pipe(d.text for d in docs)):
+        out[d.pmid] = {"entities": [[e.start_char, e.end_char, e.label_, [dataclasses.asdict(x) for x in e._.concepts or ()]]
+                                    for e in doc.ents],
+                       "sentences": [(s.start_char, s.end_char) for s in doc.sents] if doc.has_annotation("SENT_START")
+                       else split_sentences(doc.text)}
     data = {"docs": out, "pipeline_seconds": round(time.perf_counter() - t0, 1), "load_seconds": round(load_secs, 1)}
     if cache is not None:
         cache.write_text(json.dumps(data), encoding="utf-8")
     return data
 
 
-def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | None):
-    """The component's own steps (its entity ids and sentences; the model; the hypernym filter) on the
-    pipeline's entities."""
+def component_mentions(rel, nlp, text: str, entities) -> list[Mention]:
+    """The relation component's mentions (its id way) of a document rebuilt from cached entities."""
+    from medlens.doc.types import ConceptLink
+
+    doc = nlp.make_doc(text)
+    spans = [doc.char_span(s, e, label=label) for s, e, label, _links in entities]
+    doc.ents = spans
+    for span, (_s, _e, _label, links) in zip(doc.ents, entities):
+        span._.concepts = [ConceptLink(**x) for x in links]
+    return rel.mentions(doc)[0]
+
+
+def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | None, ways=("normalizer",)):
+    """The component's own steps (its entity ids, for each id way of ``ways``; the model; the hypernym
+    filter) on the pipeline's entities and sentences."""
+    import medlens
+    from medlens.components.relations import RelationExtractor
+    from medlens.doc import extensions
+    from medlens.pipeline import shared_graph
     from medlens.relations.encoding import hypernym_filter
     from medlens.relations.model import RelationModel
-
     from medlens.runtime import RELATIONS_DIR
 
-    data = pipeline_mentions(docs, model_dir, kg_path, cache)
+    extensions.register()
+    data = pipeline_entities(docs, kg_path, cache)
     model = RelationModel.from_path(model_dir or RELATIONS_DIR, threads=1)
+    nlp = medlens.load(kg_path=kg_path, components=["sections"])  # medlens's tokenizer
     strip = lambda i: i[5:] if i.startswith("MESH:") else i
     gold = [gold_of(d) for d in docs]
-    t0 = time.perf_counter()
-    enc, cooc = [], []
-    for d in docs:
-        item = data["docs"][d.pmid]
-        mentions = [Mention(s, e, k, tuple(ids)) for s, e, k, ids in item["mentions"]]
-        sentences = [tuple(x) for x in item["sentences"]]
-        enc.append(model.encode(d.text, mentions, sentences=sentences))
-        bare = [Mention(m.start, m.end, m.kind, tuple(strip(i) for i in m.ids)) for m in mentions]
-        cooc.append(cooccurring(d.text, bare, sentences))
-    probs = model.score(enc)
-    secs = time.perf_counter() - t0
     th = model.threshold if threshold is None else threshold
-    results = {}
-    for name, use in (("model", None), ("model+hypernym", trees_graph_ids)):
-        pred = []
-        for e, p in zip(enc, probs):
-            found = [(e.entities[h].id, e.entities[t].id) for (h, t), x in zip(e.pairs, p) if x >= th]
-            drop = hypernym_filter(found, use) if use else set()
-            pred.append({(strip(a), strip(b)) for a, b in found if (a, b) not in drop})
-        results[name] = {**score(gold, pred), "threshold": th}
-    results["model"].update({"pipeline_seconds": data["pipeline_seconds"], "relation_seconds": round(secs, 1),
-                             "load_seconds": data["load_seconds"]})
-    results["cooccurrence"] = score(gold, cooc)
-    return results
+    out = {"pipeline_seconds": data["pipeline_seconds"], "load_seconds": data["load_seconds"]}
+    for way in ways:
+        rel = RelationExtractor(nlp, model=model, kg=shared_graph(kg_path), threshold=th, hypernym_filter=False,
+                                ids=way)
+        t0 = time.perf_counter()
+        enc, cooc, cand = [], [], []
+        for d in docs:
+            item = data["docs"][d.pmid]
+            mentions = component_mentions(rel, nlp, d.text, item["entities"])
+            sentences = [tuple(x) for x in item["sentences"]]
+            enc.append(model.encode(d.text, mentions, sentences=sentences))
+            bare = [Mention(m.start, m.end, m.kind, tuple(strip(i) for i in m.ids)) for m in mentions]
+            cooc.append(cooccurring(d.text, bare, sentences))
+            chems = {i for m in bare if m.kind == "chemical" for i in m.ids}
+            dis = {i for m in bare if m.kind == "disease" for i in m.ids}
+            cand.append({(c, x) for c in chems for x in dis if c != x})
+        id_secs = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        probs = model.score(enc)
+        secs = time.perf_counter() - t0
+        results = {}
+        for name, use in (("model", None), ("model+hypernym", trees_graph_ids)):
+            pred = []
+            for e, p in zip(enc, probs):
+                found = [(e.entities[h].id, e.entities[t].id) for (h, t), x in zip(e.pairs, p) if x >= th]
+                drop = hypernym_filter(found, use) if use else set()
+                pred.append({(strip(a), strip(b)) for a, b in found if (a, b) not in drop})
+            results[name] = {**score(gold, pred), "threshold": th}
+        results["model"].update({"ids_seconds": round(id_secs, 1), "relation_seconds": round(secs, 1)})
+        results["cooccurrence"] = score(gold, cooc)
+        results["candidate_pairs"] = score(gold, cand)  # the ceiling: every chemical x disease pair
+        out[f"ids={way}"] = results
+    return out
 
 
 def main() -> None:
@@ -183,6 +216,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", default=None)
     ap.add_argument("--cache", default=None, help="JSON file caching the pipeline's entities for e2e (reused if present)")
+    ap.add_argument("--ids", default="normalizer,links",
+                    help="the relation component's id ways scored end to end (comma-separated: normalizer, links)")
     args = ap.parse_args()
     if not (DATA / "cdr-relations").is_dir():
         sys.exit(f"no CDR data at {DATA / 'cdr-relations'} (set MEDLENS_SHARED_DATA)")
@@ -203,7 +238,7 @@ def main() -> None:
         print(json.dumps({"gold_entities": report["gold_entities"]}, indent=1), flush=True)
     if "e2e" in systems:
         report["end_to_end"] = run_e2e(docs, args.model, args.kg, trees_graph_ids, args.threshold,
-                                       Path(args.cache) if args.cache else None)
+                                       Path(args.cache) if args.cache else None, tuple(args.ids.split(",")))
         print(json.dumps({"end_to_end": report["end_to_end"]}, indent=1), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -110,6 +110,9 @@ class PipelineConfig(_Strict):
         relations_model_path: folder of the relation model (``relations``, an optional component: add
             ``"relations"`` after ``linker`` to ``components``; docs/relations.md); None uses
             ``medlens/assets/relations``.
+        relations_ids: how the relation component finds an entity's MeSH ids: ``normalizer``
+            (the mention normalizer with the document's abbreviations, then the links) or ``links``
+            (the first MeSH link, or the first link mapped to MeSH); docs/relations.md.
     """
 
     kg_path: str | None = None
@@ -120,6 +123,7 @@ class PipelineConfig(_Strict):
     classifier_path: str | None = None
     ade_model_path: str | None = None
     relations_model_path: str | None = None
+    relations_ids: Literal["normalizer", "links"] = "normalizer"
     linker: LinkerSettings = LinkerSettings()
     context: ContextSettings = ContextSettings()
     classifier: ClassifierSettings = ClassifierSettings()

@@ -99,7 +99,7 @@ def _component_config(name: str, config: PipelineConfig) -> dict:
     if name == "context":
         return {"rules": config.context.rules, "section_defaults": config.context.section_defaults}
     if name == "relations":
-        return {"model_path": config.relations_model_path, "kg_path": config.kg_path}
+        return {"model_path": config.relations_model_path, "kg_path": config.kg_path, "ids": config.relations_ids}
     if name == "adverse_events":
         return {"model_path": config.ade_model_path, "use_model": "transformer_ner" in config.components}
     return {}

@@ -82,3 +82,15 @@ def test_normalizer_needs_a_graph_and_a_known_way(tiny_relation_onnx):
     assert [m.ids for m in mentions] == [("MESH:D001943",), ("MESH:D001943",)]
     with pytest.raises(ConfigError, match="ids must be one of normalizer, links"):
         extractor(tiny_relation_onnx, None, ids="first")
+
+
+def test_pipeline_setting_selects_the_way(tiny_kg_path, tiny_relation_onnx):
+    import medlens
+    from medlens.config import RULES_ONLY
+
+    for setting, way in ((None, "normalizer"), ("links", "links")):
+        extra = {"relations_ids": setting} if setting else {}
+        nlp = medlens.load(kg_path=str(tiny_kg_path), components=[*RULES_ONLY, "relations"],
+                           relations_model_path=str(tiny_relation_onnx), **extra)
+        assert nlp.get_pipe("medlens_relations").ids == way
+        assert isinstance(nlp("Women with breast cancer (BC) took cisplatin.")._.relations, tuple)
