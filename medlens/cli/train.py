@@ -140,6 +140,7 @@ def train_relations_cli(
     epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs.")] = 6,
     batch_size: Annotated[int, typer.Option(min=1, help="Documents per step.")] = 4,
     lr: Annotated[float, typer.Option(help="Peak AdamW learning rate.")] = 1e-4,
+    head_lr: Annotated[Optional[float], typer.Option("--head-lr", help="Peak learning rate of the pair classifier (default: --lr).")] = None,
     max_length: Annotated[int, typer.Option(min=16, max=512, help="Subwords per window, with [CLS]/[SEP]; longer documents get overlapping windows.")] = 512,
     stride: Annotated[int, typer.Option(min=0, help="Overlap of the windows of a long document, in subwords.")] = 128,
     seed: Annotated[int, typer.Option(help="Random seed (hold-out draw, data order, head init).")] = 13,
@@ -175,7 +176,7 @@ def train_relations_cli(
         _fail(f"--kg {kg}: no such file")
     config = RelationTrainConfig(train=str(train), output=str(output), dev=str(dev) if dev else None, holdout=holdout,
                                  base_model=str(base_model) if base_model else None, relation=relation, predicate=predicate,
-                                 epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, stride=stride,
+                                 epochs=epochs, batch_size=batch_size, lr=lr, head_lr=head_lr, max_length=max_length, stride=stride,
                                  seed=seed, patience=patience, checkpoint_every=checkpoint_every, threads=threads,
                                  max_steps=max_steps, max_docs=max_docs)
     bar, on_start, on_step = _progress(

@@ -37,6 +37,8 @@ class LoopSettings:
         patience: stop after this many epochs without a better score (0 = never stop early).
         checkpoint_every: save the resumable state every this many steps (0 = only at epoch ends).
         max_steps: stop after this many steps in total, saving the state as an interruption would.
+        group_lr: peak learning rates of the parameters whose name starts with a prefix
+            (``{"classifier.": 5e-4}``); the others get ``lr``. Same warm-up and decay.
     """
 
     epochs: int
@@ -46,6 +48,7 @@ class LoopSettings:
     patience: int = 0
     checkpoint_every: int = 500
     max_steps: int | None = None
+    group_lr: dict[str, float] | None = None
 
 
 @dataclass
@@ -104,10 +107,20 @@ def fit(model, settings: LoopSettings, output: Path, *, total: int,
     t0 = time.perf_counter() if t0 is None else t0
     no_decay = ("bias", "LayerNorm.weight", "layernorm", "norm.weight")
     named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for n, p in named if not any(k in n for k in no_decay)], "weight_decay": settings.weight_decay},
-        {"params": [p for n, p in named if any(k in n for k in no_decay)], "weight_decay": 0.0},
-    ]
+    group_lr = settings.group_lr or {}
+
+    def peak_lr(name: str) -> float:
+        return next((lr for prefix, lr in group_lr.items() if name.startswith(prefix)), settings.lr)
+
+    groups = []
+    for lr in dict.fromkeys([settings.lr, *group_lr.values()]):
+        mine = [(n, p) for n, p in named if peak_lr(n) == lr]
+        groups += [
+            {"params": [p for n, p in mine if not any(k in n for k in no_decay)], "weight_decay": settings.weight_decay,
+             "lr": lr},
+            {"params": [p for n, p in mine if any(k in n for k in no_decay)], "weight_decay": 0.0, "lr": lr},
+        ]
+    groups = [g for g in groups if g["params"]]
     optimizer = torch.optim.AdamW(groups, lr=settings.lr)
     warm = max(1, int(settings.warmup * total))
 

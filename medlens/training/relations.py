@@ -218,6 +218,7 @@ class RelationTrainConfig:
         epochs: maximum epochs.
         batch_size: documents per step.
         lr: peak AdamW learning rate (linear warm-up and decay).
+        head_lr: peak learning rate of the pair classifier (None: ``lr``).
         weight_decay / warmup: as for :func:`medlens.training.loop.fit`.
         max_length: subwords per window (with [CLS]/[SEP]); longer documents get overlapping windows.
         stride: overlap of the windows of a long document.
@@ -241,6 +242,7 @@ class RelationTrainConfig:
     epochs: int = 6
     batch_size: int = 4
     lr: float = 1e-4
+    head_lr: float | None = None
     weight_decay: float = 0.01
     warmup: float = 0.06
     max_length: int = 512
@@ -380,7 +382,8 @@ def train_relations(config: RelationTrainConfig, *, resume: bool = False,
                       "start_step": start_step})
 
     settings = LoopSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup,
-                            patience=config.patience, checkpoint_every=config.checkpoint_every, max_steps=config.max_steps)
+                            patience=config.patience, checkpoint_every=config.checkpoint_every, max_steps=config.max_steps,
+                            group_lr={"classifier.": config.head_lr} if config.head_lr else None)
     res = fit(net, settings, out, total=total,
               batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch, pool=10),
               batch_loss=batch_loss, evaluate=evaluate, save_best=save_best, resume=resume, t0=t0,

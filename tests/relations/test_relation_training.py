@@ -69,3 +69,19 @@ def test_best_threshold_scores_document_pairs(tiny_relation_dir):
     th, sc = best_threshold(enc, probs, [gold_pairs(d) for d in docs])
     assert sc.tp + sc.fn == 3
     assert 0 < th < 1
+
+
+def test_head_lr_gives_the_pair_classifier_its_own_learning_rate(tiny_base_dir, tmp_path):
+    import torch
+
+    out = tmp_path / "rel"
+    train_relations(RelationTrainConfig(train=str(PUBTATOR), dev=str(PUBTATOR), output=str(out),
+                                        base_model=str(tiny_base_dir), epochs=1, batch_size=2, lr=1e-4, head_lr=5e-3,
+                                        max_length=32, stride=8, threads=1, max_steps=1))
+    groups = torch.load(out / "train_state.pt", weights_only=False)["optimizer"]["param_groups"]
+    by_lr: dict[float, int] = {}
+    for g in groups:
+        by_lr[g["initial_lr"]] = by_lr.get(g["initial_lr"], 0) + len(g["params"])
+    assert set(by_lr) == {1e-4, 5e-3}
+    assert by_lr[5e-3] == 4  # the classifier: two Linear layers' weights and biases
+    assert by_lr[1e-4] > 4
