@@ -29,10 +29,11 @@ from pathlib import Path
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
-from medlens.runtime import CLASSIFIER_DIR
 from medlens.doc import extensions
 from medlens.errors import ConfigError, Errors, ModelError
+from medlens.runtime import CLASSIFIER_DIR
 from medlens.tagging.alignment import pad_batch
 from medlens.tagging.files import MODEL_FILES
 
@@ -312,13 +313,6 @@ class DocumentClassifier:
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterable[Doc]:
         """Process docs in groups of ``batch_size`` (each group scored in ``self.batch_size`` batches)."""
-        batch: list[Doc] = []
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) >= batch_size:
-                self.set_annotations(batch, self.predict(batch))
-                yield from batch
-                batch = []
-        if batch:
+        for batch in minibatch(docs, size=batch_size):
             self.set_annotations(batch, self.predict(batch))
             yield from batch

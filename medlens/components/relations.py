@@ -35,6 +35,7 @@ from collections.abc import Iterable, Sequence
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import minibatch
 
 from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
 from medlens.doc import extensions
@@ -228,14 +229,7 @@ class RelationExtractor:
         return doc
 
     def pipe(self, docs: Iterable[Doc], batch_size: int = 16) -> Iterable[Doc]:
-        batch: list[Doc] = []
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) >= batch_size:
-                self.set_annotations(batch, self.predict(batch))
-                yield from batch
-                batch = []
-        if batch:
+        for batch in minibatch(docs, size=batch_size):
             self.set_annotations(batch, self.predict(batch))
             yield from batch
 

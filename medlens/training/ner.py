@@ -248,8 +248,10 @@ class TrainResult:
     steps: int
 
 
-def _save_model(model, tokenizer, meta: dict, folder: Path, meta_file: str = META_FILE) -> None:
-    """Write a model folder atomically: Hugging Face weights and config, ``tokenizer.json`` and ``meta_file``."""
+def _save_model(model, tokenizer, meta: dict, folder: Path, meta_file: str = META_FILE,
+                extra: Callable[[Path], None] | None = None) -> None:
+    """Write a model folder atomically: Hugging Face weights and config, ``tokenizer.json`` and ``meta_file``
+    (``extra(tmp)`` writes any further files into the folder before it replaces the old one)."""
     tmp = folder.with_name(folder.name + ".tmp")
     if tmp.exists():
         import shutil
@@ -259,6 +261,8 @@ def _save_model(model, tokenizer, meta: dict, folder: Path, meta_file: str = MET
     model.save_pretrained(str(tmp))
     tokenizer.save(str(tmp / TOKENIZER_FILE))
     (tmp / meta_file).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    if extra is not None:
+        extra(tmp)
     if folder.exists():
         import shutil
 

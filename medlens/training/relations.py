@@ -43,7 +43,9 @@ from medlens.relations.pubtator import PubTatorDocument, read_pubtator
 from medlens.tagging.files import META_FILE, TOKENIZER_FILE, load_tokenizer, special_ids
 from medlens.training.loop import LoopSettings, fit, seed_everything
 from medlens.training.ner import (
+    TrainResult,
     _require_torch,
+    _save_model,
     default_base_model,
     length_sorted_batches,
 )
@@ -257,41 +259,21 @@ class RelationTrainConfig:
     max_docs: int | None = None
 
 
-@dataclass
-class RelationTrainResult:
-    best_dir: str
-    best_score: float
-    best_epoch: int
-    history: list[dict]
-    seconds: float
-    steps: int
-
-
 def save_relation_model(net, tokenizer, meta: dict, folder: Path) -> None:
     """Write a relation model folder atomically (encoder, ``head.safetensors``, tokenizer, ``labels.json``)."""
-    import os
-    import shutil
-
     from safetensors.torch import save_file
 
-    tmp = folder.with_name(folder.name + ".tmp")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    net.encoder.save_pretrained(str(tmp))
-    save_file({k: v.detach().contiguous() for k, v in net.classifier.state_dict().items()}, str(tmp / HEAD_FILE))
-    tokenizer.save(str(tmp / TOKENIZER_FILE))
-    (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-    if folder.exists():
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)
+    def head(tmp: Path) -> None:
+        save_file({k: v.detach().contiguous() for k, v in net.classifier.state_dict().items()}, str(tmp / HEAD_FILE))
+
+    _save_model(net.encoder, tokenizer, meta, folder, META_FILE, extra=head)
 
 
 def train_relations(config: RelationTrainConfig, *, resume: bool = False,
                     on_step: Callable[[dict], None] | None = None,
                     on_epoch: Callable[[dict], None] | None = None,
                     on_start: Callable[[dict], None] | None = None,
-                    trees: dict[str, Sequence[str]] | None = None) -> RelationTrainResult:
+                    trees: dict[str, Sequence[str]] | None = None) -> TrainResult:
     """Fine-tune the relation model; see :class:`RelationTrainConfig`.
 
     Args:
@@ -388,8 +370,8 @@ def train_relations(config: RelationTrainConfig, *, resume: bool = False,
               batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch, pool=10),
               batch_loss=batch_loss, evaluate=evaluate, save_best=save_best, resume=resume, t0=t0,
               on_step=on_step, on_epoch=on_epoch, on_start=started)
-    return RelationTrainResult(str(out / "best"), res.best_score, res.best_epoch, res.history,
-                               time.perf_counter() - t0, res.steps)
+    return TrainResult(str(out / "best"), res.best_score, res.best_epoch, res.history,
+                       time.perf_counter() - t0, res.steps)
 
 
 SAMPLE_DOCUMENTS = (

@@ -1,4 +1,8 @@
-"""Fixtures for the relation tests: the tiny PubTator file and a random-weight relation model (hidden 32, 2 layers)."""
+"""Fixtures for the relation tests: the tiny PubTator file and a random-weight relation model (hidden 32, 2 layers).
+
+``tests/fixtures/relations/tiny.PubTator.txt`` is written by hand for these tests: three invented documents
+(ids 1001-1003, sentences no corpus holds) in the PubTator format with real MeSH ids, a composite mention and an
+unlinked one (``-1``). Real CDR text is read from ../shared/data by the slow tests only."""
 
 from __future__ import annotations
 
