@@ -22,7 +22,9 @@ Triage is right when medlens's level equals the level of the true diagnosis's DD
 (1-2 emergency, 3 soon, 4-5 self-care; for mtsamples the most severe named diagnosis).
 
 Run: ``.venv/bin/python benchmarks/diagnosis_common.py`` (``--text-patients 300``, ``--seed 0``,
-``--no-readme``).
+``--no-readme``). Held-out set #2 (benchmarks/data/common_mtsamples_gold2.json, written blind by a separate
+annotator, split ``heldout2``): ``--only notes --gold benchmarks/data/common_mtsamples_gold2.json`` (prints, does
+not update the README).
 """
 
 from __future__ import annotations
@@ -154,8 +156,11 @@ def as_text(engine, k: CommonKnowledge, patients: list[dict], n: int, seed: int)
             "ms": 1000 * secs / len(r), "example": example}
 
 
-def notes(engine, k: CommonKnowledge, split: str) -> dict:
-    gold = json.loads((ROOT / "benchmarks/data/common_mtsamples_gold.json").read_text(encoding="utf-8"))["cases"]
+GOLD = ROOT / "benchmarks" / "data" / "common_mtsamples_gold.json"
+
+
+def notes(engine, k: CommonKnowledge, split: str, gold_path: Path = GOLD) -> dict:
+    gold = json.loads(Path(gold_path).read_text(encoding="utf-8"))["cases"]
     rows = {r["note_id"]: r for r in csv.DictReader((DATA / "mtsamples" / "notes.csv").open(encoding="utf-8"))}
     ranks, tri_ok, misses = [], [], Counter()
     t0 = time.perf_counter()
@@ -186,7 +191,13 @@ def main() -> None:
     ap.add_argument("--dev-only", action="store_true", help="mtsamples: the dev half only (for tuning)")
     ap.add_argument("--only", choices=["structured", "text", "notes"], default=None)
     ap.add_argument("--no-semantic", action="store_true", help="text inputs without the semantic matcher")
+    ap.add_argument("--gold", type=Path, default=GOLD,
+                    help="gold list of mtsamples notes (default: %(default)s); with another file every split it holds is "
+                         "scored (e.g. heldout2 of benchmarks/data/common_mtsamples_gold2.json) and the README is not updated")
     args = ap.parse_args()
+    other_gold = args.gold.resolve() != GOLD.resolve()
+    if not args.gold.is_file():
+        sys.exit(f"gold file not found: {args.gold}")
     if not (DATA / "ddxplus").is_dir():
         sys.exit(f"DDXPlus data not found at {DATA / 'ddxplus'}")
     k = CommonKnowledge.ddxplus()
@@ -204,10 +215,14 @@ def main() -> None:
         res["text"] = as_text(engine, k, patients, args.text_patients, args.seed)
         print("text", res["text"])
     if args.only in (None, "notes"):
-        for split in (("dev",) if args.dev_only else ("dev", "heldout")):
-            res[split] = notes(engine, k, split)
+        splits = ("dev", "heldout")
+        if other_gold:
+            found = {c["split"] for c in json.loads(args.gold.read_text(encoding="utf-8"))["cases"]}
+            splits = tuple(sorted(found, key=lambda s: (s != "dev", s)))
+        for split in (("dev",) if args.dev_only else splits):
+            res[split] = notes(engine, k, split, args.gold)
             print(split, res[split])
-    if args.no_readme or args.only:
+    if args.no_readme or args.only or other_gold:
         return
     info = run_info()
     m = info["machine"]
