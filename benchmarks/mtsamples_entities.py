@@ -19,13 +19,16 @@ and ``*_gold`` with the correct value where a verdict is false.
 every entity of the new output in the windows to ``--out``, carrying over the
 verdicts of entities whose span, label, link and assertion did not change (the
 others are left to judge). ``sample --second`` draws held-out set #2 the same way from 20 other notes (seed 29, 20 specialties at
-random, one note each) into ``mtsamples_entities_heldout2.jsonl``. ``score`` prints label precision, top-link precision
+random, one note each) into ``mtsamples_entities_heldout2.jsonl``; ``sample --third`` draws held-out set #3 the
+same way (seed 47) from 20 notes neither sample nor any MTSamples file of benchmarks/data (:data:`USED_BY`) took,
+into ``mtsamples_entities_heldout3.jsonl``. ``score`` prints label precision, top-link precision
 and assertion accuracy of judged files.
 
 Run::
 
     python benchmarks/mtsamples_entities.py sample
     python benchmarks/mtsamples_entities.py sample --second   # held-out set #2
+    python benchmarks/mtsamples_entities.py sample --third    # held-out set #3
     python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
     python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
 """
@@ -41,7 +44,10 @@ from collections import defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent.parent / "shared" / "data" / "mtsamples" / "notes.csv"
+# ../shared/data next to the project (also from a git worktree deeper down: the first parent that has it)
+DATA = next((p / "shared" / "data" / "mtsamples" / "notes.csv" for p in HERE.parents
+             if (p / "shared" / "data" / "mtsamples" / "notes.csv").exists()),
+            HERE.parent.parent / "shared" / "data" / "mtsamples" / "notes.csv")
 OUT = HERE / "data"
 SEED = 11
 N_NOTES = 40
@@ -111,15 +117,66 @@ def pick_notes2(notes: dict[str, dict]) -> list[tuple[str, str]]:
     return [(n, "heldout2") for n in chosen]
 
 
+SEED3 = 47
+# Files of benchmarks/data whose MTSamples notes held-out set #3 leaves out: every note of the entity sets
+# before it and every note another MTSamples benchmark judged (named, not globbed, so the draw stays the same
+# when later files appear).
+USED_BY = (
+    "mtsamples_entities_dev.jsonl", "mtsamples_entities_dev_after.jsonl", "mtsamples_entities_dev_after2.jsonl",
+    "mtsamples_entities_heldout.jsonl", "mtsamples_entities_heldout_after.jsonl",
+    "mtsamples_entities_heldout_after2.jsonl", "mtsamples_entities_heldout2.jsonl",
+    "mtsamples_entities_heldout2_after.jsonl", "mtsamples_entities_heldout2_after_seen.jsonl",
+    "assertion_cues_dev.jsonl", "assertion_cues_heldout.jsonl", "medication_lists_dev.jsonl",
+    "medication_lists_heldout.jsonl", "summarize_gold.jsonl", "common_mtsamples_gold.json",
+)
+
+
+def used_note_ids() -> set[str]:
+    """Note ids of the files :data:`USED_BY` names (those present)."""
+    used: set[str] = set()
+    for name in USED_BY:
+        path = OUT / name
+        if not path.exists():
+            continue
+        if path.suffix == ".json":
+            rows = json.loads(path.read_text(encoding="utf-8")).get("cases", [])
+        else:
+            rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
+        used |= {str(r["note_id"]) for r in rows if "note_id" in r}
+    return used
+
+
+def pick_notes3(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout3")`` of 20 notes none of :func:`pick_notes`, :func:`pick_notes2` or the files of
+    :data:`USED_BY` took (nor a copy of one's text): 20 specialties drawn at random (seed 47), one note of 600 to 6,000 characters from each."""
+    used = {n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)} | used_note_ids()
+    used_texts = {" ".join(notes[n]["transcription"].split()) for n in used if n in notes}  # copies under 2 specialties
+    rng = random.Random(SEED3)
+    by_spec: dict[str, list[str]] = defaultdict(list)
+    for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
+        if (nid not in used and " ".join(row["transcription"].split()) not in used_texts
+                and 600 <= len(row["transcription"]) <= 6000):
+            by_spec[row["medical_specialty"].strip()].append(nid)
+    specs = sorted(by_spec)
+    rng.shuffle(specs)
+    chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
+    chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
+    return [(n, "heldout3") for n in chosen]
+
+
 def cmd_sample(args) -> None:
     import medlens
 
     notes = read_notes()
     nlp = medlens.load()
-    second = getattr(args, "second", False)
-    rng = random.Random((SEED2 if second else SEED) + 1)
-    out = {"heldout2": []} if second else {"dev": [], "heldout": []}
-    for nid, split in (pick_notes2(notes) if second else pick_notes(notes)):
+    second, third = getattr(args, "second", False), getattr(args, "third", False)
+    if third:
+        rng, out, picked = random.Random(SEED3 + 1), {"heldout3": []}, pick_notes3(notes)
+    elif second:
+        rng, out, picked = random.Random(SEED2 + 1), {"heldout2": []}, pick_notes2(notes)
+    else:
+        rng, out, picked = random.Random(SEED + 1), {"dev": [], "heldout": []}, pick_notes(notes)
+    for nid, split in picked:
         note = notes[nid]
         _, rows = entity_rows(nlp, note, None)
         if not rows:
@@ -201,10 +258,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("sample")
-    p.add_argument("--second", action="store_true",
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--second", action="store_true",
                    help="sample held-out set #2 (20 notes the first sample did not take) instead")
+    g.add_argument("--third", action="store_true",
+                   help="sample held-out set #3 (20 notes no earlier sample or MTSamples benchmark file took) instead")
     p = sub.add_parser("rerun")
-    p.add_argument("--split", choices=["dev", "heldout", "heldout2"], required=True)
+    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3"], required=True)
     p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
     p.add_argument("--out", required=True)
     p = sub.add_parser("score")
