@@ -29,7 +29,10 @@ How an assertion is computed:
    historical trigger at a negation ("history of MI, no chest pain" -> chest
    pain is not historical).
    A trigger inside parentheses stops at the closing one ("the left eardrum
-   (not the surgical ear) has an infection").
+   (not the surgical ear) has an infection"). A rule's ``max_scope_after_entity``
+   caps the forward scope when the trigger follows an entity directly: "migraine
+   headaches without aura, left ear deafness" (the shipped "without") denies the
+   aura only.
 5. **Targets.** An entity is modified when it starts inside a forward scope or
    ends inside a backward scope. An entity that overlaps the trigger itself is
    never its target. Rules may restrict their targets with
@@ -142,6 +145,7 @@ class ContextRule(BaseModel):
     category: Category
     direction: Direction | None = None
     max_scope: int | None = Field(default=None, ge=1)
+    max_scope_after_entity: int | None = Field(default=None, ge=1)
     terminated_by: list[Category] | None = None
     allowed_labels: list[str] | None = None
     excluded_labels: list[str] | None = None
@@ -211,6 +215,7 @@ class _Compiled:
     allowed_labels: frozenset[str] | None
     excluded_labels: frozenset[str]
     excluded_sections: frozenset[str] = frozenset()
+    max_scope_after_entity: int | None = None
 
 
 @dataclass(slots=True)
@@ -324,6 +329,7 @@ class ContextDetector:
             allowed_labels=frozenset(rule.allowed_labels) if rule.allowed_labels is not None else None,
             excluded_labels=frozenset(excluded),
             excluded_sections=frozenset(rule.excluded_sections or ()),
+            max_scope_after_entity=rule.max_scope_after_entity,
         )
 
     # -- spaCy protocol -----------------------------------------------------
@@ -440,6 +446,9 @@ class ContextDetector:
 
         n_sents = len(sent_starts)
         n_tokens = len(doc)
+        in_ent = bytearray(n_tokens)
+        for e in doc.ents:
+            in_ent[e.start:e.end] = b"\x01" * (e.end - e.start)
         triggers: list[_Match] = []
         for i, m in enumerate(kept):
             rule = m.rule
@@ -463,6 +472,10 @@ class ContextDetector:
                 fwd_end = s_end
                 if rule.max_scope is not None:
                     fwd_end = min(fwd_end, m.end + rule.max_scope)
+                if rule.max_scope_after_entity is not None and m.start > 0 and in_ent[m.start - 1]:
+                    # "migraine headaches without aura, left ear deafness": right after an entity the
+                    # trigger qualifies it, so its scope is the next few words, not the rest of the list
+                    fwd_end = min(fwd_end, m.end + rule.max_scope_after_entity)
                 close = _closing_paren(doc, s_start, m.start, fwd_end)
                 if close is not None:  # "(not the surgical ear) has an infection": the aside ends the scope
                     fwd_end = close

@@ -164,3 +164,43 @@ def test_context_cues_section_defaults_spare_anatomy(nlp):
     got = statuses(nlp, text, "Swelling", "hands", "knees",
                    labels={"hands": "ANATOMY", "knees": "ANATOMY", "Swelling": "SYMPTOM"})
     assert got == ["hypothetical", "present", "present"]
+
+
+# -- third round (issue 11): cues read wrong on real notes ---------------------------------------------
+
+def test_context_cues_possibly_due_to_is_uncertain(nlp):
+    # "due to" ends a scope; "possibly due to" as a whole makes the cause uncertain
+    assert statuses(nlp, "Pain possibly due to muscle strain.", "Pain", "muscle strain") == ["present", "uncertain"]
+    assert statuses(nlp, "Anemia likely secondary to blood loss.", "Anemia", "blood loss") == ["present", "uncertain"]
+
+
+def test_context_cues_duration_history_is_current(nlp):
+    assert statuses(nlp, "He has a one-year history of right arm pain.", "right arm pain") == ["present"]
+    assert statuses(nlp, "She has a 10-year history of diabetes.", "diabetes") == ["present"]
+    assert statuses(nlp, "He has a history of asthma.", "asthma") == ["historical"]
+
+
+def test_context_cues_despite_ends_a_negation(nlp):
+    assert statuses(nlp, "There was no improvement despite the hyperglycemia.", "improvement", "hyperglycemia") == [
+        "negated", "present"]
+
+
+def test_context_cues_wishes_is_hypothetical(nlp):
+    assert statuses(nlp, "She wishes to have a breast augmentation.", "breast augmentation",
+                    label="PROCEDURE") == ["hypothetical"]
+
+
+def test_context_cues_uncertainty_does_not_run_down_a_long_list(nlp):
+    text = ("This is a likely metabolic syndrome of this gentleman with truncal obesity, hypertension, possible "
+            "insulin resistance, and some degree of fasting hyperglycemia.")
+    assert statuses(nlp, text, "metabolic syndrome", "truncal obesity", "hypertension", "insulin resistance",
+                    "hyperglycemia") == ["uncertain", "present", "present", "uncertain", "present"]
+
+
+def test_context_cues_without_after_an_entity_qualifies_it_only(nlp):
+    text = "Migraine headaches without aura, left ear deafness, and endometriosis."
+    assert statuses(nlp, text, "Migraine headaches", "aura", "left ear deafness", "endometriosis") == [
+        "present", "negated", "present", "present"]
+    # a "without" that starts a list still denies the list
+    assert statuses(nlp, "She is without fever, chills, or night sweats.", "fever", "chills", "night sweats") == [
+        "negated"] * 3

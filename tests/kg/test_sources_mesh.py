@@ -58,3 +58,28 @@ def test_mesh_repair_trees_and_trusted_ids():
     assert sorted(repair_trees(["94.750", "C18.452.3", "C19.246"])) == ["C18.452.394.750", "C19.246"]
     assert repair_trees(["C01.001"]) == ["C01.001"]
     assert trusted_ids(["D000001", "D000900", "D000003", "D000005", "D000003"]) == [True, False, True, True, False]
+
+
+def test_mesh_label_pathologic_processes_are_findings():
+    from medlens.kg.sources.lexicon import label_rules
+    from medlens.kg.sources.mesh import mesh_label
+
+    rules = label_rules().mesh
+    assert mesh_label(["C23.550.470"], rules) == "FINDING"  # Inflammation
+    assert mesh_label(["C23.550.717"], rules) == "FINDING"  # Necrosis
+    assert mesh_label(["C23.550.414.838"], rules) == "FINDING"  # Hematoma
+    # a pathologic process that another disease tree also files is a disease (Sepsis: C01 too)
+    assert mesh_label(["C01.757", "C23.550.470.790.500"], rules) == "DISEASE"
+    # syndromes filed under pathologic processes stay diseases
+    assert mesh_label(["C23.550.835"], rules) == "DISEASE"  # Shock
+    assert mesh_label(["C23.550.470.790"], rules) == "DISEASE"  # SIRS
+    assert mesh_label(["C23.888.119.344"], rules) == "SYMPTOM"  # Fever
+    assert mesh_label(["C14.280.647"], rules) == "DISEASE"
+    assert mesh_label(["F01.145"], rules) == "OTHER"
+
+
+def test_mesh_pathologic_process_records(mesh):
+    by_name = {c.name: c for c in mesh.concepts}
+    for name in ("Inflammation", "Fibrosis", "Necrosis", "Ischemia"):
+        assert by_name[name].label == "FINDING", name
+    assert by_name["Pneumonia"].label == "DISEASE"

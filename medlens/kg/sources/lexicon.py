@@ -80,13 +80,20 @@ class Icd10cmRules(_Strict):
 class MeshRules(_Strict):
     """MeSH terms are SYMPTOM when a tree number starts with one of ``symptom_tree_prefixes``,
     ``default_label`` when one starts with one of ``disease_tree_prefixes``, else ``other_label``
-    (the package also lists psychology and family terms such as "Fathers", trees F01/F04/I01/M01)."""
+    (the package also lists psychology and family terms such as "Fathers", trees F01/F04/I01/M01).
+    A term whose disease-tree numbers all start with one of ``finding_tree_prefixes`` (C23.550,
+    Pathologic Processes: "inflammation", "fibrosis", "necrosis", "ischemia") is ``finding_label``:
+    a process seen in a body, not a disease of its own; not those under ``finding_tree_exceptions``
+    (syndromes filed there: shock, systemic inflammatory response syndrome, premenstrual syndrome)."""
 
     symptom_tree_prefixes: list[str]
     symptom_label: Label
     disease_tree_prefixes: list[str]
     default_label: Label
     other_label: Label
+    finding_tree_prefixes: list[str] = []
+    finding_label: Label = "FINDING"
+    finding_tree_exceptions: list[str] = []
 
 
 class UmlsRules(_Strict):

@@ -146,6 +146,23 @@ def trusted_ids(ids: list[str]) -> list[bool]:
     return [in_run[n] and run_counts[ids[n]] == 1 for n in range(len(ids))]
 
 
+def mesh_label(trees: list[str], rules) -> str:
+    """The label of a MeSH record from its tree numbers (``rules``: the ``mesh`` section of
+    ``label_rules.json``): SYMPTOM under signs and symptoms (C23.888); FINDING when every disease-tree
+    number is a pathologic process (C23.550: "inflammation", "necrosis", "fibrosis"; not the syndromes
+    of ``finding_tree_exceptions``); DISEASE under
+    the other disease trees (C, F03); else OTHER."""
+    if any(t.startswith(p) for t in trees for p in rules.symptom_tree_prefixes):
+        return rules.symptom_label
+    disease = [t for t in trees if t.startswith(tuple(rules.disease_tree_prefixes))]
+    if not disease:
+        return rules.other_label
+    if rules.finding_tree_prefixes and all(t.startswith(tuple(rules.finding_tree_prefixes))
+                                           and not t.startswith(tuple(rules.finding_tree_exceptions)) for t in disease):
+        return rules.finding_label
+    return rules.default_label
+
+
 def read_mesh_diseases(trust_ids: bool = False, medic: list | None = None,
                        descriptors: dict[str, str] | None = None) -> SourceData:
     """MeSH diseases with their name variants and tree hierarchy.
@@ -238,12 +255,7 @@ def read_mesh_diseases(trust_ids: bool = False, medic: list | None = None,
         concept_of[key] = cid
         for t in trees:
             tree_owner.setdefault(t, cid)
-        if any(t.startswith(p) for t in trees for p in rules.symptom_tree_prefixes):
-            label = rules.symptom_label
-        elif any(t.startswith(p) for t in trees for p in rules.disease_tree_prefixes):
-            label = rules.default_label
-        else:
-            label = rules.other_label
+        label = mesh_label(trees, rules)
         name = str(rec.get("name") or key)
         concepts.append(Concept(cid, name, SOURCE, label, None, attrs))
         synonyms.append(Synonym(cid, name, "preferred", SOURCE))
