@@ -21,7 +21,8 @@ test-slow: setup-dev $(KG)
 # runtime: what `pip install medlens` gives (no torch)
 setup: $(VENV)/.installed
 
-# tests and training: adds pytest, the service test tools and the `train` extra (torch==2.13.0, CPU)
+# tests and training: adds pytest, the service test tools, the `train` extra (torch==2.13.0, CPU) and the
+# `ray` extra (ray, pyarrow: `medlens batch`, whose tests start a two-node Ray cluster on this machine)
 setup-dev: $(VENV)/.installed-dev
 
 $(VENV)/.installed: pyproject.toml
@@ -33,7 +34,7 @@ $(VENV)/.installed: pyproject.toml
 $(VENV)/.installed-dev: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,train]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,train,ray]'
 	touch $(VENV)/.installed $@
 
 # rebuilt when the code or data that define the graph change (a stale graph is refused at load)

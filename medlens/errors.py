@@ -132,3 +132,25 @@ class Errors:
     E360 = "Research questions over a context need the yes/no/maybe model (medlens.qa.research), which this installation lacks ({details})."
     E361 = "Give either a context or documents for a question, not both."
     E362 = "--top must be between 1 and {limit}, got {value}."
+
+    # batch jobs at scale (medlens batch, medlens/engines: E900-E919)
+    E900 = "Unknown input kind '{value}'. Accepted kinds: {opts}."
+    E901 = "{path}: no column '{column}' ({option}); its columns: {opts}."
+    E902 = "{path} cannot be read as {kind}: {details}"
+    E903 = "{path} is a database: give the query with --query, e.g. --query \"SELECT id, text FROM notes\"."
+    E904 = "{where}: {details}"
+    E905 = "{what} needs the '{extra}' extra: pip install 'medlens[{extra}]'."
+    E906 = "{path}: a database URL needs SQLAlchemy and its driver (pip install sqlalchemy); a SQLite file needs neither."
+    E907 = "The query failed: {details}. Query: {query}"
+    E908 = "{where}: no text (the '{column}' value is empty or missing)."
+    E909 = ("{path} already holds a batch job ({done} of {total} partitions written). Pass --resume to finish it, or "
+            "choose an empty --output folder.")
+    E910 = ("{path} holds a job of other settings ({details}); --resume continues only the same job. Use the same "
+            "input and options, or a new --output folder.")
+    E911 = ("{path}: the input has {found} documents now, {expected} when the job started; --resume needs the same "
+            "input (write to a new --output folder to start over).")
+    E912 = "The worker process died while processing this document ({details}); the document was skipped."
+    E913 = "No batch worker could be started or kept alive for {seconds:.0f} s ({details})."
+    E914 = "Cannot connect to the Ray cluster at {address}: {details}"
+    E915 = "Unknown batch task '{value}'. Accepted tasks: {opts}."
+    E916 = "Unknown output format '{value}' for a batch. Accepted: {opts}."

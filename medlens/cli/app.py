@@ -162,6 +162,9 @@ def _components(base: tuple[str, ...], classify: bool) -> tuple[str, ...]:
 
 
 # after `analyze`, in the order `medlens --help` lists them
+from medlens.cli.batch import batch_cli  # noqa: E402
+
+app.command("batch")(batch_cli)
 app.command("diagnose")(diagnose_cli)
 app.command("summarize")(summarize_cli)
 app.command("deid")(deid_cli)
