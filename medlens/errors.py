@@ -107,6 +107,14 @@ class Errors:
     E344 = "{what} must be {expected}, got {type}."
     E345 = "No research-question model at {path} ({details}). Train one with `medlens train qa` and export it with `medlens export`."
     E346 = "{path} is not a medlens research-question model: {details}"
+    # NER distillation (medlens/training/distill.py: E880-E889)
+    E880 = "No teacher model at {path}: give the folder of a trained NER model (OUTPUT/best of `medlens train ner`, or an exported folder with model.int8.onnx such as medlens/assets/ner)."
+    E881 = "{path} cannot be a distillation teacher: {details}"
+    E882 = "--student-layers must be between 1 and {max} (the teacher has {layers} layers; a student keeps fewer), got {value}."
+    E883 = "No unlabeled text for distillation: {details}. Give .txt files (blank lines between documents), .jsonl files ({{\"text\": ...}}) or .csv files with a text column, or folders of them."
+    E884 = "The training data has labels the teacher does not know: {missing}; the teacher knows: {opts}."
+    E885 = "{name} must be {expected}, got {value}."
+    E886 = "{path}, CSV: no text column ({details}); columns: {opts}."
     # summaries (medlens/summarize)
     E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
     E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."

@@ -83,13 +83,21 @@ def train_ner_cli(
     freeze_embeddings: Annotated[bool, typer.Option("--freeze-embeddings", help="Keep the word embeddings fixed (faster on CPU).")] = False,
     pack_sentences: Annotated[bool, typer.Option("--pack-sentences", help="Read each file's sentences as consecutive sentences of documents: windows of as many whole sentences as fit (train and dev), as the pipeline reads a document.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from OUTPUT/train_state.pt.")] = False,
+    teacher: Annotated[Optional[Path], typer.Option("--teacher", help="Distil this NER model (a `train ner` checkpoint, or an exported folder with model.int8.onnx such as medlens/assets/ner) into a student with its first --student-layers layers.")] = None,
+    student_layers: Annotated[int, typer.Option("--student-layers", help="With --teacher: encoder layers the student keeps (fewer than the teacher's).")] = 3,
+    unlabeled: Annotated[list[Path], typer.Option("--unlabeled", "-u", help="With --teacher: unlabeled text the teacher labels (repeatable): .txt (blank line between documents), .jsonl {\"text\"}, .csv with a text column, or folders of them.")] = [],
+    unlabeled_limit: Annotated[Optional[int], typer.Option("--unlabeled-limit", help="With --teacher: at most this many unlabeled sentences (drawn at random, seeded).")] = None,
+    distill_alpha: Annotated[float, typer.Option("--distill-alpha", help="With --teacher: weight of the gold labels' cross-entropy; 1 - alpha weighs the KL to the teacher.")] = 0.5,
+    temperature: Annotated[float, typer.Option("--temperature", help="With --teacher: softmax temperature of the KL term.")] = 2.0,
 ) -> None:
-    """Fine-tune a token classifier (NER) on BIO TSV or span JSONL files.
+    """Fine-tune a token classifier (NER) on BIO TSV or span JSONL files, or distil one (--teacher).
 
     Example:
 
       medlens train ner -t ncbi/train.tsv:Disease=DISEASE -t bc5cdr/train.tsv:Disease=DISEASE,Chemical=CHEMICAL
       -d ncbi=ncbi/devel.tsv:Disease=DISEASE -d bc5cdr=bc5cdr/devel.tsv:Disease=DISEASE,Chemical=CHEMICAL -o /tmp/ner
+
+      medlens train ner --teacher medlens/assets/ner --student-layers 3 -u notes.csv -u abstracts/ -t ... -d ... -o /tmp/student
     """
     from medlens.training.data import parse_corpus_arg
     from medlens.training.ner import NerTrainConfig, train_ner
@@ -105,6 +113,17 @@ def train_ner_cli(
             dev_sets[name] = (str(p), m)
     except MedlensError as exc:
         _fail(str(exc))
+    if teacher is not None:
+        if pack_sentences:
+            _fail("--pack-sentences is not supported with --teacher (the student reads single sentences)")
+        _distill_cli(teacher, train_files, dev_sets, output, base_model=base_model, student_layers=student_layers,
+                     unlabeled=unlabeled, unlabeled_limit=unlabeled_limit, alpha=distill_alpha, temperature=temperature,
+                     epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, patience=patience,
+                     checkpoint_every=checkpoint_every, threads=threads, max_steps=max_steps,
+                     freeze_embeddings=freeze_embeddings, resume=resume)
+        return
+    if unlabeled:
+        _fail("--unlabeled is only read with --teacher (distillation)")
     config = NerTrainConfig(train=train_files, dev=dev_sets, output=str(output), base_model=str(base_model) if base_model else None,
                             epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, stride=stride, seed=seed,
                             patience=patience, checkpoint_every=checkpoint_every, threads=threads, max_steps=max_steps,
@@ -122,6 +141,48 @@ def train_ner_cli(
     try:
         with bar:
             result = train_ner(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start)
+    except MedlensError as exc:
+        _fail(str(exc))
+    err.print(f"best epoch {result.best_epoch} (mean dev strict F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "
+              f"{result.steps} steps in {result.seconds / 60:.1f} min")
+
+
+def _distill_cli(teacher: Path, train_files, dev_sets, output: Path, *, base_model, student_layers: int, unlabeled,
+                 unlabeled_limit, alpha: float, temperature: float, epochs: int, batch_size: int, lr: float, seed: int,
+                 patience: int, checkpoint_every: int, threads, max_steps, freeze_embeddings: bool, resume: bool) -> None:
+    """``train ner --teacher``: :func:`medlens.training.distill.distill_ner` with a progress bar."""
+    from medlens.training.distill import DistillConfig, distill_ner
+
+    config = DistillConfig(teacher=str(teacher), train=train_files, unlabeled=[str(u) for u in unlabeled],
+                           output=str(output), student_layers=student_layers, unlabeled_limit=unlabeled_limit,
+                           alpha=alpha, temperature=temperature, dev=dev_sets,
+                           base_model=str(base_model) if base_model else None, epochs=epochs, batch_size=batch_size,
+                           lr=lr, seed=seed, patience=patience, checkpoint_every=checkpoint_every, threads=threads,
+                           max_steps=max_steps, freeze_embeddings=freeze_embeddings)
+    bar, on_start, on_step = _progress(
+        lambda info: (f"student: {student_layers} of the teacher's {info['teacher_layers']} layers ({info['teacher_kind']} "
+                      f"teacher); {info['sentences']} labeled sentences -> {info['labeled_windows']} windows, "
+                      f"{info['unlabeled']} unlabeled sentences -> {info['examples'] - info['labeled_windows']} windows "
+                      f"({info['excluded_documents']} of {info['documents']} documents left out: they hold dev sentences)"))
+    shown = {"at": -1}
+
+    def on_teacher(done: int, total: int) -> None:
+        pct = 100 * done // max(total, 1)
+        if pct // 10 != shown["at"] or done == total:
+            shown["at"] = pct // 10
+            err.print(f"teacher soft labels: {done}/{total} windows ({pct}%)", highlight=False)
+
+    def on_epoch(rec: dict) -> None:
+        parts = [f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min)"]
+        for name in dev_sets:
+            st = rec[name]["strict"]
+            parts.append(f"{name}: " + ", ".join(f"{t} {100 * v['f1']:.2f}" for t, v in st.items()))
+        err.print(" | ".join(parts), highlight=False)
+
+    try:
+        with bar:
+            result = distill_ner(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start,
+                                 on_teacher=on_teacher)
     except MedlensError as exc:
         _fail(str(exc))
     err.print(f"best epoch {result.best_epoch} (mean dev strict F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "

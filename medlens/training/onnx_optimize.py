@@ -179,6 +179,14 @@ def _dequantized_weights(int8_path: Path) -> dict[str, object]:
     return weights
 
 
+def infer_layer_count(names) -> int:
+    """Encoder layers of a BERT state dict (keys ``bert.encoder.layer.K.*``): the highest ``K`` + 1, 0 if none."""
+    import re
+
+    found = [int(m.group(1)) for n in names if (m := re.search(r"encoder\.layer\.(\d+)\.", n))]
+    return max(found) + 1 if found else 0
+
+
 def recover_checkpoint(model_dir: str | Path, output: str | Path, base_model: str | Path | None = None) -> Path:
     """A PyTorch checkpoint folder rebuilt from an unfused int8 model folder (``model.int8.onnx``).
 
@@ -190,7 +198,8 @@ def recover_checkpoint(model_dir: str | Path, output: str | Path, base_model: st
         model_dir: folder with ``model.int8.onnx``, ``tokenizer.json`` and ``labels.json``.
         output: checkpoint folder to write (``config.json``, weights, ``tokenizer.json``, ``labels.json``).
         base_model: folder whose ``config.json`` gives the encoder's shape (attention heads,
-            ...); None uses the default base model (all-MiniLM-L6-v2).
+            ...); None uses the default base model (all-MiniLM-L6-v2). The number of layers is
+            read from the weights (a distilled student keeps fewer than its base model).
 
     Returns:
         ``output``.
@@ -207,10 +216,14 @@ def recover_checkpoint(model_dir: str | Path, output: str | Path, base_model: st
 
         base_model = default_base_model()
     config = json.loads((Path(base_model) / "config.json").read_text(encoding="utf-8"))
+    weights = {k: torch.from_numpy(v) for k, v in _dequantized_weights(src / "model.int8.onnx").items()}
+    # a distilled student keeps only the first layers of its teacher: the weights say how many
+    layers = infer_layer_count(weights)
+    if layers:
+        config["num_hidden_layers"] = layers
     config.update(num_labels=len(meta["labels"]), id2label=dict(enumerate(meta["labels"])),
                   label2id={lab: i for i, lab in enumerate(meta["labels"])}, architectures=["BertForTokenClassification"])
     model = BertForTokenClassification(BertConfig(**{k: v for k, v in config.items() if not k.startswith("_")}))
-    weights = {k: torch.from_numpy(v) for k, v in _dequantized_weights(src / "model.int8.onnx").items()}
     state = model.state_dict()
     missing = [k for k in state if k not in weights and not k.endswith("position_ids")]
     extra = [k for k in weights if k not in state]
