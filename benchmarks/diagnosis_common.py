@@ -33,6 +33,7 @@ import argparse
 import ast
 import csv
 import json
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -48,7 +49,7 @@ from build_common_gold import split_note  # noqa: E402
 from medlens.reasoning.common import URGENCY, CommonKnowledge, CommonScorer, triage  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = Path(os.environ.get("MEDLENS_SHARED_DATA", ROOT.parent / "shared" / "data"))
 HEADING = "Differential diagnosis: common diseases (DDXPlus knowledge)"
 
 

@@ -59,6 +59,10 @@ NOTE_HISTORY_FACTOR = 30.0
 """The same in a clinical note, where a chronic disease of the past history is an active problem the visit
 follows (not for an acute disease known only through its underlying one, e.g. asthma for an asthma attack) (the notes' assessments name it far more often than a patient's "I had asthma" makes an asthma attack
 likely); chosen on the mtsamples dev half (10, 30, 100 and 300 were tried: 30 gave the top-1 of 100 and 300)."""
+CHIEF_FACTOR = 10.0
+"""Likelihood ratio of a disease the chief complaint / reason for visit names (on top of a stated or known
+condition): of the diseases a note names, the one the visit is for (a consult for a new lung cancer that names
+a pneumothorax and pulmonary edema on the way). Chosen on the mtsamples dev half."""
 NOTE_MAX_FINDINGS = 5.0
 """For notes: the findings' summed log-likelihood is scaled by ``min(1, NOTE_MAX_FINDINGS / n)`` (n = present
 findings + absent ones at their weight), as if at most that many independent findings were counted. A long
@@ -470,8 +474,10 @@ class CommonScorer:
 
     def __init__(self, knowledge: CommonKnowledge, leak: float = NOTE_LEAK, stated_factor: float = STATED_FACTOR,
                  absent_weight: float = ABSENT_WEIGHT, history_factor: float = HISTORY_FACTOR,
-                 max_findings: float | None = None, lab_factor: float = LAB_FACTOR) -> None:
+                 max_findings: float | None = None, lab_factor: float = LAB_FACTOR,
+                 chief_factor: float = CHIEF_FACTOR) -> None:
         self.k = knowledge
+        self.chief_factor = chief_factor
         self.lab_factor = lab_factor
         self.max_findings = max_findings
         self.history_factor = history_factor
@@ -485,7 +491,7 @@ class CommonScorer:
 
     def score(self, present: Sequence[int], absent: Sequence[int] = (), stated: Sequence[int] = (),
               age: float | None = None, sex: str | None = None, use_prior: bool = True, known: Sequence[int] = (),
-              measured: Sequence[int] = (), underlying: Sequence[int] = ()
+              measured: Sequence[int] = (), underlying: Sequence[int] = (), chief: Sequence[int] = ()
               ) -> tuple[np.ndarray, dict[int, str], np.ndarray]:
         """Log-posterior (unnormalized) of each disease.
 
@@ -496,6 +502,7 @@ class CommonScorer:
             measured: disease indices an abnormal result shows (a low hemoglobin: anemia).
             underlying: the known diseases known only through their underlying chronic disease (asthma for an
                 asthma attack, COPD for its exacerbation): always ``HISTORY_FACTOR``, a risk, not the disease.
+            chief: disease indices the chief complaint / reason for visit names (``CHIEF_FACTOR`` more).
             age, sex: the patient's, when known.
             use_prior: add the log prior.
 
@@ -521,6 +528,8 @@ class CommonScorer:
         for d in measured:
             if d not in stated:
                 s[d] += np.log(self.lab_factor)
+        for d in dict.fromkeys(chief):
+            s[d] += np.log(self.chief_factor)
         excluded: dict[int, str] = {}
         factors = np.ones(len(k.ids))
         if age is not None or sex is not None:

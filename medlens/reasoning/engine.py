@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +66,15 @@ from medlens.reasoning.models import (
     Suggestion,
     Triage,
 )
-from medlens.reasoning.patient import lab_threshold, low_lab_value, read_patient, scan_text, section_at, section_spans
+from medlens.reasoning.patient import (
+    NEGATION,
+    lab_threshold,
+    low_lab_value,
+    read_patient,
+    scan_text,
+    section_at,
+    section_spans,
+)
 from medlens.reasoning.phenotype import PhenotypeIndex, ScorerSettings
 from medlens.reasoning.rules import LabValue, RuleEngine, RuleSet, load_rules
 from medlens.reasoning.tables import DiseaseSymptomTable, NaiveBayesScorer, symptom_text
@@ -74,6 +83,45 @@ TABLE_PREFIX = "SYMPTOM:"
 MODES = ("auto", "common", "rare")
 SHORT_TEXT = 800
 """Texts up to this many characters are patient descriptions: their symptom words are also read literally."""
+NOTE_HEADERS = 2
+"""A text with at least this many clinical section headers ("SUBJECTIVE:", "HEENT:", "Lungs:") is a clinical note
+however short it is (see :func:`is_note`)."""
+
+
+@lru_cache(maxsize=1)
+def _section_detector():
+    from medlens.components.sections import SectionDetector
+
+    return SectionDetector()
+
+
+def chief_complaint_spans(text: str | None) -> list[tuple[int, int]]:
+    """``(start, end)`` of the body of each chief-complaint / reason-for-visit section of a text (the
+    ``chief_complaint`` headers of ``resources/en/sections.json``)."""
+    if not text:
+        return []
+    headers = list(_section_detector().find_headers(text))
+    out = []
+    for i, (category, _start, _end, body) in enumerate(headers):
+        if category == "chief_complaint":
+            out.append((body, headers[i + 1][1] if i + 1 < len(headers) else len(text)))
+    return out
+
+
+def is_note(text: str | None) -> bool:
+    """Whether a text is a clinical note (read with the note settings) rather than a patient's description.
+
+    Longer than ``SHORT_TEXT`` characters, or with at least ``NOTE_HEADERS`` section headers of
+    ``resources/en/sections.json``: a short SOAP note ("SUBJECTIVE: ... OBJECTIVE: ... Heart: Regular.
+    Lungs: Clear.") is a note, and the semantic matcher, made for lay wording, would read its exam lines as
+    symptoms ("Heart: Regular" as palpitations, "Heart rate is 80" as tachycardia).
+    """
+    if not text:
+        return False
+    if len(text) > SHORT_TEXT:
+        return True
+    headers = _section_detector().find_headers(text)
+    return sum(1 for _ in zip(range(NOTE_HEADERS), headers)) >= NOTE_HEADERS
 
 
 def _entropy(p: np.ndarray) -> float:
@@ -212,7 +260,7 @@ class DiagnosisEngine:
                  json_items: str | Sequence | None = None, doc: Doc | None = None) -> list[Finding]:
         """Collect findings from any mix of inputs (see :class:`FindingExtractor`).
 
-        Texts longer than ``SHORT_TEXT`` characters are read as clinical notes: the semantic matcher is
+        Clinical notes (:func:`is_note`: longer than ``SHORT_TEXT`` characters, or with section headers): the semantic matcher is
         left out for them (on the mtsamples dev notes it cost 6 points of top-1 and 11 of triage: clinical
         wording is coded by the pipeline, and clause-level similarity adds loose matches). Shorter texts are
         patient texts: "my 4 year old son has a fever" is the son's fever, not family history.
@@ -222,8 +270,8 @@ class DiagnosisEngine:
         if doc is not None:
             out += self.extractor.from_doc(doc)
         if text:
-            out += self.extractor.from_text(text, phrases, semantic=len(text) <= SHORT_TEXT,
-                                              patient_text=len(text) <= SHORT_TEXT)
+            note = is_note(text)
+            out += self.extractor.from_text(text, phrases, semantic=not note, patient_text=not note)
         if symptoms:
             out += self.extractor.from_symptoms(symptoms, phrases)
         if hpo:
@@ -457,7 +505,7 @@ class DiagnosisEngine:
             if f.counted:
                 (used if mapped or (f.status == "present" and self._stated(f)) else unmapped).append(f)
         if text:
-            for m in scan_text(text, k.features, symptoms=len(text) <= SHORT_TEXT):
+            for m in scan_text(text, k.features, symptoms=not is_note(text)):
                 feat = k.features[m.feature]
                 if m.context == "family" and not feat.family:
                     continue
@@ -471,6 +519,31 @@ class DiagnosisEngine:
             if r.status == "absent" and i in present:
                 risks[i] = r.model_copy(update={"status": "present"})
         return present, absent, stated, known, used, unmapped, list(risks.values())
+
+    def chief(self, findings: Sequence[Finding], text: str | None) -> list[int]:
+        """Diseases the chief complaint / reason for visit names ("REASON FOR CONSULTATION: New diagnosis of
+        non-small cell lung cancer"): by a present finding there that states the disease, or by the disease's
+        words in it (not negated)."""
+        spans = chief_complaint_spans(text)
+        if not spans:
+            return []
+        k = self.common
+        out: list[int] = []
+        for f in findings:
+            if f.start is not None and f.status == "present" and f.counted and f.origin != "hpo" \
+                    and any(a <= f.start < b for a, b in spans):
+                out += [d for d in self._stated(f) if d not in out]
+        for a, b in spans:
+            part = text[a:b]
+            for d, pats in enumerate(k.stated):
+                if d in out:
+                    continue
+                for rx in pats:
+                    m = rx.search(part)
+                    if m and not NEGATION.search(part[max(0, m.start() - 60):m.start()]):
+                        out.append(d)
+                        break
+        return out
 
     def measured(self, text: str | None, patient: Patient, labs: Sequence[LabValue] = ()) -> dict[int, str]:
         """Diseases an abnormal result shows (the knowledge's ``low_lab``: a hemoglobin below the WHO threshold
@@ -498,8 +571,8 @@ class DiagnosisEngine:
         settings = dict(self.common_settings)
         # a note mentions much the knowledge does not model (comorbidities, procedures): a finding a disease's
         # knowledge does not list weighs less against it than in a patient's short description
-        settings.setdefault("leak", NOTE_LEAK if text and len(text) > SHORT_TEXT else LEAK)
-        note = bool(text and len(text) > SHORT_TEXT)
+        note = is_note(text)
+        settings.setdefault("leak", NOTE_LEAK if note else LEAK)
         settings.setdefault("max_findings", NOTE_MAX_FINDINGS if note else None)
         if note:
             settings.setdefault("history_factor", NOTE_HISTORY_FACTOR)
@@ -516,8 +589,9 @@ class DiagnosisEngine:
         said = [w for f in findings if f.status in ("historical", "present") for w in (f.text, f.name) if w]
         underlying = [d for d in known if k.underlying and k.underlying[d] and not any(
             rx.search(w) for rx in k.stated[d] for w in said)]
+        chief = self.chief(findings, text)
         scores, excl, factors = scorer.score(list(present), list(absent), stated, patient.age, patient.sex, known=known,
-                                             measured=list(measured), underlying=underlying)
+                                             measured=list(measured), underlying=underlying, chief=chief)
         probs = scorer.probabilities(scores)
         for d, why in excl.items():
             result.excluded_diagnoses.append(ExcludedDiagnosis(id=k.ids[d], name=k.names[d], reason=why))
@@ -549,6 +623,10 @@ class DiagnosisEngine:
                 sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
                                        relation="stated_diagnosis", term=k.ids[d], term_name=k.names[d], match="exact",
                                        weight=round(float(np.log(scorer.stated_factor)), 4), source=k.name))
+            if d in chief:
+                sup.insert(0, Evidence(finding=k.ids[d], finding_name=k.names[d], finding_status="present",
+                                       relation="chief_complaint", term=k.ids[d], term_name=k.names[d], match="exact",
+                                       weight=round(float(np.log(scorer.chief_factor)), 4), source=k.name))
             sup.sort(key=lambda e: -e.weight)
             con.sort(key=lambda e: e.weight)
             asked = set(present) | set(absent)

@@ -62,7 +62,8 @@ class Evidence(_Model):
     text: str | None = None
     relation: str = Field(description="has_phenotype, lacks_phenotype, table (a CSV disease-symptom table), "
                                       "p_finding_given_disease (common-disease knowledge), stated_diagnosis (the text names "
-                                      "the disease as current), known_condition (a chronic disease in the past history) or "
+                                      "the disease as current), known_condition (a chronic disease in the past history), "
+                                      "chief_complaint (the chief complaint / reason for visit names the disease) or "
                                       "abnormal_result (a lab value that shows the disease: low hemoglobin, anemia)")
     term: str | None = Field(None, description="the disease's annotated term or table symptom")
     term_name: str | None = None

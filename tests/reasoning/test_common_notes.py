@@ -1,0 +1,98 @@
+"""Issue 12, third round: how clinical notes are read by the common-disease differential (short notes,
+the chief complaint, words that only look like symptoms)."""
+
+import numpy as np
+import pytest
+
+from medlens.reasoning.common import CHIEF_FACTOR, NOTE_HISTORY_FACTOR, CommonKnowledge, CommonScorer
+from medlens.reasoning.models import Finding
+from medlens.reasoning.patient import scan_text
+
+SOAP = ("SUBJECTIVE:,  Overall, she has been doing well.  Review of systems is otherwise unremarkable. ,OBJECTIVE:,  "
+        "Her blood pressure is 110/60.  HEENT:  Unremarkable.  Neck:  Unremarkable.  Lungs:  Clear.  Heart:  Regular.")
+
+
+@pytest.fixture(scope="module")
+def ddx() -> CommonKnowledge:
+    return CommonKnowledge.ddxplus()
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_kg, nlp):
+    from medlens.reasoning.engine import DiagnosisEngine
+
+    return DiagnosisEngine(tiny_kg, nlp=nlp)
+
+
+@pytest.mark.parametrize("text,note", [
+    (SOAP, True),  # short, but section headers: a note
+    ("HPI: 45 yo F with dysuria.", False),  # one header is not enough
+    ("I have a cough and a fever since Monday. My chest hurts when I breathe.", False),
+    ("The patient comes for a cough. " * 30, True),  # long
+    ("", False),
+])
+def test_is_note(text, note):
+    from medlens.reasoning.engine import is_note
+
+    assert is_note(text) is note
+
+
+def test_short_soap_note_uses_the_note_settings(engine):
+    """A short SOAP note is read as a note: a chronic disease of its history weighs as in a long note."""
+    afib = Finding(id="X:af", name="Atrial fibrillation", text="atrial fibrillation", status="historical")
+    cough = Finding(id="X:c", name="Cough", text="cough")
+    res = engine.diagnose([afib, cough], text=SOAP, mode="common", top=49)
+    w = next(e.weight for d in res.diagnoses if d.name == "Atrial fibrillation" for e in d.supporting
+             if e.relation == "known_condition")
+    assert w == pytest.approx(np.log(NOTE_HISTORY_FACTOR), abs=1e-3)
+
+
+@pytest.mark.parametrize("clause,heavy", [
+    ("Her blood pressure is 110/60.", False),
+    ("He is a heavy smoker with heavy alcohol use.", False),
+    ("Pulse pressure was wide.", False),
+    ("He has chest pressure since this morning.", True),
+    ("A crushing pain in the chest.", True),
+    ("The pain feels heavy.", True),
+])
+def test_blood_pressure_is_not_a_heavy_pain(ddx, clause, heavy):
+    key = "douleurxx_carac@pressure"
+    got = {ddx.features[m.feature].key for m in scan_text(clause, ddx.features, symptoms=True)}
+    assert (key in got) is heavy
+
+
+def test_chief_complaint_factor_in_the_scorer(ddx):
+    s = CommonScorer(ddx)
+    pneu = ddx.disease_index["DDXPLUS:pneumonia"]
+    feats = [ddx.feature_index["toux"]]
+    base, _, _ = s.score(feats, stated=[pneu])
+    chief, _, _ = s.score(feats, stated=[pneu], chief=[pneu])
+    assert chief[pneu] - base[pneu] == pytest.approx(np.log(CHIEF_FACTOR))
+    others = np.arange(len(ddx.ids)) != pneu
+    np.testing.assert_array_equal(chief[others], base[others])
+
+
+def test_the_disease_the_visit_is_for_leads(engine):
+    """Of the diseases a note names, the one of the chief complaint / reason for visit leads."""
+    text = ("REASON FOR CONSULTATION:,  New diagnosis of lung cancer.,HISTORY OF PRESENT ILLNESS: , A 47-year-old man "
+            "with pulmonary edema and a pneumothorax on the CT.  " + "He is otherwise well.  " * 30)
+    start = text.index("lung cancer")
+    found = [Finding(id="X:lc", name="Lung cancer", text="lung cancer", start=start, end=start + 11),
+             Finding(id="X:pe", name="Pulmonary edema", text="pulmonary edema", start=text.index("pulmonary edema")),
+             Finding(id="X:px", name="Pneumothorax", text="pneumothorax", start=text.index("pneumothorax"))]
+    k = engine.common
+    assert engine.chief(found, text) == [k.disease_index["DDXPLUS:pulmonary_neoplasm"]]
+    res = engine.diagnose(found, text=text, mode="common", top=49)
+    lc = next(d for d in res.diagnoses if d.name == "Pulmonary neoplasm")
+    cc = [e for e in lc.supporting if e.relation == "chief_complaint"]
+    assert len(cc) == 1 and cc[0].weight == pytest.approx(np.log(CHIEF_FACTOR), abs=1e-3)
+    # the same note without its reason for visit: no chief complaint, the lung cancer weighs less
+    plain = text.replace("REASON FOR CONSULTATION:,  ", "")
+    assert engine.chief(found, plain) == []
+    res2 = engine.diagnose(found, text=plain, mode="common", top=49)
+    lc2 = next(d for d in res2.diagnoses if d.name == "Pulmonary neoplasm")
+    assert lc.probability > 3 * lc2.probability and lc.rank <= lc2.rank
+    assert not any(e.relation == "chief_complaint" for d in res2.diagnoses for e in d.supporting)
+    # a negated disease in the chief complaint is not the reason for the visit
+    assert engine.chief([], "CHIEF COMPLAINT: No pneumonia, cough.,HPI: x") == []
+    assert engine.chief([], "CHIEF COMPLAINT: Pneumonia.,HPI: x") == [k.disease_index["DDXPLUS:pneumonia"]]
