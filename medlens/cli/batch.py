@@ -123,8 +123,12 @@ def batch_cli(
         e = result.error
         err.print(f"[red]failed[/red] {escape(result.id)}: {escape(e if isinstance(e, str) else e.message)}")
 
+    import contextlib
+    import sys
+
     try:
-        with bar:
+        # stdout is the report's alone (Ray prints its workers' messages to stdout): the job's to stderr
+        with bar, contextlib.redirect_stdout(sys.stderr):
             report = run_job(spec, job, output, engine=eng, fmt=format.value, shard_size=shard_size, resume=resume,
                              on_start=on_start, on_progress=on_progress, on_error=on_error)
         grown = None

@@ -52,12 +52,14 @@ class RayEngine:
         in_flight: shards out per actor at a time.
         object_store_mb: object store of a runtime started for the job.
         worker_timeout: seconds without any live actor before the job stops.
+        startup_wait: seconds to wait for every actor to be ready before the first shard is sent.
     """
 
     name = "ray"
 
     def __init__(self, address: str | None = None, workers: int | None = None, cpus_per_worker: int = 1,
-                 in_flight: int = 2, object_store_mb: int = 200, worker_timeout: float = 300.0) -> None:
+                 in_flight: int = 2, object_store_mb: int = 200, worker_timeout: float = 300.0,
+                 startup_wait: float = 120.0) -> None:
         try:
             import ray  # noqa: F401
         except ImportError as exc:
@@ -68,6 +70,7 @@ class RayEngine:
         self.per_worker = in_flight
         self.object_store_mb = object_store_mb
         self.worker_timeout = worker_timeout
+        self.startup_wait = startup_wait
         self._started_runtime = False
         self._actors: dict[int, object] = {}  # id -> handle, live and ready
         self._starting: dict[object, tuple[int, object]] = {}  # ready() ref -> (id, handle)
@@ -106,6 +109,14 @@ class RayEngine:
         self._task, self._fmt = ray.put(task), fmt
         for _ in range(self.workers):
             self._spawn()
+        # the job starts when every actor has its pipeline (or, if the cluster has no room for some, after
+        # startup_wait seconds with at least one)
+        deadline = time.monotonic() + self.startup_wait
+        while self._starting and (time.monotonic() < deadline or not self._actors):
+            self._check_starting(timeout=1.0)
+            if not self._actors and time.monotonic() > deadline + self.worker_timeout:
+                raise ConfigError(Errors.E913.format(seconds=self.startup_wait + self.worker_timeout, details=getattr(
+                    self, "_last_error", f"cluster resources: {ray.available_resources()}")))
         self._no_actor_since = time.monotonic()
 
     def _spawn(self) -> None:
