@@ -263,6 +263,13 @@ class LocalEngine:
         if self.workers <= 1:
             set_worker_threads(available_cores())
             self._nlp = task.build()
+            return
+        pool = self._ensure_pool()  # every worker up, with its pipeline, before the first shard
+        seen: set[int] = set()
+        for _ in range(4 * self.workers):
+            seen |= set(pool.map(_ready, range(self.workers)))
+            if len(seen) >= self.workers:
+                break
 
     def describe(self) -> str:
         return f"local engine, {self.workers} worker process(es)"
@@ -325,6 +332,11 @@ def _init_local(task, threads: int) -> None:
     _LOCAL = (task.build(), task)
 
 
+def _ready(_: int) -> int:
+    time.sleep(0.2)
+    return os.getpid()
+
+
 def _run_local(fmt: str, docs: list[InputDocument]) -> ShardOutput:
     nlp, task = _LOCAL
     return run_shard(nlp, task, fmt, docs, f"pid {os.getpid()}")
@@ -345,18 +357,29 @@ class JobReport:
     words: int = 0
     retried: int = 0
     seconds: float = 0.0
+    startup_seconds: float = 0.0
     engine: str = ""
     workers: dict[str, int] = field(default_factory=dict)
 
     @property
     def docs_per_second(self) -> float:
+        """Processed documents per second of the whole run (worker start-up included)."""
         return self.processed / self.seconds if self.seconds else 0.0
+
+    @property
+    def steady_docs_per_second(self) -> float:
+        """Processed documents per second once the workers were up (``seconds - startup_seconds``)."""
+        t = self.seconds - self.startup_seconds
+        return self.processed / t if t > 0 else 0.0
 
     def to_dict(self) -> dict:
         return {"output": str(self.output), "documents": self.documents, "shards": self.shards,
                 "skipped_shards": self.skipped_shards, "skipped_documents": self.skipped_documents,
                 "processed": self.processed, "failed": self.failed, "words": self.words, "retried": self.retried,
-                "seconds": round(self.seconds, 3), "docs_per_second": round(self.docs_per_second, 3),
+                "seconds": round(self.seconds, 3), "startup_seconds": round(self.startup_seconds, 3),
+                "docs_per_second": round(self.docs_per_second, 3),
+                "steady_docs_per_second": round(self.steady_docs_per_second, 3),
+                "words_per_second": round(self.words / max(1e-9, self.seconds - self.startup_seconds), 1),
                 "engine": self.engine, "workers": self.workers}
 
 
@@ -435,6 +458,7 @@ def run_job(source: SourceSpec, task, output: str | Path, *, engine=None, fmt: s
     start = time.perf_counter()
     if len(done) < manifest.shards:
         engine.start(task, fmt)
+        report.startup_seconds = time.perf_counter() - start
         try:
             _drive(source, task, fmt, shard_size, manifest, done, engine, parts, model, report, max_attempts,
                    on_progress, on_error)

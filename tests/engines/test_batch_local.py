@@ -204,3 +204,30 @@ def test_deid_batch_writes_text_and_mapping(tmp_path, tiny_kg_path):
     assert {x.type for x in r.replacements} >= {"NAME", "DATE"}
     for x in r.replacements:
         assert r.text[x.new_start:x.new_end].startswith("[")
+
+
+def test_grow_task_adds_each_document_once_to_the_grown_layer(tmp_path, tiny_kg_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from medlens.cli.app import app
+    from medlens.kg.grown import GrownLayer, grown_path
+
+    kg = tmp_path / "kg.sqlite"
+    shutil.copy(tiny_kg_path, kg)  # the layer is written beside the graph: not beside the shared fixture
+    docs = make_docs(9)
+    src = write_corpus(tmp_path, docs, "jsonl")
+    args = ["batch", str(src), "-o", str(tmp_path / "out"), "--task", "grow", "--kg", str(kg), "--no-model", "-j", "1",
+            "--shard-size", "4", "--json"]
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    grown = json.loads(res.stdout)["grown"]
+    assert grown["added"] == 9 and grown["failed"] == 0
+    with GrownLayer.open(grown_path(kg)) as layer:
+        assert layer.document_count() == 9
+    res = CliRunner().invoke(app, args + ["--resume"])  # the job is done; merging again adds nothing twice
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["grown"]["skipped"] == 9
+    with GrownLayer.open(grown_path(kg)) as layer:
+        assert layer.document_count() == 9
