@@ -75,13 +75,13 @@ def batch_cli(
 
       medlens batch notes.csv --text-column transcription --id-column note_id -o out/ -j 2
 
-      medlens batch notes.parquet -o out/ --engine ray                 # a Ray runtime on this machine
+      medlens batch notes.parquet -o out/ --engine ray   # a Ray runtime on this machine
 
       medlens batch notes.db --query "SELECT id, text FROM notes" -o out/ --engine ray --address 10.0.0.5:6379
 
-      medlens batch notes/ -o out/ --resume                            # after an interruption
+      medlens batch notes/ -o out/ --resume   # after an interruption
 
-      medlens batch notes/ -o deid/ --task deid --action surrogate    # with MEDLENS_DEID_KEY set
+      medlens batch notes/ -o deid/ --task deid --action surrogate   # with MEDLENS_DEID_KEY set
     """
     from medlens.cli.batch_output import progress_bar
     from medlens.engines.job import LocalEngine, run_job

@@ -496,6 +496,8 @@ def _drive(source, task, fmt, shard_size, manifest, done, engine, parts, model, 
 
     def handle(key: Key, out: ShardOutput | Lost) -> None:
         index, pos = key
+        if index not in docs_of:  # already written (a late second result): a partition is written once
+            return
         if isinstance(out, Lost):
             attempts[key] = attempts.get(key, 0) + 1
             report.retried += 1
