@@ -109,3 +109,15 @@ def test_brand_names_link_to_their_generics(full_nlp, full_kg):
     assert ids.get("Kaletra") == "COMBO:DB00503+DB01601"
     assert found["Augmentin"]._.attributes["route"].value == "PO"
     assert {r.object for r in full_kg.relations("COMBO:DB00503+DB01601", "has_ingredient")} == {"DB00503", "DB01601"}
+
+
+def test_full_graph_real_note_words_round3(full_nlp):
+    """Issue 11, third round: curated anatomy, signs and newborn measurements; words that are no entity."""
+    found = ents(full_nlp, "Apgars were 8 and 9. Birth weight 3.2 kg. TMs are clear. No carotid bruits. "
+                           "The ACL was intact. The leg was wrapped in Esmarch. He is in no acute disease. "
+                           "There is some inflammation and necrosis.")
+    assert found["Apgars"].label_ == "TEST" and found["Birth weight"].label_ == "TEST"
+    assert found["TMs"].label_ == "ANATOMY" and found["ACL"].label_ == "ANATOMY"
+    assert found["carotid bruits"].label_ == "FINDING" and found["carotid bruits"]._.is_negated
+    assert "Esmarch" not in found and "acute disease" not in found
+    assert found["inflammation"].label_ == "FINDING" and found["necrosis"].label_ == "FINDING"

@@ -90,6 +90,9 @@ class DictionaryRecognizer:
         self.overwrite_ents = overwrite_ents
         self.local_abbreviations = local_abbreviations
         self._cache: dict[str, str] = {}
+        from medlens.components.transformer_ner import not_entities
+
+        self.not_entities = not_entities()
 
     def _encoded(self, text: str) -> str:
         """A token's code-point string: its pieces' codes; a break mark for clause punctuation."""
@@ -128,6 +131,8 @@ class DictionaryRecognizer:
                 continue  # "HISTORY OF PRESENT ILLNESS:" names a section, not a finding
             if case_sensitive and not _written_as_acronym(doc[start:end].text, entry):
                 continue
+            if self.not_entities and doc[start:end].text.lower() in self.not_entities:
+                continue  # "acute disease" of "in no acute disease" names no finding (model_stopwords.json)
             if self.keep_labels is not None and entry.label not in self.keep_labels:
                 continue
             blocked = entry.meta.get("not_in_sections") if entry.meta else None

@@ -48,13 +48,37 @@ from medlens.normalize import bag_key, key_of_tokens, simple_norm
 
 DEFAULT_SOURCE_PRIORITY: dict[str, list[str]] = {
     "DISEASE": ["icd10cm", "mesh", "hpo", "orphanet", "omim"],
-    "SYMPTOM": ["hpo", "icd10cm", "mesh", "medlens"],
+    "SYMPTOM": ["hpo", "icd10cm", "medlens", "mesh"],
     "FINDING": ["hpo", "icd10cm", "mesh"],
     "DRUG": ["drugs", "mesh"],
     "TEST": ["medlens"],
     "PROCEDURE": ["medlens"],
     "ANATOMY": ["medlens"],
 }
+LINK_RELABELS: dict[str, frozenset[str]] = {
+    "DISEASE": frozenset({"FINDING", "ANATOMY"}),
+    "CHEMICAL": frozenset({"ANATOMY"}),
+}
+"""Model label -> the concept labels a confident first link may give a model entity instead
+(:meth:`EntityLinker.set_annotations`). Not SYMPTOM: a concept's own label does not separate a
+symptom from a disease as the graph's keys do (MeSH files "obesity" under signs and symptoms; on the
+MTSamples dev notes "obese" and "tremor" of "essential tremor" became symptoms); drugs, tests and
+procedures are not taken from a link ("potassium" is a drug and a test)."""
+_SPAN_ATTRS = ("assertion", "match_ids", "matched_form", "concepts", "ner_source", "attributes", "ner_score")
+
+
+def relabel(doc: Doc, ent, label: str):
+    """``ent`` with another label and the same medlens attributes (spaCy keys a span's
+    attributes by its label too, so a plain new span would lose them)."""
+    from spacy.tokens import Span
+
+    span = Span(doc, ent.start, ent.end, label=label)
+    for name in _SPAN_ATTRS:
+        if Span.has_extension(name):
+            setattr(span._, name, getattr(ent._, name))
+    return span
+
+
 _WORD = re.compile(r"[^\W_]+")
 _NOT_MATCHED_ALONE = frozenset({"inclusion", "broad"})
 _COMPATIBLE = {
@@ -74,15 +98,17 @@ _COMPATIBLE = {
     assigns=["span._.concepts"],
     requires=["doc.ents"],
     default_config={"kg_path": None, "top_k": 5, "fuzzy": True, "fuzzy_threshold": 0.85, "source_priority": None,
-                    "prefer": None},
+                    "prefer": None, "label_from_link": True},
 )
 def make_linker(nlp: Language, name: str, kg_path: str | None, top_k: int, fuzzy: bool, fuzzy_threshold: float,
-                source_priority: dict[str, list[str]] | None, prefer: list[str] | None = None) -> EntityLinker:
+                source_priority: dict[str, list[str]] | None, prefer: list[str] | None = None,
+                label_from_link: bool = True) -> EntityLinker:
     extensions.register()
     from medlens.pipeline import shared_graph
 
     return EntityLinker(nlp, name=name, kg=shared_graph(kg_path), top_k=top_k, fuzzy=fuzzy,
-                        fuzzy_threshold=fuzzy_threshold, source_priority=source_priority, prefer=prefer)
+                        fuzzy_threshold=fuzzy_threshold, source_priority=source_priority, prefer=prefer,
+                        label_from_link=label_from_link)
 
 
 class EntityLinker:
@@ -101,11 +127,14 @@ class EntityLinker:
             :data:`DEFAULT_SOURCE_PRIORITY` (labels it does not name keep their default order).
         prefer: sources whose ids come first for every label, in this order (``["mesh"]``;
             ``drugbank`` means ``drugs``); None or empty: rank by ``source_priority`` only.
+        label_from_link: a model entity takes the label of its first link's concept when the link
+            is confident and the kinds disagree (:data:`LINK_RELABELS`; default True).
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_linker", *, kg: KnowledgeGraph, top_k: int = 5,
                  fuzzy: bool = True, fuzzy_threshold: float = 0.85,
-                 source_priority: dict[str, list[str]] | None = None, prefer: list[str] | None = None) -> None:
+                 source_priority: dict[str, list[str]] | None = None, prefer: list[str] | None = None,
+                 label_from_link: bool = True) -> None:
         extensions.register()
         self.name = name
         self.nlp = nlp
@@ -116,6 +145,7 @@ class EntityLinker:
         self.fuzzy_threshold = fuzzy_threshold
         self.source_priority = {**DEFAULT_SOURCE_PRIORITY, **(source_priority or {})}
         self.prefer = [vocabulary_name(p) for p in prefer or ()]
+        self.label_from_link = label_from_link
         self._concepts: dict[str, Concept] = {}
         self._fuzzy_cache: dict[tuple[str, tuple[str, ...] | None], list] = {}
 
@@ -136,8 +166,32 @@ class EntityLinker:
                 for ent in doc.ents]
 
     def set_annotations(self, doc: Doc, links: list[list[ConceptLink]]) -> None:
-        for ent, ent_links in zip(doc.ents, links):
+        """Write the links; a model entity whose first link is a confident match (``exact`` or
+        ``normalized``) of a concept of another kind takes that concept's label (``label_from_link``,
+        :data:`LINK_RELABELS`): the model, trained on disease and chemical names, calls "hypopneas" a
+        DISEASE that the graph knows as a finding, and "adnexa" a chemical that the graph knows as anatomy."""
+        ents = list(doc.ents)
+        changed = False
+        for i, (ent, ent_links) in enumerate(zip(ents, links)):
             ent._.concepts = ent_links
+            label = self._label_from_link(ent, ent_links) if self.label_from_link else None
+            if label is not None:
+                ents[i] = relabel(doc, ent, label)
+                changed = True
+        if changed:
+            doc.ents = ents
+
+    def _label_from_link(self, ent, links: list[ConceptLink]) -> str | None:
+        if not links or ent._.ner_source != "model" or ent._.match_ids:
+            return None
+        top = links[0]
+        if top.method not in ("exact", "normalized") or top.score < 0.95:
+            return None
+        targets = LINK_RELABELS.get(ent.label_)
+        concept = self._concept_map([top.concept_id]).get(top.concept_id)
+        if not targets or concept is None or concept.label not in targets:
+            return None
+        return concept.label
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))

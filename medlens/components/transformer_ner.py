@@ -244,6 +244,7 @@ class _Stopwords(BaseModel):
     version: str
     description: str
     terms: list[str]
+    not_entities: list[str] = []
     procedure_endings: list[str] = []
 
 
@@ -257,6 +258,12 @@ def _stopwords_resource() -> _Stopwords:
 def model_stopwords() -> frozenset[str]:
     """The shipped clinical shorthand that model spans may not be (``resources/en/model_stopwords.json``)."""
     return frozenset(t.lower() for t in _stopwords_resource().terms)
+
+
+def not_entities() -> frozenset[str]:
+    """Words tagged as entities that name none: lay and descriptive words, surgical supplies, units,
+    section words ("congruent", "Esmarch", "mmHg", "acute distress"; ``resources/en/model_stopwords.json``)."""
+    return frozenset(t.lower() for t in _stopwords_resource().not_entities)
 
 
 def procedure_endings() -> tuple[str, ...]:
@@ -372,7 +379,8 @@ class TransformerRecognizer:
             chemicals, +0.3 diseases, +0.1 NCBI diseases on devel).
         stopwords: model spans whose whole text is one of these (any case) are dropped;
             None: the clinical shorthand of ``resources/en/model_stopwords.json``
-            ("PO", "BID", "NKDA": routes, frequencies, note abbreviations).
+            ("PO", "BID", "NKDA": routes, frequencies, note abbreviations) and its
+            ``not_entities`` ("congruent", "Esmarch", "mmHg").
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_transformer_ner", *, tagger: OnnxTagger,
@@ -392,7 +400,7 @@ class TransformerRecognizer:
         self.batch_size = batch_size
         self.buffer_chars = buffer_chars
         self.abbreviations = abbreviations
-        self.stopwords = model_stopwords() if stopwords is None else frozenset(w.lower() for w in stopwords)
+        self.stopwords = (model_stopwords() | not_entities()) if stopwords is None else frozenset(w.lower() for w in stopwords)
         self.procedure_endings = procedure_endings()
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:

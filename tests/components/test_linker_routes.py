@@ -134,3 +134,38 @@ def test_linker_head_before_a_name_with_one_more_word(tmp_path):
         assert [(l.concept_id, l.method) for l in linker.link_text("acute injury", label="DISEASE")] == [("X:2", "partial")]
         top = linker.link_text("ST depressions", label="DISEASE")[0]
         assert (top.concept_id, top.method, top.score) == ("X:3", "fuzzy", 0.8)
+
+
+def _model_doc(text: str, spans: list[tuple[str, str]]):
+    from spacy.tokens import Span
+
+    nlp = spacy.blank("en")
+    doc = nlp(text)
+    ents = []
+    for words, label in spans:
+        i = text.index(words)
+        span = doc.char_span(i, i + len(words), label=label)
+        ents.append(span)
+    doc.ents = ents
+    for e in doc.ents:
+        e._.ner_source = "model"
+    return doc
+
+
+def test_linker_label_from_a_confident_link(linker):
+    doc = _model_doc("Effusion over the chest. Fever today.", [("Effusion", "DISEASE"), ("chest", "CHEMICAL"), ("Fever", "DISEASE")])
+    doc.ents[0]._.assertion = None
+    doc = linker(doc)
+    got = [(e.text, e.label_, e._.concepts[0].concept_id, e._.ner_source) for e in doc.ents]
+    # a finding and anatomy the graph knows exactly take its label, and keep their attributes;
+    # a symptom does not (a concept's label does not separate symptoms from diseases as the graph's keys do)
+    assert got == [("Effusion", "FINDING", "T:F001", "model"), ("chest", "ANATOMY", "T:A001", "model"),
+                   ("Fever", "DISEASE", "T:S003", "model")]
+
+
+def test_linker_label_from_link_needs_a_confident_link_and_can_be_off(tiny_kg):
+    doc = _model_doc("Efusion noted.", [("Efusion", "DISEASE")])
+    linker = EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"))
+    assert linker(doc).ents[0].label_ == "DISEASE"  # a fuzzy link is not enough
+    off = EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"), label_from_link=False)
+    assert off(_model_doc("Effusion noted.", [("Effusion", "DISEASE")])).ents[0].label_ == "DISEASE"

@@ -39,3 +39,12 @@ def test_transformer_ner_model_disease_named_like_a_procedure_is_a_procedure():
     assert model_label("breast augmentation", "DISEASE", endings) == "PROCEDURE"
     assert model_label("ulcerative colitis", "DISEASE", endings) == "DISEASE"
     assert model_label("colostomy", "CHEMICAL", endings) == "CHEMICAL"  # only the model's diseases
+
+
+def test_not_entities_stop_list():
+    from medlens.components.transformer_ner import model_stopwords, not_entities
+
+    words = not_entities()
+    for w in ("congruent", "esmarch", "acute distress", "mmhg"):
+        assert w in words
+    assert "pneumonia" not in words and not (words & model_stopwords() - words)

@@ -70,3 +70,16 @@ def test_lexicon_every_abbreviation_expansion_resolves(lexicon):
     assert not unresolved, f"expansions that are no synonym in any source: {unresolved}"
     wrong = [a.abbr for a in abbrs if not any(a.label in labels[key(e)] for e in a.expansions)]
     assert not wrong, f"abbreviations whose label no expansion's concept carries: {wrong}"
+
+
+def test_lexicon_newborn_measures_anatomy_and_findings(lexicon):
+    by_id = {c.id: c for c in lexicon.concepts}
+    names = {s.text: s.concept_id for s in lexicon.synonyms}
+    assert by_id[names["Apgars"]].label == "TEST" and names["Apgars"] == names["Apgar score"]
+    assert by_id[names["birth weight"]].label == "TEST"
+    assert by_id[names["TMs"]].label == "ANATOMY" and names["eardrum"] == names["TMs"]
+    assert by_id[names["ACL"]].label == "ANATOMY"
+    # FINDING entries (MEDLENS:F####): signs an examiner finds
+    assert by_id[names["bruits"]].label == "FINDING" and names["bruits"].startswith("MEDLENS:F")
+    assert by_id[names["PMI"]].label == "FINDING"
+    assert by_id[names["aura"]].label == "SYMPTOM"

@@ -128,16 +128,17 @@ def label_rules(path: str | Path | None = None) -> LabelRules:
 
 
 # -- clinical_lexicon.json ----------------------------------------------------------
-_LEXICON_ID = re.compile(r"^MEDLENS:[TPASD]\d{4}$")
-_ID_LETTER = {"TEST": "T", "PROCEDURE": "P", "ANATOMY": "A", "SYMPTOM": "S", "DISEASE": "D"}
+_LEXICON_ID = re.compile(r"^MEDLENS:[TPASDF]\d{4}$")
+_ID_LETTER = {"TEST": "T", "PROCEDURE": "P", "ANATOMY": "A", "SYMPTOM": "S", "DISEASE": "D", "FINDING": "F"}
 
 
 class LexiconEntry(_Strict):
-    """One curated concept: ``MEDLENS:T0001`` (T test, P procedure, A anatomy, S symptom, D disease)."""
+    """One curated concept: ``MEDLENS:T0001`` (T test, P procedure, A anatomy, S symptom, D disease, F finding: a sign
+    the examiner sees, such as a bruit)."""
 
     id: str = Field(pattern=_LEXICON_ID.pattern)
     name: str = Field(min_length=1)
-    label: Literal["TEST", "PROCEDURE", "ANATOMY", "SYMPTOM", "DISEASE"]
+    label: Literal["TEST", "PROCEDURE", "ANATOMY", "SYMPTOM", "DISEASE", "FINDING"]
     synonyms: list[str] = []
     xrefs: list[str] = []
 
