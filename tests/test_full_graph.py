@@ -121,3 +121,36 @@ def test_full_graph_real_note_words_round3(full_nlp):
     assert found["carotid bruits"].label_ == "FINDING" and found["carotid bruits"]._.is_negated
     assert "Esmarch" not in found and "acute disease" not in found
     assert found["inflammation"].label_ == "FINDING" and found["necrosis"].label_ == "FINDING"
+
+
+def _after_dictionary(nlp, text, model_spans):
+    """``text`` through the pipeline up to the dictionary recognizer, with ``model_spans`` (words, label)
+    standing for the transformer's entities."""
+    from spacy.tokens import Span
+
+    doc = nlp.make_doc(text)
+    for name in ("medlens_sections", "medlens_sentences"):
+        doc = nlp.get_pipe(name)(doc)
+    ents = []
+    for words, label in model_spans:
+        i = text.index(words)
+        span = doc.char_span(i, i + len(words), label=label)
+        ents.append(span)
+    doc.ents = ents
+    for e in doc.ents:
+        e._.ner_source = "model"
+    return nlp.get_pipe("medlens_dictionary_ner")(doc)
+
+
+def test_full_graph_model_span_ending_in_a_body_part_is_anatomy(full_nlp):
+    doc = _after_dictionary(full_nlp, "Osteomyelitis of left distal fifth metatarsal bone. Carcinoma of the lung.",
+                            [("left distal fifth metatarsal bone", "DISEASE"), ("Carcinoma of the lung", "DISEASE")])
+    assert [(e.text, e.label_) for e in doc.ents if e._.ner_source == "model"] == [
+        ("left distal fifth metatarsal bone", "ANATOMY"), ("Carcinoma of the lung", "DISEASE")]
+
+
+def test_full_graph_lab_analyte_trimmed_of_its_value_is_a_test(full_nlp):
+    doc = _after_dictionary(full_nlp, "LABS: Sodium 135, potassium 5, BUN 6.", [("potassium 5", "CHEMICAL")])
+    assert ("potassium", "TEST") in [(e.text, e.label_) for e in doc.ents]
+    found = ents(full_nlp, "MEDICATIONS: Metoprolol succinate 25 mg PO daily.")
+    assert found["Metoprolol succinate"].label_ == "DRUG"

@@ -21,6 +21,8 @@ def test_model_finds_what_the_graph_does_not_know_and_the_graph_links_what_it_do
     assert ents["diabetes mellitus type 2"]._.concepts[0].concept_id == "T:D002"  # the graph supplies the code
     assert ents["diabetes mellitus type 2"].label_ == "DISEASE"
     assert "nephrotoxicity" not in {e.text for e in rules_nlp(text).ents}
+    # the model's confidence rides on its entities (the least sure word's tag probability)
+    assert 0.0 < ents["nephrotoxicity"]._.ner_score <= 1.0 and ents["Cisplatin"]._.ner_score > 0.5
 
 
 def test_section_headers_and_shorthand_are_not_entities(nlp):

@@ -184,7 +184,9 @@ class DictionaryRecognizer:
         was not trained on; so does a TEST around chemicals ("oxygen saturation"
         around the model's "oxygen"). A model DISEASE whose last words are a symptom
         or finding the graph knows, after lowercase qualifiers only ("left ankle
-        pain", "chronic low back pain"), takes that label and keeps its boundaries.
+        pain", "chronic low back pain"), takes that label and keeps its boundaries; so does
+        a model DISEASE or CHEMICAL whose last words are a body part the graph knows after
+        words that only say where ("left distal fifth metatarsal bone" is ANATOMY).
         """
         existing = list(doc.ents)
         spans = [(m, Span(doc, m.start, m.end, label=m.entry.label)) for m in matches]
@@ -223,6 +225,18 @@ class DictionaryRecognizer:
                             # words before it only qualify it, so the entity is a symptom too
                             relabelled = Span(doc, e.start, e.end, label=m.entry.label)
                             relabelled._.ner_source = e._.ner_source
+                            relabelled._.ner_score = e._.ner_score
+                            final[j] = relabelled
+                    elif m.entry.label == "ANATOMY" and len(hit) == 1:
+                        j = hit[0]
+                        e = final[j]
+                        if (e.label_ in _MODEL_NON_ANATOMY and not e._.match_ids and e.start < m.start and m.end == e.end
+                                and all(t.lower_ in _PLACE_WORDS for t in doc[e.start:m.start])):
+                            # the model's "left distal fifth metatarsal bone": a body part the graph knows
+                            # after words that only say where ("carcinoma of the lung" is no such span)
+                            relabelled = Span(doc, e.start, e.end, label="ANATOMY")
+                            relabelled._.ner_source = e._.ner_source
+                            relabelled._.ner_score = e._.ner_score
                             final[j] = relabelled
                     continue
                 if i is not None and not existing[i]._.match_ids:
@@ -231,6 +245,7 @@ class DictionaryRecognizer:
                     merged._.match_ids = m.entry.concept_ids
                     merged._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
                     merged._.ner_source = source
+                    merged._.ner_score = existing[i]._.ner_score
                     final[i] = merged
                 elif i is None:
                     final.append(span)
@@ -242,10 +257,11 @@ class DictionaryRecognizer:
                 span._.matched_form = "abbreviation" if m.entry.is_abbreviation else "dictionary"
                 span._.ner_source = "dictionary"
         final = _attach_modifiers(doc, sorted(final, key=lambda s: s.start))
-        # "metoprolol succinate", "albuterol inhaler": a drug with its salt or form words is one entity
+        # "metoprolol succinate", "albuterol inhaler": a drug with its salt or form words is one entity;
+        # a chemical trimmed of a number ("potassium 5" of a lab list) takes the match at its bounds (TEST)
         by_bounds_match = {(m.start, m.end): (m.entry.label, m.entry.concept_ids,
                                               "abbreviation" if m.entry.is_abbreviation else "dictionary")
-                           for m, _ in spans if m.entry.label == "DRUG"}
+                           for m, _ in spans}
         final = merge_drug_names(doc, final, by_bounds_match)
         if self.keep_labels is not None:  # also drops earlier components' entities of other labels
             final = [s for s in final if s.label_ in self.keep_labels]
@@ -257,6 +273,11 @@ class DictionaryRecognizer:
 
 
 _FINDING_LABELS = frozenset({"SYMPTOM", "FINDING"})
+_MODEL_NON_ANATOMY = frozenset({"DISEASE", "CHEMICAL"})  # the model's labels; it knows no anatomy
+#: words that only say where a body part is: before an anatomy name the graph knows they keep it anatomy
+_PLACE_WORDS = frozenset("""left right bilateral both distal proximal medial lateral upper lower anterior posterior
+superior inferior mid middle dorsal ventral plantar palmar volar internal external deep superficial central
+first second third fourth fifth 1st 2nd 3rd 4th 5th""".split())
 _SUBSTANCES = frozenset({"CHEMICAL", "DRUG"})  # a test the graph names around them is the test ("oxygen saturation")
 
 

@@ -63,6 +63,7 @@ class CharEntity:
     label: str
     start: int
     end: int
+    score: float | None = None
 
 
 class OnnxTagger:
@@ -176,11 +177,12 @@ class OnnxTagger:
                     encoded[i] = replace(enc, sentences=starts)
         return encoded
 
-    def _predict(self, encoded: Sequence[EncodedWords], batch_size: int, pack: bool | None = None) -> list[list[str]]:
+    def _predict(self, encoded: Sequence[EncodedWords], batch_size: int, pack: bool | None = None,
+                 word_scores: list[list[float]] | None = None) -> list[list[str]]:
         ids = predict_word_labels(encoded, self.logits, max_length=self.max_length, stride=self.stride, cls_id=self.cls_id,
                                   sep_id=self.sep_id, pad_id=self.pad_id, batch_size=batch_size, mapper=self._map,
                                   min_batches=self.threads, max_tokens=self.max_tokens, decoder=self.decoder,
-                                  pack_sentences=self.pack_sentences if pack is None else pack)
+                                  pack_sentences=self.pack_sentences if pack is None else pack, word_scores=word_scores)
         labels = self.labels
         return [[labels[i] for i in row] for row in ids]
 
@@ -213,19 +215,23 @@ class OnnxTagger:
             return cut[i]
 
         encoded = self._cut_at_sentences(encoded, words)
-        tags = self._predict(encoded, batch_size)
+        scores: list[list[float]] = []
+        tags = self._predict(encoded, batch_size, word_scores=scores)
         out = []
         for i, (enc, row) in enumerate(zip(encoded, tags)):
             if abbreviations:
                 row = propagate_abbreviations(words(i), row)
             offs = enc.offsets or []
-            out.append([CharEntity(label, offs[s][0], offs[e - 1][1]) for label, s, e in bio_to_spans(row)])
+            ws = scores[i]
+            # an entity's score: the least sure of its words (the probability of each word's tag)
+            out.append([CharEntity(label, offs[s][0], offs[e - 1][1], round(min(ws[s:e]), 4))
+                        for label, s, e in bio_to_spans(row)])
         return out
 
 
 @Language.factory(
     "medlens_transformer_ner",
-    assigns=["doc.ents", "span._.ner_source"],
+    assigns=["doc.ents", "span._.ner_source", "span._.ner_score"],
     default_config={"model_path": None, "labels": None, "batch_size": 32, "max_tokens": 512, "threads": None,
                     "buffer_chars": 100_000, "abbreviations": True},
 )
@@ -434,6 +440,7 @@ class TransformerRecognizer:
                     if span is None or len(span) == 0 or any(taken[span.start:span.end]):
                         continue
                     span._.ner_source = "model"
+                    span._.ner_score = e.score
                     taken[span.start:span.end] = b"\x01" * len(span)
                     spans.append(span)
             kept = [x for x in doc.ents if not any(taken[x.start:x.end])]

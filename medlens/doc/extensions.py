@@ -22,6 +22,8 @@ Span
     ``matched_form``  str             "exact", "normalized" or "abbreviation", written by ``medlens_dictionary_ner``
     ``concepts``      list[ConceptLink]  ranked links, written by ``medlens_linker``
     ``ner_source``    str             which recognizer produced the entity ("dictionary", "model")
+    ``ner_score``     float | None    the model's confidence in a model entity: the least probability of the
+                                      tag it gave a word of the span (None for dictionary entities)
     ``attributes``    dict[str, DrugAttribute]  a drug's strength, dose, route, frequency, duration, status,
                                       indication (kind -> attribute), written by ``medlens_drug_attributes``
                                       (None on other entities and before it ran)
@@ -79,6 +81,7 @@ _SPAN: dict[str, dict[str, Any]] = {
     "matched_form": {"default": None},
     "concepts": {"default": None},
     "ner_source": {"default": None},
+    "ner_score": {"default": None},
     "attributes": {"default": None},
 }
 _TOKEN: dict[str, dict[str, Any]] = {

@@ -102,8 +102,9 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
     Args:
         doc: the document.
         ents: its entities (non-overlapping), in any order.
-        matches: dictionary matches by token bounds -> (label, concept ids, matched form); an extended
-            entity with exactly a match's bounds takes its label and ids.
+        matches: dictionary matches by token bounds -> (label, concept ids, matched form); a trimmed
+            entity with exactly a match's bounds takes its label and ids ("potassium" of "potassium 5" in
+            a lab list is a TEST), an extended one those of a drug match.
         rules: medication rules (None: the shipped ones).
 
     Returns:
@@ -131,6 +132,7 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
             new_ent._.match_ids = match[1] if match else ent._.match_ids
             new_ent._.matched_form = match[2] if match else ent._.matched_form
             new_ent._.ner_source = ent._.ner_source
+            new_ent._.ner_score = ent._.ner_score
             ent = new_ent
         end_char = name_parts_end(doc.text, ent.end_char, rules)
         new = doc.char_span(ent.start_char, end_char, label=ent.label_, alignment_mode="contract") if end_char > ent.end_char else None
@@ -147,10 +149,13 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
             out.append(ent)
             continue
         match = (matches or {}).get((new.start, new.end))
+        if match and match[0] not in DRUG_LABELS:
+            match = None  # an extension names a drug ("metoprolol succinate"), whatever else the key names
         merged = Span(doc, new.start, new.end, label=match[0] if match else ent.label_)
         merged._.match_ids = match[1] if match else ent._.match_ids
         merged._.matched_form = match[2] if match else ent._.matched_form
         merged._.ner_source = ent._.ner_source
+        merged._.ner_score = ent._.ner_score
         out.append(merged)
         skip_until = merged.end
     return out

@@ -352,7 +352,8 @@ class BioDecoder:
 def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_length: int, stride: int,
                         cls_id: int, sep_id: int, pad_id: int, batch_size: int = 32, outside: int = 0,
                         mapper=map, min_batches: int = 1, max_tokens: int | None = None,
-                        decoder: BioDecoder | None = None, pack_sentences: bool = True) -> list[list[int]]:
+                        decoder: BioDecoder | None = None, pack_sentences: bool = True,
+                        word_scores: list[list[float]] | None = None) -> list[list[int]]:
     """Label id per word for each encoded text, windowing long ones.
 
     The windows of all texts are sorted by length and cut into batches, so
@@ -381,6 +382,9 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
         pack_sentences: texts with sentence starts (``EncodedWords.sentences``) put as many
             whole sentences in a window as fit (True) or one sentence per window (False).
 
+        word_scores: a list to fill (optional): for each text, the model's probability
+            (softmax) of the label chosen for each word (1.0 for words no window read).
+
     Returns:
         One list of label ids per text, one id per word.
     """
@@ -389,6 +393,8 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
     max_pieces = max_length - 2
     jobs: list[tuple[int, list[int], list[int], list[int]]] = []  # text, input ids, kept words, their first subword
     results: list[list[int]] = []
+    if word_scores is not None:
+        word_scores[:] = [[1.0] * len(enc.pieces) for enc in encoded]
     for t, enc in enumerate(encoded):
         results.append([outside] * len(enc.pieces))
         if not enc.pieces:
@@ -438,4 +444,11 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
             row = pred[r, first].tolist() if decoder is None else decoder(logits[r, first])
             for w, label in zip(words, row):
                 out[w] = label
+            if word_scores is not None and words:
+                z = logits[r, first].astype(np.float64)
+                z = np.exp(z - z.max(-1, keepdims=True))
+                p = z[np.arange(len(row)), row] / z.sum(-1)
+                ws = word_scores[t]
+                for w, v in zip(words, p.tolist()):
+                    ws[w] = v
     return results

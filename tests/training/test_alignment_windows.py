@@ -233,3 +233,22 @@ def test_long_text_cut_between_sentences(tiny_tokenizer) -> None:
     labels = predict_word_labels([enc], logits_fn, max_length=16, stride=4, cls_id=2, sep_id=3, pad_id=0)
     assert len(labels[0]) == len(enc.pieces)
     assert sum(widths) - 2 * len(widths) == sum(len(p) for p in enc.pieces)  # no subword computed twice
+
+
+def test_word_scores_are_the_probability_of_the_chosen_label(tiny_tokenizer) -> None:
+    import math
+
+    import numpy as np
+
+    enc = encode_text(tiny_tokenizer, "patients with cancer")
+
+    def logits_fn(ids, mask):
+        out = np.zeros(ids.shape + (3,), dtype=np.float32)
+        out[..., 1] = math.log(3.0)  # label 1 has weight 3 against 1 and 1: probability 0.6
+        return out
+
+    scores: list[list[float]] = []
+    labels = predict_word_labels([enc], logits_fn, max_length=16, stride=4, cls_id=2, sep_id=3, pad_id=0,
+                                 word_scores=scores)
+    assert set(labels[0]) == {1}
+    assert len(scores[0]) == len(enc.pieces) and all(abs(s - 0.6) < 1e-6 for s in scores[0])
