@@ -204,3 +204,7 @@ def test_context_cues_without_after_an_entity_qualifies_it_only(nlp):
     # a "without" that starts a list still denies the list
     assert statuses(nlp, "She is without fever, chills, or night sweats.", "fever", "chills", "night sweats") == [
         "negated"] * 3
+
+
+def test_context_cues_possibility_to_have_is_uncertain(nlp):
+    assert statuses(nlp, "There is a possibility to have a recurrence of the tumor.", "recurrence") == ["uncertain"]

@@ -23,6 +23,8 @@ def categories(nlp, text: str) -> list[str]:
 # (header line as written, expected category): varied case, colons, markdown, abbreviations
 HEADER_FORMS = [
     ("CC: chest pain", "chief_complaint"),
+    ("NEWBORN EXAM: Apgars 8 and 9.", "physical_exam"),
+    ("FAMILY, SOCIAL, AND ALLERGY HISTORY:", "social_history"),
     ("Chief Complaint:", "chief_complaint"),
     ("Reason for Visit: annual exam", "chief_complaint"),
     ("REASON FOR ADMISSION:", "chief_complaint"),

@@ -48,3 +48,10 @@ def test_not_entities_stop_list():
     for w in ("congruent", "esmarch", "acute distress", "mmhg"):
         assert w in words
     assert "pneumonia" not in words and not (words & model_stopwords() - words)
+
+
+def test_not_entities_cover_surgical_supplies():
+    from medlens.components.transformer_ner import not_entities
+
+    assert {"vicryl", "steri-strips", "kerlix", "hemostasis"} <= not_entities()
+    assert "marcaine" not in not_entities()  # a drug (bupivacaine), not a supply
