@@ -154,3 +154,12 @@ def test_full_graph_lab_analyte_trimmed_of_its_value_is_a_test(full_nlp):
     assert ("potassium", "TEST") in [(e.text, e.label_) for e in doc.ents]
     found = ents(full_nlp, "MEDICATIONS: Metoprolol succinate 25 mg PO daily.")
     assert found["Metoprolol succinate"].label_ == "DRUG"
+
+
+def test_full_graph_disease_name_around_a_model_word_that_names_nothing(full_nlp):
+    doc = _after_dictionary(full_nlp, "Chest x-ray: No pleural effusion. History of essential tremor.",
+                            [("pleural", "DISEASE"), ("tremor", "DISEASE")])
+    texts = {e.text: e.label_ for e in doc.ents}
+    assert texts.get("pleural effusion") == "DISEASE" and "pleural" not in texts
+    # a model word the graph knows on its own keeps the model's boundaries (as on NCBI/BC5CDR)
+    assert "tremor" in texts and "essential tremor" not in texts

@@ -24,7 +24,7 @@ from medlens.kg.index import FLAG_ABBREVIATION, FLAG_CASE_SENSITIVE, UNKNOWN, En
 from medlens.kg.store import LABELS, KnowledgeGraph
 from medlens.medications.names import merge_drug_names
 from medlens.components.sections import header_ranges
-from medlens.normalize import short_form_fits, token_pieces
+from medlens.normalize import key_of_tokens, short_form_fits, token_pieces
 
 
 # Tokens that end a match: no synonym spans a clause boundary ("fever. Cough" is not
@@ -206,8 +206,14 @@ class DictionaryRecognizer:
                 if i is None and any(taken[m.start:m.end]):
                     hit = [j for j, e in enumerate(existing) if final[j] is not None and e.start < m.end and m.start < e.end]
                     if hit and (m.entry.label in _FINDING_LABELS
-                                or (m.entry.label == "TEST" and all(existing[j].label_ in _SUBSTANCES for j in hit))) \
+                                or (m.entry.label == "TEST" and all(existing[j].label_ in _SUBSTANCES for j in hit))
+                                or (m.entry.label == "DISEASE" and all(
+                                    existing[j]._.ner_source == "model" and len(existing[j]) == 1
+                                    and existing[j][0].is_lower and not self._names_something(existing[j][0].text)
+                                    for j in hit))) \
                             and all(m.start <= existing[j].start and existing[j].end <= m.end for j in hit):
+                        # (a disease name around a model span of one lowercase word that names nothing on its own:
+                        # "pleural" of "no pleural effusion")
                         # a longer symptom or finding the graph knows around earlier spans ("productive
                         # cough" around the model's "cough"): the concept wins. Not for diseases and drugs,
                         # whose boundaries the model learned (on NCBI/BC5CDR devel this rule for every label
@@ -266,6 +272,11 @@ class DictionaryRecognizer:
         if self.keep_labels is not None:  # also drops earlier components' entities of other labels
             final = [s for s in final if s.label_ in self.keep_labels]
         doc.ents = sorted(final, key=lambda s: s.start)
+
+    def _names_something(self, word: str) -> bool:
+        """Is ``word`` alone a key of the graph ("tremor": yes; "pleural": no)?"""
+        key = key_of_tokens([word])
+        return bool(key and self.index.by_key(key))
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))
