@@ -74,6 +74,12 @@ NOTE_EMERGENCY_AT = 0.3
 """The same for notes, whose tempered probabilities (``NOTE_MAX_FINDINGS``) are flatter; chosen on the mtsamples
 dev half."""
 
+NOTE_LEAD_AT = 0.3
+"""For notes, a can't-miss diagnosis sets the emergency level by leading the list only when it is ahead of every
+other diagnosis by this much probability: a note's tempered probabilities are flat, and a can't-miss diagnosis
+first at 0.15-0.25 ahead of a 0.13 one (anaphylaxis for a sore throat with palatal edema, epiglottitis for
+dysphagia) is no sign of an emergency. Chosen on the mtsamples dev half (0.2-0.5 gave the same triage)."""
+
 URGENCY = {1: "emergency", 2: "emergency", 3: "soon", 4: "self-care", 5: "self-care"}
 TRIAGE_WORDS = {"emergency": "emergency: seek care now (call your local emergency number)",
                 "soon": "see a doctor soon (within a day or two)",
@@ -562,9 +568,13 @@ class CommonScorer:
 
 
 def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: float = EMERGENCY_AT,
-           supported: Sequence[bool] | None = None) -> tuple[str, str]:
+           supported: Sequence[bool] | None = None, lead_at: float | None = None, named: Sequence[int] = (),
+           names: Sequence[str] | None = None) -> tuple[str, str]:
     """``(level, reason)``: emergency when the can't-miss diagnoses (severity 1-2) together reach
-    ``emergency_at`` or lead the list; else the urgency of the most probable diagnosis.
+    ``emergency_at`` or lead the list (with ``lead_at``: when the most probable can't-miss diagnosis is
+    ahead of every other diagnosis by that much); else the urgency of the most probable diagnosis
+    ("see a doctor soon" also when the diagnoses of severity 1-3 together reach 0.5, or when a condition the
+    note establishes, ``named``, has severity 1-3).
 
     Args:
         probs: probability of each disease.
@@ -572,6 +582,12 @@ def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: floa
         emergency_at: total probability of can't-miss diagnoses that makes it an emergency.
         supported: per disease, whether a current symptom supports it; a can't-miss diagnosis without
             one is taken as "see a doctor soon" (default: all supported).
+        lead_at: None (a can't-miss diagnosis first in the list is enough), or the margin by which it must
+            lead (notes: ``NOTE_LEAD_AT``).
+        named: diseases the note establishes (stated, known, shown by a result), whatever their rank: one
+            that needs a doctor (severity 1-3) makes it at least "see a doctor soon" (an 80-year-old with known
+            atrial fibrillation admitted for the anemia of a GI bleed is not self-care), never an emergency.
+        names: disease names, for the reason.
     """
     if not len(probs) or probs.max() <= 0:
         return "soon", "no diagnosis could be ranked"
@@ -580,11 +596,21 @@ def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: floa
     if supported is not None:
         sev = [3 if s <= 2 and not ok else s for s, ok in zip(sev, supported)]
     can_miss = float(sum(p for p, s in zip(probs, sev) if s <= 2))
-    if sev[top] <= 2:
+    if lead_at is not None:
+        best = max((p for p, s in zip(probs, sev) if s <= 2), default=0.0)
+        other = max((p for p, s in zip(probs, sev) if s > 2), default=0.0)
+        if best - other >= lead_at:
+            return "emergency", f"a can't-miss condition leads the differential by {best - other:.2f}"
+    elif sev[top] <= 2:
         return "emergency", "the most probable diagnosis is a can't-miss condition"
     if can_miss >= emergency_at:
         return "emergency", f"can't-miss conditions together have probability {can_miss:.2f}"
     soon = float(sum(p for p, s in zip(probs, sev) if s <= 3))
-    if URGENCY[sev[top]] == "soon" or soon >= 0.5:
+    if sev[top] <= 3 or soon >= 0.5:
         return "soon", "the likely diagnoses need a doctor's assessment"
+    raw = [s if s is not None else 3 for s in severity]
+    serious = [d for d in named if raw[d] <= 3]
+    if serious:
+        what = names[serious[0]] if names is not None else "a condition"
+        return "soon", f"{what}, which the note names, needs a doctor's assessment"
     return "self-care", "the likely diagnoses are mild and self-limiting"

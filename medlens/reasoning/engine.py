@@ -42,6 +42,7 @@ from medlens.reasoning.common import (
     LEAK,
     NOTE_EMERGENCY_AT,
     NOTE_HISTORY_FACTOR,
+    NOTE_LEAD_AT,
     NOTE_LEAK,
     NOTE_MAX_FINDINGS,
     TRIAGE_WORDS,
@@ -70,6 +71,7 @@ from medlens.reasoning.patient import (
     NEGATION,
     lab_threshold,
     low_lab_value,
+    named_conditions,
     read_patient,
     scan_text,
     section_at,
@@ -504,6 +506,10 @@ class DiagnosisEngine:
                                                    text=f.text, origin="finding", finding=f.id))
             if f.counted:
                 (used if mapped or (f.status == "present" and self._stated(f)) else unmapped).append(f)
+        if text and is_note(text) and k.chronic:
+            # a chronic disease the note names is a known condition, also where the recognizer did not code it
+            # ("underwent lobectomy for stage IA non-small cell lung cancer")
+            known += [d for d in named_conditions(text, k.chronic) if d not in known]
         if text:
             for m in scan_text(text, k.features, symptoms=not is_note(text)):
                 feat = k.features[m.feature]
@@ -577,6 +583,7 @@ class DiagnosisEngine:
         if note:
             settings.setdefault("history_factor", NOTE_HISTORY_FACTOR)
         emergency_at = settings.pop("emergency_at", NOTE_EMERGENCY_AT if note else EMERGENCY_AT)
+        lead_at = settings.pop("lead_at", NOTE_LEAD_AT if note else None)
         scorer = CommonScorer(k, **settings)
         present, absent, stated, known, used, unmapped, risks = self.case_features(findings, text)
         result = Differential(method="common", mode="common", findings=used, unmapped=unmapped, candidates=len(k.ids),
@@ -647,7 +654,10 @@ class DiagnosisEngine:
             # (risk factors alone, as in a follow-up visit, do not send the patient to the emergency department)
             sym = [i for i in present if not (k.features[i].antecedent or k.features[i].history)]
             supported = np.array([d in stated or d in measured or any(k.p[d, i] >= 0.3 for i in sym) for d in range(len(k.ids))])
-            level, why = triage(probs, k.severity, emergency_at=emergency_at, supported=supported)
+            # in a note, the conditions it establishes (named as current or known, or shown by a result) count too
+            named = [d for d in dict.fromkeys([*stated, *known, *measured]) if d not in underlying] if note else []
+            level, why = triage(probs, k.severity, emergency_at=emergency_at, supported=supported, lead_at=lead_at,
+                                named=named, names=k.names)
             result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)
         skipped = {i for f in findings if f.status == "uncertain" for i in self.feature_hits(f)}
         result.questions = self._common_questions(order[:10], probs, set(present) | set(absent) | skipped, n_questions)

@@ -133,6 +133,8 @@ _SPLIT = re.compile(r"[.;!?\n]+")
 def section_kind(header: str) -> str:
     """current, history, family, skip (allergies, plans, instructions) or diagnosis."""
     h = header.lower()
+    if h.strip() in ("history", "hx", "history and physical", "clinical history", "interval history", "brief history"):
+        return "current"  # a bare "HISTORY:" opens the story of the present illness (in consults, H&Ps)
     if "family" in h:
         return "family"
     if any(w in h for w in ("allerg", "instruction", "plan", "recommend", "follow", "disposition", "procedure",
@@ -219,6 +221,43 @@ def scan_text(text: str, features: Sequence, symptoms: bool = False) -> list[Men
                 ctx = "family" if fam else ("history" if kind == "history" else kind)
                 out.append(Mention(i, "absent" if neg else "present", ctx, m.group(0), s + m.start(), s + m.end()))
                 break
+    return out
+
+
+_UNSURE = re.compile(r"\b(rule out|ruled out|r/o|risk (of|for)|screen(ing)? for|evaluat(e|ion) (of|for)|concern(ed)? (of|for|about)|"
+                     r"possible|possibly|probable|suspected|suspicion|suspicious|concerning|worrisome|versus|vs|worried|question of|"
+                     r"differential|cannot (be )?(excluded|exclude|ruled out)|if|unless|prevent\w*)\b|\?",
+                     re.I)
+
+
+_DENIED = re.compile(r"\b(no|not|denies|denied|denying|without|negative for|never|none|nor|absence of|free of)\b", re.I)
+_CONTRAST = re.compile(r"\b(?:but|however|although|though|except)\b", re.I)
+
+
+def named_conditions(text: str, patterns: Sequence[Sequence[re.Pattern]]) -> dict[int, str]:
+    """Conditions a note names as the patient's (``patterns``: per condition, its word patterns): index → the
+    words. Read clause by clause in every section but allergies, plans, instructions and family history;
+    not when negated before it in the clause ("no history of atrial fibrillation", "denies cough or
+    tuberculosis"; a "but" ends the negation), said of a relative, or unsure ("rule out anemia", "risk of lung
+    cancer", "possible GERD")."""
+    out: dict[int, str] = {}
+    for s, e, kind in sentences(text):
+        if kind in ("skip", "family"):
+            continue
+        clause = text[s:e]
+        if _FAMILY_HX.search(clause) or (_FAMILY_WORDS.search(clause) and _PAST.search(clause)):
+            continue
+        for d, pats in enumerate(patterns):
+            if d in out:
+                continue
+            for rx in pats:
+                m = rx.search(clause)
+                if not m:
+                    continue
+                before = _CONTRAST.split(clause[:m.start()])[-1]
+                if not _DENIED.search(before) and not _UNSURE.search(before[-40:]):
+                    out[d] = m.group(0)
+                    break
     return out
 
 

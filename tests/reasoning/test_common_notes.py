@@ -96,3 +96,86 @@ def test_the_disease_the_visit_is_for_leads(engine):
     # a negated disease in the chief complaint is not the reason for the visit
     assert engine.chief([], "CHIEF COMPLAINT: No pneumonia, cough.,HPI: x") == []
     assert engine.chief([], "CHIEF COMPLAINT: Pneumonia.,HPI: x") == [k.disease_index["DDXPLUS:pneumonia"]]
+
+
+def test_note_triage_needs_a_clear_lead(ddx):
+    """In a note a can't-miss diagnosis first by a hair is not an emergency; one well ahead is."""
+    from medlens.reasoning.common import NOTE_LEAD_AT, triage
+
+    sev = ddx.severity
+    p = np.zeros(len(sev))
+    for d, q in (("anaphylaxis", 0.15), ("hiv_initial_infection", 0.13), ("influenza", 0.12), ("viral_pharyngitis", 0.11),
+                 ("urti", 0.10), ("pneumonia", 0.10), ("bronchitis", 0.10), ("allergic_sinusitis", 0.10),
+                 ("localized_edema", 0.09)):
+        p[ddx.disease_index[f"DDXPLUS:{d}"]] = q
+    # first in the list → emergency for a patient's text; a note needs the lead (0.15 vs 0.13: none)
+    assert triage(p, sev)[0] == "emergency"
+    assert triage(p, sev, lead_at=NOTE_LEAD_AT)[0] == "soon"
+    lead = np.zeros(len(sev))
+    lead[ddx.disease_index["DDXPLUS:possible_nstemi_stemi"]] = 0.8
+    lead[ddx.disease_index["DDXPLUS:atrial_fibrillation"]] = 0.2
+    level, why = triage(lead, sev, lead_at=NOTE_LEAD_AT)
+    assert level == "emergency" and "leads the differential by 0.60" in why
+    # the total of can't-miss diagnoses still counts
+    split = np.zeros(len(sev))
+    for d, q in (("possible_nstemi_stemi", 0.3), ("unstable_angina", 0.3), ("panic_attack", 0.4)):
+        split[ddx.disease_index[f"DDXPLUS:{d}"]] = q
+    assert triage(split, sev, lead_at=NOTE_LEAD_AT)[0] == "emergency"
+
+
+@pytest.mark.parametrize("text,named", [
+    ("HISTORY OF PRESENT ILLNESS: She underwent left upper lobectomy for stage IA non-small cell lung cancer.",
+     {"Pulmonary neoplasm"}),  # "non-small" is no negation
+    ("PAST MEDICAL HISTORY: Atrial fibrillation, on Coumadin. GERD.", {"Atrial fibrillation", "GERD"}),
+    ("ROS: He denies recurrent pneumonias, bronchitis, exposure to asbestos or tuberculosis.", set()),
+    ("No history of atrial fibrillation, but she has GERD.", {"GERD"}),
+    ("Rule out anemia. Risk of lung cancer discussed.", set()),
+    ("FAMILY HISTORY: Mother with lung cancer. Her father had atrial fibrillation.", set()),
+    ("PLAN: screen for anemia.", set()),
+    ("FINDINGS: A spiculated mass, suspicious for primary lung cancer.", set()),
+])
+def test_named_conditions(ddx, text, named):
+    from medlens.reasoning.patient import named_conditions
+
+    assert {ddx.names[d] for d in named_conditions(text, ddx.chronic)} == named
+
+
+def test_a_chronic_disease_the_note_names_is_known(engine):
+    """The recognizer may not code it: the note's words still make it a known condition."""
+    text = ("HISTORY OF PRESENT ILLNESS: The patient is a 65-year-old woman who underwent left upper lobectomy for stage "
+            "IA non-small cell lung cancer.  She returns for a routine surveillance visit.  " + "She feels well.  " * 40)
+    odyn = Finding(id="X:o", name="Odynophagia", text="odynophagia")
+    res = engine.diagnose([odyn], text=text, mode="common", top=49)
+    lc = next(d for d in res.diagnoses if d.name == "Pulmonary neoplasm")
+    assert any(e.relation == "known_condition" for e in lc.supporting)
+    short = engine.diagnose([odyn], text="I had lung cancer. My throat hurts when I swallow.", mode="common", top=49)
+    assert not any(e.relation == "known_condition" for d in short.diagnoses for e in d.supporting)  # patient texts: findings only
+
+
+@pytest.mark.parametrize("header,kind", [
+    ("HISTORY", "current"),  # a bare HISTORY: opens the present illness
+    ("PAST MEDICAL HISTORY", "history"),
+    ("SOCIAL HISTORY", "history"),
+    ("FAMILY HISTORY", "family"),
+    ("HISTORY OF PRESENT ILLNESS", "current"),
+])
+def test_bare_history_header_is_the_present_illness(header, kind):
+    from medlens.reasoning.patient import section_kind
+
+    assert section_kind(header) == kind
+
+
+def test_named_serious_condition_is_not_self_care(ddx):
+    """A note naming atrial fibrillation (known) beside a first-ranked anemia: see a doctor soon, not self-care."""
+    from medlens.reasoning.common import triage
+
+    sev = ddx.severity
+    p = np.zeros(len(sev))
+    anemia, af = ddx.disease_index["DDXPLUS:anemia"], ddx.disease_index["DDXPLUS:atrial_fibrillation"]
+    p[anemia], p[af] = 0.97, 0.03
+    assert triage(p, sev)[0] == "self-care"
+    level, why = triage(p, sev, named=[anemia, af], names=ddx.names)
+    assert level == "soon" and "Atrial fibrillation" in why
+    assert triage(p, sev, named=[anemia], names=ddx.names)[0] == "self-care"
+    pe = ddx.disease_index["DDXPLUS:pulmonary_embolism"]
+    assert triage(p, sev, named=[pe], names=ddx.names)[0] == "soon"  # a named can't-miss: never an emergency by itself
