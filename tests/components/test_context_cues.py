@@ -208,3 +208,9 @@ def test_context_cues_without_after_an_entity_qualifies_it_only(nlp):
 
 def test_context_cues_possibility_to_have_is_uncertain(nlp):
     assert statuses(nlp, "There is a possibility to have a recurrence of the tumor.", "recurrence") == ["uncertain"]
+
+
+def test_context_cues_longstanding_and_sudden_onset_history_is_current(nlp):
+    assert statuses(nlp, "He also has a longstanding history of neck pain.", "neck pain") == ["present"]
+    assert statuses(nlp, "Based on her history of sudden onset of left leg weakness, an MRI was done.",
+                    "left leg weakness") == ["present"]
