@@ -31,6 +31,9 @@ _AGE = [
     (re.compile(r"\bage[d:]?\s*:?\s*(\d{1,3})\b", re.I), 1.0),
     (re.compile(r"\b(\d{1,3})\s*(?:M|F)\b(?!\w)"), 1.0),
 ]
+_AGE_AT_EVENT = re.compile(r"\b(?:at|since|until|from|by|before|after|between|when (?:s?he|they) (?:was|were))\s+(?:the\s+)?(?:age\s+of\s+)?$",
+                           re.I)
+"""Words before an age that make it the age at an event, not the patient's ("menarche at 10 years of age")."""
 _MALE = r"man|male|gentleman|boy|guy|son|husband|father|m"
 _FEMALE = r"woman|female|lady|girl|daughter|wife|mother|f"
 _NEAR_SEX = re.compile(rf"^[\s,-]*(?:old)?[\s,-]*(?:(?:white|black|african[- ]american|caucasian|hispanic|asian|latino|latina)\s+)?({_MALE}|{_FEMALE})\b", re.I)
@@ -53,7 +56,7 @@ def read_patient(text: str) -> Patient:
     age = sex = age_text = sex_text = None
     head = text[:4000]
     for rx, scale in _AGE:
-        m = rx.search(head)
+        m = next((m for m in rx.finditer(head) if not _AGE_AT_EVENT.search(head[max(0, m.start() - 25):m.start()])), None)
         if m:
             v = float(m.group(1)) * scale
             if 0 <= v <= 120:

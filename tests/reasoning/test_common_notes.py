@@ -179,3 +179,25 @@ def test_named_serious_condition_is_not_self_care(ddx):
     assert triage(p, sev, named=[anemia], names=ddx.names)[0] == "self-care"
     pe = ddx.disease_index["DDXPLUS:pulmonary_embolism"]
     assert triage(p, sev, named=[pe], names=ddx.names)[0] == "soon"  # a named can't-miss: never an emergency by itself
+
+
+@pytest.mark.parametrize("text,age", [
+    ("She started menarche at 10 years of age and it runs in the family.", None),  # an age at an event
+    ("He has had asthma since 2 years of age. He is a 10 years old boy.", 10),
+    ("Measles at the age of 5 years old. She is 30 years of age.", 30),
+    ("A 58-year-old man with chest pain.", 58),
+])
+def test_age_at_an_event_is_not_the_patients(text, age):
+    from medlens.reasoning.patient import read_patient
+
+    assert read_patient(text).age == age
+
+
+@pytest.mark.parametrize("clause,prone", [
+    ("He does have significant allergies including ragweed.", True),
+    ("Seasonal allergies every spring.", True),
+    ("ALLERGIES: Penicillin.", False),  # drug allergies: an allergies section is skipped
+])
+def test_environmental_allergies_are_a_risk_of_allergic_rhinitis(ddx, clause, prone):
+    got = {ddx.features[m.feature].key for m in scan_text(clause, ddx.features) if m.status == "present"}
+    assert ("z84.89" in got) is prone
