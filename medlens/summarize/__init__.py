@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Callable
 from typing import Literal
 
 from spacy.tokens import Doc
@@ -26,7 +27,7 @@ KINDS = ("note", "dialogue")
 
 
 def summarize(doc: Doc | str, kind: Literal["note", "dialogue"] = "note", *, nlp=None,
-              doc_id: str | None = None) -> NoteSummary | VisitNote:
+              doc_id: str | None = None, generate: bool | Callable[[str], str] = False) -> NoteSummary | VisitNote:
     """Summarize a clinical note, or write a visit note from a doctor-patient dialogue.
 
     Args:
@@ -36,6 +37,10 @@ def summarize(doc: Doc | str, kind: Literal["note", "dialogue"] = "note", *, nlp
         kind: ``note`` (a :class:`NoteSummary`) or ``dialogue`` (a :class:`VisitNote`).
         nlp: the pipeline to analyze text with; None loads ``medlens.load()`` once.
         doc_id: the id written in the result.
+        generate: dialogues only. True rewrites the note's sentences with the optional local model
+            (``pip install 'medlens[generate]'``; every rewrite is checked against the dialogue's facts and
+            falls back to the extractive sentence); a callable ``sentence -> sentence`` uses that generator.
+            False (default): the extractive note (faster, and as good on ACI-bench; see docs/summarize.md).
 
     Returns:
         A :class:`NoteSummary` (``.text`` is the readable summary) or a
@@ -43,18 +48,24 @@ def summarize(doc: Doc | str, kind: Literal["note", "dialogue"] = "note", *, nlp
         carry their source turns).
 
     Raises:
-        InputError: an unknown ``kind``, input that is neither text nor a Doc, or a dialogue Doc.
+        InputError: an unknown ``kind``, input that is neither text nor a Doc, a dialogue Doc, or
+            ``generate`` for a note.
+        ModelError: ``generate=True`` without the optional packages (E381).
     """
     if kind not in KINDS:
         raise InputError(Errors.E850.format(value=kind, opts=", ".join(KINDS)))
+    if generate is not False and generate is not None and kind != "dialogue":
+        raise InputError(Errors.E384.format(value=kind))
     if not isinstance(doc, (str, Doc)):
         raise InputError(Errors.E204.format(type=type(doc).__name__))
     if kind == "dialogue":
         if isinstance(doc, Doc):
             raise InputError(Errors.E851)
         from medlens.summarize.dialogue import summarize_dialogue
+        from medlens.summarize.generate import resolve_generator
 
-        return summarize_dialogue(doc, nlp=nlp or _default_nlp(), doc_id=doc_id)
+        generator = resolve_generator(generate)
+        return summarize_dialogue(doc, nlp=nlp or _default_nlp(), doc_id=doc_id, generator=generator)
     from medlens.summarize.note import summarize_note
 
     if isinstance(doc, str):

@@ -13,6 +13,7 @@ a rewrite of the words of the turns it lists.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from medlens.errors import Errors, InputError
 from medlens.resources import load_resource
 from medlens.summarize.models import DialogueTurn, NoteSection, NoteSentence, VisitNote
-from medlens.summarize.turns import SECTIONS, load_turn_model, predict_sections
+from medlens.summarize.turns import SECTIONS, TurnModel, load_turn_model, predict_sections
 
 _CLINICAL = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "CHEMICAL", "TEST", "PROCEDURE")
 
@@ -50,6 +51,10 @@ class RewriteRules(BaseModel):
     no_answers: list[str]
     section_cues: dict[str, list[str]]
     procedural: list[str]
+    hedges: list[str] = []
+    talk_about_talk: list[str] = []
+    plan_openers: list[str] = []
+    units: dict[str, str] = {}
 
 
 @lru_cache(maxsize=4)
@@ -186,6 +191,67 @@ def _finish(sentence: str) -> str:
     return sentence if sentence[-1] in ".!?" else sentence + "."
 
 
+# rewrite steps chosen by 5-fold cross-validation on ACI-bench train (benchmarks/summarize_dialogue.py cv);
+# ``summarize_dialogue(skip=...)`` leaves any of them out (the benchmark measures each one that way)
+STEPS = ("numbers", "hedges", "cutoffs", "we_will", "talk_about_talk", "intro_in_plan")
+_ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
+             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth"}
+
+
+def _numbers(text: str, units: dict[str, str]) -> str:
+    """Numbers, doses and ratios as notes write them: "five pounds" -> "5 pounds", "15 milligrams" -> "15 mg",
+    "1,000" -> "1000", "2 out of 6" -> "2/6", "120 over 80" -> "120/80" (ordinals and a lone "one" stay words)."""
+    from text_to_num import alpha2digit
+
+    t = alpha2digit(text, "en", threshold=2)
+    t = re.sub(r"\b(\d+(?:st|nd|rd|th))\b", lambda m: _ORDINALS.get(m.group(1), m.group(1)), t)
+    t = re.sub(r"\b(\d{1,3}),(\d{3})\b", r"\1\2", t)
+    t = re.sub(r"\b(\d+) (?:out of|over) (\d+)\b", r"\1/\2", t)
+    if units:
+        t = re.sub(r"(?<=\d )(" + "|".join(re.escape(u) for u in units) + r")\b", lambda m: units[m.group(1).lower()], t,
+                   flags=re.I)
+    return t
+
+
+def _drop_phrases(text: str, phrases: list[str]) -> str:
+    if not phrases:
+        return text
+    pattern = r"(?<![\w'])(?:" + "|".join(re.escape(h) for h in sorted(phrases, key=len, reverse=True)) + r")(?![\w'])"
+    t = re.sub(pattern, " ", text, flags=re.I)
+    t = re.sub(r"\s+([,.?!;:])", r"\1", t)
+    t = re.sub(r",\s*,", ",", t)
+    t = re.sub(r"^[\s,]+", "", t)
+    return re.sub(r"\s{2,}", " ", t).strip()
+
+
+def _cutoffs(text: str) -> str:
+    """Drop cut-off words ("f- felt", "pain-") and false starts ("are you ... how are you doing")."""
+    if "..." in text:
+        parts = [x.strip(" ,") for x in text.split("...")]
+        parts = [x for x in parts if x]
+        if parts and len(parts[-1].split()) >= 4:
+            text = parts[-1]
+        else:
+            text = " ".join(parts)
+    t = re.sub(r"(?<![\w'])[a-z]{1,3}-\s+(?=[a-z])", " ", text, flags=re.I)  # "f- felt", "t- taking"
+    t = re.sub(r"(?<=\w)-(?=\s|[.,?!]|$)", "", t)  # "back pain-." -> "back pain."
+    t = re.sub(r"(?<![\w'])(\w+(?: \w+){1,3}),? \1(?![\w'])", r"\1", t, flags=re.I)  # "trying to, trying to"
+    t = re.sub(r"\s+([,.?!;:])", r"\1", t)
+    return re.sub(r"\s{2,}", " ", t).strip(" ,")
+
+
+def _we_will(text: str, openers: list[str]) -> str:
+    """The doctor's plans as a note writes them: "I'm going to prescribe X" -> "We will prescribe X"."""
+    if not openers:
+        return text
+    pattern = r"(^|(?<=[,;]\s)|(?<=\band\s)|(?<=\bso\s))(?:" + "|".join(openers) + r")\s+(?!be\b)"
+    t = re.sub(pattern, r"\1we will ", text, flags=re.I)
+    if t != text:
+        t = re.sub(r"\bwe will go ahead(?:,| and)?\s+(?!\W)", "we will ", t, flags=re.I)
+        t = re.sub(r"^(?:and|so|okay|now|then)[\s,]+(?=we will\b)", "", t, flags=re.I)
+    return t
+
+
 def _pronouns(turns: list[DialogueTurn]) -> tuple[str, str, str]:
     doctor_text = " ".join(t.text.lower() for t in turns if t.speaker != "patient")
     if re.search(r"\b(female|woman|lady|girl|mrs\.?|ms\.?|miss)\b", doctor_text):
@@ -200,7 +266,9 @@ def _pronouns(turns: list[DialogueTurn]) -> tuple[str, str, str]:
     return "the patient", "the patient", "the patient's"
 
 
-def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentences: dict[str, int] | None = None) -> VisitNote:
+def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentences: dict[str, int] | None = None,
+                       turn_model: TurnModel | None = None, skip: Iterable[str] = (),
+                       generator: Callable[[str], str] | None = None) -> VisitNote:
     """Write a visit note from a conversation.
 
     Args:
@@ -209,6 +277,11 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
         doc_id: the id written in the result.
         max_sentences: most sentences per section (default: chief complaint 1, history 20,
             review of systems 14, exam 10, results 6, assessment and plan 20; chosen on ACI-bench train).
+        turn_model: the turn classifier (default: the shipped one).
+        skip: rewrite steps of :data:`STEPS` to leave out (for measuring what each is worth); unknown names
+            raise an error.
+        generator: rewrites a sentence in note style (see :mod:`medlens.summarize.generate`); each rewrite is
+            kept only when it passes the fact check against the dialogue. None (default): the extractive note.
 
     Returns:
         A :class:`VisitNote`: ``.text`` is the note, every sentence lists its source turns.
@@ -217,11 +290,15 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
         InputError: the dialogue is empty.
     """
     rules = _rules()
+    skip = set(skip)
+    if skip - set(STEPS):
+        raise InputError(Errors.E380.format(value=", ".join(sorted(skip - set(STEPS))), opts=", ".join(STEPS)))
+    on = {x: x not in skip for x in STEPS}
     limits = {"chief_complaint": 1, "history_of_present_illness": 20, "review_of_systems": 14, "physical_exam": 10,
               "results": 6, "assessment_and_plan": 20, **(max_sentences or {})}
     turns, warnings = parse_dialogue(text, where=doc_id or "dialogue")
     s, o, p = _pronouns(turns)
-    model = load_turn_model()
+    model = turn_model or load_turn_model()
     pairs = [(t.speaker, _clean(t.text, rules.fillers)) for t in turns]
     labels = predict_sections(model, pairs)
     docs = list(nlp.pipe([c for _, c in pairs]))
@@ -231,13 +308,23 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
     out: dict[str, list[NoteSentence]] = {name: [] for name in SECTIONS}
     seen: set[str] = set()
 
-    def put(section: str, sentence: str, sources: list[int]) -> None:
+    talk = re.compile("|".join(rules.talk_about_talk), re.I) if rules.talk_about_talk else None
+    intro: NoteSentence | None = None
+
+    def put(section: str, sentence: str, sources: list[int]) -> NoteSentence | None:
+        if on["cutoffs"]:
+            sentence = _cutoffs(sentence)
+        if on["hedges"]:
+            sentence = _drop_phrases(sentence, rules.hedges)
+        if on["numbers"]:
+            sentence = _numbers(sentence, rules.units)
         sentence = _finish(sentence)
         key = re.sub(r"\W+", " ", sentence.lower()).strip()
         if not sentence or key in seen or len(out[section]) >= limits[section]:
-            return
+            return None
         seen.add(key)
         out[section].append(NoteSentence(text=sentence, turns=sources))
+        return out[section][-1]
 
     # chief complaint and the introduction the doctor dictates ("X is a 50-year-old female ... who presents ...")
     for i, (speaker, clean) in enumerate(pairs):
@@ -249,7 +336,7 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
             cc = re.search(r"\b(?:presents?|presenting|here|coming in|comes in|referred)\b[^.?!]*?\b(?:for|with)\b\s+([^.?!]+)", intro, re.I)
             if cc:
                 put("chief_complaint", cc.group(1).strip(), [i])
-            put("history_of_present_illness", intro, [i])
+            intro = put("history_of_present_illness", intro, [i])
             break
     if not out["chief_complaint"]:
         for i, doc in enumerate(docs):
@@ -307,6 +394,8 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
         for sent in _sentences(clean):
             if sent.endswith("?") or len(sent.split()) < 4 or any(c.search(sent) for c in chitchat):
                 continue
+            if speaker != "patient" and on["talk_about_talk"] and talk and talk.search(sent):
+                continue  # talk about the talk: "let me ask you", "I'm going to examine you now"
             if section == "physical_exam":
                 # the exam says what was found: no announcements ("let me take a look"),
                 # and a sentence names something clinical
@@ -316,12 +405,25 @@ def summarize_dialogue(text: str, *, nlp, doc_id: str | None = None, max_sentenc
             if speaker == "patient":
                 sent = _person(sent, rules.first_person, s, o, p)
             else:
+                if on["we_will"]:
+                    sent = _we_will(sent, rules.plan_openers)
                 sent = _person(sent, rules.second_person, s, o, p)
             put(section, sent, [i])
+
+    if intro is not None and on["intro_in_plan"]:
+        # notes open the assessment with the introduction again (age, sex, reason for the visit)
+        plan = out["assessment_and_plan"]
+        plan.insert(0, intro.model_copy())
+        del plan[limits["assessment_and_plan"]:]
 
     sections = [NoteSection(name=name, title=TITLES[name], sentences=out[name]) for name in SECTIONS]
     n = sum(len(x.sentences) for x in sections)
     grounded = sum(1 for x in sections for y in x.sentences if y.turns) / n if n else 1.0
     if n == 0:
         warnings.append("no note sentence could be written from this conversation")
-    return VisitNote(id=doc_id or "", sections=sections, turns=turns, grounded=grounded, warnings=warnings)
+    note = VisitNote(id=doc_id or "", sections=sections, turns=turns, grounded=grounded, warnings=warnings)
+    if generator is not None and n:
+        from medlens.summarize.generate import generate_note
+
+        note = generate_note(note, docs, nlp, generator)
+    return note

@@ -83,6 +83,9 @@ class NoteSentence(_Model):
 
     text: str
     turns: list[int] = Field(description="indexes (from 0) of the dialogue turns the sentence rewrites")
+    extractive: str | None = Field(None, exclude_if=lambda v: v is None,
+                                   description="with generate=True: the extractive sentence the local model rewrote "
+                                               "into text (absent: the sentence is the extractive one)")
 
 
 class NoteSection(_Model):

@@ -45,7 +45,7 @@ def test_parse_dialogue_without_labels_warns_and_empty_fails():
 
 def test_visit_note_patient_words_in_third_person(note):
     hpi = _section(note, "history_of_present_illness").sentences
-    assert hpi[0].text == "He has had a cough for three days and he feels short of breath."
+    assert hpi[0].text == "He has had a cough for 3 days and he feels short of breath."
     assert hpi[0].turns == [1]
 
 
@@ -59,13 +59,14 @@ def test_visit_note_doctor_findings_results_and_plan(note):
     assert "crackles" in _section(note, "physical_exam").sentences[0].text
     assert "x-ray" in _section(note, "results").sentences[0].text
     plan = _section(note, "assessment_and_plan").sentences[0]
-    assert plan.text.startswith("I am going to start him on amoxicillin") and plan.turns == [8]
+    assert plan.text.startswith("We will start him on amoxicillin") and plan.turns == [8]
     assert note.text.startswith("CHIEF COMPLAINT\n\nCough.")
 
 
 def test_visit_note_every_sentence_is_grounded_in_its_turns(note):
     """No invented facts: apart from template and pronoun words, each sentence's words are its turns' words."""
-    template = {"denies", "endorses", "he", "his", "him", "she", "her", "has", "feels", "is", "the", "patient"}
+    template = {"denies", "endorses", "he", "his", "him", "she", "her", "has", "feels", "is", "the", "patient", "we",
+                "will", "mg"}
     assert note.grounded == 1.0
     for section in note.sections:
         for sent in section.sentences:
@@ -99,3 +100,56 @@ def test_turn_classifier_trains_from_weak_labels():
     model = train_turn_classifier([(turns, note)] * 3, min_count=1)
     predicted = [label for label, _ in predict_sections(model, turns)]
     assert predicted == labels
+
+
+def test_rewrite_steps_write_numbers_plans_and_drop_hedges_and_cut_offs():
+    from medlens.summarize.dialogue import _cutoffs, _drop_phrases, _numbers, _rules, _we_will
+
+    rules = _rules()
+    assert _numbers("metformin 1,000 milligrams twice daily for two weeks", rules.units) == "metformin 1000 mg twice daily for 2 weeks"
+    assert _numbers("a 2 out of 6 murmur, pressure one hundred twenty over eighty", rules.units) == "a 2/6 murmur, pressure 120/80"
+    assert _numbers("for his first problem, one of them", rules.units) == "for his first problem, one of them"
+    assert _drop_phrases("i think that you have, you know, kind of a strain", rules.hedges) == "you have, a strain"
+    assert _cutoffs("i f- felt the pop in my back-") == "i felt the pop in my back"
+    assert _cutoffs("so, are you ... how are you doing with the pain") == "how are you doing with the pain"
+    assert _cutoffs("trying to, trying to exercise") == "trying to exercise"
+    assert _we_will("and i'm going to go ahead and prescribe meloxicam", rules.plan_openers) == "we will prescribe meloxicam"
+    assert _we_will("i'd like you to rest", rules.plan_openers) == "i'd like you to rest"
+
+
+INTRO_VISIT = """[doctor] hi , anna . anna is a 45-year-old female who presents today for knee pain .
+[patient] hi .
+[doctor] let me ask you , when did the knee pain start ?
+[patient] um , about two weeks ago , you know , after i fell .
+[doctor] i'm going to examine you now .
+[doctor] on exam , there is swelling of the right knee .
+[doctor] i think you have a knee sprain . we're going to start ibuprofen 400 milligrams three times a day .
+"""
+
+
+def test_visit_note_repeats_the_introduction_in_the_plan_and_skips_talk_about_talk(nlp):
+    from medlens.summarize import summarize
+
+    note = summarize(INTRO_VISIT, kind="dialogue", nlp=nlp)
+    plan = _section(note, "assessment_and_plan").sentences
+    intro = "Anna is a 45-year-old female who presents today for knee pain."
+    assert plan[0].text == intro and plan[0].turns == [0]
+    assert _section(note, "history_of_present_illness").sentences[0].text == intro
+    assert "We will start ibuprofen 400 mg 3 times a day." in [s.text for s in plan]
+    assert "ask" not in note.text.lower() and "examine" not in note.text.lower()
+    plain = summarize_steps_off(nlp)
+    assert _section(plain, "assessment_and_plan").sentences[0].text != intro
+
+
+def summarize_steps_off(nlp):
+    from medlens.summarize.dialogue import STEPS, summarize_dialogue
+
+    return summarize_dialogue(INTRO_VISIT, nlp=nlp, skip=STEPS)
+
+
+def test_unknown_rewrite_step_is_a_clear_error(nlp):
+    from medlens.errors import InputError
+    from medlens.summarize.dialogue import summarize_dialogue
+
+    with pytest.raises(InputError, match="rewrite step.*'spelling'.*numbers"):
+        summarize_dialogue(INTRO_VISIT, nlp=nlp, skip=["spelling"])
