@@ -121,6 +121,9 @@ def test_full_graph_real_note_words_round3(full_nlp):
     assert found["carotid bruits"].label_ == "FINDING" and found["carotid bruits"]._.is_negated
     assert "Esmarch" not in found and "acute disease" not in found
     assert found["inflammation"].label_ == "FINDING" and found["necrosis"].label_ == "FINDING"
+    found = ents(full_nlp, "The back was prepped with Betadine. ABDOMEN: Positive bowel sounds. No focal sensory deficits.")
+    assert found["Betadine"]._.concepts[0].name == "Povidone-iodine"  # was betaine, a one-letter fuzzy match
+    assert found["bowel sounds"].label_ == "FINDING" and found["sensory deficits"]._.is_negated
 
 
 def _after_dictionary(nlp, text, model_spans):
