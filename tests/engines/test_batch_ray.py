@@ -110,3 +110,17 @@ def test_kill_9_of_a_node_mid_job_the_job_finishes_on_the_other(cluster, tmp_pat
         assert ids_of(out) == [d["id"] for d in docs]
     finally:
         cluster.start_node()
+
+
+def test_without_an_address_a_ray_runtime_is_started_for_the_job(tmp_path, tiny_kg_path):
+    docs = make_docs(12)
+    src = write_corpus(tmp_path, docs, "folder")
+    env = {k: v for k, v in node_env().items() if k != "RAY_ADDRESS"}
+    cmd = [sys.executable, "-m", "medlens.cli.app", "batch", str(src), "-o", str(tmp_path / "out"), "--kg",
+           str(tiny_kg_path), "--no-model", "--engine", "ray", "-j", "1", "--shard-size", "5", "--object-store-mb", "100",
+           "--json"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["engine"] == "ray" and report["processed"] == 12 and len(report["workers"]) == 1
+    assert [i.removesuffix(".txt") for i in ids_of(tmp_path / "out")] == [d["id"] for d in docs]
