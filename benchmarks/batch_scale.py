@@ -58,51 +58,71 @@ def make_corpus(n: int, out: Path) -> tuple[Path, int]:
 
 
 class MemoryWatch:
-    """Peak RSS (VmHWM, MB) of the driver and of each worker process, sampled from /proc."""
+    """Peak RSS (VmHWM, MB) and CPU seconds (user + system) of the driver, of each worker process and of the
+    driver's other descendants (a Ray runtime started for the job: GCS, raylet, ...), sampled from /proc every
+    0.5 s (a process's last half second before it exits can be missed)."""
 
     def __init__(self, driver_pid: int, worker_title: str) -> None:
         self.driver = driver_pid
         self.title = worker_title.encode()
         self.peaks: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
+        self.kind: dict[int, str] = {}
+        self._tick = os.sysconf("SC_CLK_TCK")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
-    def _hwm(self, pid: int) -> float | None:
+    def _sample(self, pid: int) -> None:
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+                    self.peaks[pid] = max(self.peaks.get(pid, 0.0), int(line.split()[1]) / 1024)
+            st = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            self.cpu[pid] = (int(st[11]) + int(st[12])) / self._tick
+        except (OSError, ValueError, IndexError):
+            pass
 
-    def _workers(self) -> list[int]:
-        out = []
+    def _scan(self) -> None:
+        parents: dict[int, int] = {}
+        cmds: dict[int, bytes] = {}
         for d in Path("/proc").iterdir():
             if d.name.isdigit():
+                pid = int(d.name)
                 try:
-                    cmd = (d / "cmdline").read_bytes()
-                except OSError:
+                    cmds[pid] = (d / "cmdline").read_bytes()
+                    parents[pid] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
                     continue
-                if cmd.startswith(self.title) or (b"spawn_main" in cmd and _parent(int(d.name)) == self.driver):
-                    out.append(int(d.name))
-        return out
+        for pid, cmd in cmds.items():
+            if pid == self.driver:
+                self.kind[pid] = "driver"
+            elif cmd.startswith(self.title) or (b"spawn_main" in cmd and parents.get(pid) == self.driver):
+                self.kind[pid] = "worker"
+            else:
+                p, hops = parents.get(pid), 0
+                while p and p > 1 and hops < 8:
+                    if p == self.driver:
+                        self.kind.setdefault(pid, "other")
+                        break
+                    p, hops = parents.get(p), hops + 1
+        for pid in list(self.kind):
+            self._sample(pid)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for pid in [self.driver] + self._workers():
-                v = self._hwm(pid)
-                if v is not None:
-                    self.peaks[pid] = max(self.peaks.get(pid, 0.0), v)
+            self._scan()
             time.sleep(0.5)
 
     def stop(self) -> dict:
         self._stop.set()
         self._thread.join()
-        workers = [v for pid, v in self.peaks.items() if pid != self.driver]
+        workers = [pid for pid, k in self.kind.items() if k == "worker"]
+        cpu = {k: round(sum(v for pid, v in self.cpu.items() if self.kind.get(pid) == k), 1)
+               for k in ("driver", "worker", "other")}
         return {"driver_peak_mb": round(self.peaks.get(self.driver, 0.0), 1),
-                "worker_peak_mb": [round(v, 1) for v in sorted(workers)]}
+                "worker_peak_mb": sorted(round(self.peaks.get(p, 0.0), 1) for p in workers),
+                "cpu_s": cpu}
 
 
 def _parent(pid: int) -> int:
@@ -144,7 +164,9 @@ def run_one(name: str, src: Path, words: int, tmp: Path, kg: str, model: bool, c
     return {"config": name, "documents": rep["processed"], "failed": rep["failed"], "words": rep["words"],
             "wall_s": round(wall, 1), "startup_s": rep["startup_seconds"], "docs_per_s": rep["steady_docs_per_second"],
             "words_per_s": rep["words_per_second"], "docs_per_s_with_startup": round(rep["processed"] / wall, 2),
-            "workers": len(rep["workers"]), **mem}
+            "workers": len(rep["workers"]), **mem,
+            "cpu_ms_per_doc": round(1000 * sum(mem["cpu_s"].values()) / max(1, rep["processed"]), 1),
+            "worker_cpu_ms_per_doc": round(1000 * mem["cpu_s"]["worker"] / max(1, rep["processed"]), 1)}
 
 
 def run_resume(src: Path, n: int, tmp: Path, kg: str, model: bool) -> dict:
@@ -213,12 +235,13 @@ def main() -> None:
         rows.append(row)
     if args.json_out:
         args.json_out.write_text(json.dumps(rows, indent=2))
-    print("\n| config | docs | docs/s | words/s | start-up s | wall s | driver peak MB | worker peak MB |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("\n| config | docs | docs/s | words/s | start-up s | wall s | CPU ms/doc (workers) | driver peak MB | worker peak MB |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         if r["config"] != "resume":
             print(f"| {r['config']} | {r['documents']:,} | {r['docs_per_s']:.1f} | {r['words_per_s']:,.0f} | "
-                  f"{r['startup_s']:.1f} | {r['wall_s']:.0f} | {r['driver_peak_mb']:.0f} | "
+                  f"{r['startup_s']:.1f} | {r['wall_s']:.0f} | {r['cpu_ms_per_doc']:.0f} ({r['worker_cpu_ms_per_doc']:.0f}) | "
+                  f"{r['driver_peak_mb']:.0f} | "
                   f"{', '.join(f'{v:.0f}' for v in r['worker_peak_mb'])} |")
 
 

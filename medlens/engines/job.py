@@ -266,10 +266,15 @@ class LocalEngine:
             return
         pool = self._ensure_pool()  # every worker up, with its pipeline, before the first shard
         seen: set[int] = set()
-        for _ in range(4 * self.workers):
-            seen |= set(pool.map(_ready, range(self.workers)))
-            if len(seen) >= self.workers:
-                break
+        try:
+            for _ in range(4 * self.workers):
+                seen |= set(pool.map(_ready, range(self.workers)))
+                if len(seen) >= self.workers:
+                    break
+        except cf.process.BrokenProcessPool as exc:  # a worker could not build the pipeline
+            self.close()
+            raise ConfigError(Errors.E913.format(seconds=0, details=f"the worker processes died while loading the "
+                                                 f"pipeline: {exc}")) from exc
 
     def describe(self) -> str:
         return f"local engine, {self.workers} worker process(es)"
