@@ -4,6 +4,7 @@ Data: ../shared/data/aci-bench/train.csv (67) and valid.csv (20) (the official t
 
     python benchmarks/summarize_dialogue.py train              # writes medlens/resources/en/dialogue_turns.json
     python benchmarks/summarize_dialogue.py eval --split valid # ROUGE-1/2/L, concepts, groundedness, time
+    python benchmarks/summarize_dialogue.py eval --split valid --generate --baselines   # and the local generator
     python benchmarks/summarize_dialogue.py cv none default no-numbers no-hedges  # 5-fold CV on train, per variant
 
 Scores: ROUGE-1/2/L F1 (rouge-score, Porter stemmer) of the full note against
@@ -21,6 +22,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 import time
 from datetime import date
@@ -74,58 +76,86 @@ def _concepts(nlp, text: str, labels: tuple[str, ...], words: bool = False):
     return ids, {e._.concepts[0].concept_id: key_of_tokens(e.text.split()) for e in ents}
 
 
-def evaluate(split: str, limit: int | None, baselines: bool) -> None:
+def evaluate(split: str, limit: int | None, baselines: bool, generate: bool = False) -> None:
+    """Score the visit notes of a split; with ``generate`` also the notes rewritten by the local model (one pass:
+    the extractive and the generated note of each dialogue are scored side by side)."""
     from rouge_score import rouge_scorer
 
     import medlens
+    from medlens.normalize import key_of_tokens
     from medlens.summarize import summarize
 
     rows = read(split)[:limit]
-    nlp = medlens.load()
-    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    totals = {"rouge1": 0.0, "rouge2": 0.0, "rougeL": 0.0}
-    base = {"longest_doctor_turn": dict(totals), "transcript": dict(totals)}
-    gold_n = found = gen_n = unsupported = 0
-    grounded = 0.0
-    unsupported_examples = []
-    seconds = 0.0
-    all_labels = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE")
-    for r in rows:
+    nlp = _CachedNlp(medlens.load())
+    systems = ["extractive"] + (["generate"] if generate else [])
+    if generate:
+        from medlens.summarize.generate import default_generator
+
         t0 = time.perf_counter()
-        note = summarize(r["dialogue"], kind="dialogue", nlp=nlp, doc_id=r["encounter_id"])
-        seconds += time.perf_counter() - t0
-        scores = scorer.score(r["note"], note.text)
-        for k in totals:
-            totals[k] += scores[k].fmeasure
+        default_generator()
+        print(json.dumps({"generator_load_seconds": round(time.perf_counter() - t0, 1)}), flush=True)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    keys = ("rouge1", "rouge2", "rougeL")
+    totals = {s: dict.fromkeys(keys, 0.0) for s in systems}
+    base = {"longest_doctor_turn": dict.fromkeys(keys, 0.0), "transcript": dict.fromkeys(keys, 0.0)}
+    stats = {s: {"found": 0, "gen_n": 0, "unsupported": 0, "grounded": 0.0, "seconds": 0.0, "examples": []}
+             for s in systems}
+    gold_n = kept = tried = 0
+    all_labels = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "TEST", "PROCEDURE")
+    for n_done, r in enumerate(rows, 1):
+        t_row = time.perf_counter()
+        dialogue_c = _concepts(nlp, r["dialogue"], all_labels)
+        dialogue_words = " " + key_of_tokens(r["dialogue"].split()) + " "
+        gold_c = _concepts(nlp, r["note"], all_labels)
+        gold_n += len(gold_c)
         if baselines:
             doctor = [line[len("[doctor]"):] for line in r["dialogue"].splitlines() if line.startswith("[doctor]")]
             for name, cand in (("longest_doctor_turn", max(doctor, key=len) if doctor else ""), ("transcript", r["dialogue"])):
                 sc = scorer.score(r["note"], cand)
-                for k in totals:
+                for k in keys:
                     base[name][k] += sc[k].fmeasure
-        gold_c = _concepts(nlp, r["note"], all_labels)
-        gen_c = _concepts(nlp, note.text, all_labels)
-        gold_n += len(gold_c)
-        found += len(gold_c & gen_c)
-        from medlens.normalize import key_of_tokens
-
-        dialogue_c = _concepts(nlp, r["dialogue"], all_labels)
-        dialogue_words = " " + key_of_tokens(r["dialogue"].split()) + " "
-        gen_key, gen_words = _concepts(nlp, note.text, ("DRUG", "DISEASE"), words=True)
-        gen_n += len(gen_key)
-        # unsupported: a concept the dialogue's analysis never found, written with words the dialogue never says
-        bad = {c for c in gen_key - dialogue_c if f" {gen_words[c]} " not in dialogue_words}
-        unsupported += len(bad)
-        unsupported_examples += [f"{r['encounter_id']}:{c}" for c in sorted(bad)][:3]
-        grounded += note.grounded
+        extractive_seconds = 0.0
+        for system in systems:
+            t0 = time.perf_counter()
+            # the extractive note runs first and analyzes the turns (its time is the real one); the generated
+            # note reuses those docs, so its time is the extractive time plus the rewriting
+            note = summarize(r["dialogue"], kind="dialogue", nlp=nlp, doc_id=r["encounter_id"],
+                             generate=system == "generate")
+            st = stats[system]
+            took = time.perf_counter() - t0
+            if system == "extractive":
+                extractive_seconds = took
+            st["seconds"] += took if system == "extractive" else extractive_seconds + took
+            if system == "generate":
+                m = re.match(r"(\d+) of (\d+) sentences", note.warnings[-1])
+                kept, tried = kept + int(m.group(1)), tried + int(m.group(2))
+            scores = scorer.score(r["note"], note.text)
+            for k in keys:
+                totals[system][k] += scores[k].fmeasure
+            gen_c = _concepts(nlp, note.text, all_labels)
+            st["found"] += len(gold_c & gen_c)
+            gen_key, gen_words = _concepts(nlp, note.text, ("DRUG", "DISEASE"), words=True)
+            st["gen_n"] += len(gen_key)
+            # unsupported: a concept the dialogue's analysis never found, written with words the dialogue never says
+            bad = {c for c in gen_key - dialogue_c if f" {gen_words[c]} " not in dialogue_words}
+            st["unsupported"] += len(bad)
+            st["examples"] += [f"{r['encounter_id']}:{c}:{gen_words[c]}" for c in sorted(bad)][:3]
+            st["grounded"] += note.grounded
+        print(json.dumps({"done": n_done, "of": len(rows), "seconds": round(time.perf_counter() - t_row, 1)}),
+              file=sys.stderr, flush=True)
     n = len(rows)
-    out = {"split": split, "dialogues": n, **{k: round(100 * v / n, 1) for k, v in totals.items()},
-           "concept_recall": round(100 * found / max(1, gold_n), 1),
-           "unsupported_drug_disease": f"{unsupported}/{gen_n}", "unsupported_examples": unsupported_examples[:10],
-           "grounded": round(grounded / n, 3), "seconds_per_dialogue": round(seconds / n, 2)}
+    for system in systems:
+        st = stats[system]
+        out = {"split": split, "system": system, "dialogues": n,
+               **{k: round(100 * v / n, 1) for k, v in totals[system].items()},
+               "concept_recall": round(100 * st["found"] / max(1, gold_n), 1),
+               "unsupported_drug_disease": f"{st['unsupported']}/{st['gen_n']}", "unsupported_examples": st["examples"][:10],
+               "grounded": round(st["grounded"] / n, 3), "seconds_per_dialogue": round(st["seconds"] / n, 2)}
+        if system == "generate":
+            out["rewrites_kept"] = f"{kept}/{tried}"
+        print(json.dumps(out), flush=True)
     if baselines:
-        out["baselines"] = {name: {k: round(100 * v / n, 1) for k, v in b.items()} for name, b in base.items()}
-    print(json.dumps(out))
+        print(json.dumps({"baselines": {name: {k: round(100 * v / n, 1) for k, v in b.items()} for name, b in base.items()}}))
 
 
 class _CachedNlp:
@@ -190,6 +220,8 @@ def main() -> None:
     ev.add_argument("--split", choices=["train", "valid"], default="train")
     ev.add_argument("--limit", type=int, default=None)
     ev.add_argument("--baselines", action="store_true", help="also score the longest doctor turn and the transcript")
+    ev.add_argument("--generate", action="store_true",
+                    help="also score the notes rewritten by the local model (needs the generate extra)")
     cvp = sub.add_parser("cv", help="k-fold cross-validation on train (classifier retrained per fold), per variant")
     cvp.add_argument("--folds", type=int, default=5)
     cvp.add_argument("--seed", type=int, default=0)
@@ -201,7 +233,7 @@ def main() -> None:
     elif args.cmd == "cv":
         cv(args.folds, args.variants, args.seed)
     else:
-        evaluate(args.split, args.limit, args.baselines)
+        evaluate(args.split, args.limit, args.baselines, args.generate)
 
 
 if __name__ == "__main__":

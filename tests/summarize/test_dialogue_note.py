@@ -153,3 +153,22 @@ def test_unknown_rewrite_step_is_a_clear_error(nlp):
 
     with pytest.raises(InputError, match="rewrite step.*'spelling'.*numbers"):
         summarize_dialogue(INTRO_VISIT, nlp=nlp, skip=["spelling"])
+
+
+def test_visit_note_from_a_dialogue_without_speaker_labels(nlp):
+    """No labels: every line is a turn of speaker 'other'; the note is still written, with a warning."""
+    from medlens.summarize import summarize
+
+    text = "\n".join(line.split("] ", 1)[1] for line in VISIT.splitlines() if line.strip())
+    note = summarize(text, kind="dialogue", nlp=nlp)
+    assert all(t.speaker == "other" for t in note.turns) and len(note.turns) == 10
+    assert "no speaker labels" in note.warnings[0]
+    assert note.grounded == 1.0 and "amoxicillin" in note.text and "crackles" in note.text
+
+
+def test_visit_note_of_small_talk_says_nothing_was_written(nlp):
+    from medlens.summarize import summarize
+
+    note = summarize("[doctor] hi , how are you ?\n[patient] good , thanks .\n", kind="dialogue", nlp=nlp)
+    assert all(not s.sentences for s in note.sections) and note.text == ""
+    assert "no note sentence could be written from this conversation" in note.warnings
