@@ -49,7 +49,7 @@ from medlens.normalize import bag_key, key_of_tokens, simple_norm
 DEFAULT_SOURCE_PRIORITY: dict[str, list[str]] = {
     "DISEASE": ["icd10cm", "mesh", "hpo", "orphanet", "omim"],
     "SYMPTOM": ["hpo", "icd10cm", "medlens", "mesh"],
-    "FINDING": ["hpo", "icd10cm", "mesh"],
+    "FINDING": ["hpo", "icd10cm", "medlens", "mesh"],
     "DRUG": ["drugs", "mesh"],
     "TEST": ["medlens"],
     "PROCEDURE": ["medlens"],

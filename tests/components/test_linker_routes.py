@@ -169,3 +169,11 @@ def test_linker_label_from_link_needs_a_confident_link_and_can_be_off(tiny_kg):
     assert linker(doc).ents[0].label_ == "DISEASE"  # a fuzzy link is not enough
     off = EntityLinker.from_kg(tiny_kg, nlp=spacy.blank("en"), label_from_link=False)
     assert off(_model_doc("Effusion noted.", [("Effusion", "DISEASE")])).ents[0].label_ == "DISEASE"
+
+
+def test_linker_curated_findings_rank_before_mesh():
+    from medlens.components.linker import DEFAULT_SOURCE_PRIORITY
+
+    for label in ("SYMPTOM", "FINDING"):
+        order = DEFAULT_SOURCE_PRIORITY[label]
+        assert order.index("medlens") < order.index("mesh"), label  # "deformity" is not MeSH's Congenital Abnormalities

@@ -73,6 +73,7 @@ def test_mesh_label_pathologic_processes_are_findings():
     # syndromes filed under pathologic processes stay diseases
     assert mesh_label(["C23.550.835"], rules) == "DISEASE"  # Shock
     assert mesh_label(["C23.550.470.790"], rules) == "DISEASE"  # SIRS
+    assert mesh_label(["C23.550.291.500"], rules) == "DISEASE"  # Chronic Disease (a disease attribute)
     assert mesh_label(["C23.888.119.344"], rules) == "SYMPTOM"  # Fever
     assert mesh_label(["C14.280.647"], rules) == "DISEASE"
     assert mesh_label(["F01.145"], rules) == "OTHER"

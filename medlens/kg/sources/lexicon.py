@@ -84,7 +84,8 @@ class MeshRules(_Strict):
     A term whose disease-tree numbers all start with one of ``finding_tree_prefixes`` (C23.550,
     Pathologic Processes: "inflammation", "fibrosis", "necrosis", "ischemia") is ``finding_label``:
     a process seen in a body, not a disease of its own; not those under ``finding_tree_exceptions``
-    (syndromes filed there: shock, systemic inflammatory response syndrome, premenstrual syndrome)."""
+    (syndromes filed there: shock, systemic inflammatory response syndrome, premenstrual syndrome; disease
+    attributes: "chronic disease", "acute disease")."""
 
     symptom_tree_prefixes: list[str]
     symptom_label: Label
