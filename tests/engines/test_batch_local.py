@@ -231,3 +231,24 @@ def test_grow_task_adds_each_document_once_to_the_grown_layer(tmp_path, tiny_kg_
     assert json.loads(res.stdout)["grown"]["skipped"] == 9
     with GrownLayer.open(grown_path(kg)) as layer:
         assert layer.document_count() == 9
+
+
+def test_sql_sources_order_by_the_id_column_and_explain_what_is_missing(tmp_path):
+    import importlib.util
+
+    from medlens.engines import make_source
+    from medlens.engines.sources import count, iter_documents
+    from medlens.errors import InputError
+
+    db = write_corpus(tmp_path, make_docs(5), "sql")  # rows inserted in reverse order
+    spec = make_source(str(db), query="SELECT note_id, body FROM notes WHERE note_id <> 'd0002'",
+                       text_column="body", id_column="note_id")
+    assert count(spec) == 4
+    assert [d.id for d in iter_documents(spec)] == ["d0000", "d0001", "d0003", "d0004"]
+    with pytest.raises(InputError, match="no column 'text'"):
+        make_source(str(db), query="SELECT note_id, body FROM notes", id_column="note_id")
+    with pytest.raises(InputError, match="The query failed"):
+        make_source(str(db), query="SELECT nope FROM nowhere")
+    if importlib.util.find_spec("sqlalchemy") is None:
+        with pytest.raises(InputError, match="SQLAlchemy"):
+            make_source("postgresql://localhost/notes", query="SELECT id, text FROM notes")
