@@ -515,7 +515,9 @@ class DiagnosisEngine:
                 feat = k.features[m.feature]
                 if m.context == "family" and not feat.family:
                     continue
-                if m.feature in present or (m.status == "absent" and m.feature in absent):
+                # the pipeline's reading of a finding (its assertion, with the scope of its cue) outranks the
+                # words alone: "I don't have any trouble breathing" stays absent, whatever a word scan says
+                if m.feature in present or m.feature in absent and (m.status == "absent" or absent[m.feature] is not None):
                     continue
                 put(m.feature, m.status, None)
                 if feat.antecedent or feat.history:

@@ -123,7 +123,8 @@ def writer_between(text: str, a: int, b: int) -> bool:
 
 # -- sections and sentences ----------------------------------------------------------------
 _HEADER = re.compile(r"(?:^|(?<=[,.])|(?<=[,.]\s)|(?<=\s\s))\s*([A-Z][A-Za-z /&()-]{2,60}?)\s*:(?!\d)", re.M)
-_NEG = re.compile(r"\b(no|not|denies|denied|denying|without|negative for|never|none|nor|absence of|free of|non)\b", re.I)
+_NEG = re.compile(r"\b(no|not|denies|denied|denying|without|negative for|never|none|nor|absence of|free of|non|no longer|"
+                  r"(?:do|does|did|have|has|had|is|are|was|were|ca|could|would|ai)(?:n['’]?t| not))\b", re.I)
 NEGATION = _NEG
 """Negation cues before a word ("no", "denies", "without", ...)."""
 _FAMILY_WORDS = re.compile(r"\b(mother|father|mom|dad|brother|sister|sibling|siblings|parents?|family|grandmother|"

@@ -66,6 +66,7 @@ _CUE = re.compile(r"\b(?:no|not|never|without|denies|denied|nor|none|neither|"
                   r"(?:do|does|did|have|has|had|is|are|was|were)(?:n't|nt| not)(?:\s+(?:have|had|got|get|feel|notice))?|"
                   r"negative for|free of|no longer)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]{3,}", re.IGNORECASE)
+_OWNER = re.compile(r"^(?:(?:on|in|of|to|at|around|across|over|under|my|the|his|her|their|your|our|both|a|an)\s+)+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,18 @@ class SemanticMatcher:
         return self._names[cid]
 
     # -- matching -------------------------------------------------------------------------
+    def only_anatomy(self, text: str) -> bool:
+        """Whether a clause only names a body part ("chest" of "a rash on my arms and chest", "my left arm"):
+        such a clause says where, not what, and must not be matched to a symptom of that place by meaning."""
+        t = _OWNER.sub("", text.strip().lower()).strip()
+        if not t or len(t.split()) > 3:
+            return False
+        for cand in dict.fromkeys((t, t[:-1] if t.endswith("s") and not t.endswith("ss") else t)):
+            labels = {c.label for c in self.kg.lookup(cand)}
+            if labels:
+                return "ANATOMY" in labels and not labels & {"SYMPTOM", "DISEASE", "FINDING"}
+        return False
+
     def match(self, text: str, found: Sequence[Finding] = (), phrases: Mapping[str, tuple[str, str]] | None = None,
               ) -> list[Finding]:
         """Findings by meaning for the clauses of ``text``.
@@ -258,7 +271,7 @@ class SemanticMatcher:
         Returns:
             New findings with ``origin="semantic"``, at most one per group (graph, table) and clause.
         """
-        parts = clauses(text)
+        parts = [c for c in clauses(text) if not self.only_anatomy(c.text)]
         if not parts:
             return []
         groups: list[tuple[ConceptTexts, float]] = [(self.concepts, self.graph_threshold)]

@@ -387,3 +387,27 @@ def test_parent_voice_findings_are_the_patients(engine):
     # the same words outside a patient text keep ConText's reading
     short = {f.name.lower(): f.status for f in engine.extractor.from_text("My son has a fever", semantic=False)}
     assert short.get("fever") == "family"
+
+
+@pytest.mark.parametrize("text", ["I don't have a fever.", "I haven't had a fever since Tuesday.",
+                                  "She doesn't have a fever", "I no longer have a fever", "He didnt have any fever"])
+def test_scan_text_reads_contracted_negations(ddx, text):
+    got = {(ddx.features[m.feature].key, m.status) for m in scan_text(text, ddx.features, symptoms=True)}
+    assert ("fievre", "absent") in got and ("fievre", "present") not in got
+
+
+def test_a_word_scan_does_not_overturn_the_pipelines_negation(ddx):
+    """The pipeline read "fever" as absent (its assertion cue may be one the word scan does not know):
+    the scan of the same words must not make it present."""
+    from medlens.reasoning import DiagnosisEngine
+
+    text = "My throat hurts. Fever: denied by me today."
+    fever = Finding(id="HP:0001945", name="Fever", status="absent", text="Fever", start=17, end=22)
+    engine = DiagnosisEngine.__new__(DiagnosisEngine)
+    engine._common = ddx
+    i = next(j for j, f in enumerate(ddx.features) if f.key == "fievre")
+    engine.feature_hits = lambda f: [i] if f.id == "HP:0001945" else []
+    engine._stated = lambda f: []
+    engine._link_table_features = lambda: None
+    present, absent, *_ = engine.case_features([fever], text)
+    assert i in absent and i not in present

@@ -147,3 +147,11 @@ def test_extractor_and_table_engine_use_the_matcher(nlp, tiny_kg, tmp_path, monk
     assert any(e.term == "SYMPTOM:bladder_discomfort" for e in result.diagnoses[0].supporting)
     assert not [f for f in engine.extractor.from_text(text, engine._table_phrases(), semantic=False)
                 if f.origin == "semantic"]
+
+
+def test_a_clause_naming_only_a_body_part_is_not_a_symptom(matcher):
+    """"a rash on my arms and chest": the clause "chest" says where the rash is, not that the chest hurts."""
+    assert matcher.only_anatomy("chest") and matcher.only_anatomy("my chest") and matcher.only_anatomy("on the chest")
+    assert not matcher.only_anatomy("chest pain") and not matcher.only_anatomy("my chest hurts")
+    assert "T:S001" not in {f.id for f in matcher.match("a red rash on my arms and chest")}
+    assert "T:S001" in {f.id for f in matcher.match("a red rash and chest pain")}
