@@ -79,9 +79,20 @@ def task_name(task) -> str:
 
 
 def task_fingerprint(task) -> str:
-    """A hash of the task's settings: a resumed job must run the same task."""
-    data = task.model_dump_json() if isinstance(task, BaseModel) else repr(task)
+    """A hash of the task's settings: a resumed job must run the same task. A secret among them (the deid
+    ``key``) enters only through a slow salted hash (PBKDF2), so the manifest gives no quick way to guess it."""
+    data = json.dumps(_hide_secrets(task.model_dump(mode="json")), sort_keys=True) if isinstance(task, BaseModel) \
+        else repr(task)
     return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def _hide_secrets(value):
+    if isinstance(value, dict):
+        return {k: (hashlib.pbkdf2_hmac("sha256", str(v).encode(), b"medlens-batch", 200_000).hex()
+                    if k == "key" and v is not None else _hide_secrets(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide_secrets(v) for v in value]
+    return value
 
 
 # -- worker side ----------------------------------------------------------------------------------------------

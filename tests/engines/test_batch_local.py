@@ -252,3 +252,21 @@ def test_sql_sources_order_by_the_id_column_and_explain_what_is_missing(tmp_path
     if importlib.util.find_spec("sqlalchemy") is None:
         with pytest.raises(InputError, match="SQLAlchemy"):
             make_source("postgresql://localhost/notes", query="SELECT id, text FROM notes")
+
+
+def test_a_deid_job_resumes_only_with_the_same_key(tmp_path, tiny_kg_path):
+    from medlens.deid.batch import DeidJob
+    from medlens.deid.engine import make_options
+    from medlens.engines import LocalEngine, make_source, run_job
+    from medlens.errors import ConfigError
+
+    spec = make_source(str(write_corpus(tmp_path, make_docs(3), "jsonl")))
+
+    def job(key):
+        return DeidJob(kg_path=str(tiny_kg_path), model="none", options=make_options(default_action="surrogate", key=key))
+
+    run_job(spec, job("secret-1"), tmp_path / "out", engine=LocalEngine(1))
+    assert "secret-1" not in (tmp_path / "out" / "_manifest.json").read_text()
+    with pytest.raises(ConfigError, match="task_fingerprint"):
+        run_job(spec, job("secret-2"), tmp_path / "out", engine=LocalEngine(1), resume=True)
+    assert run_job(spec, job("secret-1"), tmp_path / "out", engine=LocalEngine(1), resume=True).skipped_documents == 3
