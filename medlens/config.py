@@ -51,13 +51,16 @@ class LinkerSettings(_Strict):
     ``source_priority``: per entity label, the order of sources (labels not named keep
     the default order, e.g. ``{"DISEASE": ["mesh", "icd10cm"]}``); ``prefer``: sources
     whose ids come first for every label (``["mesh"]``: MeSH ids first, with the MeSH
-    equivalents of ICD-10-CM/HPO/DrugBank candidates added; ``medlens analyze --prefer``)."""
+    equivalents of ICD-10-CM/HPO/DrugBank candidates added; ``medlens analyze --prefer``);
+    ``label_from_link``: a model entity whose first link is exact or normalized takes the
+    concept's FINDING or ANATOMY label ("hypopnea", "adnexa"; default True)."""
 
     top_k: int = Field(5, ge=1, le=50)
     fuzzy: bool = True
     fuzzy_threshold: float = Field(0.85, ge=0.5, le=1.0)
     source_priority: dict[str, list[str]] | None = None
     prefer: list[str] | None = None
+    label_from_link: bool = True
 
     @field_validator("prefer")
     @classmethod

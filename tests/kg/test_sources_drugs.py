@@ -69,7 +69,8 @@ def test_curated_brands_link_to_their_generics(drugs):
     assert syns[("Versed", "DB00683")] == "brand"  # midazolam
     assert syns[("Percocet", "COMBO:DB00316+DB00497")] == "brand"  # acetaminophen + oxycodone
     assert syns[("Augmentin", "COMBO:DB00766+DB01060")] == "brand"  # clavulanic acid + amoxicillin
-    assert report["curated_brands"] == 21
+    assert syns[("Betadine", "DB06812")] == "brand"  # povidone-iodine (was fuzzy-linked to betaine)
+    assert report["curated_brands"] == 22
 
 
 def test_curated_brands_are_only_brands_the_dictionary_cannot_link():
