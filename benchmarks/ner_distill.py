@@ -3,7 +3,8 @@
 Accuracy: both int8 models on the devel splits of NCBI-disease and BC5CDR, each sentence alone
 (:func:`ner_model.accuracy`, the same scoring as the "NER model" section). Speed: both models through
 ``medlens_transformer_ner`` on the same BC5CDR devel sentences and ~200-word documents, at each thread
-count, taking turns for ``--rounds`` rounds (median; :func:`ner_model.speed`). The verdict is issue 17's
+count, taking turns for ``--rounds`` rounds (median; :func:`ner_model.speed`), and words per CPU-second on
+1 thread (process CPU time, steadier than wall time on a shared machine; :func:`cpu_speed`). The verdict is issue 17's
 rule: the student may replace the teacher only if its strict F1 is within 0.5 of the teacher's on every
 devel type and it is at least 1.6x faster.
 
@@ -28,6 +29,32 @@ from ner_model import ASSET, DEVSETS, accuracy, speed, speed_texts  # noqa: E402
 
 MAX_F1_DROP = 0.5
 MIN_SPEEDUP = 1.6
+
+
+def cpu_speed(texts: list[str], models: dict[str, str], rounds: int) -> dict[str, float]:
+    """Words per CPU-second of each model through the component on 1 thread (process CPU time, which other
+    jobs on a shared machine disturb far less than wall time): the median of ``rounds`` alternating runs."""
+    import statistics
+    import time
+
+    import spacy
+
+    import medlens.components.transformer_ner  # noqa: F401  (registers the factory)
+
+    n_words = sum(len(t.split()) for t in texts)
+    pipes = {}
+    for name, path in models.items():
+        nlp = spacy.blank("en")
+        nlp.add_pipe("medlens_transformer_ner", config={"model_path": path, "threads": 1})
+        list(nlp.pipe(texts[:16]))
+        pipes[name] = nlp
+    runs: dict[str, list[float]] = {k: [] for k in pipes}
+    for _ in range(rounds):
+        for name, nlp in pipes.items():
+            t0 = time.process_time()
+            list(nlp.pipe(texts))
+            runs[name].append(n_words / (time.process_time() - t0))
+    return {k: round(statistics.median(v)) for k, v in runs.items()}
 
 
 def main() -> None:
@@ -74,6 +101,12 @@ def main() -> None:
                          [[*r[:2], "teacher" if r[2] == teacher_name else r[2], *r[3:]] for r in rows]))
     print("student / teacher words/s:", speedups)
     out.update(speed=info, speedup=speedups)
+    cpu = {tname: cpu_speed(xs, {"teacher": str(teacher), "student": str(student)}, max(args.rounds, 5))
+           for tname, xs in {"sentences": sentences, "documents": documents}.items()}
+    out["cpu_words_per_second"] = cpu
+    for tname, v in cpu.items():
+        print(f"{tname}, 1 thread, words per CPU-second: teacher {v['teacher']:,}, student {v['student']:,} "
+              f"({v['student'] / v['teacher']:.2f}x)")
     if "f1_difference" in out:
         ok = all(d >= -MAX_F1_DROP for d in out["f1_difference"].values()) and min(speedups.values()) >= MIN_SPEEDUP
         out["ships"] = ok
