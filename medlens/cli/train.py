@@ -13,7 +13,7 @@ from rich.console import Console
 from medlens.errors import MedlensError
 
 train_app = typer.Typer(
-    help="Fine-tune transformer models: `train ner`, `train classify`, `train relations`, `train qa` (needs the 'train' extra: pip install 'medlens\[train]'). "
+    help=r"Fine-tune transformer models: `train ner`, `train classify`, `train relations`, `train qa` (needs the 'train' extra: pip install 'medlens\[train]'). "
          "See also `medlens pretrain`, `medlens evaluate`, `medlens export`.",
     no_args_is_help=True,
     add_completion=False,
