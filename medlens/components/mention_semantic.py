@@ -42,14 +42,15 @@ class SemanticIndex:
 
     Args:
         kg: the knowledge graph.
-        labels: concept labels embedded (default ``DISEASE``).
+        labels: concept labels embedded (default ``DISEASE`` and ``FINDING``: MeSH files pathologic
+            processes such as hemorrhage and necrosis as findings, ``label_rules.json``).
         accept: id prefixes embedded (default ``MESH:`` and ``OMIM:``).
         encoder: a :class:`~medlens.tagging.encoder.SentenceEncoder`; None loads the shipped one.
         cache: keep the text embeddings on disk (one file per encoder).
         progress: show a progress bar while texts are embedded.
     """
 
-    def __init__(self, kg: KnowledgeGraph, labels: Sequence[str] = ("DISEASE",),
+    def __init__(self, kg: KnowledgeGraph, labels: Sequence[str] = ("DISEASE", "FINDING"),
                  accept: Sequence[str] = ("MESH:", "OMIM:"), encoder=None, cache: bool = True,
                  progress: bool = True) -> None:
         self.kg = kg
