@@ -409,6 +409,10 @@ def prepare(output: Path, source: SourceSpec, task, fmt: str, shard_size: int, r
     """
     if fmt not in FORMATS:
         raise ConfigError(Errors.E916.format(value=fmt, opts=", ".join(FORMATS)))
+    if fmt == "parquet":
+        from medlens.engines.tables import _pa
+
+        _pa()  # E905 now, not an error in every worker
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     mpath = output / MANIFEST

@@ -83,6 +83,10 @@ def make_source(path: str, kind: str | None = None, *, text_column: str = "text"
             raise InputError(Errors.E203.format(path=path))
     elif not Path(path).exists():
         raise InputError(Errors.E203.format(path=path))
+    if kind == "parquet":
+        from medlens.engines.tables import _pa
+
+        _pa()  # E905: Parquet input needs the ray extra's pyarrow
     spec = SourceSpec(path=str(path), kind=kind, text_column=text_column, id_column=id_column, query=query,
                       patterns=tuple(patterns))
     _check_columns(spec)

@@ -38,10 +38,10 @@ TABLE_SCHEMA_VERSION = "1"
 def _pa():
     try:
         import pyarrow as pa
-    except ImportError as exc:  # pragma: no cover - pyarrow comes with the ray extra
+    except ImportError as exc:  # pyarrow comes with the ray extra
         from medlens.errors import ConfigError, Errors
 
-        raise ConfigError(Errors.E905.format(what="Parquet output and columnar input", extra="ray")) from exc
+        raise ConfigError(Errors.E905.format(what="Parquet input and output", extra="ray")) from exc
     return pa
 
 
