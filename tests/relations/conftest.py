@@ -1,19 +1,60 @@
-"""Fixtures for the relation tests: the tiny PubTator file and a random-weight relation model (hidden 32, 2 layers).
+"""Fixtures for the relation tests: a tiny PubTator file and a random-weight relation model (hidden 32, 2 layers).
 
-``tests/fixtures/relations/tiny.PubTator.txt`` is written by hand for these tests: three invented documents
-(ids 1001-1003, sentences no corpus holds) in the PubTator format with real MeSH ids, a composite mention and an
-unlinked one (``-1``). Real CDR text is read from ../shared/data by the slow tests only."""
+The PubTator file is generated here from :data:`TINY_DOCS`: three invented documents (ids 1001-1003, sentences no
+corpus holds) with real MeSH ids, a composite mention and an unlinked one (``-1``); the offsets are computed from the
+text. The project carries no PubTator data: real CDR text is read from ../shared/data by the slow tests only."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+# (id, title, abstract, mentions in order of position: (text, type, ids[, composite parts]), CID pairs)
+TINY_DOCS = [
+    ("1001", "Cisplatin induced renal failure.",
+     "Two of 40 patients given cisplatin for ovarian cancer developed renal failure and hearing loss; magnesium did "
+     "not prevent it.",
+     [("Cisplatin", "Chemical", "D002945"), ("renal failure", "Disease", "D051437"),
+      ("cisplatin", "Chemical", "D002945"), ("ovarian cancer", "Disease", "D010051"),
+      ("renal failure", "Disease", "D051437"), ("hearing loss", "Disease", "D034381"),
+      ("magnesium", "Chemical", "D008274")],
+     [("D002945", "D051437"), ("D002945", "D034381")]),
+    ("1002", "Tamoxifen and endometrial cancer.",
+     "Women with breast and ovarian cancer treated with tamoxifen had more endometrial cancer; one had a rash of "
+     "unknown cause.",
+     [("Tamoxifen", "Chemical", "D013629"), ("endometrial cancer", "Disease", "D016889"),
+      ("breast and ovarian cancer", "Disease", "D001943|D010051", "breast cancer|ovarian cancer"),
+      ("tamoxifen", "Chemical", "D013629"), ("endometrial cancer", "Disease", "D016889"),
+      ("rash", "Disease", "-1")],
+     [("D013629", "D016889")]),
+    ("1003", "Naloxone and the patients with heart failure.",
+     "Naloxone was given to patients with heart failure.",
+     [("Naloxone", "Chemical", "D009270"), ("heart failure", "Disease", "D006333"),
+      ("Naloxone", "Chemical", "D009270"), ("heart failure", "Disease", "D006333")],
+     []),
+]
 
-PUBTATOR = FIXTURES / "relations" / "tiny.PubTator.txt"
+
+def pubtator_text(docs=TINY_DOCS) -> str:
+    """``docs`` in the PubTator format (offsets into title + " " + abstract, found in order of position)."""
+    out = []
+    for pmid, title, abstract, mentions, cids in docs:
+        text, pos = f"{title} {abstract}", 0
+        out += [f"{pmid}|t|{title}", f"{pmid}|a|{abstract}"]
+        for words, kind, ids, *parts in mentions:
+            start = text.index(words, pos)
+            pos = start + len(words)
+            out.append("\t".join([pmid, str(start), str(pos), words, kind, ids, *parts]))
+        out += [f"{pmid}\tCID\t{chem}\t{dis}" for chem, dis in cids]
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+PUBTATOR = Path(tempfile.mkdtemp(prefix="medlens-tiny-pubtator-")) / "tiny.PubTator.txt"
+PUBTATOR.write_text(pubtator_text(), encoding="utf-8")
 WORDS = ["cisplatin", "induced", "renal", "failure", "patients", "given", "for", "ovarian", "cancer", "developed",
          "and", "hearing", "loss", "magnesium", "did", "not", "prevent", "it", "tamoxifen", "endometrial", "women",
          "with", "breast", "treated", "had", "more", "one", "a", "rash", "of", "unknown", "cause", "naloxone", "the",
