@@ -131,6 +131,14 @@ def train_ner_cli(
     bar, on_start, on_step = _progress(
         lambda info: f"{info['sentences']} sentences -> {info['examples']} windows; labels {', '.join(info['labels'])}")
 
+    _run_ner(lambda on_epoch: train_ner(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start),
+             bar, dev_sets)
+
+
+def _run_ner(run, bar, dev_sets) -> None:
+    """Run ``run(on_epoch)`` (NER training or distillation) under the progress ``bar``, print each epoch's dev
+    strict F1 per set and the best epoch; a :class:`MedlensError` ends the command with its message."""
+
     def on_epoch(rec: dict) -> None:
         parts = [f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min)"]
         for name in dev_sets:
@@ -140,7 +148,7 @@ def train_ner_cli(
 
     try:
         with bar:
-            result = train_ner(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start)
+            result = run(on_epoch)
     except MedlensError as exc:
         _fail(str(exc))
     err.print(f"best epoch {result.best_epoch} (mean dev strict F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "
@@ -172,21 +180,8 @@ def _distill_cli(teacher: Path, train_files, dev_sets, output: Path, *, base_mod
             shown["at"] = pct // 10
             err.print(f"teacher soft labels: {done}/{total} windows ({pct}%)", highlight=False)
 
-    def on_epoch(rec: dict) -> None:
-        parts = [f"epoch {rec['epoch']} done ({rec['seconds'] / 60:.1f} min)"]
-        for name in dev_sets:
-            st = rec[name]["strict"]
-            parts.append(f"{name}: " + ", ".join(f"{t} {100 * v['f1']:.2f}" for t, v in st.items()))
-        err.print(" | ".join(parts), highlight=False)
-
-    try:
-        with bar:
-            result = distill_ner(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start,
-                                 on_teacher=on_teacher)
-    except MedlensError as exc:
-        _fail(str(exc))
-    err.print(f"best epoch {result.best_epoch} (mean dev strict F1 {100 * result.best_score:.2f}) -> {result.best_dir}; "
-              f"{result.steps} steps in {result.seconds / 60:.1f} min")
+    _run_ner(lambda on_epoch: distill_ner(config, resume=resume, on_step=on_step, on_epoch=on_epoch, on_start=on_start,
+                                          on_teacher=on_teacher), bar, dev_sets)
 
 
 @train_app.command("relations")
