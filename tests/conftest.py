@@ -82,3 +82,16 @@ def shared_data(*parts: str) -> Path:
     if not p.exists():
         pytest.skip(f"shared data not found: {p} (the labeled corpora live in ../shared/data beside the project)")
     return p
+
+
+def set_model_spans(doc, spans):
+    """Set ``doc.ents`` to ``spans`` ((words, label), each at the first place its words occur in the text) as the
+    transformer recognizer would: every entity marked ``ner_source="model"``. Returns the doc."""
+    ents = []
+    for words, label in spans:
+        i = doc.text.index(words)
+        ents.append(doc.char_span(i, i + len(words), label=label))
+    doc.ents = ents
+    for e in doc.ents:
+        e._.ner_source = "model"
+    return doc

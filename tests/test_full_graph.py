@@ -129,20 +129,12 @@ def test_full_graph_real_note_words_round3(full_nlp):
 def _after_dictionary(nlp, text, model_spans):
     """``text`` through the pipeline up to the dictionary recognizer, with ``model_spans`` (words, label)
     standing for the transformer's entities."""
-    from spacy.tokens import Span
+    from tests.conftest import set_model_spans
 
     doc = nlp.make_doc(text)
     for name in ("medlens_sections", "medlens_sentences"):
         doc = nlp.get_pipe(name)(doc)
-    ents = []
-    for words, label in model_spans:
-        i = text.index(words)
-        span = doc.char_span(i, i + len(words), label=label)
-        ents.append(span)
-    doc.ents = ents
-    for e in doc.ents:
-        e._.ner_source = "model"
-    return nlp.get_pipe("medlens_dictionary_ner")(doc)
+    return nlp.get_pipe("medlens_dictionary_ner")(set_model_spans(doc, model_spans))
 
 
 def test_full_graph_model_span_ending_in_a_body_part_is_anatomy(full_nlp):

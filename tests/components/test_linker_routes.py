@@ -137,19 +137,9 @@ def test_linker_head_before_a_name_with_one_more_word(tmp_path):
 
 
 def _model_doc(text: str, spans: list[tuple[str, str]]):
-    from spacy.tokens import Span
+    from tests.conftest import set_model_spans
 
-    nlp = spacy.blank("en")
-    doc = nlp(text)
-    ents = []
-    for words, label in spans:
-        i = text.index(words)
-        span = doc.char_span(i, i + len(words), label=label)
-        ents.append(span)
-    doc.ents = ents
-    for e in doc.ents:
-        e._.ner_source = "model"
-    return doc
+    return set_model_spans(spacy.blank("en")(text), spans)
 
 
 def test_linker_label_from_a_confident_link(linker):
