@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict
 
 from medlens.engines.sources import SourceSpec, count, iter_documents
 from medlens.errors import ConfigError, Errors, InputError
+from medlens.io.files import fsync_dir
 from medlens.io.readers import InputDocument
 from medlens.runtime import THREADS_ENV, available_cores
 
@@ -193,28 +194,15 @@ class Partitions:
                 fh.flush()
                 os.fsync(fh.fileno())
         os.replace(tmp, final)
-        _fsync_dir(self.folder)
+        fsync_dir(self.folder)
         return final
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def read_partitions(folder: str | Path) -> Iterator[BaseModel]:

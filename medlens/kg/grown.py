@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from medlens.errors import Errors, KnowledgeGraphError
+from medlens.io.files import fsync_dir
 from medlens.kg.store import KnowledgeGraph
 
 GROWN_SCHEMA_VERSION = 1
@@ -603,7 +604,7 @@ class GrowWriter:
         c.commit()
         c.close()
         os.replace(self.partial, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._release()
         return self.path
 
@@ -634,17 +635,6 @@ class GrowWriter:
 def _cut(sentence: str) -> str:
     s = " ".join(sentence.split())
     return s if len(s) <= SENTENCE_CHARS else s[: SENTENCE_CHARS - 1] + "…"
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # -- reading the grown layer of a graph (the public API: also re-exported by medlens.relations.grown) --

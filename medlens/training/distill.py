@@ -53,6 +53,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from medlens.errors import Errors, InputError, MedlensError, ModelError
+from medlens.io.readers import iter_jsonl
 from medlens.tagging.alignment import IGNORE_INDEX, encode_words, make_windows, sentence_starts, window_inputs
 from medlens.tagging.files import load_tokenizer, read_meta, special_ids
 from medlens.training.data import split_words
@@ -141,18 +142,9 @@ def _documents(path: Path, column: str | None = None) -> Iterable[str]:
                 for row in reader:
                     yield row.get(col) or ""
         elif suffix in (".jsonl", ".ndjson"):
-            with path.open(encoding="utf-8") as fh:
-                for lineno, raw in enumerate(fh, 1):
-                    if not raw.strip():
-                        continue
-                    try:
-                        obj = json.loads(raw)
-                    except json.JSONDecodeError as exc:
-                        raise InputError(Errors.E105.format(path=path, line=lineno, details=f"not valid JSON ({exc.msg})")) from exc
-                    if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
-                        raise InputError(Errors.E105.format(path=path, line=lineno,
-                                                            details="expected an object with a string field 'text'"))
-                    yield obj["text"]
+            # the project's one JSONL reader: a line that is not an object with a non-empty "text" raises
+            # naming the line (E323); a text it refuses (control characters) is skipped, as batch jobs do
+            yield from (doc.text for doc in iter_jsonl(path) if doc.text)
         else:
             yield from path.read_text(encoding="utf-8").split("\n\n")
     except UnicodeDecodeError as exc:

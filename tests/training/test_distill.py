@@ -92,6 +92,17 @@ def test_unlabeled_text_is_split_into_distinct_sentences(tmp_path: Path) -> None
     assert len(two) == 2 and two == read_unlabeled([tmp_path], limit=2, seed=1)
 
 
+def test_unlabeled_jsonl_is_read_as_every_other_jsonl_input(tmp_path: Path) -> None:
+    """One JSONL reader for the project: a line without a text raises naming the line; control characters are skipped."""
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "Renal failure."}\n{"note": "no text field"}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad\.jsonl, line 2"):
+        read_unlabeled([bad])
+    odd = tmp_path / "odd.jsonl"
+    odd.write_text('{"text": "Renal failure."}\n{"text": "bell \\u0007 here"}\n', encoding="utf-8")
+    assert [" ".join(s) for s in read_unlabeled([odd])] == ["Renal failure ."]
+
+
 def test_distillation_lowers_the_loss_and_saves_a_loadable_student(tiny_model_dir: Path, data, tmp_path: Path) -> None:
     import numpy as np
 
