@@ -21,7 +21,10 @@ verdicts of entities whose span, label, link and assertion did not change (the
 others are left to judge). ``sample --second`` draws held-out set #2 the same way from 20 other notes (seed 29, 20 specialties at
 random, one note each) into ``mtsamples_entities_heldout2.jsonl``; ``sample --third`` draws held-out set #3 the
 same way (seed 47) from 20 notes neither sample nor any MTSamples file of benchmarks/data (:data:`USED_BY`) took,
-into ``mtsamples_entities_heldout3.jsonl``. ``score`` prints label precision, top-link precision
+into ``mtsamples_entities_heldout3.jsonl``; ``sample --fourth`` draws held-out set #4 (seed 71, about 12
+consecutive entities a window) from 20 notes none of those took nor any file of benchmarks/data that names MTSamples
+notes when it was drawn (:data:`USED_BY4`: set #3's files and the differential's held-out #2 too), into
+``mtsamples_entities_heldout4.jsonl``; a later draw should leave out :data:`USED_BY5`. ``score`` prints label precision, top-link precision
 and assertion accuracy of judged files.
 
 Run::
@@ -29,6 +32,7 @@ Run::
     python benchmarks/mtsamples_entities.py sample
     python benchmarks/mtsamples_entities.py sample --second   # held-out set #2
     python benchmarks/mtsamples_entities.py sample --third    # held-out set #3
+    python benchmarks/mtsamples_entities.py sample --fourth   # held-out set #4
     python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
     python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
 """
@@ -131,10 +135,10 @@ USED_BY = (
 )
 
 
-def used_note_ids() -> set[str]:
-    """Note ids of the files :data:`USED_BY` names (those present)."""
+def used_note_ids(names: tuple[str, ...] = USED_BY) -> set[str]:
+    """Note ids of the files ``names`` (default :data:`USED_BY`) names (those present)."""
     used: set[str] = set()
-    for name in USED_BY:
+    for name in names:
         path = OUT / name
         if not path.exists():
             continue
@@ -164,13 +168,50 @@ def pick_notes3(notes: dict[str, dict]) -> list[tuple[str, str]]:
     return [(n, "heldout3") for n in chosen]
 
 
+SEED4 = 71
+PER_NOTE4 = 12
+# Held-out set #4 leaves out every note of the sets before it and of every file of benchmarks/data that names
+# MTSamples notes when it was drawn (named, not globbed, so the draw stays the same when later files appear).
+USED_BY4 = USED_BY + (
+    "mtsamples_entities_dev_after3.jsonl", "mtsamples_entities_heldout_after3.jsonl",
+    "mtsamples_entities_heldout2_after3.jsonl", "mtsamples_entities_heldout2_after3_seen.jsonl",
+    "mtsamples_entities_heldout3.jsonl", "mtsamples_entities_heldout3_after.jsonl", "common_mtsamples_gold2.json",
+)
+# What a later draw (#5) must leave out as well: set #4's own files.
+USED_BY5 = USED_BY4 + ("mtsamples_entities_heldout4.jsonl", "mtsamples_entities_heldout4_after.jsonl")
+
+
+def pick_notes4(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout4")`` of 20 notes that none of :func:`pick_notes`, :func:`pick_notes2`,
+    :func:`pick_notes3` or the files of :data:`USED_BY4` took (nor a copy of one's text): 20 specialties drawn at
+    random (seed 71), one note of 600 to 6,000 characters from each."""
+    used = ({n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)}
+            | {n for n, _ in pick_notes3(notes)} | used_note_ids(USED_BY4))
+    used_texts = {" ".join(notes[n]["transcription"].split()) for n in used if n in notes}
+    rng = random.Random(SEED4)
+    by_spec: dict[str, list[str]] = defaultdict(list)
+    for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
+        if (nid not in used and " ".join(row["transcription"].split()) not in used_texts
+                and 600 <= len(row["transcription"]) <= 6000):
+            by_spec[row["medical_specialty"].strip()].append(nid)
+    specs = sorted(by_spec)
+    rng.shuffle(specs)
+    chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
+    chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
+    return [(n, "heldout4") for n in chosen]
+
+
 def cmd_sample(args) -> None:
     import medlens
 
     notes = read_notes()
     nlp = medlens.load()
     second, third = getattr(args, "second", False), getattr(args, "third", False)
-    if third:
+    fourth = getattr(args, "fourth", False)
+    per_note = PER_NOTE4 if fourth else PER_NOTE
+    if fourth:
+        rng, out, picked = random.Random(SEED4 + 1), {"heldout4": []}, pick_notes4(notes)
+    elif third:
         rng, out, picked = random.Random(SEED3 + 1), {"heldout3": []}, pick_notes3(notes)
     elif second:
         rng, out, picked = random.Random(SEED2 + 1), {"heldout2": []}, pick_notes2(notes)
@@ -181,8 +222,8 @@ def cmd_sample(args) -> None:
         _, rows = entity_rows(nlp, note, None)
         if not rows:
             continue
-        first = rng.randrange(max(1, len(rows) - PER_NOTE + 1))
-        sel = rows[first: first + PER_NOTE]
+        first = rng.randrange(max(1, len(rows) - per_note + 1))
+        sel = rows[first: first + per_note]
         window = (sel[0]["start"], sel[-1]["end"])
         for r in sel:
             out[split].append({"note_id": nid, "specialty": note["medical_specialty"].strip(), "split": split,
@@ -263,8 +304,11 @@ def main() -> None:
                    help="sample held-out set #2 (20 notes the first sample did not take) instead")
     g.add_argument("--third", action="store_true",
                    help="sample held-out set #3 (20 notes no earlier sample or MTSamples benchmark file took) instead")
+    g.add_argument("--fourth", action="store_true",
+                   help="sample held-out set #4 (20 notes no earlier sample or benchmark file took; 12 entities a "
+                        "window) instead")
     p = sub.add_parser("rerun")
-    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3"], required=True)
+    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4"], required=True)
     p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
     p.add_argument("--out", required=True)
     p = sub.add_parser("score")
