@@ -29,6 +29,8 @@ drop because they overlap are still gold, so they count as misses).
 
     python benchmarks/phee_eval.py --model medlens/assets/ade [--split dev] [--rules] [--json out.json]
     python benchmarks/phee_eval.py --pipeline default   # + the pipeline's doc._.adverse_events (needs the graph)
+    python benchmarks/phee_eval.py --split tune --model CKPT/onnx   # the tune slice of train (choices are made here)
+    python benchmarks/phee_eval.py --write-splits /tmp/phee       # train90.jsonl / tune10.jsonl for `medlens train ner`
 
 The official PHEE test split is not in ../shared/data and is never used.
 """
@@ -53,6 +55,8 @@ from medlens.medications.phee import (  # noqa: E402
     gold_arguments,
     read_phee,
     score_arguments,
+    tune_split,
+    write_span_jsonl,
 )
 
 DATA = ROOT.parent / "shared" / "data" / "phee"
@@ -157,7 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, default=ROOT / "medlens" / "assets" / "ade")
     ap.add_argument("--file", type=Path, default=None, help="a PHEE jsonl file (default: ../shared/data/phee/<split>.jsonl)")
-    ap.add_argument("--split", default="dev", choices=["dev", "train"])
+    ap.add_argument("--split", default="dev", choices=["dev", "train", "tune", "train90"],
+                    help="dev; train; tune = the tune slice of train (10%% of the PMIDs, seed 13: "
+                         "medlens.medications.phee.tune_split), train90 = the rest of train")
+    ap.add_argument("--write-splits", type=Path, default=None, metavar="DIR",
+                    help="write DIR/train90.jsonl and DIR/tune10.jsonl (span JSONL for `medlens train ner`) and exit")
     ap.add_argument("--rules", action="store_true", help="add the rule-based attributes where the model found none")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-join", action="store_true", help="score the tagger's spans as decoded (no join_fragments)")
@@ -168,11 +176,20 @@ def main(argv: list[str] | None = None) -> int:
                     help="also score the pipeline's adverse events (default pipeline or --no-model rules only; "
                          "needs the knowledge graph)")
     args = ap.parse_args(argv)
-    path = args.file or DATA / f"{args.split}.jsonl"
+    sliced = args.split in ("tune", "train90") or args.write_splits is not None
+    path = args.file or DATA / f"{'train' if sliced else args.split}.jsonl"
     if not path.is_file():
         print(f"PHEE data not found at {path}: nothing to evaluate", file=sys.stderr)
         return 2
     sents = read_phee(path)
+    if sliced:
+        rest, tune = tune_split(sents)
+        if args.write_splits is not None:
+            for name, part in (("train90", rest), ("tune10", tune)):
+                write_span_jsonl(part, args.write_splits / f"{name}.jsonl")
+            print(f"{args.write_splits}/train90.jsonl ({len(rest)} sentences), {args.write_splits}/tune10.jsonl ({len(tune)})")
+            return 0
+        sents = tune if args.split == "tune" else rest
     texts = [s.text for s in sents]
     t0 = time.perf_counter()
     preds = predict(args.model, texts, args.threads, join=not args.no_join, tidy=not args.join_only)
@@ -180,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.rules:
         preds = add_rules(texts, preds)
     scores = score_arguments([gold_arguments(s) for s in sents], preds)
-    print(f"{path} ({len(sents)} sentences), model {args.model}{' + rules' if args.rules else ''}, "
+    print(f"{path}{' [' + args.split + ' slice]' if sliced else ''} ({len(sents)} sentences), model {args.model}{' + rules' if args.rules else ''}, "
           f"{secs:.1f} s ({len(sents) / secs:.0f} sentences/s)")
     print(f"{'type':<16}{'P':>7}{'R':>7}{'F1':>7}{'gold':>7}")
     order = [*SUB_ARGUMENTS, *MAIN_ARGUMENTS, "TRIGGER", "INDICATION", "sub-arguments", "main arguments"]

@@ -70,3 +70,17 @@ def test_rule_attributes_take_phee_boundaries():
     assert attribute_to_phee("route", "inhaler", 0, 7, source="implied") is None
     assert attribute_to_phee("status", "started", 0, 7) is None
     assert attribute_to_phee("duration", "for", 0, 3) == ("DURATION", 0, 3)  # nothing left after the preposition
+
+
+def test_tune_split_keeps_articles_whole():
+    from medlens.medications.phee import PheeSentence, tune_split
+
+    sents = [PheeSentence(f"{pmid}_{i}", f"sentence {i} of {pmid}", (), ()) for pmid in range(100, 140) for i in range(3)]
+    rest, tune = tune_split(sents)
+    tune_pmids = {s.id.split("_")[0] for s in tune}
+    assert len(tune_pmids) == 4 and len(tune) == 12 and len(rest) == 108
+    assert not tune_pmids & {s.id.split("_")[0] for s in rest}
+    assert tune_split(sents)[1] == tune  # seeded: the same slice every time
+    assert tune_split(sents, seed=14)[1] != tune
+    with pytest.raises(ValueError):
+        tune_split(sents, fraction=1.5)
