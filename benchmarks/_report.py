@@ -78,6 +78,26 @@ def machine_info() -> dict[str, object]:
     return info
 
 
+def cpu_flags() -> str:
+    """The SIMD instruction sets of this CPU that matter for int8 inference (``/proc/cpuinfo`` flags:
+    avx2, avx512f, avx512_vnni, avx_vnni, amx_int8), space-separated; "no AVX2" when none."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return platform.machine() or "unknown"
+    keep = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
+    return " ".join(keep) or "no AVX2"
+
+
+def load_average() -> tuple[float, float, float]:
+    """The 1/5/15-minute load average (NaNs where the OS has none)."""
+    try:
+        return os.getloadavg()
+    except (OSError, AttributeError):
+        return (float("nan"),) * 3
+
+
 def git_commit(root: Path = ROOT) -> str:
     """``git rev-parse --short HEAD``, with ``+dirty`` when tracked files have changes."""
     try:

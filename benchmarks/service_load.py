@@ -1,11 +1,18 @@
 """Service under load: ``medlens serve`` with real notes at concurrency 1, 4 and 16, against the issue-17 target.
 
     .venv/bin/python benchmarks/service_load.py                        # 1, 4, 16 clients; 200 requests each
-    .venv/bin/python benchmarks/service_load.py --requests 10000 --concurrency 16   # the memory-flat check
+    .venv/bin/python benchmarks/service_load.py --memory               # the memory-flat check: 10,000 requests
     .venv/bin/python benchmarks/service_load.py --requests 60 --no-readme           # a quick look
 
 Data: ``../shared/data/mtsamples/notes.csv`` (real transcribed notes; a development set: nothing is
-tuned on it, it only measures speed). The notes of 250-350 words are sent in file order, cycling.
+tuned on it, it only measures speed). The notes of 250-350 words (``--min-words``, ``--max-words``) are
+sent in file order, cycling. ``--fresh-words N`` ends each request's note with a line of N words no
+earlier request had (an id, a date and a time made from the request's number, as real notes carry
+names, dates and numbers), so the vocabulary keeps growing as with real traffic instead of cycling.
+
+``--memory`` is the issue's memory check: 16 clients, 10,000 requests, 2 fresh words per request,
+memory sampled every 500 requests, written to "Service under load: memory (issue 17)"; about 20 min
+on a quiet 2-core machine (10 requests/s), 35-40 min when other jobs share the cores.
 
 What it does, in order:
 
@@ -47,10 +54,34 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 DATA = ROOT.parent / "shared" / "data" / "mtsamples" / "notes.csv"
 sys.path.insert(0, str(BENCH))
-from _report import markdown_table, run_info, update_readme_section  # noqa: E402
+from _report import cpu_flags, markdown_table, run_info, update_readme_section  # noqa: E402
 
 HEADING = "Service under load (issue 17)"
+MEMORY_HEADING = "Service under load: memory (issue 17)"
+DEFAULTS = {"concurrency": "1,4,16", "requests": "200", "fresh_words": 0, "rss_every": 1000, "time_limit": 3600,
+            "section": HEADING}
+MEMORY_PRESET = {"concurrency": "16", "requests": "10000", "fresh_words": 2, "rss_every": 500, "time_limit": 7200,
+                 "section": MEMORY_HEADING}
+TARGET_GROWTH = 5.0  # issue 17: memory flat over 10,000 requests, growth < 5 % after the warm-up
 API_KEY = "bench-key"
+
+
+def fresh_words(n: int, words: int) -> str:
+    """A line of ``words`` words (at most 4) that no other ``n`` gives: an id, a date, a time and a number
+    made from ``n`` (what real notes bring: identifiers, dates, values), e.g. ``"\\nRef ZK3X4 on 2031-05-19 at 07:41h."``."""
+    if words <= 0:
+        return ""
+    digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    code, k = "", n + 36**4  # at least five characters
+    while k:
+        k, d = divmod(k, 36)
+        code = digits[d] + code
+    day = 1 + n % 28
+    month = 1 + (n // 28) % 12
+    year = 2030 + n // 336
+    parts = [f"Ref {code}", f"on {year}-{month:02d}-{day:02d}", f"at {(n // 7) % 24:02d}:{n % 60:02d}h",
+             f"value {n}.{n % 7}"]
+    return "\n" + " ".join(parts[:words]) + "."
 
 
 def read_notes(path: Path = DATA, low: int = 250, high: int = 350) -> list[str]:
@@ -92,17 +123,23 @@ def percentile(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(round(q / 100 * (len(s) - 1))))]
 
 
-def single_process(n_notes: int, kg: str | None) -> dict:
+def _checkout_env(extra: dict | None = None) -> dict:
+    """The environment with this checkout first on ``PYTHONPATH`` (an editable install may point at another)."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    return {**os.environ, "PYTHONPATH": path, **(extra or {})}
+
+
+def single_process(n_notes: int, kg: str | None, low: int = 250, high: int = 350) -> dict:
     """Words/s of ``nlp.pipe`` in a fresh process (run as ``--_single``)."""
-    cmd = [sys.executable, __file__, "--_single", str(n_notes)] + (["--kg", kg] if kg else [])
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800)
+    cmd = [sys.executable, __file__, "--_single", str(n_notes), str(low), str(high)] + (["--kg", kg] if kg else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1800, env=_checkout_env(), cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _single_main(n_notes: int, kg: str | None) -> None:
+def _single_main(n_notes: int, kg: str | None, low: int = 250, high: int = 350) -> None:
     import medlens
 
-    notes = read_notes()[:n_notes]
+    notes = read_notes(low=low, high=high)[:n_notes]
     nlp = medlens.load(kg_path=kg) if kg else medlens.load()
     list(nlp.pipe(notes[:8]))  # warm-up
     t0 = time.perf_counter()
@@ -122,25 +159,29 @@ def _single_main(n_notes: int, kg: str | None) -> None:
 
 
 async def run_level(url: str, notes: list[str], concurrency: int, n_requests: int, deadline: float,
-                    on_done) -> dict:
+                    on_done, fresh: int = 0, first: int = 0) -> dict:
+    """``n_requests`` requests from ``concurrency`` clients; with ``fresh`` > 0 each note ends with
+    :func:`fresh_words` of the request's number (counted from ``first``, so levels never repeat one)."""
     ok_lat: list[float] = []
     counts = {"ok": 0, "errors": 0, "503": 0, "504": 0}
     retry_after: list[float] = []
     words = 0
     sent = 0
     bodies = [json.dumps({"text": t, "id": f"note-{i}"}).encode() for i, t in enumerate(notes)]
-    n_words = [len(t.split()) for t in notes]
+    n_words = [len(t.split()) + (len(fresh_words(0, fresh).split()) if fresh else 0) for t in notes]
     headers = {"content-type": "application/json", "x-api-key": API_KEY}
 
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal sent, words
         while sent < n_requests and time.monotonic() < deadline:
             i = sent % len(bodies)
+            body = bodies[i] if not fresh else json.dumps(
+                {"text": notes[i] + fresh_words(first + sent, fresh), "id": f"req-{first + sent}"}).encode()
             sent += 1
             t0 = time.perf_counter()
             wait = 0.0
             try:
-                r = await client.post(url + "/v1/analyze", content=bodies[i], headers=headers)
+                r = await client.post(url + "/v1/analyze", content=body, headers=headers)
                 status = r.status_code
                 good = status == 200 and r.content.startswith(b'{"schema_version"')
             except httpx.HTTPError:
@@ -182,9 +223,9 @@ def start_server(args) -> tuple[subprocess.Popen, str, float]:
     if args.kg:
         cmd += ["--kg", args.kg]
     extra = dict(kv.split("=", 1) for kv in args.env)
-    env = {**os.environ, "MEDLENS_API_KEYS": API_KEY, **extra}
+    env = _checkout_env({"MEDLENS_API_KEYS": API_KEY, **extra})
     t0 = time.perf_counter()
-    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     while True:
         if server.poll() is not None:
             raise SystemExit(f"server exited: {server.stderr.read().decode()[-2000:]}")
@@ -209,11 +250,19 @@ def metric(text: str, name: str) -> float:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--_single":
         kg = sys.argv[sys.argv.index("--kg") + 1] if "--kg" in sys.argv else None
-        _single_main(int(sys.argv[2]), kg)
+        _single_main(int(sys.argv[2]), kg, int(sys.argv[3]), int(sys.argv[4]))
         return
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--concurrency", default="1,4,16", help="client counts, comma-separated")
-    ap.add_argument("--requests", default="200", help="requests per level (one number, or one per level)")
+    ap.add_argument("--memory", action="store_true",
+                    help="the memory-flat check: --concurrency 16 --requests 10000 --fresh-words 2 --rss-every 500, "
+                         "section 'Service under load: memory (issue 17)' (each still overridable)")
+    ap.add_argument("--concurrency", default=None, help="client counts, comma-separated (default 1,4,16)")
+    ap.add_argument("--requests", default=None, help="requests per level (one number, or one per level; default 200)")
+    ap.add_argument("--fresh-words", type=int, default=None,
+                    help="end each request's note with this many words no request had before (0-4; default 0, "
+                         "--memory 2): new ids, dates and numbers, so the vocabulary grows as with real traffic")
+    ap.add_argument("--min-words", type=int, default=250, help="shortest note sent, in words (default 250)")
+    ap.add_argument("--max-words", type=int, default=350, help="longest note sent, in words (default 350)")
     ap.add_argument("--warmup", type=int, default=None,
                     help="requests before measuring, not counted (default: one pass over the notes, so that every "
                          "word has been seen once: spaCy's string store and the caches have grown)")
@@ -225,22 +274,32 @@ def main() -> None:
                     help="reuse a single-process words/s measured earlier instead of measuring it (A/B runs)")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="server environment, e.g. MEDLENS_SERVE_MAX_QUEUE_DOCUMENTS=8 (repeatable)")
-    ap.add_argument("--time-limit", type=float, default=3600, help="seconds for the whole run")
+    ap.add_argument("--time-limit", type=float, default=None,
+                    help="seconds for the whole run (default 3600; --memory 7200)")
     ap.add_argument("--note", default="", help="a line recorded with the figures (e.g. what else ran)")
-    ap.add_argument("--rss-every", type=int, default=1000, help="sample the server's memory every N requests")
-    ap.add_argument("--section", default=HEADING, help=f"README section to write (default: {HEADING!r})")
+    ap.add_argument("--rss-every", type=int, default=None,
+                    help="sample the server's memory every N requests (default 1000; --memory 500)")
+    ap.add_argument("--section", default=None, help=f"README section to write (default: {HEADING!r}, "
+                                                     f"--memory {MEMORY_HEADING!r})")
     ap.add_argument("--no-readme", action="store_true", help="print results without writing the README")
     args = ap.parse_args()
+    preset = MEMORY_PRESET if args.memory else DEFAULTS
+    for key, value in preset.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     levels = [int(x) for x in args.concurrency.split(",")]
     counts = [int(x) for x in args.requests.split(",")]
     counts = counts if len(counts) == len(levels) else [counts[0]] * len(levels)
-    notes = read_notes()
+    notes = read_notes(low=args.min_words, high=args.max_words)
+    fresh_n = len(fresh_words(0, args.fresh_words).split())
     if args.warmup is None:
         args.warmup = len(notes)
-    note_words = statistics.mean(len(t.split()) for t in notes)
+    note_words = statistics.mean(len(t.split()) for t in notes) + fresh_n
     load_before = os.getloadavg()
+    t_start = time.perf_counter()
 
-    single = (single_process(args.single_notes, args.kg) if args.single_words_per_s is None else
+    single = (single_process(args.single_notes, args.kg, args.min_words, args.max_words)
+              if args.single_words_per_s is None else
               {"notes": 0, "words_per_s": args.single_words_per_s, "by_batch": {}, "given": True})
     print(f"single process: {single['words_per_s']:,.0f} words/s ({single['notes']} notes)", flush=True)
     target_ms = 1000 * 1.5 * 16 * note_words / single["words_per_s"]
@@ -259,12 +318,14 @@ def main() -> None:
                 rss.append(tree_rss_mib(server.pid))
 
         deadline = time.monotonic() + args.time_limit
-        asyncio.run(run_level(url, notes, max(levels), args.warmup, deadline, lambda: None))
+        asyncio.run(run_level(url, notes, max(levels), args.warmup, deadline, lambda: None, args.fresh_words))
         rss_warm = tree_rss_mib(server.pid)
         results = []
+        first = args.warmup
         for c, n in zip(levels, counts):
             before = httpx.get(url + "/metrics").text
-            res = asyncio.run(run_level(url, notes, c, n, deadline, on_done))
+            res = asyncio.run(run_level(url, notes, c, n, deadline, on_done, args.fresh_words, first))
+            first += res["requests"]
             after = httpx.get(url + "/metrics").text
             calls = metric(after, "medlens_batch_documents_count") - metric(before, "medlens_batch_documents_count")
             res["mean_batch"] = (metric(after, "medlens_batch_documents_sum")
@@ -283,6 +344,10 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             server.kill()
     load_after = os.getloadavg()
+    wall_min = (time.perf_counter() - t_start) / 60
+    fresh_note = (f", each ending with {fresh_n} words no earlier request had (`--fresh-words {args.fresh_words}`: an id "
+                  "and a date from the request's number), so the vocabulary grows as with real traffic"
+                  if args.fresh_words else "")
 
     batch_sum = metric(metrics, "medlens_batch_documents_sum")
     batch_count = metric(metrics, "medlens_batch_documents_count")
@@ -310,8 +375,8 @@ def main() -> None:
                        "batches is worth).")
     md = f"""`benchmarks/service_load.py`: `medlens serve` started by the script ({ready['backend']}, {ready['workers']}
 worker(s), micro-batching; limits {', '.join(f'{k} {v:g}' for k, v in limits.items())}{'; ' + ', '.join(args.env) if args.env else ''}),
-`POST /v1/analyze` with the {len(notes)} MTSamples notes of 250-350 words (mean {note_words:.0f}; a development set,
-only speed is measured), sent in order, cycling; httpx asyncio clients on the same machine, one keep-alive
+`POST /v1/analyze` with the {len(notes)} MTSamples notes of {args.min_words}-{args.max_words} words (mean {note_words:.0f}; a development set,
+only speed is measured), sent in order, cycling{fresh_note}; httpx asyncio clients on the same machine, one keep-alive
 connection each; after {args.warmup} warm-up requests. A client that gets 503 waits its Retry-After.
 Machine: {run['machine']['summary']}; {run['date']}, commit {run['commit']}.
 Load average (1/5/15 min) before {' / '.join(f'{x:.1f}' for x in load_before)}, after {' / '.join(f'{x:.1f}' for x in load_after)}.{(' ' + args.note) if args.note else ''}
@@ -323,7 +388,8 @@ Load average (1/5/15 min) before {' / '.join(f'{x:.1f}' for x in load_before)}, 
 - Server start to ready: {startup:.1f} s. Micro-batching: {batch_count:,.0f} model calls for {batch_sum:,.0f} documents
   (mean batch {batch_sum / max(batch_count, 1):.2f}).
 - Memory (server + workers, RSS): {rss_warm:,.0f} MiB after the warm-up, {rss_end:,.0f} MiB at the end ({growth:+.1f} % over
-  {done:,} requests; target < 5 %: {'met' if growth < 5 else 'missed'}){f'; every {args.rss_every:,}: ' + ', '.join(f'{x:.0f}' for x in rss) + ' MiB' if rss else ''}.
+  {done:,} requests; target < {TARGET_GROWTH:g} %: {'met' if growth < TARGET_GROWTH else 'missed'}){f'; every {args.rss_every:,}: ' + ', '.join(f'{x:.0f}' for x in rss) + ' MiB' if rss else ''}.
+- Run: `{' '.join(['.venv/bin/python', 'benchmarks/service_load.py'] + sys.argv[1:])}`; {wall_min:.0f} min in all; CPU {cpu_flags()}.
 """
     print(md)
     if not args.no_readme:
