@@ -581,12 +581,14 @@ def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: floa
         severity: DDXPlus severity of each (None = unknown, taken as 3).
         emergency_at: total probability of can't-miss diagnoses that makes it an emergency.
         supported: per disease, whether a current symptom supports it; a can't-miss diagnosis without
-            one is taken as "see a doctor soon" (default: all supported).
+            one is taken as "see a doctor soon", and a diagnosis without one does not count towards the
+            "soon" total (default: all supported).
         lead_at: None (a can't-miss diagnosis first in the list is enough), or the margin by which it must
             lead (notes: ``NOTE_LEAD_AT``).
-        named: diseases the note establishes (stated, known, shown by a result), whatever their rank: one
-            that needs a doctor (severity 1-3) makes it at least "see a doctor soon" (an 80-year-old with known
-            atrial fibrillation admitted for the anemia of a GI bleed is not self-care), never an emergency.
+        named: diseases the note establishes as current (stated as a current diagnosis, shown by a result),
+            whatever their rank: one that needs a doctor (severity 1-3) makes it at least "see a doctor soon"
+            (pneumonia named beside a first-ranked anemia), never an emergency. (A chronic disease of the past
+            history is not passed: known GERD or atrial fibrillation is no reason to see a doctor about this visit.)
         names: disease names, for the reason.
     """
     if not len(probs) or probs.max() <= 0:
@@ -605,7 +607,10 @@ def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: floa
         return "emergency", "the most probable diagnosis is a can't-miss condition"
     if can_miss >= emergency_at:
         return "emergency", f"can't-miss conditions together have probability {can_miss:.2f}"
-    soon = float(sum(p for p, s in zip(probs, sev) if s <= 3))
+    # the diagnoses that need a doctor count towards "soon" only when something speaks for them: in a note's
+    # flat probabilities, the prior mass of 30-odd unsupported diseases of severity 1-3 is no reason to see one
+    ok = supported if supported is not None else [True] * len(sev)
+    soon = float(sum(p for p, s, o in zip(probs, sev, ok) if s <= 3 and o))
     if sev[top] <= 3 or soon >= 0.5:
         return "soon", "the likely diagnoses need a doctor's assessment"
     raw = [s if s is not None else 3 for s in severity]

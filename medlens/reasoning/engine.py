@@ -85,9 +85,28 @@ TABLE_PREFIX = "SYMPTOM:"
 MODES = ("auto", "common", "rare")
 SHORT_TEXT = 800
 """Texts up to this many characters are patient descriptions: their symptom words are also read literally."""
+NO_DIFFERENTIAL = ("no diagnosis of the common-disease knowledge could be ranked from the input; a doctor should "
+                   "assess it")
 NOTE_HEADERS = 2
 """A text with at least this many clinical section headers ("SUBJECTIVE:", "HEENT:", "Lungs:") is a clinical note
 however short it is (see :func:`is_note`)."""
+
+
+@lru_cache(maxsize=1)
+def ambiguous_abbreviations() -> frozenset[str]:
+    """The abbreviations ``abbreviations.json`` marks ambiguous ("PE", "AF", "CP"), as written."""
+    from medlens.kg.sources.lexicon import read_abbreviations
+
+    return frozenset(a.abbr if a.case_sensitive else a.abbr.casefold() for a in read_abbreviations() if a.ambiguous)
+
+
+def is_ambiguous_abbreviation(words: str | None) -> bool:
+    """Whether the words are only an abbreviation marked ambiguous (as written, or in any case when the
+    abbreviation is not case-sensitive)."""
+    if not words:
+        return False
+    w = words.strip()
+    return w in ambiguous_abbreviations() or w.casefold() in ambiguous_abbreviations()
 
 
 @lru_cache(maxsize=1)
@@ -432,8 +451,18 @@ class DiagnosisEngine:
         attack, ``J44.9`` COPD is not ``J44.1`` its exacerbation); symptom and sign codes
         (chapter R) and code ranges never state a disease, nor does the code of a finding that is one of the
         knowledge's symptoms ("scratchy throat", coded ``J02.9``, is a sore throat, not pharyngitis).
+        When the finding's own words name a disease, only the diseases they name count (the linked concept's
+        name and codes are the linker's reading: "lupus pneumonitis", linked to Pneumonia, states lupus only);
+        an abbreviation that ``abbreviations.json`` marks ambiguous states a disease only by the disease's own
+        words ("PE" of "PE tubes" is no pulmonary embolism).
         """
         k = self.common
+        written = [d for d in range(len(k.ids)) if f.text and any(rx.search(f.text) for rx in k.stated[d])]
+        if written or is_ambiguous_abbreviation(f.text):
+            # the words as written outrank the linked concept: "lupus pneumonitis" names lupus, whatever the
+            # linker's "Pneumonia"; an ambiguous abbreviation alone ("PE": pulmonary embolism, physical exam,
+            # pressure-equalization tubes) states only what the disease's own words say ("ACS", "CAP")
+            return written
         out = []
         codes = {c.split(":", 1)[1] for c in f.concepts if c.startswith("ICD10CM:")}
         codes = {c for c in codes if "-" not in c and not c.startswith("R")}
@@ -593,6 +622,9 @@ class DiagnosisEngine:
                               knowledge=[f"{k.name}: {k.title} ({k.license})"])
         measured = self.measured(text, patient, labs)
         if not present and not absent and not stated and not measured:
+            if any(s is not None for s in k.severity) and (text or findings):
+                # nothing to rank is no reassurance: what the input says is not covered by the knowledge
+                result.triage = Triage(level="soon", advice=TRIAGE_WORDS["soon"], reason=NO_DIFFERENTIAL)
             return result
         # an acute disease known only through its underlying chronic one (asthma → an asthma attack) is a risk
         said = [w for f in findings if f.status in ("historical", "present") for w in (f.text, f.name) if w]
@@ -656,8 +688,10 @@ class DiagnosisEngine:
             # (risk factors alone, as in a follow-up visit, do not send the patient to the emergency department)
             sym = [i for i in present if not (k.features[i].antecedent or k.features[i].history)]
             supported = np.array([d in stated or d in measured or any(k.p[d, i] >= 0.3 for i in sym) for d in range(len(k.ids))])
-            # in a note, the conditions it establishes (named as current or known, or shown by a result) count too
-            named = [d for d in dict.fromkeys([*stated, *known, *measured]) if d not in underlying] if note else []
+            # in a note, the conditions it establishes as current (named as a current diagnosis, or shown by a
+            # result) count too; a chronic disease of the past history (GERD, atrial fibrillation on warfarin) is
+            # not by itself a reason to see a doctor about this visit
+            named = [d for d in dict.fromkeys([*stated, *measured]) if d not in underlying] if note else []
             level, why = triage(probs, k.severity, emergency_at=emergency_at, supported=supported, lead_at=lead_at,
                                 named=named, names=k.names)
             result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)

@@ -166,7 +166,7 @@ def test_bare_history_header_is_the_present_illness(header, kind):
 
 
 def test_named_serious_condition_is_not_self_care(ddx):
-    """A note naming atrial fibrillation (known) beside a first-ranked anemia: see a doctor soon, not self-care."""
+    """A note naming atrial fibrillation (as current) beside a first-ranked anemia: see a doctor soon, not self-care."""
     from medlens.reasoning.common import triage
 
     sev = ddx.severity
