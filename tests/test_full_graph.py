@@ -158,3 +158,15 @@ def test_full_graph_disease_name_around_a_model_word_that_names_nothing(full_nlp
     assert texts.get("pleural effusion") == "DISEASE" and "pleural" not in texts
     # a model word the graph knows on its own keeps the model's boundaries (as on NCBI/BC5CDR)
     assert "tremor" in texts and "essential tremor" not in texts
+
+
+def test_full_graph_ecg_finding_around_the_model_fragments(full_nlp):
+    # the model cut "ST depression" into "ST" and a "depression" (a mood disorder); the graph knows the ECG finding
+    doc = _after_dictionary(full_nlp, "No significant ST elevation and ST depression noted in one channel.",
+                            [("ST", "DISEASE"), ("depression", "DISEASE")])
+    assert [(e.text, e.label_) for e in doc.ents] == [("ST elevation", "FINDING"), ("ST depression", "FINDING")]
+
+
+def test_full_graph_renal_transplant_is_a_procedure(full_nlp):
+    found = ents(full_nlp, "PAST SURGICAL HISTORY: Cadaveric renal transplant in 1996.")
+    assert found["renal transplant"].label_ == "PROCEDURE"

@@ -90,9 +90,10 @@ class DictionaryRecognizer:
         self.overwrite_ents = overwrite_ents
         self.local_abbreviations = local_abbreviations
         self._cache: dict[str, str] = {}
-        from medlens.components.transformer_ner import not_entities
+        from medlens.components.transformer_ner import not_entities, section_not_entities
 
         self.not_entities = not_entities()
+        self.section_not_entities = section_not_entities()
 
     def _encoded(self, text: str) -> str:
         """A token's code-point string: its pieces' codes; a break mark for clause punctuation."""
@@ -133,6 +134,9 @@ class DictionaryRecognizer:
                 continue
             if self.not_entities and doc[start:end].text.lower() in self.not_entities:
                 continue  # "acute disease" of "in no acute disease" names no finding (model_stopwords.json)
+            if self.section_not_entities and doc[start:end].text.lower() in self.section_not_entities.get(
+                    _section_at(doc, doc[start].idx), ()):
+                continue  # "the wound was irrigated" of an operative note: the incision, no injury
             if self.keep_labels is not None and entry.label not in self.keep_labels:
                 continue
             blocked = entry.meta.get("not_in_sections") if entry.meta else None

@@ -64,6 +64,8 @@ LINK_RELABELS: dict[str, frozenset[str]] = {
 symptom from a disease as the graph's keys do (MeSH files "obesity" under signs and symptoms; on the
 MTSamples dev notes "obese" and "tremor" of "essential tremor" became symptoms); drugs, tests and
 procedures are not taken from a link ("potassium" is a drug and a test)."""
+#: sections where the model's unlinked DISEASE entities are what the examiner found ("normocephalic")
+EXAM_SECTIONS = frozenset({"physical_exam", "objective", "review_of_systems", "mental_status_exam", "vital_signs"})
 _SPAN_ATTRS = ("assertion", "match_ids", "matched_form", "concepts", "ner_source", "attributes", "ner_score")
 
 
@@ -169,12 +171,23 @@ class EntityLinker:
         """Write the links; a model entity whose first link is a confident match (``exact`` or
         ``normalized``) of a concept of another kind takes that concept's label (``label_from_link``,
         :data:`LINK_RELABELS`): the model, trained on disease and chemical names, calls "hypopneas" a
-        DISEASE that the graph knows as a finding, and "adnexa" a chemical that the graph knows as anatomy."""
+        DISEASE that the graph knows as a finding, and "adnexa" a chemical that the graph knows as anatomy.
+        With ``label_from_link`` the model's DISEASE and CHEMICAL entities are also read against the
+        graph and the note (:meth:`_label_of_model_entity`): a name of several words whose confident
+        link is a procedure is a PROCEDURE ("steroid injection"); "<finding> of <place>" whose finding
+        the graph knows as a finding or symptom takes that label ("atrophy of the left calf"); a word
+        whose "-itis" is a disease the graph knows names the organ ("epiglottis", "hypopharynx":
+        ANATOMY, not linked to epiglottitis); a DISEASE that links to nothing in an exam or a review
+        of systems is a FINDING ("normocephalic", "gross orthotropia")."""
         ents = list(doc.ents)
         changed = False
         for i, (ent, ent_links) in enumerate(zip(ents, links)):
+            label = None
+            if self.label_from_link:
+                label = self._label_from_link(ent, ent_links)
+                if label is None:
+                    label, ent_links = self._label_of_model_entity(ent, ent_links)
             ent._.concepts = ent_links
-            label = self._label_from_link(ent, ent_links) if self.label_from_link else None
             if label is not None:
                 ents[i] = relabel(doc, ent, label)
                 changed = True
@@ -189,9 +202,69 @@ class EntityLinker:
             return None
         targets = LINK_RELABELS.get(ent.label_)
         concept = self._concept_map([top.concept_id]).get(top.concept_id)
-        if not targets or concept is None or concept.label not in targets:
+        if not targets or concept is None:
+            return None
+        if concept.label == "PROCEDURE" and len(ent) > 1:
+            return "PROCEDURE"  # "steroid injection": a name of several words, not a bare "potassium"
+        if concept.label not in targets:
             return None
         return concept.label
+
+    def _label_of_model_entity(self, ent, links: list[ConceptLink]) -> tuple[str | None, list[ConceptLink]]:
+        """A new label (or None) and the links for a model DISEASE or CHEMICAL the graph and the
+        note read otherwise; see :meth:`set_annotations`."""
+        if ent._.ner_source != "model" or ent._.match_ids or ent.label_ not in ("DISEASE", "CHEMICAL"):
+            return None, links
+        tokens = [t.text for t in ent]
+        top = links[0] if links else None
+        if (len(tokens) == 1 and (top is None or top.method == "fuzzy")
+                and self._names_organ_of_inflammation(ent.text)):
+            return "ANATOMY", []
+        if ent.label_ != "DISEASE":
+            return None, links
+        head = self._finding_before_of(tokens)
+        if head is not None:
+            return head, self._link(ent.text, tokens, head, ())
+        if top is None and ent._.section in EXAM_SECTIONS:
+            return "FINDING", links
+        return None, links
+
+    def _finding_before_of(self, tokens: list[str]) -> str | None:
+        """``FINDING`` or ``SYMPTOM`` when the words before "of" are a key the graph labels so
+        ("deformity of the ears and nose"; not "carcinoma of the lung")."""
+        words = [t.lower() for t in tokens]
+        if "of" not in words[1:-1]:
+            return None
+        key = key_of_tokens(tokens[: words.index("of", 1)])
+        labels = {e.label for e in (self.index.by_key(key) if key else ()) if not e.is_abbreviation}
+        if labels and labels <= {"FINDING", "SYMPTOM"}:
+            return "FINDING" if "FINDING" in labels else "SYMPTOM"
+        return None
+
+    def _names_organ_of_inflammation(self, word: str) -> bool:
+        """Is ``word`` (or its last part, "hypopharynx" -> "pharynx") an organ whose inflammation
+        the graph knows as a disease ("epiglottis" -> "epiglottitis", "larynx" -> "laryngitis",
+        "cervix" -> "cervicitis", "colon" -> "colitis")? The model, trained on disease names, calls
+        such organs diseases, and fuzzy matching links them to the "-itis"."""
+        w = word.lower()
+        if not w.isalpha() or len(w) < 5 or w.endswith("itis"):
+            return False
+        for i in range(0, len(w) - 4):
+            part = w[i:]
+            forms = {part + "itis"}
+            if part.endswith("is"):
+                forms.add(part[:-2] + "itis")
+            if part.endswith("nx"):
+                forms.add(part[:-1] + "gitis")
+            if part.endswith("ix"):
+                forms.add(part[:-1] + "citis")
+            if part.endswith(("on", "um")):
+                forms.add(part[:-2] + "itis")
+            for form in forms:
+                key = key_of_tokens([form])
+                if key and any(e.label == "DISEASE" for e in self.index.by_key(key)):
+                    return True
+        return False
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))

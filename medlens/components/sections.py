@@ -59,6 +59,15 @@ def header_ranges(doc: Doc) -> list[tuple[int, int]]:
     return [(s.start_char, s.body_start_char) for s in (doc._.sections or []) if s.body_start_char > s.start_char]
 
 
+def section_at(doc: Doc, char: int) -> str | None:
+    """Category of the section holding character ``char`` of ``doc`` (None: no sections)."""
+    from bisect import bisect_right
+
+    sections = doc._.sections or []
+    i = bisect_right([s.start_char for s in sections], char) - 1
+    return sections[i].category if i >= 0 else None
+
+
 def normalize_header(text: str) -> str:
     """Lookup key of a header phrase: spaces collapsed, none around ``/`` and ``&``.
 
@@ -251,10 +260,13 @@ class SectionDetector:
         close = r"(?:[ \t]*(?:\*\*|__))?"
         # where a header may start: a line start, a line break flattened to a comma
         # after a sentence end (".,", ":,"), or a sentence end and spaces (capitals only)
-        lead = r"(?:^[ \t]*|(?<=[.!?:;])(?P<joined>[ \t]*,[ \t]*)|(?<=[.!?])(?P<inline>[ \t]+))"
+        # (or after a header in capitals and a flattened line break: "EXAMINATION,VITAL SIGNS:")
+        lead = (r"(?:^[ \t]*|(?<=[.!?:;])(?P<joined>[ \t]*,[ \t]*)|(?<=[.!?])(?P<inline>[ \t]+)"
+                r"|(?<=[A-Z][A-Z])(?P<capsjoined>,[ \t]*))")
+        # a header alone on its line: a line end, or (capitals) a line break flattened to a comma
         self._pattern = re.compile(
             rf"{lead}(?P<start>){mark}?(?P<phrase>{phrase}){close}"
-            rf"(?:(?P<colon>[ \t]*:{close})|(?=[ \t]*(?:\r?\n|\r|\Z)))",
+            rf"(?:(?P<colon>[ \t]*:{close})|(?=[ \t]*(?:\r?\n|\r|\Z))|(?P<flat>(?=[ \t]*,[ \t]*[A-Z])))",
             re.MULTILINE,
         )
 
@@ -276,8 +288,13 @@ class SectionDetector:
             raw = m.group("phrase")
             key = normalize_header(raw)
             has_colon = m.group("colon") is not None
+            flat = m.group("flat") is not None
             inline = m.group("joined") is not None or m.group("inline") is not None
-            if inline and not has_colon:
+            if flat and (raw != raw.upper() or m.group("inline") is not None or m.group("capsjoined") is not None):
+                continue  # "PHYSICAL EXAMINATION,VITAL SIGNS:" only in capitals, at a line start
+            if inline and not (has_colon or flat):
+                continue
+            if m.group("capsjoined") is not None and not (has_colon and raw == raw.upper()):
                 continue
             if m.group("inline") is not None and raw != raw.upper():
                 continue
@@ -297,7 +314,7 @@ class SectionDetector:
             body = end
             while body < len(text) and text[body] in " \t":
                 body += 1
-            if has_colon and body < len(text) and text[body] == ",":
+            if (has_colon or flat) and body < len(text) and text[body] == ",":
                 body += 1
                 while body < len(text) and text[body] in " \t":
                     body += 1
@@ -331,7 +348,7 @@ class SectionDetector:
                 category = self._within.get(parent, parent)
             stop = headers[i + 1][1] if i + 1 < len(headers) else n
             sections.append(Section(category, text[start:end].rstrip(), start, stop, min(body, stop)))
-        return sections
+        return _with_exam_fields(text, sections)
 
     def set_annotations(self, doc: Doc, sections: list[Section]) -> None:
         """Write ``doc._.sections`` and flag header tokens with ``token._.is_section_header``.
@@ -365,6 +382,43 @@ class SectionDetector:
         """
         for doc in docs:
             yield self(doc)
+
+
+#: sections whose lines start with the examiner's field names ("Head & Face:", "Psychosis:", "Affect:")
+FIELD_SECTIONS = frozenset({"physical_exam", "mental_status_exam", "objective"})
+# a field name: one to three capitalized words ("&", "/" or "and" between them) at a line start
+# (or a line break flattened to a comma after a sentence end) followed by a colon, not by a number
+_FIELD_NAME = r"(?P<field>[A-Z][A-Za-z]+(?:[ \t]*(?:&|/|and)?[ \t]*[A-Za-z]+){0,2})[ \t]*:(?![ \t]*\d)"
+_FIELD = re.compile(r"(?:(?<=[.!?:;]),[ \t]*|(?<=\n)[ \t]*)" + _FIELD_NAME)
+_FIELD_AT = re.compile(_FIELD_NAME)
+
+
+def _with_exam_fields(text: str, sections: list[Section]) -> list[Section]:
+    """``sections`` with the field names of an exam cut out as subsections of the same category
+    ("...English.,Head & Face:  Inspection ...", "Psychosis:  Grandiose delusions"): a field name
+    names what was examined, not a finding, and the rules file cannot list every examiner's fields."""
+    out: list[Section] = []
+    for sec in sections:
+        if sec.category not in FIELD_SECTIONS:
+            out.append(sec)
+            continue
+        cur = sec
+        first = _FIELD_AT.match(text, sec.body_start_char, sec.end_char)
+        found = ([first] if first else []) + list(_FIELD.finditer(text, sec.body_start_char, sec.end_char))
+        for m in found:
+            start = m.start("field")
+            if start < cur.body_start_char:
+                continue
+            body = m.end()
+            while body < sec.end_char and text[body] in " \t,":
+                body += 1
+            if start == cur.body_start_char:  # a field right after the header: the header runs on over it
+                cur = Section(cur.category, cur.title, cur.start_char, cur.end_char, body)
+                continue
+            out.append(Section(cur.category, cur.title, cur.start_char, start, cur.body_start_char))
+            cur = Section(sec.category, text[start:m.end()].rstrip(), start, sec.end_char, body)
+        out.append(cur)
+    return out
 
 
 @Language.factory(

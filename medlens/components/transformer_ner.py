@@ -252,6 +252,8 @@ class _Stopwords(BaseModel):
     terms: list[str]
     not_entities: list[str] = []
     procedure_endings: list[str] = []
+    section_not_entities: dict[str, list[str]] = {}
+    next_word_labels: dict[str, str] = {}
 
 
 @lru_cache(maxsize=1)
@@ -272,15 +274,32 @@ def not_entities() -> frozenset[str]:
     return frozenset(t.lower() for t in _stopwords_resource().not_entities)
 
 
+def section_not_entities() -> dict[str, frozenset[str]]:
+    """Words that name no entity in some sections: section category -> lowercase texts ("wound" of
+    "the wound was irrigated" in an operative note is the incision; ``resources/en/model_stopwords.json``)."""
+    return {sec: frozenset(t.lower() for t in terms) for sec, terms in _stopwords_resource().section_not_entities.items()}
+
+
+def next_word_labels() -> dict[str, str]:
+    """Words that, right after a model DISEASE, make one entity of another kind with it ("tetanus
+    booster", "influenza vaccine" are vaccines, DRUG; ``resources/en/model_stopwords.json``)."""
+    return {w.lower(): label for w, label in _stopwords_resource().next_word_labels.items()}
+
+
 def procedure_endings() -> tuple[str, ...]:
     """Word endings that name a procedure ("-plasty", "resection"; ``resources/en/model_stopwords.json``)."""
     return tuple(t.lower() for t in _stopwords_resource().procedure_endings)
 
 
+#: a spinal level or a range of levels ("L3-L5", "C5-6", "T12", "L5-S1"): a place, not a chemical
+SPINAL_LEVEL = re.compile(r"[CTLS]\d{1,2}(?:\s?[-\u2013/]\s?[CTLS]?\d{1,2})?")
+
+
 def model_label(text: str, label: str, endings: tuple[str, ...]) -> str:
     """The label of a model span: a DISEASE whose last word ends like a procedure
     ("tympanoplasty", "basal cell carcinoma resection") is a PROCEDURE; the model was
-    trained on disease and chemical names only, so it calls operations diseases.
+    trained on disease and chemical names only, so it calls operations diseases. A spinal
+    level ("L3-L5", which the model calls a chemical) is ANATOMY.
 
     Args:
         text: the span's text.
@@ -290,6 +309,8 @@ def model_label(text: str, label: str, endings: tuple[str, ...]) -> str:
     Returns:
         ``PROCEDURE`` or ``label`` unchanged.
     """
+    if label in ("DISEASE", "CHEMICAL") and SPINAL_LEVEL.fullmatch(text):
+        return "ANATOMY"
     if label != "DISEASE" or not endings:
         return label
     words = text.split()
@@ -366,6 +387,32 @@ def _without_trailing_words(text: str, a: int, b: int) -> tuple[int, int]:
             return a, b
 
 
+_NEXT_WORD = re.compile(r" ([A-Za-z][a-z-]+)")
+_ADJECTIVE_ENDINGS = ("al", "ic", "ar", "ary", "ous")
+
+
+def with_procedure_word(text: str, start: int, end: int, endings: tuple[str, ...]) -> int:
+    """The end of a model span, moved past the next word when the span is one lowercase adjective
+    ("renal", "pelvic") and that word names a procedure by its ending ("cadaveric renal transplant",
+    "pelvic lymphadenectomy"): the model, which knows no procedures, tags the organ's adjective
+    before the operation's name. A noun is left alone ("aneurysm repair": the aneurysm is a disease)."""
+    word = text[start:end]
+    if not (word.isalpha() and word.islower() and word.endswith(_ADJECTIVE_ENDINGS)):
+        return end
+    m = _NEXT_WORD.match(text, end)
+    if m and endings and m.group(1).lower().endswith(endings):
+        return m.end()
+    return end
+
+
+def with_next_word(text: str, start: int, end: int, words: dict[str, str]) -> tuple[int, str | None]:
+    """``(end, label)``: a model DISEASE followed by a word of ``words`` ("tetanus booster") runs on
+    over it and takes that word's label; else ``(end, None)``."""
+    m = _NEXT_WORD.match(text, end)
+    label = words.get(m.group(1).lower()) if m else None
+    return (m.end(), label) if label else (end, None)
+
+
 class TransformerRecognizer:
     """Finds entities with a token-classification model.
 
@@ -408,6 +455,8 @@ class TransformerRecognizer:
         self.abbreviations = abbreviations
         self.stopwords = (model_stopwords() | not_entities()) if stopwords is None else frozenset(w.lower() for w in stopwords)
         self.procedure_endings = procedure_endings()
+        self.section_stopwords = section_not_entities() if stopwords is None else {}
+        self.next_words = next_word_labels()
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
@@ -422,7 +471,7 @@ class TransformerRecognizer:
         and a span is cut where a sentence starts (when ``doc`` has sentences): a list item is a
         sentence, so "BID\\n- Lisinopril" across two lines of a medication list is "BID" (a
         stopword, dropped) and "Lisinopril"."""
-        from medlens.components.sections import header_ranges
+        from medlens.components.sections import header_ranges, section_at
 
         for doc, ents in zip(docs, entities):
             spans: list[Span] = []
@@ -435,7 +484,14 @@ class TransformerRecognizer:
                 for start, end in _within_sentences(text, start, end, sent_chars):
                     if text[start:end].lower() in self.stopwords:
                         continue
-                    label = model_label(text[start:end], e.label, self.procedure_endings)
+                    if self.section_stopwords and text[start:end].lower() in self.section_stopwords.get(
+                            section_at(doc, start), ()):
+                        continue
+                    label = None
+                    if e.label == "DISEASE":
+                        end = with_procedure_word(text, start, end, self.procedure_endings)
+                        end, label = with_next_word(text, start, end, self.next_words)
+                    label = label or model_label(text[start:end], e.label, self.procedure_endings)
                     span = doc.char_span(start, end, label=label, alignment_mode="expand")
                     if span is None or len(span) == 0 or any(taken[span.start:span.end]):
                         continue

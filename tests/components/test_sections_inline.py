@@ -68,3 +68,29 @@ def test_sections_subsection_header_needs_a_colon(nlp):
 def test_sections_subsection_elsewhere_continues_its_section(nlp):
     text = "FINDINGS:,  CHEST:  No pneumothorax."
     assert [c for c, _, _ in layout(nlp, text)] == ["findings", "findings"]
+
+
+def test_sections_capitalized_header_alone_on_a_flattened_line(nlp):
+    # "PHYSICAL EXAMINATION" alone on its line, the line break flattened to a comma, then "VITAL SIGNS:"
+    text = ("SOCIAL HISTORY:,  Nonsmoker.,REVIEW OF SYSTEMS,Patient denies any fever.,"
+            "PHYSICAL EXAMINATION,VITAL SIGNS:  Temp is 37.6.,HEENT:  Head is normocephalic.")
+    assert [(c, t) for c, t, _ in layout(nlp, text)] == [
+        ("social_history", "SOCIAL HISTORY:"), ("review_of_systems", "REVIEW OF SYSTEMS"),
+        ("physical_exam", "PHYSICAL EXAMINATION"), ("vital_signs", "VITAL SIGNS:"), ("physical_exam", "HEENT:")]
+    # not in lower case, nor mid-sentence
+    cats = [c for c, _, _ in layout(nlp, "SOCIAL HISTORY:,  No review of systems, he says.,Physical examination, normal.")]
+    assert cats == ["social_history"]
+
+
+def test_sections_exam_field_names_are_headers_of_the_same_category(nlp):
+    text = ("PHYSICAL EXAM:,  Temp:  99.6.,Head & Face:  Inspection shows no abnormality.,"
+            "MENTAL STATUS EXAMINATION:  ,Affect:  Labile.,Psychosis:  Grandiose delusions.,PLAN:  Depakote.")
+    assert layout(nlp, text) == [
+        ("physical_exam", "PHYSICAL EXAM:", "Temp:  99.6."),  # "Temp:" is followed by a value: no field
+        ("physical_exam", "Head & Face:", "Inspection s"),
+        ("mental_status_exam", "MENTAL STATUS EXAMINATION:", "Labile.,Psyc"),  # its first field runs on
+        ("mental_status_exam", "Psychosis:", "Grandiose de"),
+        ("plan", "PLAN:", "Depakote."),
+    ]
+    # outside an exam a "Name:" is no field ("Hypertension: controlled" of an assessment)
+    assert [c for c, _, _ in layout(nlp, "ASSESSMENT:,  Stable.,Hypertension:  Controlled.")] == ["assessment"]

@@ -1,0 +1,155 @@
+"""How the model's DISEASE and CHEMICAL entities of real notes are read against the graph and the note
+(issue 11, fourth round): procedures named by a link, "<finding> of <place>", organs whose "-itis" is a
+disease, unlinked diseases of an exam, spinal levels, the organ's adjective before an operation, words
+that name nothing in an operative note."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from medlens.components.linker import EntityLinker
+from medlens.doc import extensions
+from medlens.doc.types import Section
+
+
+@pytest.fixture(scope="module")
+def mini_linker(tmp_path_factory):
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
+    from medlens.kg.store import KnowledgeGraph
+
+    concepts = [Concept("X:1", "Joint injection", "x", "PROCEDURE"), Concept("X:2", "Deformity", "x", "FINDING"),
+                Concept("X:3", "Congenital deformity", "x", "DISEASE"), Concept("X:4", "Epiglottitis", "x", "DISEASE"),
+                Concept("X:5", "Pharyngitis", "x", "DISEASE"), Concept("X:6", "Carcinoma", "x", "DISEASE"),
+                Concept("X:7", "Potassium", "x", "PROCEDURE")]
+    synonyms = [Synonym(c.id, c.name, "preferred", "x") for c in concepts]
+    synonyms += [Synonym("X:1", "steroid injection", "synonym", "x")]
+    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts, synonyms, [])
+    path = tmp_path_factory.mktemp("kg") / "mini.sqlite"
+    build_graph(path, sources=(), extra=[data])
+    with KnowledgeGraph.open(path) as kg:
+        yield EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+
+
+def _doc(text: str, spans: list[tuple[str, str]], section: str = "procedures"):
+    from tests.conftest import set_model_spans
+
+    extensions.register()
+    doc = spacy.blank("en")(text)
+    doc._.sections = [Section(section, "", 0, len(text), 0)]
+    return set_model_spans(doc, spans)
+
+
+def _labels(linker, doc):
+    return [(e.text, e.label_, e._.concepts[0].concept_id if e._.concepts else None) for e in linker(doc).ents]
+
+
+def test_model_name_of_several_words_linked_to_a_procedure_is_a_procedure(mini_linker):
+    doc = _doc("L3-L5 epidural steroid injection. Potassium given.", [("steroid injection", "CHEMICAL"), ("Potassium", "CHEMICAL")])
+    # one word is not enough ("potassium" is a drug and a test)
+    assert _labels(mini_linker, doc) == [("steroid injection", "PROCEDURE", "X:1"), ("Potassium", "CHEMICAL", "X:7")]
+
+
+def test_model_finding_of_a_place_takes_the_finding_label_and_link(mini_linker):
+    doc = _doc("No deformity of the ears and nose. Carcinoma of the lung.",
+               [("deformity of the ears and nose", "DISEASE"), ("Carcinoma of the lung", "DISEASE")], "physical_exam")
+    assert _labels(mini_linker, doc) == [("deformity of the ears and nose", "FINDING", "X:2"),
+                                         ("Carcinoma of the lung", "DISEASE", "X:6")]
+
+
+def test_model_organ_whose_inflammation_is_a_disease_is_anatomy(mini_linker):
+    doc = _doc("Short epiglottis. Oral cavity, hypopharynx and larynx normal. Epiglottitis.",
+               [("epiglottis", "DISEASE"), ("hypopharynx", "CHEMICAL"), ("Epiglottitis", "DISEASE")])
+    # not fuzzy-linked to epiglottitis; the disease itself stays a disease
+    assert _labels(mini_linker, doc) == [("epiglottis", "ANATOMY", None), ("hypopharynx", "ANATOMY", None),
+                                         ("Epiglottitis", "DISEASE", "X:4")]
+
+
+def test_model_unlinked_disease_of_an_exam_is_a_finding(mini_linker):
+    text = "HEENT: Head is normocephalic and atraumatic."
+    exam = _doc(text, [("normocephalic", "DISEASE")], "physical_exam")
+    assert _labels(mini_linker, exam) == [("normocephalic", "FINDING", None)]
+    history = _doc(text, [("normocephalic", "DISEASE")], "history_of_present_illness")
+    assert _labels(mini_linker, history) == [("normocephalic", "DISEASE", None)]
+
+
+def test_model_relabels_are_off_with_label_from_link(tmp_path_factory, mini_linker):
+    off = EntityLinker.from_kg(mini_linker.kg, nlp=spacy.blank("en"), label_from_link=False)
+    doc = _doc("Short epiglottis, normocephalic.", [("epiglottis", "DISEASE"), ("normocephalic", "DISEASE")], "physical_exam")
+    assert [e.label_ for e in off(doc).ents] == ["DISEASE", "DISEASE"]
+
+
+def test_model_label_of_a_spinal_level_is_anatomy():
+    from medlens.components.transformer_ner import model_label, procedure_endings
+
+    endings = procedure_endings()
+    for text in ("L3-L5", "C5-6", "T12", "L5-S1"):
+        assert model_label(text, "CHEMICAL", endings) == "ANATOMY", text
+    assert model_label("LDL", "CHEMICAL", endings) == "CHEMICAL"
+    assert model_label("L-dopa", "CHEMICAL", endings) == "CHEMICAL"
+
+
+def test_model_adjective_before_an_operation_joins_it():
+    from medlens.components.transformer_ner import procedure_endings, with_procedure_word
+
+    endings = procedure_endings()
+    text = "cadaveric renal transplant in 1996, aneurysm repair, renal failure"
+    a = text.index("renal")
+    assert text[a:with_procedure_word(text, a, a + 5, endings)] == "renal transplant"
+    b = text.index("aneurysm")  # a noun: the disease keeps its span
+    assert with_procedure_word(text, b, b + 8, endings) == b + 8
+    c = text.rindex("renal")
+    assert with_procedure_word(text, c, c + 5, endings) == c + 5
+
+
+def test_section_not_entities_of_operative_notes():
+    from medlens.components.transformer_ner import not_entities, section_not_entities
+
+    words = section_not_entities()
+    assert "wound" in words["procedures"] and "wound" not in words.get("history_of_present_illness", ())
+    assert {"cannulas", "trocar", "signs and symptoms"} <= not_entities()
+
+
+class _WordTagger:
+    """Tags given words with given labels wherever they occur (a test double of OnnxTagger)."""
+
+    labels = ["O", "B-CHEMICAL", "I-CHEMICAL", "B-DISEASE", "I-DISEASE"]
+
+    def __init__(self, words: dict[str, str]) -> None:
+        self.words = words
+
+    def entities(self, texts, batch_size=32, abbreviations=False):
+        import re
+
+        from medlens.components.transformer_ner import CharEntity
+
+        return [[CharEntity(label, m.start(), m.end()) for word, label in self.words.items()
+                 for m in re.finditer(re.escape(word), t)] for t in texts]
+
+
+def test_recognizer_drops_operative_words_and_joins_the_operation():
+    import medlens.components.sections  # noqa: F401
+    from medlens.components.transformer_ner import TransformerRecognizer
+
+    extensions.register()
+    nlp = spacy.blank("en")
+    sections = nlp.add_pipe("medlens_sections")
+    rec = TransformerRecognizer(nlp, tagger=_WordTagger({"wound": "DISEASE", "renal": "DISEASE", "L4-L5": "CHEMICAL"}))
+    text = "HISTORY:  Gunshot wound, renal transplant in 1996.  PROCEDURE:  L4-L5 injection.  The wound was irrigated."
+    doc = rec(sections(nlp.make_doc(text)))
+    assert [(e.text, e.label_) for e in doc.ents] == [("wound", "DISEASE"), ("renal transplant", "PROCEDURE"),
+                                                      ("L4-L5", "ANATOMY")]
+
+
+def test_model_disease_before_a_vaccine_word_is_a_drug():
+    from medlens.components.transformer_ner import next_word_labels, with_next_word
+
+    words = next_word_labels()
+    text = "tetanus booster in 2010, HIV testing negative, hepatitis B."
+    a = text.index("tetanus")
+    assert with_next_word(text, a, a + 7, words) == (a + len("tetanus booster"), "DRUG")
+    b = text.index("HIV")  # a test is not negated by "never had" (context rules): left as it is
+    assert with_next_word(text, b, b + 3, words) == (b + 3, None)
+    c = text.index("hepatitis B")
+    assert with_next_word(text, c, c + len("hepatitis B"), words) == (c + len("hepatitis B"), None)
