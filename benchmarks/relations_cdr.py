@@ -13,12 +13,15 @@ MeSH id) triples predicted against the CID relations of the PubTator file (exact
 * ``cooc``: the co-occurrence baseline, for orientation: every (chemical, disease) pair with a
   mention of each in one sentence (gold mentions; with ``e2e`` also medlens's own entities).
 
+With a stacker (``--stacker``, or ``stacker.json`` in the model folder;
+:mod:`medlens.relations.stacker`) the stacker's scores and threshold decide.
+
 Each relation system is scored with and without the hypernym filter (a pair is dropped when
 the same chemical has a pair with a more specific disease, by MeSH tree numbers of the graph).
 
     python benchmarks/relations_cdr.py --kg KG [--split dev|holdout] [--systems gold,e2e,cooc]
         [--model FOLDER] [--threshold T] [--limit N] [--json OUT] [--cache ENTITIES.json]
-        [--ids normalizer,links]
+        [--ids normalizer,links] [--stacker JSON|none]
 
 ``--split holdout`` scores the 50 training documents held out to pick the epoch and threshold
 (the draw of ``medlens train relations`` with its default seed), where the decisions were made.
@@ -84,13 +87,23 @@ def gold_mentions(doc: PubTatorDocument) -> list[Mention]:
     return [Mention(m.start, m.end, KINDS[m.type], m.ids) for m in doc.mentions if m.type in KINDS and m.ids]
 
 
-def run_gold(docs, model_dir, trees, threshold):
+def load_model(model_dir, stacker: str | None):
+    """The relation model of ``model_dir`` with ``stacker`` (a JSON file; ``none``: without one; None: the
+    folder's own ``stacker.json`` if it has one)."""
     from medlens.relations.model import RelationModel
+    from medlens.relations.stacker import Stacker
 
-    model = RelationModel.from_path(model_dir, threads=1)
+    model = RelationModel.from_path(model_dir, threads=1, stacker=stacker is None)
+    if stacker not in (None, "none"):
+        model.stacker = Stacker.from_path(stacker)
+    return model
+
+
+def run_gold(docs, model_dir, trees, threshold, stacker=None):
+    model = load_model(model_dir, stacker)
     t0 = time.perf_counter()
     enc = [model.encode(d.text, gold_mentions(d), title_end=len(d.title)) for d in docs]
-    probs = model.score(enc)
+    probs = model.final_scores([d.text for d in docs], enc, trees)
     secs = time.perf_counter() - t0
     th = model.threshold if threshold is None else threshold
     gold = [gold_of(d) for d in docs]
@@ -153,7 +166,8 @@ def component_mentions(rel, nlp, text: str, entities) -> list[Mention]:
     return rel.mentions(doc)[0]
 
 
-def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | None, ways=("normalizer",)):
+def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | None, ways=("normalizer",),
+            stacker=None):
     """The component's own steps (its entity ids, for each id way of ``ways``; the model; the hypernym
     filter) on the pipeline's entities and sentences."""
     import medlens
@@ -166,7 +180,7 @@ def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | 
 
     extensions.register()
     data = pipeline_entities(docs, kg_path, cache)
-    model = RelationModel.from_path(model_dir or RELATIONS_DIR, threads=1)
+    model = load_model(model_dir or RELATIONS_DIR, stacker)
     nlp = medlens.load(kg_path=kg_path, components=["sections"])  # medlens's tokenizer
     strip = lambda i: i[5:] if i.startswith("MESH:") else i
     gold = [gold_of(d) for d in docs]
@@ -189,7 +203,7 @@ def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | 
             cand.append({(c, x) for c in chems for x in dis if c != x})
         id_secs = time.perf_counter() - t0
         t0 = time.perf_counter()
-        probs = model.score(enc)
+        probs = model.final_scores([d.text for d in docs], enc, trees_graph_ids)
         secs = time.perf_counter() - t0
         results = {}
         for name, use in (("model", None), ("model+hypernym", trees_graph_ids)):
@@ -213,6 +227,8 @@ def main() -> None:
     ap.add_argument("--systems", default="gold,e2e")
     ap.add_argument("--model", default=None, help="relation model folder (default: medlens/assets/relations)")
     ap.add_argument("--threshold", type=float, default=None)
+    ap.add_argument("--stacker", default=None,
+                    help="stacker JSON re-scoring the pairs (`none`: the network alone; default: the model folder's)")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", default=None)
     ap.add_argument("--cache", default=None, help="JSON file caching the pipeline's entities for e2e (reused if present)")
@@ -234,11 +250,12 @@ def main() -> None:
     systems = args.systems.split(",")
     report = {"split": args.split, "documents": len(docs), "model": str(model_dir)}
     if "gold" in systems:
-        report["gold_entities"] = run_gold(docs, model_dir, trees, args.threshold)
+        report["gold_entities"] = run_gold(docs, model_dir, trees, args.threshold, args.stacker)
         print(json.dumps({"gold_entities": report["gold_entities"]}, indent=1), flush=True)
     if "e2e" in systems:
         report["end_to_end"] = run_e2e(docs, args.model, args.kg, trees_graph_ids, args.threshold,
-                                       Path(args.cache) if args.cache else None, tuple(args.ids.split(",")))
+                                       Path(args.cache) if args.cache else None, tuple(args.ids.split(",")),
+                                       args.stacker)
         print(json.dumps({"end_to_end": report["end_to_end"]}, indent=1), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -169,3 +169,4 @@ class Errors:
     E914 = "Cannot connect to the Ray cluster at {address}: {details}"
     E915 = "Unknown batch task '{value}'. Accepted tasks: {opts}."
     E916 = "Unknown output format '{value}' for a batch. Accepted: {opts}."
+    E1100 = "{path} is not a medlens relation stacker: {details}"

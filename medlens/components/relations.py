@@ -111,10 +111,12 @@ class RelationExtractor:
         self.prefix = "MESH:" if vocabulary == "mesh" else None
         self.fallback_ids = fallback_ids
         self.trees = None
-        if hypernym_filter and kg is not None:
+        self.mesh_trees = None  # MeSH tree numbers: the hypernym filter's, and a feature of the model's stacker
+        if kg is not None and (hypernym_filter or getattr(model, "stacker", None) is not None):
             from medlens.relations.trees import mesh_trees
 
-            self.trees = mesh_trees(kg)
+            self.mesh_trees = mesh_trees(kg)
+            self.trees = self.mesh_trees if hypernym_filter else None
         self._mapped: dict[str, str | None] = {}
         self._normalizer: MentionNormalizer | None = None
         self.method = f"model:relations-{model.meta.get('corpus', 'cdr')}"
@@ -203,7 +205,8 @@ class RelationExtractor:
         for doc in docs:
             mentions, _ = self.mentions(doc)
             inputs.append(self.model.encode(doc.text, mentions, sentences=self.sentences(doc)))
-        found = self.model.predict(inputs, threshold=self.threshold, trees=self.trees)
+        found = self.model.predict(inputs, threshold=self.threshold, trees=self.trees, texts=[d.text for d in docs],
+                                   feature_trees=self.mesh_trees)
         out = []
         for doc, enc, pairs in zip(docs, inputs, found):
             rels = []

@@ -24,6 +24,7 @@ from medlens.relations.encoding import (
     encode_document,
     hypernym_filter,
 )
+from medlens.relations.stacker import STACKER_FILE, Stacker
 from medlens.tagging.files import (
     META_FILE,
     MODEL_FILES,
@@ -82,10 +83,13 @@ class RelationModel:
         tokenizer: the model's ``tokenizers.Tokenizer``.
         meta: its ``labels.json``.
         max_pieces: most subwords (windows x width) per ONNX Runtime call; documents are batched up to it.
+        stacker: a :class:`~medlens.relations.stacker.Stacker` re-scoring the pairs (None: the network's
+            probabilities are the scores).
     """
 
-    def __init__(self, session, tokenizer, meta: dict, max_pieces: int = 2048) -> None:
+    def __init__(self, session, tokenizer, meta: dict, max_pieces: int = 2048, stacker=None) -> None:
         self.session = session
+        self.stacker = stacker
         self.tokenizer = tokenizer
         self.meta = meta
         self.max_pieces = max_pieces
@@ -96,21 +100,34 @@ class RelationModel:
         self.input_names = [i.name for i in session.get_inputs()]
 
     @classmethod
-    def from_path(cls, path: str | Path, threads: int | None = None, max_pieces: int = 2048) -> RelationModel:
-        """Load a model folder (``model.int8.onnx`` preferred).
+    def from_path(cls, path: str | Path, threads: int | None = None, max_pieces: int = 2048,
+                  stacker: bool = True) -> RelationModel:
+        """Load a model folder (``model.int8.onnx`` preferred; its ``stacker.json`` too unless ``stacker=False``).
 
         Raises:
-            ModelError: E300 when the folder has no ONNX model, E308 when it is not a relation model.
+            ModelError: E300 when the folder has no ONNX model, E308 when it is not a relation model,
+                E1100 when its stacker cannot be read.
         """
         folder = Path(path)
         model_file = model_file_in(folder) if folder.is_dir() else None
         if model_file is None:
             raise ModelError(Errors.E300.format(path=folder, details=f"no {' or '.join(MODEL_FILES)} in the folder"))
         meta = read_relation_meta(folder)
-        return cls(onnx_session(model_file, threads), load_tokenizer(folder), meta, max_pieces=max_pieces)
+        stack = None
+        if stacker and (folder / STACKER_FILE).is_file():
+            stack = Stacker.from_path(folder / STACKER_FILE)
+        return cls(onnx_session(model_file, threads), load_tokenizer(folder), meta, max_pieces=max_pieces,
+                   stacker=stack)
 
     @property
     def threshold(self) -> float:
+        """The decision threshold: the stacker's when there is one, else the network's."""
+        if self.stacker is not None:
+            return self.stacker.threshold
+        return self.network_threshold
+
+    @property
+    def network_threshold(self) -> float:
         return float(self.meta.get("threshold", 0.5))
 
     @property
@@ -157,19 +174,44 @@ class RelationModel:
         flush()
         return out
 
+    def final_scores(self, texts: Sequence[str], encoded: Sequence[DocumentInputs],
+                     trees: dict[str, Sequence[str]] | None = None) -> list[list[float]]:
+        """The score of every pair of each document: the stacker's re-score of the network's probability
+        when the model has a stacker (without a network pass when the stacker reads the text alone), else
+        the network's probability."""
+        if self.stacker is None:
+            return self.score(encoded)
+        if not self.stacker.uses_network:  # the stacker reads the text alone: no network pass
+            return [self.stacker.rescore(text, enc, None, trees) for text, enc in zip(texts, encoded)]
+        probs = self.score(encoded)
+        return [self.stacker.rescore(text, enc, p, trees) for text, enc, p in zip(texts, encoded, probs)]
+
     def predict(self, encoded: Sequence[DocumentInputs], threshold: float | None = None,
-                trees: dict[str, Sequence[str]] | None = None) -> list[list[PairScore]]:
+                trees: dict[str, Sequence[str]] | None = None,
+                texts: Sequence[str] | None = None,
+                feature_trees: dict[str, Sequence[str]] | None = None) -> list[list[PairScore]]:
         """The pairs of each document at or above ``threshold`` (default: the model's), best first.
 
         Args:
             encoded: documents from :meth:`encode`.
-            threshold: decision threshold on the probability.
+            threshold: decision threshold on the score.
             trees: MeSH tree numbers by disease id: drop a pair whose disease is an ancestor of another
-                found disease of the same head (:func:`~medlens.relations.encoding.hypernym_filter`).
+                found disease of the same head (:func:`~medlens.relations.encoding.hypernym_filter`);
+                the stacker reads them too.
+            texts: the documents' texts; the stacker needs them (without them, or without a stacker, the
+                network's probabilities and threshold decide).
+            feature_trees: the tree numbers the stacker reads (default: ``trees``), so that it reads them
+                also when the hypernym filter is off.
         """
-        th = self.threshold if threshold is None else threshold
+        if self.stacker is not None and texts is not None:
+            scores = self.final_scores(texts, encoded, feature_trees if feature_trees is not None else trees)
+            default = self.threshold
+        else:
+            scores = self.score(encoded)
+            default = self.network_threshold
+        th = default if threshold is None else threshold
         result = []
-        for enc, probs in zip(encoded, self.score(encoded)):
+        for enc, probs in zip(encoded, scores):
             found = [PairScore(enc.entities[h].id, enc.entities[t].id, p, *enc.closest[k])
                      for k, ((h, t), p) in enumerate(zip(enc.pairs, probs)) if p >= th]
             if trees:

@@ -1,0 +1,228 @@
+"""The relation stacker: prior tables (leaving a training document's own counts out), pair features, the JSON
+model, and a relation model folder that carries one."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import pytest
+from medlens.errors import ModelError
+from medlens.relations.encoding import DocumentInputs, Entity, Mention
+from medlens.relations.stacker import (
+    STACK_FEATURES,
+    STACKER_FILE,
+    Stacker,
+    pair_words,
+    prior_tables,
+    stack_features,
+)
+
+from tests.relations.conftest import PUBTATOR
+
+TEXT = "Cisplatin-induced nephrotoxicity. Magnesium was given; no deafness."
+#        0        9         19           32
+
+
+def _doc() -> DocumentInputs:
+    men = [Mention(0, 9, "chemical", ("D002945",)), Mention(18, 32, "disease", ("D007674",)),
+           Mention(34, 43, "chemical", ("D008274",)), Mention(58, 66, "disease", ("D003638",))]
+    ents = [Entity("D002945", "chemical", (0,)), Entity("D007674", "disease", (1,)),
+            Entity("D008274", "chemical", (2,)), Entity("D003638", "disease", (3,))]
+    pairs = [(0, 1), (0, 3), (2, 1), (2, 3)]
+    feats = [[1.0, 0.0, math.log(2), math.log(2), 1.0, 1.0], [0.0, math.log(2), math.log(2), math.log(2), 1.0, 0.0],
+             [0.0, math.log(2), math.log(2), math.log(2), 0.0, 1.0], [1.0, 0.0, math.log(2), math.log(2), 0.0, 0.0]]
+    return DocumentInputs([[0]], [(0, 1)] * 4, men, ents, pairs, feats, [(0, 1), (0, 3), (2, 1), (2, 3)],
+                          [(0, 33), (34, 67)])
+
+
+def _f(row, name):
+    return row[STACK_FEATURES.index(name)]
+
+
+def test_prior_tables_count_documents_and_leave_own_counts_out():
+    docs = [([("D1", "D9"), ("D2", "D9")], [("D1", "D9")]),
+            ([("MESH:D1", "MESH:D9")], [("MESH:D1", "MESH:D9")]),  # graph ids count as the bare ids
+            ([("D1", "D8")], [])]
+    prior = prior_tables(docs)
+    assert prior["docs"] == 3
+    assert prior["pair"] == {"D1|D9": [2, 2]}  # pairs never a relation are left out
+    assert prior["head"]["D1"] == [2, 3] and prior["head"]["D2"] == [0, 1]
+    assert prior["tail"]["D9"] == [2, 2] and prior["tail"]["D8"] == [0, 1]
+    enc = DocumentInputs([[0]], [(0, 1), (0, 1)], [Mention(0, 2, "chemical", ("D1",)), Mention(3, 5, "disease", ("D9",))],
+                         [Entity("D1", "chemical", (0,)), Entity("D9", "disease", (1,))], [(0, 1)],
+                         [[1.0, 0.0, 0.7, 0.7, 1.0, 1.0]], [(0, 1)], [(0, 5)])
+    seen = stack_features("D1 D9", enc, [0.5], prior=prior)[0]
+    own = stack_features("D1 D9", enc, [0.5], prior=prior, own_relations={("D1", "D9")})[0]
+    assert _f(seen, "prior_pair") == pytest.approx(math.log1p(2))
+    assert _f(own, "prior_pair") == pytest.approx(math.log1p(1))  # this document's own relation is not counted
+    assert _f(own, "prior_pair_rate") == pytest.approx(1 / 2)
+    assert _f(own, "prior_head_rate") < _f(seen, "prior_head_rate")
+
+
+def test_stack_features_read_triggers_patterns_ranks_and_trees():
+    enc = _doc()
+    trees = {"D007674": ["C12.777"], "D003638": ["C09.218"]}
+    rows = stack_features(TEXT, enc, [0.9, 0.2, 0.3, 0.1], trees=trees)
+    assert len(rows) == 4 and all(len(r) == len(STACK_FEATURES) for r in rows)
+    first, last = rows[0], rows[3]
+    assert _f(first, "logit") == pytest.approx(math.log(0.9 / 0.1))
+    assert _f(first, "induced_pattern") == 1.0 and _f(first, "trig_induce") == 1.0
+    assert _f(last, "induced_pattern") == 0.0 and _f(last, "trig_induce") == 0.0
+    assert _f(first, "best_of_head") == 1.0 and _f(rows[1], "best_of_head") == 0.0
+    assert _f(rows[2], "best_of_tail") == 0.0 and _f(rows[3], "best_of_tail") == 0.0
+    assert _f(rows[1], "score_ratio") == pytest.approx(0.2 / 0.9)
+    assert _f(first, "tail_is_ancestor") == 0.0
+    # a tree that puts deafness above nephrotoxicity: the broader disease is marked
+    rows = stack_features(TEXT, enc, [0.9, 0.2, 0.3, 0.1], trees={"D003638": ["C09"], "D007674": ["C09.1"]})
+    assert _f(rows[1], "tail_is_ancestor") == 1.0 and _f(rows[0], "tail_is_ancestor") == 0.0
+    # no prior: the prior features are 0
+    assert all(_f(r, n) == 0.0 for r in rows for n in STACK_FEATURES if n.startswith("prior"))
+
+
+def _stacker(threshold=0.5, weight_logit=1.0) -> Stacker:
+    n = len(STACK_FEATURES)
+    weights = [0.0] * n
+    weights[STACK_FEATURES.index("logit")] = weight_logit
+    return Stacker({"features": list(STACK_FEATURES), "mean": [0.0] * n, "scale": [1.0] * n, "weights": weights,
+                    "bias": 0.0, "threshold": threshold, "prior": None})
+
+
+def test_stacker_with_the_logit_alone_gives_back_the_probabilities(tmp_path):
+    enc = _doc()
+    probs = [0.9, 0.2, 0.3, 0.1]
+    got = _stacker().rescore(TEXT, enc, probs)
+    assert got == pytest.approx(probs)
+    path = tmp_path / "s.json"
+    _stacker(0.4, 2.0).save(path)
+    again = Stacker.from_path(path)
+    assert again.threshold == 0.4
+    assert again.rescore(TEXT, enc, probs)[0] == pytest.approx(1 / (1 + (0.1 / 0.9) ** 2))
+
+
+def test_stacker_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ModelError, match="bad.json is not a medlens relation stacker"):
+        Stacker.from_path(bad)
+    bad.write_text(json.dumps({"features": ["logit", "nope"], "mean": [0, 0], "scale": [1, 1], "weights": [1, 1],
+                               "bias": 0, "threshold": 0.5}), encoding="utf-8")
+    with pytest.raises(ModelError, match="not a medlens relation stacker: its features \\['nope'\\]"):
+        Stacker.from_path(bad)
+    bad.write_text(json.dumps({"features": ["logit", "same_sentence"], "mean": [0], "scale": [1, 1],
+                               "weights": [1, 1], "bias": 0, "threshold": 0.5}), encoding="utf-8")
+    with pytest.raises(ModelError, match="'mean' has 1 values for 2 features"):
+        Stacker.from_path(bad)
+    bad.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ModelError, match="not a JSON object"):
+        Stacker.from_path(bad)
+    bad.write_text(json.dumps({"features": list(STACK_FEATURES)}), encoding="utf-8")
+    with pytest.raises(ModelError, match="relation stacker: no .mean."):
+        Stacker.from_path(bad)
+
+
+def test_fit_stacker_learns_the_label_from_the_features():
+    pytest.importorskip("sklearn")
+    from medlens.relations.stacker import fit_stacker
+
+    enc = _doc()
+    rows, labels = [], []
+    for k in range(20):
+        probs = [0.6, 0.4, 0.5, 0.45] if k % 2 else [0.55, 0.5, 0.4, 0.6]
+        rows += stack_features(TEXT, enc, probs)
+        labels += [1, 0, 0, 0]  # only the "X-induced Y" pair is a relation, whatever the network says
+    st = fit_stacker(rows, labels, c=10.0, threshold=0.5)
+    got = st.rescore(TEXT, enc, [0.5, 0.5, 0.5, 0.5])
+    assert got[0] > 0.5 > max(got[1:])
+
+
+def test_relation_model_folder_with_a_stacker(tiny_relation_onnx, tmp_path):
+    from medlens.relations.model import RelationModel
+    from medlens.relations.pubtator import read_pubtator
+    from medlens.training.relations import encode_pubtator
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_relation_onnx, folder)
+    plain = RelationModel.from_path(folder, threads=1)
+    assert plain.stacker is None
+    docs = read_pubtator(PUBTATOR)
+    enc = encode_pubtator(docs, plain.tokenizer, plain.meta)
+    texts = [d.text for d in docs]
+    net = plain.score(enc)
+    _stacker(threshold=0.7, weight_logit=-1.0).save(folder / STACKER_FILE)  # a stacker that reverses the order
+    model = RelationModel.from_path(folder, threads=1)
+    assert model.threshold == 0.7 and model.network_threshold == plain.network_threshold
+    final = model.final_scores(texts, enc)
+    assert final[0] == pytest.approx([1 - p for p in net[0]], abs=1e-6)
+    found = model.predict(enc, threshold=0.0, texts=texts)
+    assert [p.score for p in found[0]] == pytest.approx(sorted((1 - p for p in net[0]), reverse=True), abs=1e-4)
+    # without the texts the network decides, as before
+    assert [p.score for p in model.predict(enc, threshold=0.0)[0]] == [p.score for p in plain.predict(enc, threshold=0.0)[0]]
+    assert RelationModel.from_path(folder, threads=1, stacker=False).stacker is None
+    # a stacker reading the text alone: the network is not run
+    Stacker({"features": ["same_sentence"], "mean": [0.5], "scale": [0.5], "weights": [1.0], "bias": 0.0,
+             "threshold": 0.5}).save(folder / STACKER_FILE)
+    text_only = RelationModel.from_path(folder, threads=1)
+    text_only.session = None  # any network call would fail
+    scores = text_only.final_scores(texts, enc)
+    same = [f[0] for f in enc[0].features]
+    assert scores[0] == pytest.approx([1 / (1 + math.exp(-(2 * x - 1))) for x in same])
+
+
+def test_pair_words_read_the_sentence_of_the_nearest_mentions():
+    words = pair_words(TEXT, _doc())
+    assert {"b:cd:induced", "len:0", "post:magnesium"} - words[0] == {"post:magnesium"}  # the sentence ends first
+    assert "b:cd:induced" in words[0] and "len:0" in words[0]
+    assert words[1] == set()  # cisplatin and deafness: different sentences
+    assert {"b:cd:was", "b:cd:given", "b:cd:no", "bb:cd:was_given", "len:1"} <= words[3]
+
+
+def test_a_text_only_stacker_with_word_weights_needs_no_network(tmp_path):
+    n = len(STACK_FEATURES)
+    st = Stacker({"features": ["same_sentence"], "mean": [0.5], "scale": [0.5], "weights": [0.0],
+                  "words": {"b:cd:induced": 3.0}, "bias": -1.0, "threshold": 0.5})
+    assert not st.uses_network and n > 1
+    got = st.rescore(TEXT, _doc())
+    assert got[0] == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert got[1] == pytest.approx(1 / (1 + math.exp(1.0)))
+    with pytest.raises(ModelError, match="reads the network's scores"):
+        _stacker().rescore(TEXT, _doc())
+
+
+def test_fit_stacker_learns_word_weights():
+    pytest.importorskip("sklearn")
+    from medlens.relations.stacker import fit_stacker
+
+    enc = _doc()
+    rows, bags, labels = [], [], []
+    for _ in range(10):
+        rows += stack_features(TEXT, enc, [0.5] * 4)
+        bags += pair_words(TEXT, enc)
+        labels += [1, 0, 0, 0]
+    st = fit_stacker(rows, labels, features=["same_sentence", "sentence_distance"], words=bags, min_count=3, c=10.0)
+    assert not st.uses_network
+    assert st.words["b:cd:induced"] > 0 > st.words["b:cd:given"]
+    got = st.rescore(TEXT, enc)
+    assert got[0] > 0.5 > max(got[1:])
+
+
+def test_train_stacker_on_a_tiny_pubtator_file(tiny_relation_onnx, tmp_path):
+    pytest.importorskip("sklearn")
+    from medlens.relations.model import RelationModel
+    from medlens.relations.pubtator import read_pubtator
+    from medlens.relations.stacker import NETWORK_FEATURES
+    from medlens.training.relation_stacker import train_stacker
+
+    docs = read_pubtator(PUBTATOR)
+    model = RelationModel.from_path(tiny_relation_onnx, threads=1, stacker=False)
+    features = [f for f in STACK_FEATURES if f not in NETWORK_FEATURES]
+    st, report = train_stacker(docs, docs[:1], model, None, features=features, c=1.0, min_count=1, folds=3)
+    assert report["train_documents"] == 3 and report["pairs"] == 6 + 3 + 1
+    assert report["out_of_fold"]["gold"] == 3 and report["held_out"]["gold"] == 2
+    assert st.prior["docs"] == 3 and st.prior["pair"]["D002945|D051437"] == [1, 1]
+    assert st.words and not st.uses_network and 0 < st.threshold < 1
+    out = tmp_path / "stacker.json"
+    st.save(out)
+    again = Stacker.from_path(out)
+    assert again.threshold == st.threshold and again.words == st.words
