@@ -191,11 +191,15 @@ def render_differential(result, console: Console) -> None:
             ref = s.provenance.reference or s.provenance.source
             console.print(f"  \\[{s.kind}] {s.text}\n    [dim]why: {s.reason}; source: {ref}[/dim]")
     if result.drug_reactions:
-        console.print("[bold]Possible drug reactions[/bold] [dim](learned from text by `medlens kg grow`, not curated "
-                      "knowledge)[/dim]:")
+        console.print("[bold]Possible drug reactions[/bold] [dim](read from this text, or learned from text by "
+                      "`medlens kg grow`; not curated knowledge)[/dim]:")
         for r in result.drug_reactions:
-            console.print(f"  {r.drug_text or r.drug_name} -> {r.finding_text or r.finding_name}  [dim]{r.predicate}, "
-                          f"score {r.score:.2f}, {r.documents} document(s)[/dim]")
+            if r.knowledge == "read from this text":
+                how = "started, then this finding" if r.predicate == "after_starting" else "the text says so"
+                console.print(f"  {r.drug_text or r.drug_name} -> {r.finding_text or r.finding_name}  [dim]{how}[/dim]")
+            else:
+                console.print(f"  {r.drug_text or r.drug_name} -> {r.finding_text or r.finding_name}  [dim]{r.predicate}, "
+                              f"score {r.score:.2f}, {r.documents} document(s)[/dim]")
             for e in r.evidence[:2]:
                 console.print(f"    [dim]{e.doc_id}: {e.sentence}[/dim]")
 

@@ -365,18 +365,32 @@ class DiagnosisEngine:
         return result
 
     def _drug_reactions(self, doc: Doc | None, text: str | None, findings: list[Finding]):
-        """Drugs of the note that the grown graph says can cause a present finding (learned from text; see
-        :mod:`medlens.reasoning.learned`). Nothing when the graph has no grown layer."""
+        """Drugs of the text that may have caused a present finding: read from the text itself (a stated adverse
+        event; a finding after a drug was started, see :mod:`medlens.reasoning.reactions`), then those the grown
+        graph says can cause one (learned from text; see :mod:`medlens.reasoning.learned`)."""
         from medlens.kg.grown import open_grown
         from medlens.reasoning.learned import drug_reactions, drugs_of
+        from medlens.reasoning.reactions import stated_reactions, text_drugs, timing_reactions
 
-        if open_grown(self.kg.path) is None or not any(f.status == "present" for f in findings):
+        if not any(f.status == "present" for f in findings):
             return []
+        rw = None
+        if doc is None and text and self._extractor is not None and self._extractor.last is not None \
+                and self._extractor.last[0] == text:
+            _, doc, rw = self._extractor.last
+        out = []
+        if doc is not None:
+            out += stated_reactions(doc._.adverse_events, findings, rw)
+            seen = {(r.drug, r.finding) for r in out}
+            out += [r for r in timing_reactions(text or doc.text, text_drugs(doc, rw), findings)
+                    if (r.drug, r.finding) not in seen]
+        if open_grown(self.kg.path) is None:
+            return out
         if doc is None:
             if not text:
-                return []
+                return out
             doc = self.nlp(text)
-        return drug_reactions(self.kg, drugs_of(doc), findings)
+        return out + drug_reactions(self.kg, drugs_of(doc), findings)
 
     # -- common-disease scorer ---------------------------------------------------------------
     def _link_table_features(self) -> None:

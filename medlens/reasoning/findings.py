@@ -89,6 +89,8 @@ class FindingExtractor:
         self.labels = frozenset(labels)
         self._hpo_cache: dict[tuple[str, tuple[str, ...]], list[str]] = {}
         self._names: dict[str, str] = {}
+        self.last: tuple[str, Doc, Rewritten] | None = None
+        """The last text read by :meth:`from_text`, its analyzed Doc and lay rewriting (for the drugs of the text)."""
 
     # -- text ------------------------------------------------------------------------
     def from_text(self, text: str, phrases: Mapping[str, tuple[str, str]] | None = None,
@@ -108,6 +110,7 @@ class FindingExtractor:
             raise InputError(f"Input text must be a str, got {type(text).__name__}.")
         rw = self.rewriter.rewrite(text)
         doc = self.nlp(rw.text)
+        self.last = (text, doc, rw)
         extra = self._add_phrases(doc, phrases) if phrases else {}
         found = self.from_doc(doc, rw, extra, patient_text)
         if semantic and self.semantic is not None:

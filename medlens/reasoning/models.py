@@ -168,19 +168,22 @@ class Suggestion(_Model):
 
 
 class LearnedEvidence(_Model):
-    """A sentence of the literature a learned edge was read from."""
+    """A sentence a drug reaction was read from: of the literature (a learned edge) or of the input itself."""
 
-    doc_id: str = Field(description="the id of the document in the grown corpus")
+    doc_id: str = Field(description="the id of the document in the grown corpus, or \"input\" (the text diagnosed)")
     sentence: str
-    method: str = Field(description="how the relation was read: model:<name>, pattern:<name> or distant:<source>")
-    score: float
+    method: str = Field(description="how the relation was read: model:<name>, pattern:<name> or distant:<source>; "
+                                    "for the input, rules / model / rules+model (the adverse-event reader) or timing")
+    score: float | None = None
 
 
 class DrugReaction(_Model):
-    """A drug the patient takes that the grown graph says can cause one of the patient's findings.
+    """A drug the patient takes that may have caused one of the patient's findings.
 
-    Learned from text (``medlens kg grow``), never from curated knowledge: it is listed apart from the
-    ranked diagnoses and does not change their scores.
+    Either learned from text (``medlens kg grow``: the grown graph's edges, with their score and documents), or
+    read from the input itself (the adverse-event reader's "rash after amoxicillin", or the timing: a drug the
+    text says was started, then a finding of a kind drugs commonly cause; see :mod:`medlens.reasoning.reactions`).
+    Never from curated knowledge: listed apart from the ranked diagnoses, it does not change their scores.
     """
 
     drug: str = Field(description="the drug's concept id")
@@ -189,12 +192,14 @@ class DrugReaction(_Model):
     finding: str = Field(description="the patient's finding (concept id)")
     finding_name: str
     finding_text: str | None = None
-    predicate: str = Field(description="the learned edge: induces (chemical induces disease) or adverse_event")
-    score: float = Field(description="the learned edge's score (noisy-or over the documents it was read from)")
-    documents: int = Field(description="documents of the grown corpus the edge was read from")
+    predicate: str = Field(description="the learned edge: induces (chemical induces disease) or adverse_event; read "
+                                       "from the input: adverse_event (stated) or after_starting (timing)")
+    score: float | None = Field(None, description="the learned edge's score (noisy-or over the documents it was read "
+                                                  "from); None when read from the input")
+    documents: int = Field(0, description="documents of the grown corpus the edge was read from (0: the input)")
     methods: list[str] = []
     evidence: list[LearnedEvidence] = []
-    knowledge: Literal["learned from text"] = "learned from text"
+    knowledge: Literal["learned from text", "read from this text"] = "learned from text"
 
 
 class Differential(_Model):
@@ -219,7 +224,9 @@ class Differential(_Model):
     diagnoses: list[Diagnosis] = []
     questions: list[Question] = []
     suggestions: list[Suggestion] = []
-    drug_reactions: list[DrugReaction] = Field(default=[], description="learned from text: drugs the patient takes that "
-                                                                       "the grown graph says can cause a present finding "
+    drug_reactions: list[DrugReaction] = Field(default=[], description="drugs the patient takes that may have caused a "
+                                                                       "present finding: read from the input (a stated "
+                                                                       "adverse event, or a finding after a drug was "
+                                                                       "started) or learned from text by the grown graph "
                                                                        "(kept apart from curated knowledge)")
     disclaimer: str = DISCLAIMER

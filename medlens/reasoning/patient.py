@@ -134,18 +134,26 @@ _PAST = re.compile(r"\b(had|has had|died|passed away|history of|diagnosed|suffer
 _SPLIT = re.compile(r"[.;!?\n]+")
 
 
+_STORY = re.compile(r"\b(present|presenting|hpi|illness|complaint|problem|clinical|brief|interval|interim|physical|"
+                    r"indications?|pertinent|data|gross findings)\b")
+"""Words that make a "history" header the story of the present illness ("HISTORY AND CLINICAL DATA", "INTERIM
+HISTORY", "HISTORY OF PRESENT PROBLEM"), not the past history ("PAST MEDICAL HISTORY", "MEDICAL HISTORY")."""
+
+
 def section_kind(header: str) -> str:
     """current, history, family, skip (allergies, plans, instructions) or diagnosis."""
-    h = header.lower()
-    if h.strip() in ("history", "hx", "history and physical", "clinical history", "interval history", "brief history"):
+    h = " ".join(header.lower().split())
+    if h in ("history", "hx"):
         return "current"  # a bare "HISTORY:" opens the story of the present illness (in consults, H&Ps)
-    if "family" in h:
+    if "family" in h or re.search(r"\b(fhx|fh)\b", h):
         return "family"
+    if re.search(r"\bhistory\b|\bhx\b", h) and _STORY.search(h) and "past" not in h:
+        return "current"  # "HISTORY OF PRESENT ILLNESS", "HISTORY AND CLINICAL DATA", "INTERVAL HISTORY"
     if any(w in h for w in ("allerg", "instruction", "plan", "recommend", "follow", "disposition", "procedure",
                             "operation", "consent", "anesthesia")):
         return "skip"
-    if any(w in h for w in ("past", "history", "pmh", "psh", "social", "habit", "medication", "meds", "risk", "surgical")) \
-            and "present" not in h and "hpi" not in h:
+    if any(w in h for w in ("past", "history", "pmh", "psh", "shx", "social", "habit", "medication", "meds", "risk",
+                            "surgical")):
         return "history"
     if any(w in h for w in ("assessment", "impression", "diagnos", "problem")):
         return "diagnosis"
