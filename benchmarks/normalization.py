@@ -28,11 +28,13 @@ Systems:
   MeSH with ``kg.map_to`` when it is of another vocabulary.
 * ``normalizer``: :class:`medlens.components.mention_ids.MentionNormalizer` (document
   abbreviations, composite splitting, spelling variants, then the preferring linker),
-  with its semantic route (sentence-encoder nearest concept text) unless ``--no-semantic``.
+  with its semantic route (sentence-encoder nearest concept text) unless ``--no-semantic``,
+  and with ``--reranker shipped|FILE`` its trained candidate reranker
+  (:mod:`medlens.components.mention_rerank`).
 
     python benchmarks/normalization.py --kg KG [--split dev|holdout] [--holdout-list F]
         [--systems before,linker,normalizer] [--e2e before,linker,normalizer] [--no-model]
-        [--no-semantic] [--errors N] [--json OUT]
+        [--no-semantic] [--reranker shipped|FILE] [--errors N] [--json OUT]
 """
 
 from __future__ import annotations
@@ -114,7 +116,7 @@ def match(pred: list[str], gold: frozenset[str], eq: Equivalence) -> bool:
     return all(any(g in s for s in sets) for g in gold) and all(s & gold for s in sets)
 
 
-def make_systems(kg, names: list[str], semantic: bool = True):
+def make_systems(kg, names: list[str], semantic: bool = True, reranker=None):
     from medlens.components.linker import EntityLinker
 
     systems = {}
@@ -145,7 +147,7 @@ def make_systems(kg, names: list[str], semantic: bool = True):
 
         from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
 
-        norm = MentionNormalizer(EntityLinker(spacy.blank("en"), kg=kg), kg, semantic=semantic)
+        norm = MentionNormalizer(EntityLinker(spacy.blank("en"), kg=kg), kg, semantic=semantic, reranker=reranker)
         abbr_cache: dict[str, dict] = {}
 
         def normalizer(text, label, doc_text):
@@ -198,7 +200,8 @@ def given_mention(docs_by_corpus, systems, eq, n_errors: int = 0):
     return results
 
 
-def end_to_end(docs_by_corpus, kg_path: str, eq, mode: str, model: bool = True, semantic: bool = True):
+def end_to_end(docs_by_corpus, kg_path: str, eq, mode: str, model: bool = True, semantic: bool = True,
+               reranker=None):
     import medlens
     from medlens.config import COMPONENTS, RULES_ONLY
 
@@ -209,7 +212,7 @@ def end_to_end(docs_by_corpus, kg_path: str, eq, mode: str, model: bool = True, 
                        components=COMPONENTS if model else RULES_ONLY)
     linker = nlp.get_pipe("medlens_linker")
     kg = linker.kg
-    norm = MentionNormalizer(linker, kg, semantic=semantic) if mode == "normalizer" else None  # noqa: F821 (imported above)
+    norm = MentionNormalizer(linker, kg, semantic=semantic, reranker=reranker) if mode == "normalizer" else None  # noqa: F821 (imported above)
     results = {}
     for corpus, docs in docs_by_corpus.items():
         gold: dict[str, set] = defaultdict(set)
@@ -264,6 +267,8 @@ def main() -> None:
     ap.add_argument("--e2e", default="", help="end-to-end systems, comma-separated: before, linker, normalizer")
     ap.add_argument("--no-model", action="store_true", help="end-to-end with the dictionary recognizer only")
     ap.add_argument("--no-semantic", action="store_true", help="normalizer without the semantic (sentence-encoder) route")
+    ap.add_argument("--reranker", default="", help="normalizer with a candidate reranker: 'shipped' or a model file "
+                    "(scripts/train_mention_reranker.py); default none")
     ap.add_argument("--errors", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
@@ -284,15 +289,18 @@ def main() -> None:
             docs_by_corpus[corpus] = read_pubtator(DATA / rel.format(split="train"), keep)
     kg = KnowledgeGraph.open(args.kg)
     eq = Equivalence(kg)
+    reranker = True if args.reranker == "shipped" else (args.reranker or None)
     out: dict = {"split": args.split, "kg": args.kg}
     if args.systems:
-        systems = make_systems(kg, [s.strip() for s in args.systems.split(",") if s.strip()], not args.no_semantic)
+        systems = make_systems(kg, [s.strip() for s in args.systems.split(",") if s.strip()], not args.no_semantic,
+                               reranker)
         res = given_mention(docs_by_corpus, systems, eq, args.errors)
         out["given_mention"] = {" ".join(k): v for k, v in res.items()}
         for k, v in res.items():
             print(" ".join(k), v)
     for mode in [m.strip() for m in args.e2e.split(",") if m.strip()]:
-        res = end_to_end(docs_by_corpus, args.kg, eq, mode, model=not args.no_model, semantic=not args.no_semantic)
+        res = end_to_end(docs_by_corpus, args.kg, eq, mode, model=not args.no_model, semantic=not args.no_semantic,
+                         reranker=reranker)
         out.setdefault("end_to_end", {}).update({" ".join((*k, mode)): v for k, v in res.items()})
         for k, v in res.items():
             print("e2e", " ".join(k), mode, v, flush=True)

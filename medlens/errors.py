@@ -170,3 +170,7 @@ class Errors:
     E915 = "Unknown batch task '{value}'. Accepted tasks: {opts}."
     E916 = "Unknown output format '{value}' for a batch. Accepted: {opts}."
     E1100 = "{path} is not a medlens relation stacker: {details}"
+
+    # mention normalization to MeSH ids (medlens/components/mention_*.py: E1060-E1079)
+    E1060 = ("The mention reranker {path} is missing or unreadable: {details}. Use the shipped one "
+             "(reranker=True) or write one with scripts/train_mention_reranker.py.")

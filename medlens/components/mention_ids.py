@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from medlens.errors import KnowledgeGraphError
 from medlens.kg.store import KnowledgeGraph, vocabulary_name
@@ -60,6 +61,9 @@ _ADJECTIVES = (
 )
 SEMANTIC_THRESHOLD = 0.7
 """Cosine the chosen concept text needs (with a :class:`SemanticIndex`); tuned on the train hold-out."""
+SEMANTIC_LABELS = ("DISEASE", "FINDING", "SYMPTOM")
+"""Labels of the concepts the semantic route embeds (``semantic=True``): MeSH files obesity and
+muscle weakness under signs and symptoms, which annotators code as diseases."""
 SEMANTIC_K = 20
 """Concept texts the semantic route ranks."""
 SEMANTIC_ANNOTATED_BONUS = 0.06
@@ -237,17 +241,32 @@ class MentionNormalizer:
         semantic_threshold: cosine the chosen concept text needs.
         semantic_first: try the semantic route before fuzzy matches and the head (default),
             else after them.
+        reranker: a :class:`~medlens.components.mention_rerank.LinearReranker` (True: the shipped
+            one; a path: a model file) that chooses among the candidates of all routes for the
+            labels it was trained on (the shipped one: ``DISEASE``), instead of the first route's
+            id; composite results (several ids) are kept. Works best with ``semantic``, whose
+            cosines are among its features. None (default): the routes' fixed order.
     """
 
     def __init__(self, linker, kg: KnowledgeGraph, target: str = "mesh",
                  accept: tuple[str, ...] = ("MESH:", "OMIM:"), semantic=None,
-                 semantic_threshold: float = SEMANTIC_THRESHOLD, semantic_first: bool = True) -> None:
+                 semantic_threshold: float = SEMANTIC_THRESHOLD, semantic_first: bool = True,
+                 reranker=None) -> None:
         self.linker = linker
         if semantic is True:
             from medlens.components.mention_semantic import SemanticIndex
 
-            semantic = SemanticIndex(kg, accept=accept)
+            semantic = SemanticIndex(kg, labels=SEMANTIC_LABELS, accept=accept)
         self.semantic = semantic or None
+        if reranker is True or isinstance(reranker, (str, Path)):
+            from medlens.components.mention_rerank import LinearReranker
+
+            reranker = LinearReranker(None if reranker is True else reranker)
+        self.reranker = reranker or None
+        if self.reranker is not None:
+            from medlens.components.mention_rerank import CandidateGenerator
+
+            self.candidates = CandidateGenerator(self)
         self.semantic_threshold = semantic_threshold
         self.semantic_first = semantic_first
         self._annotated_set: set[str] | None = None
@@ -257,8 +276,7 @@ class MentionNormalizer:
         self._mention_keys: dict[tuple[str, bool], set[str]] | None = None
         linker.prefer = [self.target, *(p for p in ("omim",) if p != self.target and "OMIM:" in accept)]
 
-    def normalize(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None,
-                  _inner: bool = False) -> Normalized:
+    def normalize(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None) -> Normalized:
         """The ids for one mention.
 
         Args:
@@ -266,6 +284,19 @@ class MentionNormalizer:
             label: its entity label (``DISEASE``, ``DRUG``, ...), which restricts fuzzy matching.
             abbreviations: the document's abbreviations (:func:`find_abbreviations`).
         """
+        found = self._routes(text, label, abbreviations)
+        if self.reranker is None or len(found.ids) > 1 or label not in self.reranker.labels \
+                or found.route not in self.reranker.routes:
+            return found
+        candidates = self.candidates.candidates(text, label, abbreviations, found)
+        if not candidates:
+            return found
+        best = candidates[int(self.reranker.scores(candidates).argmax())].concept_id
+        return found if found.ids == (best,) else Normalized((best,), "reranked")
+
+    def _routes(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None,
+                _inner: bool = False) -> Normalized:
+        """The routes in their fixed order (:meth:`normalize` without the reranker)."""
         abbreviations = abbreviations or {}
         seen = self._annotated(text, label)
         if seen:
@@ -308,7 +339,7 @@ class MentionNormalizer:
                 return Normalized((found,), "semantic")
         if not _inner and any(w in abbreviations for w in words):  # "DMD defects"
             expanded = " ".join(abbreviations.get(w, w) for w in words)
-            inner = self.normalize(expanded, label, None, _inner=True)
+            inner = self._routes(expanded, label, None, _inner=True)
             if inner.ids:
                 return Normalized(inner.ids, "abbreviation")
         return Normalized((), "none")
@@ -340,6 +371,22 @@ class MentionNormalizer:
         """The id annotators gave this text in the training corpora (``mention`` synonyms of
         source ``mentions``; same key: case, plural and punctuation ignored), for a concept of
         the label's family; None when they gave none or several."""
+        ids = self.annotated_ids_of(text, label)
+        return ids[0] if len(ids) == 1 else None
+
+    def accepted_ids(self, concept_id: str) -> list[str]:
+        """``concept_id`` when it is of the accepted vocabularies, else its ids there
+        (:meth:`KnowledgeGraph.map_to`, no broader concepts)."""
+        if concept_id.startswith(self.accept):
+            return [concept_id]
+        try:
+            mapped = self.kg.map_to(concept_id, self.target, broader=0)
+        except KnowledgeGraphError:
+            return []
+        return [m.concept_id for m in mapped if m.concept_id.startswith(self.accept)]
+
+    def annotated_ids_of(self, text: str, label: str | None) -> list[str]:
+        """Every id annotators gave this text (same key as :meth:`normalize`'s first route), sorted."""
         if self._mention_keys is None:
             table: dict[tuple[str, bool], set[str]] = {}
             rows = self.kg.query("SELECT s.concept_id, s.text, c.label FROM synonyms s JOIN concepts c "
@@ -348,8 +395,7 @@ class MentionNormalizer:
                 if cid.startswith(self.accept):
                     table.setdefault((self._key(syn), lab == "DRUG"), set()).add(cid)
             self._mention_keys = table
-        ids = self._mention_keys.get((self._key(text), label in ("DRUG", "CHEMICAL")), set())
-        return next(iter(ids)) if len(ids) == 1 else None
+        return sorted(self._mention_keys.get((self._key(text), label in ("DRUG", "CHEMICAL")), set()))
 
     def _key(self, text: str) -> str:
         tokens = [t.text for t in self.linker.nlp.make_doc(text)] if self.linker.nlp is not None else text.split()

@@ -62,6 +62,7 @@ class SemanticIndex:
         self._texts: list[str] | None = None
         self._ids: list[list[str]] = []
         self._vectors: np.ndarray | None = None
+        self._rows_of: dict[str, list[int]] | None = None
 
     @property
     def encoder(self):
@@ -140,11 +141,36 @@ class SemanticIndex:
             text: a mention.
             k: how many concept texts to consider.
         """
+        return self.query(text, k)[1]
+
+    def query(self, text: str, k: int = 5) -> tuple[np.ndarray | None, list[Neighbour]]:
+        """The cosine of ``text`` to every concept text (None for an empty text or index) and its
+        :meth:`nearest` concepts; :meth:`similarities_from` reads the cosines of given concepts."""
         self._load()
         if not self._texts or not text.strip():
-            return []
+            return None, []
         q = self.encoder.encode([text.lower().strip()])[0]
         sims = self._vectors @ q
+        return sims, self._top(sims, k)
+
+    def similarities_from(self, sims: np.ndarray | None, concept_ids: Sequence[str]) -> dict[str, float]:
+        """Concept id -> the best cosine of its texts, from :meth:`query`'s cosines (ids without an
+        embedded text are left out)."""
+        if sims is None:
+            return {}
+        if self._rows_of is None:
+            rows: dict[str, list[int]] = {}
+            for i, ids in enumerate(self._ids):
+                for cid in ids:
+                    rows.setdefault(cid, []).append(i)
+            self._rows_of = rows
+        return {cid: float(sims[self._rows_of[cid]].max()) for cid in concept_ids if cid in self._rows_of}
+
+    def similarities(self, text: str, concept_ids: Sequence[str]) -> dict[str, float]:
+        """Concept id -> the best cosine of its texts to ``text``."""
+        return self.similarities_from(self.query(text, 1)[0], concept_ids)
+
+    def _top(self, sims: np.ndarray, k: int) -> list[Neighbour]:
         k = min(k, len(sims))
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.argsort(-sims[top])]
