@@ -53,7 +53,10 @@ class LinkerSettings(_Strict):
     whose ids come first for every label (``["mesh"]``: MeSH ids first, with the MeSH
     equivalents of ICD-10-CM/HPO/DrugBank candidates added; ``medlens analyze --prefer``);
     ``label_from_link``: a model entity whose first link is exact or normalized takes the
-    concept's FINDING or ANATOMY label ("hypopnea", "adnexa"; default True)."""
+    concept's FINDING or ANATOMY label ("hypopnea", "adnexa"), or PROCEDURE for a name of
+    several words ("steroid injection"); a model DISEASE "<finding> of <place>" takes the
+    finding's label, an organ whose "-itis" is a disease is ANATOMY ("epiglottis"), an unlinked
+    DISEASE of an exam is a FINDING ("normocephalic"; default True)."""
 
     top_k: int = Field(5, ge=1, le=50)
     fuzzy: bool = True

@@ -198,8 +198,9 @@ class EntityLinker:
         if not links or ent._.ner_source != "model" or ent._.match_ids:
             return None
         top = links[0]
-        if top.method not in ("exact", "normalized") or top.score < 0.95:
-            return None
+        plural = top.method == "fuzzy" and simple_norm(ent.text) == simple_norm(top.matched) + "s"
+        if (top.method not in ("exact", "normalized") or top.score < 0.95) and not plural:
+            return None  # (a plural the keys do not fold, "hypopneas" of "hypopnea", is as sure as exact)
         targets = LINK_RELABELS.get(ent.label_)
         concept = self._concept_map([top.concept_id]).get(top.concept_id)
         if not targets or concept is None:
@@ -244,11 +245,11 @@ class EntityLinker:
     def _names_organ_of_inflammation(self, word: str) -> bool:
         """Is ``word`` (or its last part, "hypopharynx" -> "pharynx") an organ whose inflammation
         the graph knows as a disease ("epiglottis" -> "epiglottitis", "larynx" -> "laryngitis",
-        "cervix" -> "cervicitis", "colon" -> "colitis")? The model, trained on disease names, calls
+        "cervix" -> "cervicitis", "colon" -> "colitis", "fascia" -> "fasciitis")? The model, trained on disease names, calls
         such organs diseases, and fuzzy matching links them to the "-itis"."""
         w = word.lower()
-        if not w.isalpha() or len(w) < 5 or w.endswith("itis"):
-            return False
+        if not w.isalpha() or len(w) < 5 or w.endswith(("itis", "osis", "iasis", "esis")):
+            return False  # "fibrosis" is no organ of "fibrositis", "adenomyosis" none of "myositis"
         for i in range(0, len(w) - 4):
             part = w[i:]
             forms = {part + "itis"}
@@ -258,8 +259,12 @@ class EntityLinker:
                 forms.add(part[:-1] + "gitis")
             if part.endswith("ix"):
                 forms.add(part[:-1] + "citis")
-            if part.endswith(("on", "um")):
+            if part.endswith(("on", "um", "us")):
                 forms.add(part[:-2] + "itis")
+            if part.endswith(("a", "e")):  # "fascia" -> "fasciitis", "prostate" -> "prostatitis"
+                forms.add(part[:-1] + "itis")
+            if part.endswith("as"):  # "pancreas" -> "pancreatitis"
+                forms.add(part[:-2] + "atitis")
             for form in forms:
                 key = key_of_tokens([form])
                 if key and any(e.label == "DISEASE" for e in self.index.by_key(key)):

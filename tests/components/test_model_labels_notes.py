@@ -62,6 +62,7 @@ def test_model_organ_whose_inflammation_is_a_disease_is_anatomy(mini_linker):
     doc = _doc("Short epiglottis. Oral cavity, hypopharynx and larynx normal. Epiglottitis.",
                [("epiglottis", "DISEASE"), ("hypopharynx", "CHEMICAL"), ("Epiglottitis", "DISEASE")])
     # not fuzzy-linked to epiglottitis; the disease itself stays a disease
+    assert not mini_linker._names_organ_of_inflammation("pharyngosis")  # a condition ("-osis"), not an organ
     assert _labels(mini_linker, doc) == [("epiglottis", "ANATOMY", None), ("hypopharynx", "ANATOMY", None),
                                          ("Epiglottitis", "DISEASE", "X:4")]
 
@@ -153,3 +154,19 @@ def test_model_disease_before_a_vaccine_word_is_a_drug():
     assert with_next_word(text, b, b + 3, words) == (b + 3, None)
     c = text.index("hepatitis B")
     assert with_next_word(text, c, c + len("hepatitis B"), words) == (c + len("hepatitis B"), None)
+
+
+def test_model_plural_the_keys_do_not_fold_takes_the_finding_label(tmp_path):
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
+    from medlens.kg.store import KnowledgeGraph
+
+    concepts = [Concept("X:1", "Hypopnea", "x", "FINDING")]
+    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts,
+                      [Synonym(c.id, c.name, "preferred", "x") for c in concepts], [])
+    build_graph(tmp_path / "p.sqlite", sources=(), extra=[data])
+    with KnowledgeGraph.open(tmp_path / "p.sqlite") as kg:
+        linker = EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+        doc = _doc("109 apneas and 197 hypopneas. Hypopnoeaz.", [("hypopneas", "DISEASE"), ("Hypopnoeaz", "DISEASE")])
+        # a typo-level fuzzy link is not enough; a plural "s" the keys do not fold is
+        assert _labels(linker, doc) == [("hypopneas", "FINDING", "X:1"), ("Hypopnoeaz", "DISEASE", "X:1")]
