@@ -40,7 +40,7 @@ STACK_FEATURES = (
     "trig_assoc", "trig_time", "induced_pattern", "best_of_head", "best_of_tail", "score_ratio",
     "tail_is_ancestor", "prior_pair", "prior_pair_rate", "prior_head_rate", "prior_tail_rate", "prior_head_seen",
     "prior_tail_seen", "prior_head_class", "prior_tail_class", "prior_class", "both_in_title", "shared_sentences",
-    "trig_treat",
+    "trig_treat", "head_is_top", "tail_is_top",
 )
 """The stacker's features of a pair, in order (see :func:`stack_features`)."""
 
@@ -167,6 +167,8 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
         best_head[h] = max(best_head.get(h, 0.0), p)
         best_tail[t] = max(best_tail.get(t, 0.0), p)
     top = max(probs) if len(probs) else 1.0
+    top_head = max((len(ents[h].mentions) for h in heads), default=0)
+    top_tail = max((len(ents[t].mentions) for t in tails), default=0)
     sent_of = [_sent(enc.sentences, m.start) for m in men]
     tail_trees = {t: list((trees or {}).get(ents[t].id) or (trees or {}).get(bare_id(ents[t].id)) or ()) for t in tails}
     exclude = None
@@ -207,7 +209,7 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
             trig["trig_induce"], trig["trig_cause"], trig["trig_assoc"], trig["trig_time"], pattern,
             float(p >= best_head[h] - 1e-9), float(p >= best_tail[t] - 1e-9), p / top if top > 0 else 0.0, ancestor,
             *_prior(prior, head.id, tail.id, exclude, trees), f[4] * f[5], math.log1p(len(shared)),
-            trig["trig_treat"],
+            trig["trig_treat"], float(len(head.mentions) >= top_head), float(len(tail.mentions) >= top_tail),
         ])
     return rows
 
@@ -228,11 +230,12 @@ NETWORK_FEATURES = frozenset({"logit", "best_of_head", "best_of_tail", "score_ra
 _WORD = re.compile(r"[a-z]+|\d+")
 
 
-def pair_words(text: str, enc: DocumentInputs, max_between: int = 25) -> list[set[str]]:
+def pair_words(text: str, enc: DocumentInputs, max_between: int = 25, context: int = 1) -> list[set[str]]:
     """Word features of each pair (in ``enc.pairs`` order), when its two nearest mentions share a sentence:
     the words (and word pairs) between them, marked with their order (``cd``: chemical first), the three
     words before the first and after the second, and the distance in words (``len:k``, k = words // 2,
-    at most 5). A pair written in different sentences has none."""
+    at most 5); and for every pair the ``context`` words before and after its nearest chemical mention
+    (``hpre:``/``hpost:``) and disease mention (``tpre:``/``tpost:``) within their sentences."""
     out = []
     for k in range(len(enc.pairs)):
         a, b = enc.closest[k]
@@ -250,14 +253,21 @@ def pair_words(text: str, enc: DocumentInputs, max_between: int = 25) -> list[se
             s0, s1 = enc.sentences[sa]
             words |= {f"pre:{w}" for w in _WORD.findall(text[s0:first.start].lower())[-3:]}
             words |= {f"post:{w}" for w in _WORD.findall(text[second.end:s1].lower())[:3]}
+        for tag, m in (("h", ma), ("t", mb)):  # the words around each of the two mentions, in any case
+            s0, s1 = enc.sentences[_sent(enc.sentences, m.start)]
+            if context <= 0:
+                break
+            words |= {f"{tag}pre:{w}" for w in _WORD.findall(text[max(s0, m.start - 40):m.start].lower())[-context:]}
+            words |= {f"{tag}post:{w}" for w in _WORD.findall(text[m.end:min(s1, m.end + 40)].lower())[:context]}
         out.append(words)
     return out
 
 
 class Stacker:
     """A trained stacker: a logistic regression over standardized features of :data:`STACK_FEATURES`
-    (``features``: the ones it uses, in order) and word features (``words``: weight of each), a decision
-    threshold and the prior tables.
+    (``features``: the ones it uses, in order) and word features (``words``: weight of each;
+    ``word_context``: the ``context`` of :func:`pair_words`, 0 when absent), a decision threshold and the
+    prior tables.
 
     A stacker without any of :data:`NETWORK_FEATURES` (``uses_network`` false) re-scores the pairs
     from the text alone: :class:`~medlens.relations.model.RelationModel` then skips the network.
@@ -336,7 +346,8 @@ class Stacker:
                                                      details="it reads the network's scores; none were given"))
             probs = [0.5] * len(enc.pairs)
         rows = stack_features(text, enc, probs, prior=self.prior, trees=trees)
-        return self.probabilities(rows, pair_words(text, enc) if self.words else None)
+        words = pair_words(text, enc, context=int(self.data.get("word_context", 0))) if self.words else None
+        return self.probabilities(rows, words)
 
 
 def fit_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], *, features: Sequence[str] = STACK_FEATURES,

@@ -7,7 +7,7 @@ part (hypernym filter on, as the component runs by default); the held-out docume
 with the final stacker, which is fit on the whole training part.
 
     python -m medlens.training.relation_stacker --train train.PubTator.txt --model MODEL_DIR --kg KG \\
-        --output stacker.json [--features text|all] [--c 1.0] [--min-count 3]
+        --output stacker.json [--features text|all] [--c 0.2] [--context 1] [--min-count 3]
 
 ``--features text`` (default) uses no feature of the network (:data:`~medlens.relations.stacker.NETWORK_FEATURES`):
 the stacker then re-scores from the text alone and the network is not run.
@@ -57,8 +57,8 @@ def _f1(gold: Sequence[set], encs, probs: Sequence[Sequence[float]], th: float, 
 
 
 def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[PubTatorDocument], model, trees,
-                  *, features: Sequence[str], c: float = 1.0, min_count: int = 3, words: bool = True,
-                  folds: int = 5, seed: int = 13) -> tuple:
+                  *, features: Sequence[str], c: float = 0.2, min_count: int = 3, words: bool = True,
+                  folds: int = 5, seed: int = 13, context: int = 1) -> tuple:
     """(stacker, report): fit on ``train_docs``, threshold from out-of-fold probabilities, scored on ``held_docs``.
 
     ``model``: a :class:`~medlens.relations.model.RelationModel` (its tokenizer reads the documents; its
@@ -82,7 +82,7 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
     rows, labels, bags, doc_of = [], [], [], []
     for i, (d, e, p, g) in enumerate(zip(train_docs, enc_t, prob_t, gold_t)):
         rows += stack_features(d.text, e, p, prior=prior, trees=trees, own_relations=g)
-        bags += pair_words(d.text, e) if words else [set() for _ in e.pairs]
+        bags += pair_words(d.text, e, context=context) if words else [set() for _ in e.pairs]
         labels += [int(x in g) for x in _candidates(e)]
         doc_of += [i] * len(e.pairs)
     doc_of = np.asarray(doc_of)
@@ -94,7 +94,8 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
         tr = np.flatnonzero(fold_of_doc[doc_of] != k)
         te = np.flatnonzero(fold_of_doc[doc_of] == k)
         st = fit_stacker([rows[i] for i in tr], [labels[i] for i in tr], features=features,
-                         words=[bags[i] for i in tr] if words else None, min_count=min_count, c=c)
+                         words=[bags[i] for i in tr] if words else None, min_count=min_count, c=c,
+                         notes={"word_context": context})
         oof[te] = st.probabilities([rows[i] for i in te], [bags[i] for i in te] if words else None)
     split, k = [], 0
     for e in enc_t:
@@ -103,7 +104,8 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
     best = max((_f1(gold_t, enc_t, split, th, trees) for th in GRID), key=lambda r: r["f1"])
     stacker = fit_stacker(rows, labels, features=features, words=bags if words else None, min_count=min_count, c=c,
                           threshold=best["threshold"], prior=prior,
-                          notes={"trained_on": f"{len(train_docs)} documents", "out_of_fold": best})
+                          notes={"trained_on": f"{len(train_docs)} documents", "out_of_fold": best,
+                                 "word_context": context})
     report = {"train_documents": len(train_docs), "pairs": len(rows), "out_of_fold": best,
               "out_of_fold_no_filter": _f1(gold_t, enc_t, split, best["threshold"], None),
               "seconds": round(time.perf_counter() - t0, 1)}
@@ -132,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--holdout", type=int, default=50)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--features", choices=("text", "all"), default="text")
-    ap.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of the logistic regression")
+    ap.add_argument("--context", type=int, default=1, help="words before/after each mention as word features")
+    ap.add_argument("--c", type=float, default=0.2, help="inverse L2 strength of the logistic regression")
     ap.add_argument("--min-count", type=int, default=3, help="word features seen in fewer pairs are left out")
     ap.add_argument("--no-words", action="store_true")
     args = ap.parse_args(argv)
@@ -143,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = RelationModel.from_path(args.model or RELATIONS_DIR, threads=1, stacker=False)
     features = [f for f in STACK_FEATURES if args.features == "all" or f not in NETWORK_FEATURES]
     stacker, report = train_stacker(train, held, model, trees, features=features, c=args.c, min_count=args.min_count,
-                                    words=not args.no_words, seed=args.seed)
+                                    words=not args.no_words, seed=args.seed,
+                                    context=args.context)
     stacker.save(args.output)
     print(json.dumps(report, indent=1))
 

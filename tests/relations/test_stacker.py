@@ -171,11 +171,15 @@ def test_relation_model_folder_with_a_stacker(tiny_relation_onnx, tmp_path):
 
 
 def test_pair_words_read_the_sentence_of_the_nearest_mentions():
-    words = pair_words(TEXT, _doc())
+    words = pair_words(TEXT, _doc(), context=0)
     assert {"b:cd:induced", "len:0", "post:magnesium"} - words[0] == {"post:magnesium"}  # the sentence ends first
     assert "b:cd:induced" in words[0] and "len:0" in words[0]
     assert words[1] == set()  # cisplatin and deafness: different sentences
     assert {"b:cd:was", "b:cd:given", "b:cd:no", "bb:cd:was_given", "len:1"} <= words[3]
+    # with context: the word before / after each of the two mentions (within its sentence), for every pair
+    words = pair_words(TEXT, _doc(), context=1)
+    assert words[1] == {"hpost:induced", "tpre:no"}
+    assert {"hpost:induced", "tpre:induced", "b:cd:induced"} <= words[0]
 
 
 def test_a_text_only_stacker_with_word_weights_needs_no_network(tmp_path):
