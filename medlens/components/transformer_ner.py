@@ -254,6 +254,7 @@ class _Stopwords(BaseModel):
     procedure_endings: list[str] = []
     section_not_entities: dict[str, list[str]] = {}
     next_word_labels: dict[str, str] = {}
+    device_words: list[str] = []
 
 
 @lru_cache(maxsize=1)
@@ -284,6 +285,12 @@ def next_word_labels() -> dict[str, str]:
     """Words that, right after a model DISEASE, make one entity of another kind with it ("tetanus
     booster", "influenza vaccine" are vaccines, DRUG; ``resources/en/model_stopwords.json``)."""
     return {w.lower(): label for w, label in _stopwords_resource().next_word_labels.items()}
+
+
+def device_words() -> frozenset[str]:
+    """Device nouns ("catheter", "needle", "stent"): a model span right before one names the device
+    ("Yueh catheter", "Silastic catheter"), not a chemical or disease (``resources/en/model_stopwords.json``)."""
+    return frozenset(w.lower() for w in _stopwords_resource().device_words)
 
 
 def procedure_endings() -> tuple[str, ...]:
@@ -405,6 +412,11 @@ def with_procedure_word(text: str, start: int, end: int, endings: tuple[str, ...
     return end
 
 
+def _names_device(text: str, end: int, devices: frozenset[str]) -> bool:
+    m = _NEXT_WORD.match(text, end)
+    return bool(m) and m.group(1).lower() in devices
+
+
 def with_next_word(text: str, start: int, end: int, words: dict[str, str]) -> tuple[int, str | None]:
     """``(end, label)``: a model DISEASE followed by a word of ``words`` ("tetanus booster") runs on
     over it and takes that word's label; else ``(end, None)``."""
@@ -457,6 +469,7 @@ class TransformerRecognizer:
         self.procedure_endings = procedure_endings()
         self.section_stopwords = section_not_entities() if stopwords is None else {}
         self.next_words = next_word_labels()
+        self.devices = device_words() if stopwords is None else frozenset()
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
@@ -486,6 +499,8 @@ class TransformerRecognizer:
                         continue
                     if self.section_stopwords and text[start:end].lower() in self.section_stopwords.get(
                             section_at(doc, start), ()):
+                        continue
+                    if self.devices and _names_device(text, end, self.devices):
                         continue
                     label = None
                     if e.label == "DISEASE":

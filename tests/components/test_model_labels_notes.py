@@ -109,7 +109,7 @@ def test_section_not_entities_of_operative_notes():
 
     words = section_not_entities()
     assert "wound" in words["procedures"] and "wound" not in words.get("history_of_present_illness", ())
-    assert {"cannulas", "trocar", "signs and symptoms"} <= not_entities()
+    assert {"cannulas", "trocar", "signs and symptoms", "recurrence"} <= not_entities()
 
 
 class _WordTagger:
@@ -170,3 +170,14 @@ def test_model_plural_the_keys_do_not_fold_takes_the_finding_label(tmp_path):
         doc = _doc("109 apneas and 197 hypopneas. Hypopnoeaz.", [("hypopneas", "DISEASE"), ("Hypopnoeaz", "DISEASE")])
         # a typo-level fuzzy link is not enough; a plural "s" the keys do not fold is
         assert _labels(linker, doc) == [("hypopneas", "FINDING", "X:1"), ("Hypopnoeaz", "DISEASE", "X:1")]
+
+
+def test_recognizer_drops_a_device_name():
+    from medlens.components.transformer_ner import TransformerRecognizer, device_words
+
+    assert {"catheter", "stent"} <= device_words() and "injection" not in device_words()
+    extensions.register()
+    nlp = spacy.blank("en")
+    rec = TransformerRecognizer(nlp, tagger=_WordTagger({"Yueh": "CHEMICAL", "Marcaine": "CHEMICAL"}))
+    doc = rec(nlp.make_doc("A 5-French Yueh catheter was placed and 5 cc of Marcaine was injected."))
+    assert [(e.text, e.label_) for e in doc.ents] == [("Marcaine", "CHEMICAL")]
