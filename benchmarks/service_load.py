@@ -11,7 +11,7 @@ earlier request had (an id, a date and a time made from the request's number, as
 names, dates and numbers), so the vocabulary keeps growing as with real traffic instead of cycling.
 
 ``--memory`` is the issue's memory check: 16 clients, 10,000 requests, 2 fresh words per request,
-memory sampled every 500 requests, written to "Service under load: memory (issue 17)"; about 20 min
+memory sampled every 500 requests, written to "Service under load: memory over 10,000 requests (issue 17)"; about 20 min
 on a quiet 2-core machine (10 requests/s), 35-40 min when other jobs share the cores.
 
 What it does, in order:
@@ -41,6 +41,7 @@ import asyncio
 import csv
 import json
 import os
+import shlex
 import socket
 import statistics
 import subprocess
@@ -57,7 +58,7 @@ sys.path.insert(0, str(BENCH))
 from _report import cpu_flags, markdown_table, run_info, update_readme_section  # noqa: E402
 
 HEADING = "Service under load (issue 17)"
-MEMORY_HEADING = "Service under load: memory (issue 17)"
+MEMORY_HEADING = "Service under load: memory over 10,000 requests (issue 17)"
 DEFAULTS = {"concurrency": "1,4,16", "requests": "200", "fresh_words": 0, "rss_every": 1000, "time_limit": 3600,
             "section": HEADING}
 MEMORY_PRESET = {"concurrency": "16", "requests": "10000", "fresh_words": 2, "rss_every": 500, "time_limit": 7200,
@@ -255,7 +256,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--memory", action="store_true",
                     help="the memory-flat check: --concurrency 16 --requests 10000 --fresh-words 2 --rss-every 500, "
-                         "section 'Service under load: memory (issue 17)' (each still overridable)")
+                         "section 'Service under load: memory over 10,000 requests (issue 17)' (each still overridable)")
     ap.add_argument("--concurrency", default=None, help="client counts, comma-separated (default 1,4,16)")
     ap.add_argument("--requests", default=None, help="requests per level (one number, or one per level; default 200)")
     ap.add_argument("--fresh-words", type=int, default=None,
@@ -345,6 +346,7 @@ def main() -> None:
             server.kill()
     load_after = os.getloadavg()
     wall_min = (time.perf_counter() - t_start) / 60
+    run_cmd = shlex.join([".venv/bin/python", "benchmarks/service_load.py", *sys.argv[1:]])
     fresh_note = (f", each ending with {fresh_n} words no earlier request had (`--fresh-words {args.fresh_words}`: an id "
                   "and a date from the request's number), so the vocabulary grows as with real traffic"
                   if args.fresh_words else "")
@@ -389,7 +391,7 @@ Load average (1/5/15 min) before {' / '.join(f'{x:.1f}' for x in load_before)}, 
   (mean batch {batch_sum / max(batch_count, 1):.2f}).
 - Memory (server + workers, RSS): {rss_warm:,.0f} MiB after the warm-up, {rss_end:,.0f} MiB at the end ({growth:+.1f} % over
   {done:,} requests; target < {TARGET_GROWTH:g} %: {'met' if growth < TARGET_GROWTH else 'missed'}){f'; every {args.rss_every:,}: ' + ', '.join(f'{x:.0f}' for x in rss) + ' MiB' if rss else ''}.
-- Run: `{' '.join(['.venv/bin/python', 'benchmarks/service_load.py'] + sys.argv[1:])}`; {wall_min:.0f} min in all; CPU {cpu_flags()}.
+- Run: `{run_cmd}`; {wall_min:.0f} min in all; CPU {cpu_flags()}.
 """
     print(md)
     if not args.no_readme:
