@@ -87,11 +87,15 @@ class ContextSettings(_Strict):
 
 
 class ClassifierSettings(_Strict):
-    """Document classification. ``batch_size``: documents per ONNX Runtime call;
+    """Document classification. ``batch_size``: most documents per ONNX Runtime call;
+    ``max_tokens``: most positions (documents x subwords) per call, at least one document
+    (None: ``batch_size`` alone; small calls run faster, see
+    :class:`~medlens.components.classifier.OnnxClassifier`);
     ``threshold``: a multi-label model predicts every label with at least this probability
     (``doc.cats`` always holds every label's probability)."""
 
     batch_size: int = Field(32, ge=1, le=1024)
+    max_tokens: int | None = Field(512, ge=1)
     threshold: float = Field(0.5, gt=0.0, lt=1.0)
 
 

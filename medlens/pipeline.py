@@ -153,7 +153,7 @@ def prefetch_models(config: PipelineConfig) -> None:
         if "adverse_events" in config.components:
             wanted.append((config.ade_model_path or ADE_DIR, 1))
     if "classifier" in config.components:
-        wanted.append((config.classifier_path or CLASSIFIER_DIR, None))  # the factory default
+        wanted.append((config.classifier_path or CLASSIFIER_DIR, 1))  # OnnxClassifier: one intra-op thread per run
     for folder, threads in wanted:
         folder = Path(folder)
         model_file = model_file_in(folder) if folder.is_dir() else None

@@ -6,7 +6,9 @@ ADE tagger is there (``medlens/assets/ade``; ``model_path`` for another
 folder, ``use_model=False`` for rules only), with the int8 ONNX tagger trained
 on PHEE, run torch-free through the same :class:`OnnxTagger` the NER component
 uses (:mod:`medlens.medications.ade`); a tagger event counts only with a trigger, an effect
-entity and a drug entity (the tagger learned from sentences that all report an event).
+entity and a drug entity (the tagger learned from sentences that all report an event), so
+the tagger reads only the sentences that hold an effect entity too. In ``nlp.pipe`` the
+sentences of a group of documents are tagged together (length-sorted batches run concurrently).
 
     >>> doc = nlp("He developed hepatitis after isoniazid.")
     >>> [(e.drug, e.effect, e.negated) for e in doc._.adverse_events]
@@ -16,10 +18,12 @@ entity and a drug entity (the tagger learned from sentences that all report an e
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import minibatch
 
 from medlens.components.drug_attributes import sentence_bounds
 from medlens.doc import extensions
@@ -74,8 +78,8 @@ class AdverseEvents:
         self.batch_size = batch_size
         self.rules = AdeRules()
 
-    def predict(self, doc: Doc) -> list[AdverseEvent]:
-        """The events of ``doc`` (pure: nothing is written)."""
+    def _sentences(self, doc: Doc) -> list[tuple[tuple[int, int], list[Mention]]]:
+        """The sentences of ``doc`` that hold a drug entity, each with the mentions of its entities."""
         ents = list(doc.ents)
         if not any(e.label_ in self.rules.drug_labels for e in ents):
             return []
@@ -91,14 +95,36 @@ class AdverseEvents:
                 a, b = sents[k]
                 b = a + len(text[a:b].rstrip())  # the sentence without the whitespace after it
                 chosen.append(((a, b), [_mention(e) for e in members]))
-        rule_events = [ev for (a, b), ms in chosen for ev in self.rules.find(text, a, b, ms)]
-        model_events: list[AdverseEvent] = []
-        if self.tagger is not None and chosen:
-            tagged = self.tagger.entities([text[a:b] for (a, b), _ in chosen], batch_size=self.batch_size)
-            for ((a, b), ms), ents_ in zip(chosen, tagged):
-                spans = tidy_spans(text, [(c.label, a + c.start, a + c.end) for c in ents_])
-                model_events += events_from_tags(text, a, b, spans, ms, self.rules, require_entities=True)
-        return merge_events(rule_events, model_events)
+        return chosen
+
+    def predict(self, doc: Doc) -> list[AdverseEvent]:
+        """The events of ``doc`` (pure: nothing is written)."""
+        return self.predict_many([doc])[0]
+
+    def predict_many(self, docs: Sequence[Doc]) -> list[list[AdverseEvent]]:
+        """The events of each doc (pure); the tagger reads the sentences of all of them in one
+        call (length-sorted batches across documents, run concurrently).
+
+        The tagger reads only sentences that hold an effect entity as well as a drug entity:
+        a tagger event counts only when its effect is mostly an effect entity of the sentence
+        (:func:`~medlens.medications.ade.events_from_tags`), so the other sentences could give none.
+        """
+        texts = [doc.text for doc in docs]
+        plans = [self._sentences(doc) for doc in docs]
+        rule_events = [[ev for (a, b), ms in chosen for ev in self.rules.find(text, a, b, ms)]
+                       for text, chosen in zip(texts, plans)]
+        model_events: list[list[AdverseEvent]] = [[] for _ in docs]
+        if self.tagger is not None:
+            effect_labels = self.rules.effect_labels
+            jobs = [(i, (a, b), ms) for i, chosen in enumerate(plans) for (a, b), ms in chosen
+                    if any(m.label in effect_labels for m in ms)]
+            if jobs:
+                tagged = self.tagger.entities([texts[i][a:b] for i, (a, b), _ in jobs], batch_size=self.batch_size)
+                for (i, (a, b), ms), ents_ in zip(jobs, tagged):
+                    text = texts[i]
+                    spans = tidy_spans(text, [(c.label, a + c.start, a + c.end) for c in ents_])
+                    model_events[i] += events_from_tags(text, a, b, spans, ms, self.rules, require_entities=True)
+        return [merge_events(r, m) for r, m in zip(rule_events, model_events)]
 
     def set_annotations(self, doc: Doc, events: list[AdverseEvent]) -> None:
         """Write ``doc._.adverse_events``."""
@@ -107,6 +133,13 @@ class AdverseEvents:
     def __call__(self, doc: Doc) -> Doc:
         self.set_annotations(doc, self.predict(doc))
         return doc
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 64) -> Iterable[Doc]:
+        """Process docs in groups of ``batch_size``; the tagger reads each group's sentences together."""
+        for batch in minibatch(docs, size=batch_size):
+            for doc, events in zip(batch, self.predict_many(batch)):
+                self.set_annotations(doc, events)
+            yield from batch
 
 
 def _mention(span) -> Mention:

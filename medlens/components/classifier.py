@@ -152,15 +152,27 @@ class OnnxClassifier:
         multi_label: sigmoid per label (True) or softmax over labels (False).
         max_length: subwords per document including [CLS] and [SEP].
         truncation: ``head`` or ``head-tail`` (as in training).
-        threads: ONNX Runtime intra-op threads (None: :func:`~medlens.runtime.default_threads`).
+        threads: batches run at once, each on one ONNX Runtime thread (None:
+            :func:`~medlens.runtime.default_threads`, one per core), as
+            :class:`~medlens.components.transformer_ner.OnnxTagger` runs them.
+        max_tokens: most positions (documents x the longest one's subwords) per ONNX Runtime
+            call (at least one document); None: only ``batch_size`` limits a batch. Four
+            documents of 128 subwords per call read 1.4x the subwords per CPU-second of 32
+            per call (benchmarks/README.md, "Speed round 2"). The int8 model scales its
+            activations per call, so a document's probabilities move in the third decimal
+            with the documents batched with it (``max_tokens=1``: each document alone).
     """
 
     def __init__(self, model_path: str | Path, tokenizer, labels: list[str], multi_label: bool, max_length: int,
-                 truncation: str = "head", threads: int | None = None) -> None:
+                 truncation: str = "head", threads: int | None = None, max_tokens: int | None = 512) -> None:
         from medlens.tagging.files import onnx_session, special_ids
+        from medlens.tagging.parallel import ConcurrentRuns
 
         truncate_ids([], 1, truncation)  # validate early
-        self.session = onnx_session(model_path, threads)
+        # one intra-op thread per run; parallelism comes from running batches concurrently
+        self.session = onnx_session(model_path, threads=1)
+        self.runs = ConcurrentRuns(threads)
+        self.max_tokens = max_tokens
         self.input_names = {i.name for i in self.session.get_inputs()}
         shape = self.session.get_outputs()[0].shape
         if len(shape) != 2:
@@ -175,7 +187,7 @@ class OnnxClassifier:
         self.pad_id = special_ids(tokenizer)[2]
 
     @classmethod
-    def from_path(cls, path: str | Path, threads: int | None = None) -> OnnxClassifier:
+    def from_path(cls, path: str | Path, threads: int | None = None, max_tokens: int | None = 512) -> OnnxClassifier:
         """Load from a model folder (``model.int8.onnx`` preferred) or an ``.onnx`` file inside one.
 
         Raises:
@@ -186,21 +198,37 @@ class OnnxClassifier:
         model_file, meta = find_model(path)
         folder = model_file.parent
         return cls(model_file, load_tokenizer(folder), meta["labels"], meta["multi_label"], meta["max_length"],
-                   meta["truncation"], threads)
+                   meta["truncation"], threads, max_tokens)
+
+    def batches(self, lengths: Sequence[int], batch_size: int = 32) -> list[list[int]]:
+        """Document indices cut into ONNX Runtime calls: sorted by length, at most ``batch_size``
+        documents and (past one document) ``max_tokens`` positions each, padding included."""
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+        groups: list[list[int]] = []
+        for i in order:
+            cur = groups[-1] if groups else None
+            if cur is None or len(cur) >= batch_size or (self.max_tokens and (len(cur) + 1) * lengths[i] > self.max_tokens):
+                groups.append(cur := [])
+            cur.append(i)
+        return groups
 
     def logits_encoded(self, encoded: Sequence[Sequence[int]], batch_size: int = 32):
-        """Logits ``(documents, labels)`` of pre-encoded documents (length-sorted batches, rows in input order)."""
+        """Logits ``(documents, labels)`` of pre-encoded documents (length-sorted batches run
+        concurrently, see :meth:`batches`; rows in input order)."""
         import numpy as np
 
         out = np.zeros((len(encoded), len(self.labels)), dtype=np.float32)
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        for s in range(0, len(order), batch_size):
-            idx = order[s:s + batch_size]
+        groups = self.batches([len(e) for e in encoded], batch_size)
+
+        def run(idx: list[int]):
             ids, mask = pad_batch([encoded[i] for i in idx], self.pad_id)
             feeds = {"input_ids": ids, "attention_mask": mask}
             if "token_type_ids" in self.input_names:
                 feeds["token_type_ids"] = np.zeros_like(ids)
-            out[idx] = self.session.run(None, feeds)[0]
+            return self.session.run(None, feeds)[0]
+
+        for idx, logits in zip(groups, self.runs.map(run, groups)):
+            out[idx] = logits
         return out
 
     def probabilities(self, texts: Sequence[str], batch_size: int = 32):
@@ -231,11 +259,11 @@ class OnnxClassifier:
 @Language.factory(
     "medlens_classifier",
     assigns=["doc.cats"],
-    default_config={"model_path": None, "batch_size": 32, "threshold": 0.5, "threads": None},
+    default_config={"model_path": None, "batch_size": 32, "threshold": 0.5, "threads": None, "max_tokens": 512},
 )
 def make_classifier(nlp: Language, name: str, model_path: str | None, batch_size: int, threshold: float,
-                    threads: int | None) -> DocumentClassifier:
-    model = OnnxClassifier.from_path(model_path or DEFAULT_MODEL_DIR, threads=threads)
+                    threads: int | None, max_tokens: int | None) -> DocumentClassifier:
+    model = OnnxClassifier.from_path(model_path or DEFAULT_MODEL_DIR, threads=threads, max_tokens=max_tokens)
     return DocumentClassifier(nlp, name=name, model=model, batch_size=batch_size, threshold=threshold)
 
 

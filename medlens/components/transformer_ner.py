@@ -25,7 +25,6 @@ overlap any model entity are kept.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -52,6 +51,7 @@ from medlens.tagging.alignment import (
     split_sentences,
 )
 from medlens.tagging.files import MODEL_FILES
+from medlens.tagging.parallel import ConcurrentRuns
 
 DEFAULT_MODEL_DIR = NER_DIR
 
@@ -111,13 +111,12 @@ class OnnxTagger:
         self.labels = labels
         self.max_length = max_length
         self.stride = stride
-        self.threads = max(1, threads or default_threads())
+        self.runs = ConcurrentRuns(threads or default_threads())
+        self.threads = self.runs.threads
         self.max_tokens = max_tokens
         self.sentence_windows = sentence_windows
         self.pack_sentences = pack_sentences
         self.decoder = BioDecoder(labels) if constrained else None
-        self._pool = None
-        self._pool_pid = 0
         from medlens.tagging.files import special_ids
 
         self.cls_id, self.sep_id, self.pad_id = special_ids(tokenizer)
@@ -154,15 +153,7 @@ class OnnxTagger:
 
     def _map(self, fn, items):
         """``map`` over ONNX Runtime batches, ``threads`` at a time (it releases the GIL while it runs)."""
-        items = list(items)
-        if self.threads == 1 or len(items) < 2:
-            return map(fn, items)
-        if self._pool is None or self._pool_pid != os.getpid():  # a forked worker cannot use its parent's threads
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="medlens-onnx")
-            self._pool_pid = os.getpid()
-        return self._pool.map(fn, items)
+        return self.runs.map(fn, items)
 
     def _cut_at_sentences(self, encoded: list[EncodedWords], words) -> list[EncodedWords]:
         """Mark where sentences start (``words(i)``: the words of text i): in every text when each

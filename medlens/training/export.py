@@ -194,6 +194,10 @@ def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = T
         keep = fp32_nodes(n.name for n in graph.node if n.op_type in ("MatMul", "Gemm"))
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
         report["int8_excluded_nodes"] = keep
+        from medlens.training.onnx_optimize import simplify_onnx_file
+
+        # nodes that cannot change the outputs (the softmax NaN guards, the mask built again per layer)
+        report["int8_removed_nodes"] = simplify_onnx_file(int8)
         for (ids, mask), ref in zip(batches, refs):
             got = run(int8, ids, mask)
             same = _decisions(got, mask, task, multi_label)[0] == _decisions(ref, mask, task, multi_label)[0]

@@ -91,6 +91,40 @@ def test_pipe_batches_equal_single_calls(random_model: Path) -> None:
     assert spread > 1e-4, spread
 
 
+def test_batches_are_length_sorted_and_capped_by_documents_and_positions(random_model: Path) -> None:
+    clf = OnnxClassifier.from_path(random_model, max_tokens=40)
+    lengths = [16, 3, 16, 9, 16, 4, 16]
+    groups = clf.batches(lengths, batch_size=3)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    flat = [lengths[i] for g in groups for i in g]
+    assert flat == sorted(flat)  # length-sorted across batches
+    for g in groups:  # at most 3 documents and, past one document, 40 padded positions
+        assert 1 <= len(g) <= 3 and (len(g) == 1 or len(g) * max(lengths[i] for i in g) <= 40)
+    assert [len(g) for g in clf.batches([16] * 5, batch_size=32)] == [2, 2, 1]
+    assert OnnxClassifier.from_path(random_model, max_tokens=None).batches([16] * 5, batch_size=2) == [[0, 1], [2, 3], [4]]
+    assert all(len(g) == 1 for g in OnnxClassifier.from_path(random_model, max_tokens=1).batches(lengths))
+
+
+def test_concurrent_batches_give_the_batches_results_in_input_order(random_model: Path) -> None:
+    """Batches run on two threads at once give exactly what they give one after another, rows in
+    input order; small batches (max_tokens) stay close to reading each document alone."""
+    texts = TEXTS * 3
+    one = OnnxClassifier.from_path(random_model, threads=1, max_tokens=32)
+    two = OnnxClassifier.from_path(random_model, threads=2, max_tokens=32)
+    assert two.runs.threads == 2 and len(two.batches([16] * len(texts))) > 2
+    assert (one.probabilities(texts) == two.probabilities(texts)).all()
+    alone = OnnxClassifier.from_path(random_model, threads=2, max_tokens=1)
+    assert abs(alone.probabilities(texts) - [alone.probabilities([t])[0] for t in texts]).max() == 0.0
+    assert abs(alone.probabilities(texts) - two.probabilities(texts)).max() < 0.05
+
+
+def test_max_tokens_is_a_classifier_setting(random_model: Path) -> None:
+    nlp = _nlp(random_model, max_tokens=16)
+    assert nlp.get_pipe("medlens_classifier").model.max_tokens == 16
+    assert _nlp(random_model).get_pipe("medlens_classifier").model.max_tokens == 512
+    assert _nlp(random_model, max_tokens=None).get_pipe("medlens_classifier").model.max_tokens is None
+
+
 def test_truncation_follows_the_model_meta(random_model: Path) -> None:
     """head-tail at 16 subwords: 3 subwords from the head and 11 from the tail decide, whatever lies between."""
     clf = OnnxClassifier.from_path(random_model)

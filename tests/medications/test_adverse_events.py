@@ -110,6 +110,30 @@ def test_component_runs_the_tagger_torch_free(tiny_ade_onnx, meds_kg_path):
     assert rules_only.get_pipe("medlens_adverse_events").tagger is None  # no transformer recognizer: rules alone
 
 
+def test_pipe_tags_only_sentences_with_a_drug_and_an_effect_and_matches_single_calls(tiny_ade_onnx, meds_kg_path):
+    import medlens
+
+    nlp = medlens.load(kg_path=str(meds_kg_path), components=("sections", "sentences", "transformer_ner", "dictionary_ner",
+                                                               "context", "linker", "adverse_events"),
+                       model_path=None, ade_model_path=str(tiny_ade_onnx))
+    component = nlp.get_pipe("medlens_adverse_events")
+    read: list[list[str]] = []
+    entities = component.tagger.entities
+    component.tagger.entities = lambda texts, **kw: read.append(list(texts)) or entities(texts, **kw)
+    texts = ["He takes isoniazid daily. He developed hepatitis after isoniazid.",
+             "No rash after amoxicillin.",
+             "The weather was fine.",
+             "Amoxicillin was stopped."]
+    single = [[(e.drug, e.effect, e.source) for e in nlp(t)._.adverse_events] for t in texts]
+    assert read == [["He developed hepatitis after isoniazid."], ["No rash after amoxicillin."]]  # drug + effect only
+    read.clear()
+    piped = [[(e.drug, e.effect, e.source) for e in d._.adverse_events] for d in nlp.pipe(texts, batch_size=8)]
+    assert piped == single
+    assert single[0] == [("isoniazid", "hepatitis", "rules")] and single[2] == [] and single[3] == []
+    # one tagger call for the whole group, the sentences of both documents together
+    assert read == [["He developed hepatitis after isoniazid.", "No rash after amoxicillin."]]
+
+
 def test_missing_ade_model_folder_is_a_clear_error(meds_kg_path, tmp_path):
     import medlens
     from medlens.errors import ModelError

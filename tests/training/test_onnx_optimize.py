@@ -11,7 +11,13 @@ pytest.importorskip("torch")
 pytest.importorskip("onnxruntime")
 
 from medlens.errors import ModelError  # noqa: E402
-from medlens.training.onnx_optimize import op_counts, optimize_and_quantize, optimize_fp32, recover_checkpoint  # noqa: E402
+from medlens.training.onnx_optimize import (  # noqa: E402
+    op_counts,
+    optimize_and_quantize,
+    optimize_fp32,
+    recover_checkpoint,
+    simplify_onnx_file,
+)
 
 
 def _int8_weights(path: Path) -> dict:
@@ -102,3 +108,30 @@ def test_fusion_refuses_an_export_it_cannot_fuse(tiny_onnx_dir: Path, tmp_path: 
         pytest.skip("this transformers version exports eager attention by default")
     with pytest.raises(ModelError, match="no Attention node was fused"):
         optimize_fp32(tiny_onnx_dir / "model.onnx", tmp_path / "fused.onnx", num_heads=2, hidden_size=32)
+
+
+def test_redundant_attention_nodes_go_and_the_logits_stay_bit_identical(tiny_onnx_dir: Path, tmp_path: Path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+
+    fp32 = tiny_onnx_dir / "model.onnx"  # the export as torch wrote it (the int8 file is already simplified)
+    before = op_counts(fp32)
+    assert before.get("IsNaN", 0) > 0, before
+    out = tmp_path / "simplified.onnx"
+    removed = simplify_onnx_file(fp32, out)
+    after = op_counts(out)
+    assert removed > 0 and sum(after.values()) == sum(before.values()) - removed
+    assert after.get("IsNaN", 0) == 0 and after.get("Where", 0) < before.get("Where", 0)
+    # padded rows of different lengths: the mask still applies, nothing moves by a single bit
+    rng = np.random.default_rng(0)
+    ids = rng.integers(5, 20, size=(3, 9)).astype(np.int64)
+    mask = np.ones_like(ids)
+    mask[1, 5:] = 0
+    mask[2, 2:] = 0
+    feeds = {"input_ids": ids, "attention_mask": mask}
+    a = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    b = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    assert np.array_equal(a, b)
+    assert simplify_onnx_file(out) == 0  # nothing left to remove: the file is not rewritten
+    # medlens export writes the int8 model without them
+    assert op_counts(tiny_onnx_dir / "model.int8.onnx").get("IsNaN", 0) == 0
