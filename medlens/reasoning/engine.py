@@ -72,6 +72,7 @@ from medlens.reasoning.patient import (
     lab_threshold,
     low_lab_value,
     named_conditions,
+    named_current,
     read_patient,
     scan_text,
     section_at,
@@ -553,6 +554,12 @@ class DiagnosisEngine:
             # a chronic disease the note names is a known condition, also where the recognizer did not code it
             # ("underwent lobectomy for stage IA non-small cell lung cancer")
             known += [d for d in named_conditions(text, k.chronic) if d not in known]
+        if text and is_note(text):
+            # an acute disease the present story names in its own words is stated, also where the recognizer
+            # coded only a part of it ("was found to have acute COPD exacerbation": COPD)
+            acute = [pats if (not (k.chronic and k.chronic[d]) or (k.underlying and k.underlying[d])) else []
+                     for d, pats in enumerate(k.stated)]
+            stated += [d for d in named_current(text, acute) if d not in stated]
         if text:
             for m in scan_text(text, k.features, symptoms=not is_note(text)):
                 feat = k.features[m.feature]

@@ -246,6 +246,40 @@ _DENIED = re.compile(r"\b(no|not|denies|denied|denying|without|negative for|neve
 _CONTRAST = re.compile(r"\b(?:but|however|although|though|except)\b", re.I)
 
 
+_PAST_EVENT = re.compile(r"\b(history of|h/o|hx of|prior|previous(ly)?|recent(ly)?|status post|s/p|in the past|ago|"
+                         r"last (year|month|week)|years? before|treated for|had (a |an )?)\b", re.I)
+
+
+_TEST_NAME = re.compile(r"\W*(test|testing|swab|screen|panel|titers?|antigen|pcr|cultures?|vaccines?|vaccination|"
+                        r"shots?|immunization|prophylaxis|protocol|precautions)\b", re.I)
+_NEGATIVE_AFTER = re.compile(r"\b(negative|ruled out|unlikely|excluded|resolved)\b", re.I)
+
+
+def named_current(text: str, patterns: Sequence[Sequence[re.Pattern]]) -> dict[int, str]:
+    """Diseases the note's present story names in their own words as the patient's current condition ("she
+    presented with shortness of breath and was found to have acute COPD exacerbation"): like
+    :func:`named_conditions`, but only in the present-illness / course sections (not the past history), and
+    not in a clause that places it in the past ("history of", "prior", "recently treated for", "s/p"), not as
+    the name of a test or vaccine ("influenza test", "flu shot"), not negated after it ("... is negative", "... was
+    ruled out")."""
+    out: dict[int, str] = {}
+    for s, e, kind in sentences(text):
+        if kind != "current":
+            continue
+        clause = text[s:e]
+        heads = list(_HEADER.finditer(clause))
+        if heads:
+            clause = clause[heads[-1].end():]  # not the header's words ("HISTORY OF PRESENT ILLNESS:")
+        if _PAST_EVENT.search(clause):
+            continue
+        for d, words in named_conditions(clause, patterns).items():
+            after = clause[clause.find(words) + len(words):]
+            if _TEST_NAME.match(after) or _NEGATIVE_AFTER.search(after):
+                continue  # "Influenza test is negative", "pneumonia was ruled out"
+            out.setdefault(d, words)
+    return out
+
+
 def named_conditions(text: str, patterns: Sequence[Sequence[re.Pattern]]) -> dict[int, str]:
     """Conditions a note names as the patient's (``patterns``: per condition, its word patterns): index → the
     words. Read clause by clause in every section but allergies, plans, instructions and family history;

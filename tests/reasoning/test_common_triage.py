@@ -70,3 +70,46 @@ def test_ambiguous_abbreviations_come_from_the_shipped_list():
     assert is_ambiguous_abbreviation("PE") and is_ambiguous_abbreviation(" AF ")
     assert not is_ambiguous_abbreviation("MI")  # listed, not ambiguous
     assert not is_ambiguous_abbreviation("pulmonary embolism") and not is_ambiguous_abbreviation(None)
+
+
+@pytest.mark.parametrize("text,named", [
+    ("HOSPITAL COURSE: She presented with shortness of breath and was found to have acute COPD exacerbation.",
+     {"Acute COPD exacerbation / infection"}),
+    ("HISTORY OF PRESENT ILLNESS: Influenza test is negative. Rapid strep screen is negative.", set()),  # a test
+    ("HISTORY OF PRESENT ILLNESS: He was recently treated for pneumonia.", set()),  # the past
+    ("PAST MEDICAL HISTORY: Pneumonia in 2004.", set()),  # the past history
+    ("HISTORY OF PRESENT ILLNESS: Rule out pneumonia.", set()),  # unsure
+    ("HISTORY OF PRESENT ILLNESS: Pneumonia was ruled out.", set()),  # negated after it
+    ("HISTORY OF PRESENT ILLNESS: No pneumonia on the x-ray, but she has acute bronchitis.", {"Bronchitis"}),
+])
+def test_named_current(ddx, text, named):
+    from medlens.reasoning.patient import named_current
+
+    assert {ddx.names[d] for d in named_current(text, ddx.stated)} == named
+
+
+def test_an_acute_disease_the_story_names_is_stated(engine):
+    """The recognizer coded only "COPD": the words of the course still state the exacerbation."""
+    text = ("HOSPITAL COURSE:,  The patient was a 66-year-old who presented with complaints of shortness of breath and "
+            "was found to have acute COPD exacerbation.  " + "She slowly improved.  " * 40)
+    i = text.index("COPD")
+    copd = Finding(id="X:copd", name="COPD", text="COPD", start=i, end=i + 4)
+    res = engine.diagnose([copd], text=text, mode="common", top=49)
+    first = res.diagnoses[0]
+    assert first.name == "Acute COPD exacerbation / infection"
+    assert any(e.relation == "stated_diagnosis" for e in first.supporting)
+
+
+@pytest.mark.parametrize("header,kind", [
+    ("HISTORY AND CLINICAL DATA", "current"),
+    ("INTERIM HISTORY", "current"),
+    ("HISTORY OF PRESENT PROBLEM", "current"),
+    ("MEDICAL HISTORY", "history"),
+    ("PAST MEDICAL HX", "history"),
+    ("SHX", "history"),
+    ("FHX", "family"),
+])
+def test_history_headers(header, kind):
+    from medlens.reasoning.patient import section_kind
+
+    assert section_kind(header) == kind
