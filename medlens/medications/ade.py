@@ -198,46 +198,6 @@ _NUM_AFTER = re.compile(r"[.,]\d+")
 _FREQUENCY_WORD = re.compile(r"(?:(?:once|twice)\s+)?(?:daily|weekly|monthly|nightly)|(?:once|twice) a (?:day|week)", re.I)
 
 
-_FIRST_WORD = re.compile(r"[A-Za-z][A-Za-z.-]*[A-Za-z.]")
-
-
-def route_words() -> frozenset[str]:
-    """One-word routes of the medication rules (``routes.json`` forms, four letters or more: "intravenous",
-    "ophthalmic", "topical"; not "od", "os" or "im", which are also plain words or abbreviations)."""
-    global _ROUTE_WORDS
-    if _ROUTE_WORDS is None:
-        rules = load_rules()
-        _ROUTE_WORDS = frozenset(f.lower() for r in rules.routes.routes for f in r.forms
-                                 if " " not in f and len(f) >= 4 and f.replace("-", "").isalpha())
-    return _ROUTE_WORDS
-
-
-_ROUTE_WORDS: frozenset[str] | None = None
-
-
-def split_route_prefix(text: str, spans: Sequence[tuple[str, int, int]],
-                       routes: frozenset[str] | None = None) -> list[tuple[str, int, int]]:
-    """A DRUG span that starts with a route word is a ROUTE and a DRUG ("ophthalmic sulfonamide" ->
-    ROUTE "ophthalmic" + DRUG "sulfonamide"), as PHEE annotates them (train, 90% slice: a drug span starts
-    with a route word 3 times, a route word is its own span before the drug far more often).
-
-    Args:
-        text: the text the offsets point into.
-        spans: (label, start, end) triples.
-        routes: lower-cased one-word routes (None: :func:`route_words`).
-    """
-    routes = route_words() if routes is None else routes
-    out: list[tuple[str, int, int]] = []
-    for lab, s, e in spans:
-        m = _FIRST_WORD.match(text, s, e) if lab == "DRUG" else None
-        if m and m.group(0).lower() in routes and text[m.end():e][:1].isspace() and text[m.end():e].strip():
-            rest = m.end() + len(text[m.end():e]) - len(text[m.end():e].lstrip())
-            out += [("ROUTE", s, m.end()), ("DRUG", rest, e)]
-            continue
-        out.append((lab, s, e))
-    return out
-
-
 def tidy_spans(text: str, spans: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
     """The tagger's spans with PHEE's boundaries: fragments joined, numbers whole, multi-word sub-arguments one span.
 
@@ -250,9 +210,7 @@ def tidy_spans(text: str, spans: Sequence[tuple[str, int, int]]) -> list[tuple[s
       starts a new span at each word of a multi-word route, while PHEE train never has two arguments of one
       sub-argument type side by side;
     * a DURATION that is only a frequency word ("weekly", "twice daily") is a FREQ (21 of 21 such spans of
-      PHEE train);
-    * a DRUG span that starts with a one-word route is a ROUTE and a DRUG (:func:`split_route_prefix`:
-      "ophthalmic sulfonamide").
+      PHEE train).
 
     Args:
         text: the text the offsets point into.
@@ -262,7 +220,7 @@ def tidy_spans(text: str, spans: Sequence[tuple[str, int, int]]) -> list[tuple[s
         The tidied spans, sorted by start.
     """
     out: list[tuple[str, int, int]] = []
-    for lab, s, e in split_route_prefix(text, join_fragments(text, spans)):
+    for lab, s, e in join_fragments(text, spans):
         m = _NUM_BEFORE.search(text, 0, s)
         if m and s < len(text) and text[s].isdigit():
             s = m.start()

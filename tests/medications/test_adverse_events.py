@@ -214,17 +214,3 @@ def test_tidy_spans_reads_a_lone_frequency_word_as_a_frequency():
     w, d = text.index("weekly"), text.index("6 weeks")
     assert tidy_spans(text, [("DURATION", w, w + 6), ("DURATION", d, d + 7)]) == [("FREQ", w, w + 6),
                                                                                   ("DURATION", d, d + 7)]
-
-
-def test_tidy_spans_splits_a_route_word_off_a_drug_span():
-    from medlens.medications.ade import split_route_prefix, tidy_spans
-
-    text = "He used the ophthalmic sulfonamide and oral contraceptives; Ophthalmic. Ophthalmology drops"
-    o, p = text.index("ophthalmic"), text.index("oral")
-    got = {(lab, text[s:e]) for lab, s, e in tidy_spans(text, [("DRUG", o, o + 22), ("DRUG", p, p + 19)])}
-    assert got == {("ROUTE", "ophthalmic"), ("DRUG", "sulfonamide"), ("ROUTE", "oral"), ("DRUG", "contraceptives")}
-    # a route word alone, a word that only starts like one, or another label stay as they are
-    alone = [("DRUG", text.index("Ophthalmic."), text.index("Ophthalmic.") + 10),
-             ("DRUG", text.index("Ophthalmology"), len(text)), ("EFFECT", o, o + 22)]
-    assert split_route_prefix(text, alone) == alone
-    assert split_route_prefix(text, [("DRUG", o, o + 22)], routes=frozenset({"oral"})) == [("DRUG", o, o + 22)]
