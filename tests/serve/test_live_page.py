@@ -86,6 +86,15 @@ def test_page_analyzes_example_note(browser, full_live_server, tmp_path):
     assert page.locator("#sections li").count() >= 3
     assert not outside, f"the page made requests outside the service: {outside}"
 
+    # a patient's message: a drug started, then a rash, is listed as a possible drug reaction
+    page.fill("#note", (Path(__file__).resolve().parents[2] / "examples" / "05_patient_message.txt").read_text())
+    page.click("#analyze")
+    page.wait_for_selector("#dx-drugs", timeout=90_000)
+    assert "amoxicillin" in page.inner_text("#dx-drugs") and "rash" in page.inner_text("#dx-drugs").lower()
+    page.click("#example")
+    page.click("#analyze")
+    page.wait_for_function("() => !document.querySelector('#dx-drugs')", timeout=90_000)
+
     out = Path(SCREENSHOT_DIR) if SCREENSHOT_DIR else tmp_path
     out.mkdir(parents=True, exist_ok=True)
     shot = out / "web_page.png"

@@ -194,6 +194,13 @@ async function renderDifferential(text) {
       box.append(el("p", { class: "muted", id: "dx-risk" }, "Risk factors used: " +
                     dx.risk_factors.map((r) => r.name + (r.status === "absent" ? " (absent)" : "") + (r.context === "family" ? " (family)" : "")).join(", ")));
     }
+    if ((dx.drug_reactions || []).length) {
+      // possible adverse drug reactions: read from this text or learned from text, never curated (listed apart)
+      box.append(el("p", { class: "muted", id: "dx-drugs" }, "Possible drug reactions (not curated knowledge): " +
+                    dx.drug_reactions.map((r) => `${r.drug_text || r.drug_name} → ${r.finding_text || r.finding_name}` +
+                      (r.predicate === "after_starting" ? " (started, then this)" : r.knowledge === "read from this text" ?
+                        " (the text says so)" : ` (learned, score ${Number(r.score).toFixed(2)})`)).join("; ")));
+    }
     if (!items.length) { box.append(el("p", { class: "muted" }, "No diagnosis suggested from these findings.")); return; }
     for (const item of items.slice(0, 10)) {
       const name = item.name || item.label || (item.concept && item.concept.name) || item.id || "?";
