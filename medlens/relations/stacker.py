@@ -144,8 +144,8 @@ def _prior(prior: dict | None, c: str, d: str, exclude: dict | None, trees) -> l
 
 
 def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, prior: dict | None = None,
-                   trees: dict[str, Sequence[str]] | None = None, own_relations: set[tuple[str, str]] | None = None
-                   ) -> list[list[float]]:
+                   trees: dict[str, Sequence[str]] | None = None, own_relations: set[tuple[str, str]] | None = None,
+                   exclude: dict | None = None) -> list[list[float]]:
     """One row of :data:`STACK_FEATURES` per candidate pair of ``enc`` (in ``enc.pairs`` order).
 
     Args:
@@ -156,6 +156,8 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
         trees: MeSH tree numbers by disease id (graph or bare ids); None: ``tail_is_ancestor`` is 0.
         own_relations: when the document itself was counted in ``prior`` (a training document), its gold
             pairs, so that its own counts are left out.
+        exclude: the document's own table to leave out, when it was counted from other candidates than
+            ``enc``'s (default: :func:`prior_tables` of ``enc``'s pairs and ``own_relations``).
     """
     ents, men = enc.entities, enc.mentions
     n_men = max(1, len(men))
@@ -171,8 +173,7 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
     top_tail = max((len(ents[t].mentions) for t in tails), default=0)
     sent_of = [_sent(enc.sentences, m.start) for m in men]
     tail_trees = {t: list((trees or {}).get(ents[t].id) or (trees or {}).get(bare_id(ents[t].id)) or ()) for t in tails}
-    exclude = None
-    if own_relations is not None and prior:
+    if exclude is None and own_relations is not None and prior:
         exclude = prior_tables([([(ents[h].id, ents[t].id) for h, t in enc.pairs], own_relations)], trees, prune=False)
     rows = []
     for k, ((h, t), p) in enumerate(zip(enc.pairs, probs)):

@@ -59,6 +59,9 @@ def test_prior_tables_count_documents_and_leave_own_counts_out():
     assert _f(own, "prior_pair") == pytest.approx(math.log1p(1))  # this document's own relation is not counted
     assert _f(own, "prior_pair_rate") == pytest.approx(1 / 2)
     assert _f(own, "prior_head_rate") < _f(seen, "prior_head_rate")
+    # the same, with the document's own table given (counted from other candidates, e.g. gold mentions)
+    table = prior_tables([([("D1", "D9")], [("D1", "D9")])], prune=False)
+    assert stack_features("D1 D9", enc, [0.5], prior=prior, exclude=table)[0] == own
 
 
 def test_stack_features_read_triggers_patterns_ranks_and_trees():
