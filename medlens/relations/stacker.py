@@ -46,7 +46,8 @@ STACK_FEATURES = (
 
 _TRIGGERS = {
     "trig_induce": re.compile(r"induc|provok|precipitat|elicit", re.I),
-    "trig_cause": re.compile(r"\bcaus|due to|secondary to|attribut|result(?:s|ed|ing)? (?:in|from)|produc|toxicit", re.I),
+    "trig_cause": re.compile(r"\bcaus|due to|secondary to|attribut|result(?:s|ed|ing)? (?:in|from)|produc|toxicit",
+                             re.I),
     "trig_assoc": re.compile(r"associat|relat|link|\brisk|incidence|develop", re.I),
     "trig_time": re.compile(r"\bafter\b|\bfollowing\b|\bduring\b|\bwhile\b|\bwith\b", re.I),
     "trig_treat": re.compile(r"treat|therap|prevent|protect|revers|attenuat|antagon|inhibit|ameliorat|improv|"
@@ -324,7 +325,8 @@ class Stacker:
         data = {k: v for k, v in self.data.items() if k != "path"}
         Path(path).write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
 
-    def probabilities(self, rows: Sequence[Sequence[float]], words: Sequence[Iterable[str]] | None = None) -> list[float]:
+    def probabilities(self, rows: Sequence[Sequence[float]],
+                      words: Sequence[Iterable[str]] | None = None) -> list[float]:
         """The probability of each row of :data:`STACK_FEATURES` (with its word features, if any)."""
         out = []
         for k, row in enumerate(rows):

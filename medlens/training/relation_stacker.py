@@ -19,7 +19,6 @@ import argparse
 import json
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from medlens.relations.encoding import hypernym_filter
 from medlens.relations.pubtator import PubTatorDocument, read_pubtator
@@ -112,7 +111,8 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
     if held_docs:
         enc_h, prob_h = encode(held_docs)
         gold_h = [gold_pairs(d) for d in held_docs]
-        scores = [stacker.rescore(d.text, e, p if use_net else None, trees) for d, e, p in zip(held_docs, enc_h, prob_h)]
+        scores = [stacker.rescore(d.text, e, p if use_net else None, trees)
+                  for d, e, p in zip(held_docs, enc_h, prob_h)]
         report["held_out"] = _f1(gold_h, enc_h, scores, stacker.threshold, trees)
         report["held_out_no_filter"] = _f1(gold_h, enc_h, scores, stacker.threshold, None)
         stacker.data["held_out"] = report["held_out"]

@@ -50,7 +50,8 @@ def test_prior_tables_count_documents_and_leave_own_counts_out():
     assert prior["pair"] == {"D1|D9": [2, 2]}  # pairs never a relation are left out
     assert prior["head"]["D1"] == [2, 3] and prior["head"]["D2"] == [0, 1]
     assert prior["tail"]["D9"] == [2, 2] and prior["tail"]["D8"] == [0, 1]
-    enc = DocumentInputs([[0]], [(0, 1), (0, 1)], [Mention(0, 2, "chemical", ("D1",)), Mention(3, 5, "disease", ("D9",))],
+    enc = DocumentInputs([[0]], [(0, 1), (0, 1)],
+                         [Mention(0, 2, "chemical", ("D1",)), Mention(3, 5, "disease", ("D9",))],
                          [Entity("D1", "chemical", (0,)), Entity("D9", "disease", (1,))], [(0, 1)],
                          [[1.0, 0.0, 0.7, 0.7, 1.0, 1.0]], [(0, 1)], [(0, 5)])
     seen = stack_features("D1 D9", enc, [0.5], prior=prior)[0]
@@ -161,7 +162,8 @@ def test_relation_model_folder_with_a_stacker(tiny_relation_onnx, tmp_path):
     found = model.predict(enc, threshold=0.0, texts=texts)
     assert [p.score for p in found[0]] == pytest.approx(sorted((1 - p for p in net[0]), reverse=True), abs=1e-4)
     # without the texts the network decides, as before
-    assert [p.score for p in model.predict(enc, threshold=0.0)[0]] == [p.score for p in plain.predict(enc, threshold=0.0)[0]]
+    network_only = [p.score for p in plain.predict(enc, threshold=0.0)[0]]
+    assert [p.score for p in model.predict(enc, threshold=0.0)[0]] == network_only
     assert RelationModel.from_path(folder, threads=1, stacker=False).stacker is None
     # a stacker reading the text alone: the network is not run
     Stacker({"features": ["same_sentence"], "mean": [0.5], "scale": [0.5], "weights": [1.0], "bias": 0.0,
