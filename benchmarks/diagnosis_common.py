@@ -24,7 +24,8 @@ Triage is right when medlens's level equals the level of the true diagnosis's DD
 Run: ``.venv/bin/python benchmarks/diagnosis_common.py`` (``--text-patients 300``, ``--seed 0``,
 ``--no-readme``). Held-out set #2 (benchmarks/data/common_mtsamples_gold2.json, written blind by a separate
 annotator, split ``heldout2``): ``--only notes --gold benchmarks/data/common_mtsamples_gold2.json`` (prints, does
-not update the README).
+not update the README); held-out set #3 the same way with ``common_mtsamples_gold3.json`` (split ``heldout3``; scored
+once, at the end of the fourth round).
 """
 
 from __future__ import annotations
