@@ -64,6 +64,21 @@ LINK_RELABELS: dict[str, frozenset[str]] = {
 symptom from a disease as the graph's keys do (MeSH files "obesity" under signs and symptoms; on the
 MTSamples dev notes "obese" and "tremor" of "essential tremor" became symptoms); drugs, tests and
 procedures are not taken from a link ("potassium" is a drug and a test)."""
+#: prefixes of a place before an organ's name ("hypopharynx", "nasopharynx", "supraglottis")
+_ORGAN_PREFIXES = frozenset({"hypo", "naso", "oro", "supra", "sub", "epi", "peri", "para", "retro", "infra", "intra"})
+#: last words and endings of a disease's name: an unlinked model DISEASE of an exam so named stays a disease
+_DISEASE_HEADS = frozenset({"disease", "diseases", "disorder", "disorders", "syndrome", "deficiency", "problem",
+                            "problems", "infection", "infections", "cancer", "tumor", "tumors", "carcinoma"})
+_DISEASE_ENDINGS = ("'s", "itis", "oma", "omas", "omata", "osis", "opathy")
+
+
+def _named_like_a_disease(text: str) -> bool:
+    """Does ``text`` end like a disease's name ("thought disorder", "factor V Leiden deficiency",
+    "Peyronie's", "condylomata") rather than an exam finding ("normocephalic", "neck supple")?"""
+    words = text.lower().split()
+    return bool(words) and (words[-1] in _DISEASE_HEADS or words[-1].endswith(_DISEASE_ENDINGS))
+
+
 #: sections where the model's unlinked DISEASE entities are what the examiner found ("normocephalic")
 EXAM_SECTIONS = frozenset({"physical_exam", "objective", "review_of_systems", "mental_status_exam", "vital_signs"})
 _SPAN_ATTRS = ("assertion", "match_ids", "matched_form", "concepts", "ner_source", "attributes", "ner_score")
@@ -226,7 +241,7 @@ class EntityLinker:
         head = self._finding_before_of(tokens)
         if head is not None:
             return head, self._link(ent.text, tokens, head, ())
-        if top is None and ent._.section in EXAM_SECTIONS:
+        if top is None and ent._.section in EXAM_SECTIONS and not _named_like_a_disease(ent.text):
             return "FINDING", links
         return None, links
 
@@ -251,6 +266,8 @@ class EntityLinker:
         if not w.isalpha() or len(w) < 5 or w.endswith(("itis", "osis", "iasis", "esis")):
             return False  # "fibrosis" is no organ of "fibrositis", "adenomyosis" none of "myositis"
         for i in range(0, len(w) - 4):
+            if i and w[:i] not in _ORGAN_PREFIXES:
+                continue  # "hypo|pharynx", "naso|pharynx"; not "eu|thyroid" (euthyroid is a state)
             part = w[i:]
             forms = {part + "itis"}
             if part.endswith("is"):

@@ -63,6 +63,7 @@ def test_model_organ_whose_inflammation_is_a_disease_is_anatomy(mini_linker):
                [("epiglottis", "DISEASE"), ("hypopharynx", "CHEMICAL"), ("Epiglottitis", "DISEASE")])
     # not fuzzy-linked to epiglottitis; the disease itself stays a disease
     assert not mini_linker._names_organ_of_inflammation("pharyngosis")  # a condition ("-osis"), not an organ
+    assert not mini_linker._names_organ_of_inflammation("europharynx")  # "euro" is no place before an organ
     assert _labels(mini_linker, doc) == [("epiglottis", "ANATOMY", None), ("hypopharynx", "ANATOMY", None),
                                          ("Epiglottitis", "DISEASE", "X:4")]
 
@@ -73,6 +74,10 @@ def test_model_unlinked_disease_of_an_exam_is_a_finding(mini_linker):
     assert _labels(mini_linker, exam) == [("normocephalic", "FINDING", None)]
     history = _doc(text, [("normocephalic", "DISEASE")], "history_of_present_illness")
     assert _labels(mini_linker, history) == [("normocephalic", "DISEASE", None)]
+    # named like a disease: stays one
+    named = _doc("GU: Peyronie's. Thought disorder noted.", [("Peyronie's", "DISEASE"), ("Thought disorder", "DISEASE")],
+                 "physical_exam")
+    assert [label for _, label, _ in _labels(mini_linker, named)] == ["DISEASE", "DISEASE"]
 
 
 def test_model_relabels_are_off_with_label_from_link(tmp_path_factory, mini_linker):
