@@ -8,7 +8,7 @@ NCBI-disease and BC5CDR TRAIN documents held out by ``scripts/make_mesh_tables.p
     # 1. candidates and features of every held-out mention (minutes: linker + encoder)
     python scripts/train_mention_reranker.py features --kg KG80 --holdout-list holdout.txt --out feats.json
     # 2. 5-fold cross-validation by document on those mentions, then the model on all of them
-    python scripts/train_mention_reranker.py fit --features feats.json [--C 1.0] [--out reranker.json]
+    python scripts/train_mention_reranker.py fit --features feats.json [--l2 0.01] [--out reranker.json]
 
 ``fit`` prints the accuracy of the routes' own choice and of the reranker per corpus in
 cross-validation (each fold's mentions scored by a model that did not see them).
@@ -94,22 +94,33 @@ def _decide(rows, model_scores, routes):
     return out
 
 
-def _fit(rows, names, cols, C, routes):
-    from sklearn.linear_model import LogisticRegression
+def _fit(rows, names, cols, l2, routes):
+    """A linear scorer trained listwise: the softmax over each mention's candidates should put its
+    mass on the right ones (conditional logit; L-BFGS, L2 penalty ``l2`` on the standardized weights)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
 
-    X, y = [], []
-    for r in rows:
-        if len(r["gold"]) != 1 or not any(r["y"]) or not _applies(r, routes):
-            continue  # a mention no candidate names, or a composite: nothing to learn
-        for x, lab in zip(r["x"], r["y"]):
-            X.append([x[c] for c in cols])
-            y.append(lab)
-    X = np.asarray(X, dtype=np.float64)
-    mean, scale = X.mean(0), X.std(0)
+    groups = [(np.asarray([[x[c] for c in cols] for x in r["x"]], dtype=np.float64), np.asarray(r["y"], dtype=bool))
+              for r in rows if len(r["gold"]) == 1 and any(r["y"]) and _applies(r, routes)]
+    allx = np.concatenate([g[0] for g in groups])
+    mean, scale = allx.mean(0), allx.std(0)
     scale[scale == 0] = 1.0
-    clf = LogisticRegression(C=C, max_iter=2000)
-    clf.fit((X - mean) / scale, np.asarray(y))
-    return mean, scale, clf.coef_[0], float(clf.intercept_[0])
+    groups = [((x - mean) / scale, y) for x, y in groups]
+
+    def loss(w):
+        total, grad = 0.0, np.zeros_like(w)
+        for x, y in groups:
+            s = x @ w
+            all_, pos = logsumexp(s), logsumexp(s[y])
+            total += all_ - pos
+            p_all = np.exp(s - all_)
+            p_pos = np.where(y, np.exp(s - pos), 0.0)
+            grad += x.T @ (p_all - p_pos)
+        n = len(groups)
+        return total / n + l2 * float(w @ w), grad / n + 2 * l2 * w
+
+    w = minimize(loss, np.zeros(len(cols)), jac=True, method="L-BFGS-B").x
+    return mean, scale, w, 0.0
 
 
 def _score(rows, cols, model):
@@ -137,7 +148,7 @@ def cmd_fit(args) -> None:
     scores: list = [None] * len(rows)
     for k in range(args.folds):
         train = [r for r in rows if fold_of[(r["corpus"], r["doc"])] != k]
-        model = _fit(train, use, cols, args.C, routes)
+        model = _fit(train, use, cols, args.l2, routes)
         idx = [i for i, r in enumerate(rows) if fold_of[(r["corpus"], r["doc"])] == k]
         for i, s in zip(idx, _score([rows[i] for i in idx], cols, model)):
             scores[i] = s
@@ -150,15 +161,15 @@ def cmd_fit(args) -> None:
                 shown += 1
                 print("  ", r["text"], r["gold"], "->", r["cands"][int(np.argmax(s))], "| routes:", r["base"], r["route"])
     if args.out:
-        mean, scale, coef, b = _fit(rows, use, cols, args.C, routes)
+        mean, scale, coef, b = _fit(rows, use, cols, args.l2, routes)
         for n_, c in sorted(zip(use, coef), key=lambda t: -abs(t[1])):
             print(f"  {n_:20s} {c:+.3f}")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({
-            "format": "medlens mention reranker v1 (logistic regression over standardized features)",
+            "format": "medlens mention reranker v1 (linear, listwise softmax over each mention's candidates, standardized features)",
             "labels": ["DISEASE"] if args.types == "Disease" else ["DISEASE", "DRUG"],
             "routes": sorted(routes), "features": use, "mean": [round(v, 6) for v in mean], "scale": [round(v, 6) for v in scale],
-            "coef": [round(v, 6) for v in coef], "intercept": round(b, 6), "C": args.C,
+            "coef": [round(v, 6) for v in coef], "intercept": round(b, 6), "l2": args.l2,
             "trained_on": f"{sum(1 for r in rows)} held-out train mentions ({args.types}), graph {data['kg']}",
         }, indent=1) + "\n")
         print(f"wrote {args.out}")
@@ -176,7 +187,7 @@ def main() -> None:
     t.add_argument("--features", type=Path, required=True)
     t.add_argument("--types", default="Disease")
     t.add_argument("--folds", type=int, default=5)
-    t.add_argument("--C", type=float, default=1.0)
+    t.add_argument("--l2", type=float, default=0.01, help="L2 penalty on the weights")
     t.add_argument("--drop", default="", help="features left out, comma-separated")
     t.add_argument("--routes", default="link,variant,semantic,head,none",
                    help="routes whose choice the reranker may overturn (default: all but annotated, abbreviation, composite)")

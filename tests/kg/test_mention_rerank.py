@@ -7,6 +7,7 @@ measured by ``benchmarks/normalization.py`` (benchmarks/README.md).
 """
 
 import json
+import math
 
 import pytest
 import spacy
@@ -95,3 +96,36 @@ def test_shipped_model_reads_and_keeps_exact_links(ids_kg, cache):
     norm = normalizer(ids_kg, reranker=True)
     assert norm.normalize("breast cancer", "DISEASE").ids == ("MESH:D001943",)
     assert norm.normalize("ovarian cancer", "DISEASE").ids == ("MESH:D010051",)
+
+
+@pytest.fixture(scope="module")
+def memory_kg(tmp_path_factory):
+    """The ids graph plus training mentions of source ``mentions``: "breast carcinoma" and "mammary
+    cancer" annotated as Breast Neoplasms."""
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.csv_tables import read_csv_tables
+    from medlens.kg.sources.mesh_ids import MentionPair, read_mentions
+    from medlens.kg.store import KnowledgeGraph
+    from tests.kg.conftest import KG_FIXTURES as f
+
+    mesh = read_csv_tables(f / "ids_mesh_concepts.csv", f / "ids_mesh_synonyms.csv", f / "ids_mesh_relations.csv",
+                           source="mesh")
+    pairs = [MentionPair("breast carcinoma", "Disease", "MESH:D001943", 3),
+             MentionPair("mammary cancer", "Disease", "MESH:D001943", 1)]
+    path = tmp_path_factory.mktemp("memory") / "kg.sqlite"
+    build_graph(path, sources=(), extra=[mesh, read_mentions(pairs, {c.id for c in mesh.concepts})],
+                abbreviations=False)
+    with KnowledgeGraph.open(path) as kg:
+        yield kg
+
+
+def test_training_mentions_are_a_memory(memory_kg, cache):
+    norm = normalizer(memory_kg)
+    text = "carcinoma of the ovary"  # one word of a training mention of breast cancer, one of ovarian cancer's name
+    base = norm.normalize(text, "DISEASE")
+    cands = {c.concept_id: dict(zip(FEATURES, c.features)) for c in
+             CandidateGenerator(norm).candidates(text, "DISEASE", {}, base)}
+    breast = cands["MESH:D001943"]
+    assert breast["memory_rr"] == 1.0 and breast["cos_memory"] == pytest.approx(1 / (2 * 4) ** 0.5, abs=1e-3)
+    assert breast["prior"] == pytest.approx(math.log(3)) and breast["prior_any"] == 1.0  # two mentions
+    assert cands["MESH:D010051"]["cos_memory"] == 0.0 and cands["MESH:D010051"]["prior"] == 0.0
