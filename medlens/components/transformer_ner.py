@@ -51,7 +51,7 @@ from medlens.tagging.alignment import (
     split_sentences,
 )
 from medlens.tagging.files import MODEL_FILES
-from medlens.tagging.parallel import ConcurrentRuns
+from medlens.tagging.parallel import Background, ConcurrentRuns
 
 DEFAULT_MODEL_DIR = NER_DIR
 
@@ -458,6 +458,7 @@ class TransformerRecognizer:
         self.abbreviations = abbreviations
         self.stopwords = (model_stopwords() | not_entities()) if stopwords is None else frozenset(w.lower() for w in stopwords)
         self.procedure_endings = procedure_endings()
+        self._ahead = Background("medlens-ner-ahead")
         self.section_stopwords = section_not_entities() if stopwords is None else {}
         self.next_words = next_word_labels()
         self.devices = device_words() if stopwords is None else frozenset()
@@ -512,22 +513,38 @@ class TransformerRecognizer:
         self.set_annotations([doc], self.predict([doc]))
         return doc
 
-    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterable[Doc]:
-        """Process docs in groups of about ``buffer_chars`` characters (the windows of a group share batches).
-
-        ``batch_size`` (spaCy's number of texts per batch) is accepted and ignored:
-        documents are grouped by their length, so that a stream of short texts
-        fills as many well-sorted batches as a few long ones.
-        """
+    def _groups(self, docs: Iterable[Doc]) -> Iterable[list[Doc]]:
         batch: list[Doc] = []
         chars = 0
         for doc in docs:
             batch.append(doc)
             chars += len(doc.text)
             if chars >= self.buffer_chars:
-                self.set_annotations(batch, self.predict(batch))
-                yield from batch
+                yield batch
                 batch, chars = [], 0
         if batch:
-            self.set_annotations(batch, self.predict(batch))
-            yield from batch
+            yield batch
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int | None = None) -> Iterable[Doc]:
+        """Process docs in groups of about ``buffer_chars`` characters (the windows of a group share batches).
+
+        The model reads each group in a background thread (ONNX Runtime releases the GIL while
+        it runs): while it reads group k, the earlier components make the documents of group
+        k + 1 and the later ones take those of group k - 1, so the rule-based components run
+        while the model does instead of after it. Groups, batches and results are those of
+        reading the groups one after another.
+
+        ``batch_size`` (spaCy's number of texts per batch) is accepted and ignored:
+        documents are grouped by their length, so that a stream of short texts
+        fills as many well-sorted batches as a few long ones.
+        """
+        pending: tuple[list[Doc], object] | None = None
+        for group in self._groups(docs):
+            future = self._ahead.submit(self.predict, group)
+            if pending is not None:
+                self.set_annotations(pending[0], pending[1].result())
+                yield from pending[0]
+            pending = (group, future)
+        if pending is not None:
+            self.set_annotations(pending[0], pending[1].result())
+            yield from pending[0]

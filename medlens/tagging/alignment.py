@@ -348,6 +348,42 @@ class BioDecoder:
             path.append(int(back[w, path[-1]]))
         return path[::-1]
 
+    def decode_rows(self, rows: Sequence) -> list[list[int]]:
+        """:meth:`__call__` for many rows of word scores at once (each ``words x labels``, any lengths):
+        the same paths, ties included, with one numpy step per word position instead of per word."""
+        import numpy as np
+
+        rows = [np.asarray(r, dtype=np.float64) for r in rows]
+        lengths = np.array([len(r) for r in rows])
+        out: list[list[int]] = [[] for _ in rows]
+        live = [i for i, n in enumerate(lengths) if n]
+        if not live:
+            return out
+        n_lab = self._penalty.shape[0]
+        width = int(lengths.max())
+        logp = np.zeros((len(live), width, n_lab))
+        for k, i in enumerate(live):
+            r = rows[i]
+            logp[k, :len(r)] = r - np.logaddexp.reduce(r, axis=1, keepdims=True)
+        lens = lengths[live]
+        best = np.where(self.start, logp[:, 0], -np.inf)
+        back = np.zeros((len(live), width, n_lab), dtype=np.int64)
+        cols = np.arange(n_lab)
+        for w in range(1, width):
+            on = lens > w
+            cand = best[on][:, :, None] + self._penalty  # row x previous tag x next tag
+            arg = cand.argmax(1)
+            back[on, w] = arg
+            best[on] = np.take_along_axis(cand, arg[:, None, :], 1)[:, 0, :] + logp[on, w]
+        last = best.argmax(1)
+        for k, i in enumerate(live):
+            path = [int(last[k])]
+            b = back[k]
+            for w in range(int(lens[k]) - 1, 0, -1):
+                path.append(int(b[w, path[-1]]))
+            out[i] = path[::-1]
+        return out
+
 
 def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_length: int, stride: int,
                         cls_id: int, sep_id: int, pad_id: int, batch_size: int = 32, outside: int = 0,
@@ -439,9 +475,10 @@ def predict_word_labels(encoded: Sequence[EncodedWords], logits_fn, *, max_lengt
     for batch, logits in zip(groups, mapper(lambda x: logits_fn(*x), (inputs(b) for b in groups))):
         logits = np.asarray(logits)
         pred = logits.argmax(-1) if decoder is None else None
+        paths = decoder.decode_rows([logits[r, job[3]] for r, job in enumerate(batch)]) if decoder is not None else None
         for r, (t, _, words, first) in enumerate(batch):
             out = results[t]
-            row = pred[r, first].tolist() if decoder is None else decoder(logits[r, first])
+            row = pred[r, first].tolist() if decoder is None else paths[r]
             for w, label in zip(words, row):
                 out[w] = label
             if word_scores is not None and words:

@@ -45,3 +45,22 @@ class ConcurrentRuns:
 
     def __call__(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         return self.map(fn, items)
+
+
+class Background:
+    """One worker thread, made on first use (and again in a forked process), for work that runs
+    while the caller goes on: ``submit(fn, *args)`` returns a ``Future``. Tasks run one at a time,
+    in the order they were submitted."""
+
+    def __init__(self, name: str = "medlens-ahead") -> None:
+        self.name = name
+        self._pool = None
+        self._pid = 0
+
+    def submit(self, fn: Callable[..., R], *args):
+        if self._pool is None or self._pid != os.getpid():
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.name)
+            self._pid = os.getpid()
+        return self._pool.submit(fn, *args)

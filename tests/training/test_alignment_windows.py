@@ -252,3 +252,17 @@ def test_word_scores_are_the_probability_of_the_chosen_label(tiny_tokenizer) -> 
                                  word_scores=scores)
     assert set(labels[0]) == {1}
     assert len(scores[0]) == len(enc.pieces) and all(abs(s - 0.6) < 1e-6 for s in scores[0])
+
+
+def test_bio_decoder_rows_at_once_match_one_at_a_time() -> None:
+    import numpy as np
+
+    from medlens.tagging.alignment import BioDecoder
+
+    dec = BioDecoder(["O", "B-CHEMICAL", "I-CHEMICAL", "B-DISEASE", "I-DISEASE"])
+    rng = np.random.default_rng(3)
+    rows = [(rng.normal(size=(n, 5)) * 3).astype(np.float32) for n in (0, 1, 2, 9, 30, 5, 0, 17)]
+    rows.append(np.zeros((6, 5), dtype=np.float32))  # every tag tied: the same first-max choice
+    rows.append(np.round(rng.normal(size=(12, 5))).astype(np.float32))  # many ties
+    assert dec.decode_rows(rows) == [dec(r) for r in rows]
+    assert dec.decode_rows([]) == [] and dec.decode_rows([rows[0]]) == [[]]

@@ -113,6 +113,43 @@ def test_pipe_groups_documents_by_characters_not_count(tiny_tokenizer) -> None:
     assert all([(e.text, e.label_) for e in d.ents] == [(e.text, e.label_) for e in single.ents] for d in docs)
 
 
+def test_pipe_reads_the_next_group_while_the_previous_one_goes_on(tiny_tokenizer) -> None:
+    """The model reads group k + 1 in a background thread while group k is handed on: each group is
+    read once, in order, off the calling thread, and the documents come out in order with their entities."""
+    import threading
+
+    nlp = spacy.blank("en")
+    tagger = CountingTagger(tiny_tokenizer)
+    threads: list[str] = []
+    entities = tagger.entities
+    tagger.entities = lambda texts, **kw: threads.append(threading.current_thread().name) or entities(texts, **kw)
+    comp = TransformerRecognizer(nlp, tagger=tagger, buffer_chars=60)
+    texts = [f"breast cancer {i} and tamoxifen." for i in range(9)]  # ~31 characters: 2 per group
+    seen_when_first_doc_out: list[int] = []
+    out = []
+    for doc in comp.pipe(nlp.pipe(texts)):
+        if not out:
+            seen_when_first_doc_out.append(len(tagger.calls))
+        out.append(doc)
+    assert [d.text for d in out] == texts
+    assert tagger.calls == [2, 2, 2, 2, 1]
+    assert seen_when_first_doc_out[0] >= 1 and all(name.startswith("medlens-ner-ahead") for name in threads)
+    assert all([(e.text, e.label_) for e in d.ents] == [("breast cancer", "DISEASE"), ("tamoxifen", "CHEMICAL")] for d in out)
+
+
+def test_pipe_raises_the_model_error_in_the_caller(tiny_tokenizer) -> None:
+    nlp = spacy.blank("en")
+    tagger = FixedTagger(tiny_tokenizer)
+
+    def broken(texts, **kw):
+        raise RuntimeError("model failed")
+
+    tagger.entities = broken
+    comp = TransformerRecognizer(nlp, tagger=tagger, buffer_chars=10)
+    with pytest.raises(RuntimeError, match="model failed"):
+        list(comp.pipe(nlp.pipe(["breast cancer", "tamoxifen"])))
+
+
 def test_onnx_tagger_concurrent_batches_match_one_thread(tiny_onnx_dir: Path) -> None:
     # the fp32 model: its outputs do not depend on how windows are batched (int8's dynamic scales do, slightly)
     words = [["patients", "with", "breast", "cancer"] * k for k in (1, 7, 2, 12, 3)] + [["tamoxifen", "."]]
