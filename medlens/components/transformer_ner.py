@@ -16,7 +16,9 @@ and their activations stay in the CPU caches. The batches run concurrently,
 one ONNX Runtime thread each, on ``threads`` cores: this uses the cores better
 than splitting every operator of one batch across threads (no synchronisation
 after each of the graph's operators, and a core taken by another process slows
-one batch, not all of them). Figures: benchmarks/README.md, "NER model".
+one batch, not all of them). In ``nlp.pipe`` each group is read in a background
+thread while the other components work on the groups before and after it.
+Figures: benchmarks/README.md, "NER model" and "Speed round 2".
 
 Model entities are merged with existing ``doc.ents``: where they overlap, the
 model's span wins (its boundaries and label); existing entities that do not
