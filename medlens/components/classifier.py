@@ -60,15 +60,39 @@ def truncate_ids(ids: Sequence[int], budget: int, truncation: str = "head") -> l
     return ids[:head] + ids[len(ids) - (budget - head):]
 
 
+#: with ``head`` truncation a long text is first tokenized only up to the last space before this many
+#: characters per kept subword (whole words, so the first subwords are the same); a text whose cut
+#: gives too few subwords is tokenized whole
+HEAD_CHARS_PER_PIECE = 8
+
+
+def _head(text: str, budget: int) -> str | None:
+    """``text`` cut at a space before ``HEAD_CHARS_PER_PIECE * budget`` characters, or None if it is not longer."""
+    limit = HEAD_CHARS_PER_PIECE * budget
+    if len(text) <= limit:
+        return None
+    cut = text.rfind(" ", 0, limit)
+    return text[:cut] if cut > 0 else None
+
+
 def encode_documents(texts: Sequence[str], tokenizer, max_length: int, truncation: str = "head") -> list[list[int]]:
-    """``[CLS] subwords [SEP]`` ids per text, truncated to ``max_length`` (training and inference share this)."""
+    """``[CLS] subwords [SEP]`` ids per text, truncated to ``max_length`` (training and inference share this).
+
+    With ``head`` truncation a long text is tokenized only as far as the kept subwords reach
+    (cut between words, so the ids are those of the whole text's encoding)."""
     from medlens.tagging.files import special_ids
 
     cls_id, sep_id, _ = special_ids(tokenizer)
-    out = []
-    for enc in tokenizer.encode_batch(list(texts), add_special_tokens=False):
-        out.append([cls_id] + truncate_ids(enc.ids, max_length - 2, truncation) + [sep_id])
-    return out
+    budget = max_length - 2
+    texts = list(texts)
+    heads = [_head(t, budget) if truncation == "head" else None for t in texts]
+    encs = tokenizer.encode_batch([h if h is not None else t for t, h in zip(texts, heads)], add_special_tokens=False)
+    ids = [e.ids for e in encs]
+    short = [i for i, (h, x) in enumerate(zip(heads, ids)) if h is not None and len(x) < budget + 1]
+    if short:  # the cut held fewer subwords than kept (+1, so the last kept word is whole): the whole text
+        for i, e in zip(short, tokenizer.encode_batch([texts[i] for i in short], add_special_tokens=False)):
+            ids[i] = e.ids
+    return [[cls_id] + truncate_ids(x, budget, truncation) + [sep_id] for x in ids]
 
 
 def read_classifier_meta(folder: str | Path) -> dict:

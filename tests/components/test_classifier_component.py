@@ -125,6 +125,21 @@ def test_max_tokens_is_a_classifier_setting(random_model: Path) -> None:
     assert _nlp(random_model, max_tokens=None).get_pipe("medlens_classifier").model.max_tokens is None
 
 
+def test_head_truncation_tokenizes_only_the_head_with_the_same_ids(random_model: Path) -> None:
+    from medlens.components.classifier import encode_documents, truncate_ids
+    from medlens.tagging.files import load_tokenizer, special_ids
+
+    tok = load_tokenizer(random_model)
+    cls_id, sep_id, _ = special_ids(tok)
+    texts = ["breast cancer treated with tamoxifen , renal failure . " * 40,  # long: cut before tokenizing
+             "a " * 300,  # many one-character words
+             "x" * 500 + " renal failure",  # no space early enough: tokenized whole
+             "cancer" * 30 + " " + "renal " * 50,  # the cut holds fewer subwords than kept: tokenized whole
+             "short text", ""]
+    whole = [[cls_id] + truncate_ids(e.ids, 14, "head") + [sep_id] for e in tok.encode_batch(texts, add_special_tokens=False)]
+    assert encode_documents(texts, tok, 16, "head") == whole
+
+
 def test_truncation_follows_the_model_meta(random_model: Path) -> None:
     """head-tail at 16 subwords: 3 subwords from the head and 11 from the tail decide, whatever lies between."""
     clf = OnnxClassifier.from_path(random_model)
