@@ -170,3 +170,11 @@ def test_full_graph_ecg_finding_around_the_model_fragments(full_nlp):
 def test_full_graph_renal_transplant_is_a_procedure(full_nlp):
     found = ents(full_nlp, "PAST SURGICAL HISTORY: Cadaveric renal transplant in 1996.")
     assert found["renal transplant"].label_ == "PROCEDURE"
+
+
+def test_full_graph_exam_anatomy(full_nlp):
+    # the exam's places, which the model (trained on diseases and chemicals) calls diseases
+    doc = _after_dictionary(full_nlp, "Sclerae anicteric. Tonsils not enlarged. Nasal mucosa pale. Uvula midline.",
+                            [("Sclerae", "DISEASE"), ("Nasal mucosa", "DISEASE")])
+    assert {e.text: e.label_ for e in doc.ents} == {"Sclerae": "ANATOMY", "Tonsils": "ANATOMY",
+                                                     "Nasal mucosa": "ANATOMY", "Uvula": "ANATOMY"}

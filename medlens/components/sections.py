@@ -387,9 +387,10 @@ class SectionDetector:
 #: sections whose lines start with the examiner's field names ("Head & Face:", "Psychosis:", "Affect:")
 FIELD_SECTIONS = frozenset({"physical_exam", "mental_status_exam", "objective"})
 # a field name: one to three capitalized words ("&", "/" or "and" between them) at a line start
-# (or a line break flattened to a comma after a sentence end) followed by a colon, not by a number
+# (or a line break flattened to a comma after a sentence end, or after a sentence end and spaces:
+# "...clear bilaterally.  Oropharynx:  Mucous membranes") followed by a colon, not by a number
 _FIELD_NAME = r"(?P<field>[A-Z][A-Za-z]+(?:[ \t]*(?:&|/|and)?[ \t]*[A-Za-z]+){0,2})[ \t]*:(?![ \t]*\d)"
-_FIELD = re.compile(r"(?:(?<=[.!?:;]),[ \t]*|(?<=\n)[ \t]*)" + _FIELD_NAME)
+_FIELD = re.compile(r"(?:(?<=[.!?:;]),[ \t]*|(?<=\n)[ \t]*|(?<=[.!?])[ \t]+)" + _FIELD_NAME)
 _FIELD_AT = re.compile(_FIELD_NAME)
 
 

@@ -92,5 +92,7 @@ def test_sections_exam_field_names_are_headers_of_the_same_category(nlp):
         ("mental_status_exam", "Psychosis:", "Grandiose de"),
         ("plan", "PLAN:", "Depakote."),
     ]
+    inline = layout(nlp, "PHYSICAL EXAM:,  TMs are clear.  Oropharynx:  Mucous membranes are moist.")
+    assert [(c, t) for c, t, _ in inline] == [("physical_exam", "PHYSICAL EXAM:"), ("physical_exam", "Oropharynx:")]
     # outside an exam a "Name:" is no field ("Hypertension: controlled" of an assessment)
     assert [c for c, _, _ in layout(nlp, "ASSESSMENT:,  Stable.,Hypertension:  Controlled.")] == ["assessment"]
