@@ -1,6 +1,6 @@
 """The NER component inside the pipeline against raw ONNX Runtime on the same int8 model and notes (issue 17).
 
-    .venv/bin/python benchmarks/ner_vs_ort.py                 # 300 notes, 3 rounds: ~5 min on a quiet 2-core machine
+    .venv/bin/python benchmarks/ner_vs_ort.py                 # 300 notes, 3 rounds: ~2 min on a quiet 2-core machine
     .venv/bin/python benchmarks/ner_vs_ort.py --limit 40 --rounds 1 --no-readme    # a quick look
 
 Texts: the notes of ``benchmarks/throughput.py --corpus notes`` (300 MTSamples notes drawn with seed 17 among

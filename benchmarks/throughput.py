@@ -1,7 +1,7 @@
 """Throughput benchmark: medlens side by side with medspaCy on the same texts.
 
     .venv/bin/python benchmarks/throughput.py [--limit N] [--kg PATH] [--no-medspacy]
-    .venv/bin/python benchmarks/throughput.py --corpus notes      # the issue-17 target, ~6 min
+    .venv/bin/python benchmarks/throughput.py --corpus notes      # the issue-17 target, ~2 min quiet
 
 ``--corpus abstracts`` (the default): the ``medical_abstract`` column of
 ``../shared/data/medical-abstracts/abstracts.csv`` (2,022 abstracts, ~400k
