@@ -36,6 +36,7 @@ Backends:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import multiprocessing as mp
@@ -106,23 +107,33 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
         if len(live) < len(items):  # their requests were answered 504 already: do not analyze them
             done = iter(analyze_items(nlp, live) if live else [])
             return [next(done) if not it.deadline or it.deadline > now else _expired(it) for it in items]
-    try:
-        docs = list(nlp.pipe([it.text for it in items]))
-        results = [DocumentResult.from_doc(d, doc_id=it.id, include_text=it.include_text) for d, it in zip(docs, items)]
-    except Exception:  # noqa: BLE001 - one bad document must not fail the others: redo one by one, errors reported
-        docs = [None] * len(items)
-        results = [_analyze_single(nlp, it) for it in items]
-    out = []
-    for it, res, doc in zip(items, results, docs):
-        if it.deadline and (it.fhir or it.diagnose_top or it.summarize) and time.time() > it.deadline:
-            out.append(_expired(it))  # the extras are skipped too once nobody waits for them
-            continue
-        bundle = _json.dumps(to_fhir_bundle(res, it.text), ensure_ascii=False) if it.fhir else None
-        diagnosis = _diagnose(nlp, doc, it.diagnose_top, it.diagnose_mode) if it.diagnose_top and doc is not None else None
-        summary = _summarize(nlp, doc, it) if it.summarize and (doc is not None or it.summarize == "dialogue") else None
-        out.append(WorkResult(res.model_dump_json(exclude_none=True), dict(Counter(e.label for e in res.entities)),
-                              res.error.type if res.error else None, bundle, diagnosis, summary))
-    return out
+    # Strings and lexemes the batch adds to the vocabulary (every new word, id and date of a request) are
+    # freed when the batch is done, so a long-running service does not grow with the words it has seen;
+    # every result leaves the zone as JSON text (spaCy's memory zones).
+    with _memory_zone(nlp):
+        try:
+            docs = list(nlp.pipe([it.text for it in items]))
+            results = [DocumentResult.from_doc(d, doc_id=it.id, include_text=it.include_text) for d, it in zip(docs, items)]
+        except Exception:  # noqa: BLE001 - one bad document must not fail the others: redo one by one, errors reported
+            docs = [None] * len(items)
+            results = [_analyze_single(nlp, it) for it in items]
+        out = []
+        for it, res, doc in zip(items, results, docs):
+            if it.deadline and (it.fhir or it.diagnose_top or it.summarize) and time.time() > it.deadline:
+                out.append(_expired(it))  # the extras are skipped too once nobody waits for them
+                continue
+            bundle = _json.dumps(to_fhir_bundle(res, it.text), ensure_ascii=False) if it.fhir else None
+            diagnosis = _diagnose(nlp, doc, it.diagnose_top, it.diagnose_mode) if it.diagnose_top and doc is not None else None
+            summary = _summarize(nlp, doc, it) if it.summarize and (doc is not None or it.summarize == "dialogue") else None
+            out.append(WorkResult(res.model_dump_json(exclude_none=True), dict(Counter(e.label for e in res.entities)),
+                                  res.error.type if res.error else None, bundle, diagnosis, summary))
+        return out
+
+
+def _memory_zone(nlp):
+    """``nlp.memory_zone()`` where the pipeline has one (spaCy >= 3.8), else a context that does nothing."""
+    zone = getattr(nlp, "memory_zone", None)
+    return zone() if zone is not None else contextlib.nullcontext()
 
 
 def _expired(item: WorkItem) -> WorkResult:

@@ -242,3 +242,21 @@ def test_load_settings_from_the_environment():
                            "MEDLENS_SERVE_BATCH_BALANCE": "true"})
     assert (s.max_queue_documents, s.max_requests_in_flight, s.request_timeout_s, s.batch_max_wait_ms,
             s.batch_balance) == (8, 3, 2.5, 10.0, True)
+
+
+def test_a_batch_frees_the_words_it_added_and_answers_as_before(nlp):
+    """A long-running service must not grow with every new word, id and date it reads (spaCy memory zones)."""
+    from medlens.serve.batching import WorkItem, analyze_items
+
+    notes = ["Denies chest pain. History of MI. Metoprolol succinate 25 mg PO BID.",
+             "Fever and cough since Monday; no rash. Chest x-ray: left pleural effusion."]
+    items = [WorkItem(str(i), t, fhir=True, diagnose_top=3) for i, t in enumerate(notes)]
+    without_zone = analyze_items(GatedNlp(nlp), items)  # the wrapper has no memory_zone: strings stay
+    before = len(nlp.vocab.strings)
+    for n in range(3):  # words no earlier batch had: an id, a date, a made-up name
+        fresh = [WorkItem(f"{n}-{i}", f"{t} Patient zq{n}x{i}yv, MRN {n}77{i}31, seen 2026-1{n}-0{i}.")
+                 for i, t in enumerate(notes)]
+        assert all(r.error is None for r in analyze_items(nlp, fresh))
+        assert len(nlp.vocab.strings) == before
+    assert analyze_items(nlp, items) == without_zone
+    assert len(nlp.vocab.strings) == before
