@@ -153,6 +153,18 @@ def parse_markdown_table(markdown: str) -> tuple[list[str], list[list[str]]]:
     return [], []
 
 
+def recorded_rows(heading: str, columns: Sequence[str], readme: Path = README) -> list[dict[str, str]]:
+    """The rows of the table of the README's ``## heading`` section as dicts, when its header is ``columns``
+    (rows of another width left out); [] when there is no such section or its table has other columns."""
+    old = read_readme_section(heading, readme)
+    if not old:
+        return []
+    header, rows = parse_markdown_table(old)
+    if header != list(columns):
+        return []
+    return [dict(zip(header, r)) for r in rows if len(r) == len(header)]
+
+
 def _section_span(text: str, heading: str) -> tuple[int, int] | None:
     """Start and end offsets of the ``## heading`` section (up to the next ``## `` or EOF)."""
     m = re.search(rf"^## {re.escape(heading)}[ \t]*$", text, flags=re.MULTILINE)

@@ -36,8 +36,7 @@ from _report import (  # noqa: E402
     cpu_flags,
     load_average,
     markdown_table,
-    parse_markdown_table,
-    read_readme_section,
+    recorded_rows,
     run_info,
     update_readme_section,
 )
@@ -69,12 +68,7 @@ COLUMNS = ["date", "commit", "CPU (flags)", "load before -> after", "pipeline", 
 
 
 def record(row: dict[str, str]) -> Path:
-    rows: list[dict[str, str]] = []
-    old = read_readme_section(HEADING)
-    if old:
-        header, old_rows = parse_markdown_table(old)
-        if header == COLUMNS:
-            rows = [dict(zip(header, r)) for r in old_rows if len(r) == len(header)]
+    rows = recorded_rows(HEADING, COLUMNS)
     rows.append(row)
     notes = ("Run: `.venv/bin/python benchmarks/startup.py` (`--runs 7`; `--no-model` for the rules-only pipeline). "
              "Each run is a fresh interpreter doing `import medlens; nlp = medlens.load(); nlp(\"x\")` with every "

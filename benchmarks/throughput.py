@@ -65,8 +65,7 @@ from _report import (  # noqa: E402
     cpu_flags,
     load_average,
     markdown_table,
-    parse_markdown_table,
-    read_readme_section,
+    recorded_rows,
     run_info,
     update_readme_section,
 )
@@ -321,12 +320,7 @@ def _row(res: dict, info: dict) -> dict[str, str]:
 
 def record(results: list[dict], info: dict, terms_note: str | None, args: argparse.Namespace) -> Path:
     new_rows = [_row(r, info) for r in results if "error" not in r]
-    old = read_readme_section(HEADING)
-    rows: list[dict[str, str]] = []
-    if old:
-        header, old_rows = parse_markdown_table(old)
-        if header == COLUMNS:
-            rows = [dict(zip(header, r)) for r in old_rows if len(r) == len(header)]
+    rows = recorded_rows(HEADING, COLUMNS)
 
     def base(system: str) -> str:
         return system.split(" (")[0]
@@ -389,12 +383,7 @@ def record_notes(results: list[dict], info: dict, terms_note: str | None, args: 
         "ratio per CPU s": (f"{ms['cpu_seconds'] / ml['cpu_seconds']:.2f}x"
                             if ml.get("cpu_seconds") and ms.get("cpu_seconds") else "–"),
     }
-    rows: list[dict[str, str]] = []
-    old = read_readme_section(NOTES_HEADING)
-    if old:
-        header, old_rows = parse_markdown_table(old)
-        if header == NOTES_COLUMNS:
-            rows = [dict(zip(header, r)) for r in old_rows if len(r) == len(header)]
+    rows = recorded_rows(NOTES_HEADING, NOTES_COLUMNS)
     rows.append(row)
     notes = [
         f"Run: `.venv/bin/python benchmarks/throughput.py --corpus notes` (this run: `--notes {args.notes} --seed "
