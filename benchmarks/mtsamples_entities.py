@@ -150,12 +150,12 @@ def used_note_ids(names: tuple[str, ...] = USED_BY) -> set[str]:
     return used
 
 
-def pick_notes3(notes: dict[str, dict]) -> list[tuple[str, str]]:
-    """``(note_id, "heldout3")`` of 20 notes none of :func:`pick_notes`, :func:`pick_notes2` or the files of
-    :data:`USED_BY` took (nor a copy of one's text): 20 specialties drawn at random (seed 47), one note of 600 to 6,000 characters from each."""
-    used = {n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)} | used_note_ids()
-    used_texts = {" ".join(notes[n]["transcription"].split()) for n in used if n in notes}  # copies under 2 specialties
-    rng = random.Random(SEED3)
+def _one_note_per_specialty(notes: dict[str, dict], used: set[str], seed: int, split: str) -> list[tuple[str, str]]:
+    """``(note_id, split)`` of one note of 600 to 6,000 characters from each of 20 specialties drawn at random
+    (``seed``), among the notes not in ``used`` and not a copy of one of their texts (the same note can stand
+    under 2 specialties); sorted by specialty, then id."""
+    used_texts = {" ".join(notes[n]["transcription"].split()) for n in used if n in notes}
+    rng = random.Random(seed)
     by_spec: dict[str, list[str]] = defaultdict(list)
     for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
         if (nid not in used and " ".join(row["transcription"].split()) not in used_texts
@@ -165,7 +165,14 @@ def pick_notes3(notes: dict[str, dict]) -> list[tuple[str, str]]:
     rng.shuffle(specs)
     chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
     chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
-    return [(n, "heldout3") for n in chosen]
+    return [(n, split) for n in chosen]
+
+
+def pick_notes3(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout3")`` of 20 notes none of :func:`pick_notes`, :func:`pick_notes2` or the files of
+    :data:`USED_BY` took (nor a copy of one's text): 20 specialties drawn at random (seed 47), one note of 600 to 6,000 characters from each."""
+    used = {n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)} | used_note_ids()
+    return _one_note_per_specialty(notes, used, SEED3, "heldout3")
 
 
 SEED4 = 71
@@ -187,18 +194,7 @@ def pick_notes4(notes: dict[str, dict]) -> list[tuple[str, str]]:
     random (seed 71), one note of 600 to 6,000 characters from each."""
     used = ({n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)}
             | {n for n, _ in pick_notes3(notes)} | used_note_ids(USED_BY4))
-    used_texts = {" ".join(notes[n]["transcription"].split()) for n in used if n in notes}
-    rng = random.Random(SEED4)
-    by_spec: dict[str, list[str]] = defaultdict(list)
-    for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
-        if (nid not in used and " ".join(row["transcription"].split()) not in used_texts
-                and 600 <= len(row["transcription"]) <= 6000):
-            by_spec[row["medical_specialty"].strip()].append(nid)
-    specs = sorted(by_spec)
-    rng.shuffle(specs)
-    chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
-    chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
-    return [(n, "heldout4") for n in chosen]
+    return _one_note_per_specialty(notes, used, SEED4, "heldout4")
 
 
 def cmd_sample(args) -> None:
