@@ -29,15 +29,23 @@ class DrugMention:
     text: str
 
 
-def drugs_of(doc) -> list[DrugMention]:
-    """The DRUG entities of an analyzed Doc that are not negated, hypothetical or about the family."""
+def taken_drug_ents(doc) -> list:
+    """The DRUG entities of an analyzed Doc that are not negated, hypothetical or about the family: the drugs the
+    patient takes or took, for the graph's learned reactions and those read from the text."""
     out = []
     for ent in doc.ents:
         if ent.label_ != "DRUG":
             continue
         a = ent._.assertion
-        if a is not None and (a.negated or a.hypothetical or a.family):
-            continue
+        if a is None or not (a.negated or a.hypothetical or a.family):
+            out.append(ent)
+    return out
+
+
+def drugs_of(doc) -> list[DrugMention]:
+    """The DRUG entities of an analyzed Doc that are not negated, hypothetical or about the family."""
+    out = []
+    for ent in taken_drug_ents(doc):
         ids = tuple(c.concept_id for c in ent._.concepts or ()) or tuple(ent._.match_ids or ())
         if ids:
             out.append(DrugMention(ids, ent.text))

@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from medlens.reasoning.learned import taken_drug_ents
 from medlens.reasoning.models import DrugReaction, Finding, LearnedEvidence
 
 REACTION_WORDS = re.compile(
@@ -108,12 +109,7 @@ def text_drugs(doc, rewritten=None) -> list[TextDrug]:
     """The DRUG entities of an analyzed Doc that are not negated, hypothetical or about the family, with their
     offsets in the original text (``rewritten``: the lay rewriting the Doc was made from)."""
     out = []
-    for ent in doc.ents:
-        if ent.label_ != "DRUG":
-            continue
-        a = ent._.assertion
-        if a is not None and (a.negated or a.hypothetical or a.family):
-            continue
+    for ent in taken_drug_ents(doc):
         links = ent._.concepts or ()
         start, end = ent.start_char, ent.end_char
         words = ent.text
