@@ -19,11 +19,6 @@ from medlens.reasoning.patient import read_patient, scan_text
 TABLES = Path(__file__).resolve().parents[1] / "fixtures" / "tables"
 
 
-@pytest.fixture(scope="module")
-def ddx() -> CommonKnowledge:
-    return CommonKnowledge.ddxplus()
-
-
 # -- age and sex --------------------------------------------------------------------------
 @pytest.mark.parametrize("text,age,sex", [
     ("58-year-old man with chest pain", 58, "male"),
@@ -250,13 +245,6 @@ def test_fhir_differential_bundle_validates(tiny_kg, nlp):
 
 
 # -- notes: stated diagnoses by code, abnormal results, tempered likelihoods, known conditions ------------
-@pytest.fixture(scope="module")
-def engine(tiny_kg, nlp):
-    from medlens.reasoning.engine import DiagnosisEngine
-
-    return DiagnosisEngine(tiny_kg, nlp=nlp)
-
-
 def _names(engine, ds):
     return {engine.common.names[d] for d in ds}
 

@@ -4,24 +4,12 @@ the chief complaint, words that only look like symptoms)."""
 import numpy as np
 import pytest
 
-from medlens.reasoning.common import CHIEF_FACTOR, NOTE_HISTORY_FACTOR, CommonKnowledge, CommonScorer
+from medlens.reasoning.common import CHIEF_FACTOR, NOTE_HISTORY_FACTOR, CommonScorer
 from medlens.reasoning.models import Finding
 from medlens.reasoning.patient import scan_text
 
 SOAP = ("SUBJECTIVE:,  Overall, she has been doing well.  Review of systems is otherwise unremarkable. ,OBJECTIVE:,  "
         "Her blood pressure is 110/60.  HEENT:  Unremarkable.  Neck:  Unremarkable.  Lungs:  Clear.  Heart:  Regular.")
-
-
-@pytest.fixture(scope="module")
-def ddx() -> CommonKnowledge:
-    return CommonKnowledge.ddxplus()
-
-
-@pytest.fixture(scope="module")
-def engine(tiny_kg, nlp):
-    from medlens.reasoning.engine import DiagnosisEngine
-
-    return DiagnosisEngine(tiny_kg, nlp=nlp)
 
 
 @pytest.mark.parametrize("text,note", [

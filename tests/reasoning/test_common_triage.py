@@ -4,20 +4,8 @@ a diagnosis (ambiguous abbreviations, the words as written over the linked conce
 import numpy as np
 import pytest
 
-from medlens.reasoning.common import CommonKnowledge, triage
+from medlens.reasoning.common import triage
 from medlens.reasoning.models import Finding
-
-
-@pytest.fixture(scope="module")
-def ddx() -> CommonKnowledge:
-    return CommonKnowledge.ddxplus()
-
-
-@pytest.fixture(scope="module")
-def engine(tiny_kg, nlp):
-    from medlens.reasoning.engine import DiagnosisEngine
-
-    return DiagnosisEngine(tiny_kg, nlp=nlp)
 
 
 def _probs(ddx, **q) -> np.ndarray:
