@@ -24,7 +24,10 @@ same way (seed 47) from 20 notes neither sample nor any MTSamples file of benchm
 into ``mtsamples_entities_heldout3.jsonl``; ``sample --fourth`` draws held-out set #4 (seed 71, about 12
 consecutive entities a window) from 20 notes none of those took nor any file of benchmarks/data that names MTSamples
 notes when it was drawn (:data:`USED_BY4`: set #3's files and the differential's held-out #2 too), into
-``mtsamples_entities_heldout4.jsonl``; a later draw should leave out :data:`USED_BY5`. ``score`` prints label precision, top-link precision
+``mtsamples_entities_heldout4.jsonl``; ``sample --fifth`` draws held-out set #5 (seed 97 for the notes, 98 for the
+windows, about 12 entities a window) from 20 notes none of those took nor any file of benchmarks/data that names
+MTSamples notes when it was drawn (:data:`USED_BY5` and the files that had appeared since, :data:`USED_BY5_ALSO`), into
+``mtsamples_entities_heldout5.jsonl``; a later draw should leave out :data:`USED_BY6`. ``score`` prints label precision, top-link precision
 and assertion accuracy of judged files.
 
 Run::
@@ -33,6 +36,7 @@ Run::
     python benchmarks/mtsamples_entities.py sample --second   # held-out set #2
     python benchmarks/mtsamples_entities.py sample --third    # held-out set #3
     python benchmarks/mtsamples_entities.py sample --fourth   # held-out set #4
+    python benchmarks/mtsamples_entities.py sample --fifth    # held-out set #5
     python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
     python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
 """
@@ -197,15 +201,40 @@ def pick_notes4(notes: dict[str, dict]) -> list[tuple[str, str]]:
     return _one_note_per_specialty(notes, used, SEED4, "heldout4")
 
 
+SEED5 = 97
+PER_NOTE5 = 12
+# Files of benchmarks/data that named MTSamples notes when set #5 was drawn and that USED_BY5 did not list yet
+# (re-runs of earlier sets and the differential's held-out #3); named, not globbed, as above.
+USED_BY5_ALSO = (
+    "mtsamples_entities_dev_after4.jsonl", "mtsamples_entities_heldout_after4.jsonl",
+    "mtsamples_entities_heldout2_after4.jsonl", "mtsamples_entities_heldout3_after4.jsonl",
+    "common_mtsamples_gold3.json",
+)
+# What a later draw (#6) must leave out as well: set #5's own files.
+USED_BY6 = USED_BY5 + USED_BY5_ALSO + ("mtsamples_entities_heldout5.jsonl", "mtsamples_entities_heldout5_after.jsonl")
+
+
+def pick_notes5(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout5")`` of 20 notes that none of :func:`pick_notes` .. :func:`pick_notes4` or the files of
+    :data:`USED_BY5` and :data:`USED_BY5_ALSO` took (nor a copy of one's text): 20 specialties drawn at random
+    (seed 97), one note of 600 to 6,000 characters from each."""
+    used = ({n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)}
+            | {n for n, _ in pick_notes3(notes)} | {n for n, _ in pick_notes4(notes)}
+            | used_note_ids(USED_BY5 + USED_BY5_ALSO))
+    return _one_note_per_specialty(notes, used, SEED5, "heldout5")
+
+
 def cmd_sample(args) -> None:
     import medlens
 
     notes = read_notes()
     nlp = medlens.load()
     second, third = getattr(args, "second", False), getattr(args, "third", False)
-    fourth = getattr(args, "fourth", False)
-    per_note = PER_NOTE4 if fourth else PER_NOTE
-    if fourth:
+    fourth, fifth = getattr(args, "fourth", False), getattr(args, "fifth", False)
+    per_note = PER_NOTE5 if fifth else PER_NOTE4 if fourth else PER_NOTE
+    if fifth:
+        rng, out, picked = random.Random(SEED5 + 1), {"heldout5": []}, pick_notes5(notes)
+    elif fourth:
         rng, out, picked = random.Random(SEED4 + 1), {"heldout4": []}, pick_notes4(notes)
     elif third:
         rng, out, picked = random.Random(SEED3 + 1), {"heldout3": []}, pick_notes3(notes)
@@ -303,8 +332,11 @@ def main() -> None:
     g.add_argument("--fourth", action="store_true",
                    help="sample held-out set #4 (20 notes no earlier sample or benchmark file took; 12 entities a "
                         "window) instead")
+    g.add_argument("--fifth", action="store_true",
+                   help="sample held-out set #5 (20 notes no earlier sample or benchmark file took; 12 entities a "
+                        "window) instead")
     p = sub.add_parser("rerun")
-    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4"], required=True)
+    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"], required=True)
     p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
     p.add_argument("--out", required=True)
     p = sub.add_parser("score")
