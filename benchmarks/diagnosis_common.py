@@ -25,7 +25,10 @@ Run: ``.venv/bin/python benchmarks/diagnosis_common.py`` (``--text-patients 300`
 ``--no-readme``). Held-out set #2 (benchmarks/data/common_mtsamples_gold2.json, written blind by a separate
 annotator, split ``heldout2``): ``--only notes --gold benchmarks/data/common_mtsamples_gold2.json`` (prints, does
 not update the README); held-out set #3 the same way with ``common_mtsamples_gold3.json`` (split ``heldout3``; scored
-once, at the end of the fourth round).
+once, at the end of the fourth round). Team-written vignettes (benchmarks/data/common_vignettes_blind1.json, split
+``blind1``; each case holds its own text, read whole, and a triage gold by clinical judgement): the same way, ``--only
+notes --gold benchmarks/data/common_vignettes_blind1.json`` (``triage`` = the case's own triage gold,
+``triage_severity`` = the level of the gold's DDXPlus severity).
 """
 
 from __future__ import annotations
@@ -163,13 +166,16 @@ GOLD = ROOT / "benchmarks" / "data" / "common_mtsamples_gold.json"
 
 def notes(engine, k: CommonKnowledge, split: str, gold_path: Path = GOLD) -> dict:
     gold = json.loads(Path(gold_path).read_text(encoding="utf-8"))["cases"]
-    rows = {r["note_id"]: r for r in csv.DictReader((DATA / "mtsamples" / "notes.csv").open(encoding="utf-8"))}
-    ranks, tri_ok, misses = [], [], Counter()
+    rows = {}
+    if any("text" not in c for c in gold):
+        rows = {r["note_id"]: r for r in csv.DictReader((DATA / "mtsamples" / "notes.csv").open(encoding="utf-8"))}
+    ranks, tri_ok, tri_sev_ok, misses = [], [], [], Counter()
     t0 = time.perf_counter()
     for c in gold:
         if c["split"] != split:
             continue
-        text, _ = split_note(rows[c["note_id"]]["transcription"])
+        # a case with an inline "text" (written vignettes) is read whole; an mtsamples note loses its assessment
+        text = c["text"] if "text" in c else split_note(rows[c["note_id"]]["transcription"])[0]
         res = engine.diagnose(text, top=49, questions=0)
         ids = [d.id for d in res.diagnoses]
         pos = [ids.index(g) + 1 for g in c["gold"] if g in ids]
@@ -178,11 +184,16 @@ def notes(engine, k: CommonKnowledge, split: str, gold_path: Path = GOLD) -> dic
         if rank > 1 and res.diagnoses:
             misses[(c["gold_names"][0], res.diagnoses[0].name)] += 1
         sev = min(k.severity[k.disease_index[g]] for g in c["gold"])
-        tri_ok.append(res.triage is not None and res.triage.level == URGENCY[sev])
+        level = res.triage.level if res.triage is not None else None
+        # a case's own "triage" (a clinician's judgement of the presentation) is the gold when the file gives one;
+        # else the level of the most severe gold diagnosis's DDXPlus severity (also reported as triage_severity)
+        tri_ok.append(level == c.get("triage", URGENCY[sev]))
+        tri_sev_ok.append(level == URGENCY[sev])
     secs = time.perf_counter() - t0
     r = np.array(ranks)
     return {"n": len(r), "top1": (r == 1).mean(), "top3": (r <= 3).mean(), "top5": (r <= 5).mean(),
-            "triage": float(np.mean(tri_ok)), "ms": 1000 * secs / max(1, len(r)), "misses": misses.most_common(8)}
+            "triage": float(np.mean(tri_ok)), "triage_severity": float(np.mean(tri_sev_ok)),
+            "ms": 1000 * secs / max(1, len(r)), "misses": misses.most_common(8)}
 
 
 def main() -> None:
@@ -195,7 +206,9 @@ def main() -> None:
     ap.add_argument("--no-semantic", action="store_true", help="text inputs without the semantic matcher")
     ap.add_argument("--gold", type=Path, default=GOLD,
                     help="gold list of mtsamples notes (default: %(default)s); with another file every split it holds is "
-                         "scored (e.g. heldout2 of benchmarks/data/common_mtsamples_gold2.json) and the README is not updated")
+                         "scored (e.g. heldout2 of benchmarks/data/common_mtsamples_gold2.json) and the README is not updated; "
+                         "a case may carry its own \"text\" (written vignettes, read whole) and \"triage\" gold "
+                         "(e.g. benchmarks/data/common_vignettes_blind1.json)")
     args = ap.parse_args()
     other_gold = args.gold.resolve() != GOLD.resolve()
     if not args.gold.is_file():
