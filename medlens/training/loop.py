@@ -50,6 +50,16 @@ class LoopSettings:
     max_steps: int | None = None
     group_lr: dict[str, float] | None = None
 
+    @classmethod
+    def of(cls, config, **overrides) -> "LoopSettings":
+        """The settings a task config carries under the same names (``epochs``, ``lr``, ``weight_decay``,
+        ``warmup``, ``patience``, ``checkpoint_every``, ``max_steps``; a config without one of the optional
+        ones keeps this class's default), with ``overrides`` replacing any of them."""
+        names = ("epochs", "lr", "weight_decay", "warmup", "patience", "checkpoint_every", "max_steps")
+        values = {n: getattr(config, n) for n in names if hasattr(config, n)}
+        values.update(overrides)
+        return cls(**values)
+
 
 @dataclass
 class LoopResult:

@@ -349,8 +349,7 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
             on_start({"total": total, "examples": len(examples), "sentences": len(train_sents), "labels": labels,
                       "start_step": start_step})
 
-    settings = LoopSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup,
-                            patience=config.patience, checkpoint_every=config.checkpoint_every, max_steps=config.max_steps)
+    settings = LoopSettings.of(config)
     res = fit(model, settings, out, total=total,
               batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch),
               batch_loss=batch_loss, evaluate=evaluate, save_best=save_best, resume=resume, t0=t0,

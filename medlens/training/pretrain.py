@@ -278,8 +278,7 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
         if on_start:
             on_start({"total": total, "paragraphs": len(paragraphs), "blocks": len(blocks), "start_step": start_step})
 
-    settings = LoopSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup,
-                            patience=0, checkpoint_every=config.checkpoint_every, max_steps=config.max_steps)
+    settings = LoopSettings.of(config, patience=0)
     # every epoch is kept (the score is the epoch number): more domain text seen is the point
     res = fit(model, settings, out, total=total,
               batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch),

@@ -398,8 +398,7 @@ def train_qa(config: QATrainConfig, examples: Sequence[QAExample] | None = None,
     def save(record: dict) -> None:
         _save_model(model, tokenizer, {**meta, "epoch": record["epoch"]}, out / "model")
 
-    settings = LoopSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup,
-                            patience=0, checkpoint_every=0)
+    settings = LoopSettings.of(config, patience=0, checkpoint_every=0)
     # the score is the epoch number: every epoch is "better", so the last one is kept (no selection on held-out data)
     res = fit(model, settings, out, total=total,
               batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch),

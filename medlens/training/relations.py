@@ -363,9 +363,7 @@ def train_relations(config: RelationTrainConfig, *, resume: bool = False,
                       "positives": int(sum(sum(labels[i]) for i in examples)), "dev_documents": len(dev_docs),
                       "start_step": start_step})
 
-    settings = LoopSettings(epochs=config.epochs, lr=config.lr, weight_decay=config.weight_decay, warmup=config.warmup,
-                            patience=config.patience, checkpoint_every=config.checkpoint_every, max_steps=config.max_steps,
-                            group_lr={"classifier.": config.head_lr} if config.head_lr else None)
+    settings = LoopSettings.of(config, group_lr={"classifier.": config.head_lr} if config.head_lr else None)
     res = fit(net, settings, out, total=total,
               batches=lambda epoch: length_sorted_batches(lengths, config.batch_size, config.seed * 1000 + epoch, pool=10),
               batch_loss=batch_loss, evaluate=evaluate, save_best=save_best, resume=resume, t0=t0,
