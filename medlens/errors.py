@@ -171,6 +171,10 @@ class Errors:
     E916 = "Unknown output format '{value}' for a batch. Accepted: {opts}."
     E1100 = "{path} is not a medlens relation stacker: {details}"
 
+    # differential diagnosis, common diseases (medlens/reasoning/common.py: E1200-E1219)
+    E1200 = ("{path}, rule {rule}: {details}. A red-flag rule is {{\"why\": text, \"all\": [feature keys of the "
+             "knowledge], \"level\": \"emergency\" or \"soon\"}}.")
+
     # mention normalization to MeSH ids (medlens/components/mention_*.py: E1060-E1079)
     E1060 = ("The mention reranker {path} is missing or unreadable: {details}. Use the shipped one "
              "(reranker=True) or write one with scripts/train_mention_reranker.py.")

@@ -138,6 +138,8 @@ class CommonKnowledge:
         chronic: patterns of a chronic disease's past-history mention (its names, and its underlying disease's).
         underlying: patterns of the underlying chronic disease of an acute one (asthma for an asthma attack).
         low_labs: per disease, the lab value whose low result shows it (``low_lab`` of the mapping), or None.
+        same_as: feature index → the index of another encoding of the same symptom; a case with both counts
+            the first only.
         shipped: whether this is the knowledge shipped with medlens.
     """
 
@@ -159,6 +161,7 @@ class CommonKnowledge:
     icd10_notes: list[str | None] = field(default_factory=list)
     low_labs: list[dict | None] = field(default_factory=list)
     shipped: bool = False
+    same_as: dict[int, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.feature_index = {f.key: i for i, f in enumerate(self.features)}
@@ -266,6 +269,13 @@ def _ddxplus(path: str, mapping_path: str) -> CommonKnowledge:
     for s_, g_ in implied:
         p[:, g_] = np.maximum(p[:, g_], p[:, s_])
         listed[:, g_] |= listed[:, s_]
+    # two encodings of one symptom (DDXPlus asks "sore throat?" and also "where is the pain?": throat; its viral
+    # pharyngitis patients answer only the second): each takes the larger probability, and a case that has both
+    # counts one (``CommonKnowledge.same_as``)
+    same_as = {fi[k]: fi[m["same_as"]] for k, m in mapping["evidences"].items() if m.get("same_as")}
+    for a, b in same_as.items():
+        p[:, a] = p[:, b] = np.maximum(p[:, a], p[:, b])
+        listed[:, a] = listed[:, b] = listed[:, a] | listed[:, b]
     p = np.clip(p, LEAK, CAP)
     prior = np.array([d["prior"] for d in data["diseases"]], dtype=float)
     prior /= prior.sum()
@@ -286,7 +296,8 @@ def _ddxplus(path: str, mapping_path: str) -> CommonKnowledge:
         ids=[d["id"] for d in data["diseases"]], names=[d["name"] for d in data["diseases"]],
         icd10cm=[d["icd10cm"] for d in data["diseases"]], severity=[d["severity"] for d in data["diseases"]],
         prior=prior, features=features, p=p, listed=listed, stated=stated, chronic=chronic, underlying=underlying,
-        icd10_notes=[d.get("icd10cm_note") for d in data["diseases"]], low_labs=low_labs, shipped=True)
+        icd10_notes=[d.get("icd10cm_note") for d in data["diseases"]], low_labs=low_labs, shipped=True,
+        same_as=same_as)
 
 
 # -- user tables -------------------------------------------------------------------------
@@ -565,6 +576,75 @@ class CommonScorer:
             return np.zeros_like(scores)
         z = np.where(finite, np.exp(scores - scores[finite].max()), 0.0)
         return z / z.sum()
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    """A current finding (or several together) that sets the least triage level whatever the ranking."""
+
+    why: str
+    features: tuple[str, ...]
+    level: str
+
+
+@lru_cache(maxsize=4)
+def red_flag_rules(path: str | None = None, known: frozenset[str] | None = None) -> tuple[RedFlag, ...]:
+    """The red-flag rules (``resources/en/common/red_flags.json``): syncope, coughing or vomiting blood,
+    stridor, swelling of the face/lips/tongue, chest pain on exertion or at rest, stroke signs ...
+
+    Args:
+        path: a rules file (default: the shipped one).
+        known: the knowledge's feature keys; a rule naming another key is an error.
+
+    Raises:
+        SourceError: E1200 when a rule is malformed (the rule's number and what is wrong).
+    """
+    p = Path(path) if path else resource_path("common/red_flags.json")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SourceError(Errors.E104.format(source="red-flag rules", path=p, details=exc)) from None
+    rules = data.get("rules") if isinstance(data, dict) else None
+    if not isinstance(rules, list):
+        raise SourceError(Errors.E1200.format(path=p, rule=0, details="no 'rules' list"))
+    out = []
+    for n, r in enumerate(rules, 1):
+        if not isinstance(r, dict):
+            raise SourceError(Errors.E1200.format(path=p, rule=n, details=f"{r!r} is not an object"))
+        bad = set(r) - {"why", "all", "level"}
+        if bad:
+            raise SourceError(Errors.E1200.format(path=p, rule=n, details=f"unknown key(s) {sorted(bad)}"))
+        feats = r.get("all")
+        if not (isinstance(r.get("why"), str) and r["why"].strip()):
+            raise SourceError(Errors.E1200.format(path=p, rule=n, details="'why' must be a non-empty text"))
+        if not (isinstance(feats, list) and feats and all(isinstance(f, str) for f in feats)):
+            raise SourceError(Errors.E1200.format(path=p, rule=n, details="'all' must be a non-empty list of feature keys"))
+        if r.get("level") not in ("emergency", "soon"):
+            raise SourceError(Errors.E1200.format(path=p, rule=n, details=f"level {r.get('level')!r} is not 'emergency' or 'soon'"))
+        if known is not None:
+            unknown = [f for f in feats if f not in known]
+            if unknown:
+                raise SourceError(Errors.E1200.format(path=p, rule=n, details=f"feature(s) {unknown} not in the knowledge"))
+        out.append(RedFlag(why=r["why"], features=tuple(feats), level=r["level"]))
+    return tuple(out)
+
+
+LEVELS = ("self-care", "soon", "emergency")
+
+
+def red_flags(present: Iterable[str], rules: Sequence[RedFlag]) -> list[RedFlag]:
+    """The rules whose features are all among ``present`` (keys of current, present findings), most urgent first."""
+    have = set(present)
+    hits = [r for r in rules if all(f in have for f in r.features)]
+    return sorted(hits, key=lambda r: -LEVELS.index(r.level))
+
+
+def raise_for_red_flags(level: str, reason: str, flags: Sequence[RedFlag]) -> tuple[str, str]:
+    """``(level, reason)`` raised to the most urgent red flag's level, if that is higher (never lowered)."""
+    if not flags or LEVELS.index(flags[0].level) <= LEVELS.index(level):
+        return level, reason
+    top = [f.why for f in flags if f.level == flags[0].level]
+    return flags[0].level, "red flag: " + "; ".join(top)
 
 
 def triage(probs: np.ndarray, severity: Sequence[int | None], emergency_at: float = EMERGENCY_AT,

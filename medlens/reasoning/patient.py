@@ -30,6 +30,11 @@ _AGE = [
     (re.compile(r"\b(\d{1,2})[\s-]*days?[\s-]*old\b", re.I), 1 / 365),
     (re.compile(r"\bage[d:]?\s*:?\s*(\d{1,3})\b", re.I), 1.0),
     (re.compile(r"\b(\d{1,3})\s*(?:M|F)\b(?!\w)"), 1.0),
+    # a patient's own words ("I'm 34", "my husband is 58"): the subject's age, never a measure ("I'm 34 weeks")
+    (re.compile(r"\b(?:I(?:'m|\s+am)|(?:my|our)\s+(?:husband|wife|partner|son|daughter|mother|father|mom|mum|dad|baby|child|"
+                r"kid|boy|girl)\s+is|(?:s?he)(?:'s|\s+is))\s+(?:only\s+|just\s+)?(\d{1,3})\b(?![.,]\d)(?!\s*(?:%|percent|weeks?|wks?|"
+                r"days?|months?|mos?|hours?|hrs?|minutes?|mins?|lbs?|pounds?|kgs?|kilos?|kilograms?|cm|inches|feet|ft|times|x\b|"
+                r"mg|mcg|ml|units?|/|of\b|out\b|and\s+a\s+half\s+(?:weeks|months)))", re.I), 1.0),
 ]
 _AGE_AT_EVENT = re.compile(r"\b(?:at|since|until|from|by|before|after|between|when (?:s?he|they) (?:was|were))\s+(?:the\s+)?(?:age\s+of\s+)?$",
                            re.I)
@@ -40,6 +45,9 @@ _NEAR_SEX = re.compile(rf"^[\s,-]*(?:old)?[\s,-]*(?:(?:white|black|african[- ]am
 _SEX_WORD = re.compile(r"\b(male|female|man|woman|gentleman|lady|boy|girl)\b", re.I)
 _TITLE = re.compile(r"\b(Mr|Mrs|Ms|Miss)\.?\s+[A-Z]", re.M)
 _SEX_FIELD = re.compile(r"\b(?:sex|gender)\s*:\s*(male|female|m|f)\b", re.I)
+_PREGNANT = re.compile(r"\b(?:I(?:'m|\s+am)|she(?:'s|\s+is)|(?:the\s+)?(?:patient|pt)\s+is)\s+(?:\d{1,3}\s+and\s+)?(?:\d{1,2}\s+(?:weeks?|months?)\s+|"
+                       r"currently\s+|now\s+|newly\s+)?pregnant\b", re.I)
+"""The patient is pregnant ("I'm 34 weeks pregnant"): a woman, where nothing else says the sex."""
 _HE = re.compile(r"\b(he|him|his|himself)\b", re.I)
 _SHE = re.compile(r"\b(she|her|hers|herself)\b", re.I)
 
@@ -82,6 +90,10 @@ def read_patient(text: str) -> Patient:
         if m and not re.search(r"(mother|father|sister|brother|family|son|daughter|wife|husband)\W+(?:\w+\W+){0,3}$",
                                head[max(0, m.start() - 40):m.start()], re.I):
             sex, sex_text = _sex_of(m.group(1)), m.group(0)
+    if sex is None:
+        m = _PREGNANT.search(head)
+        if m:
+            sex, sex_text = "female", m.group(0)
     if sex is None:
         he, she = len(_HE.findall(head)), len(_SHE.findall(head))
         if he != she:
