@@ -175,6 +175,10 @@ class Errors:
     E1200 = ("{path}, rule {rule}: {details}. A red-flag rule is {{\"why\": text, \"all\": [feature keys of the "
              "knowledge], \"level\": \"emergency\" or \"soon\"}}.")
 
+    # drug-conditioned sub-argument tagger (medlens/medications/subargs.py: E1180-E1199)
+    E1180 = "The drug span ({start}, {end}) is not inside the text (length {length}): give 0 <= start < end <= length."
+    E1181 = "The tokenizer lacks the tokens the sub-argument tagger needs ({tokens}): use a BERT WordPiece vocabulary."
+
     # mention normalization to MeSH ids (medlens/components/mention_*.py: E1060-E1079)
     E1060 = ("The mention reranker {path} is missing or unreadable: {details}. Use the shipped one "
              "(reranker=True) or write one with scripts/train_mention_reranker.py.")
