@@ -136,7 +136,7 @@ def score(args) -> int:
     t0 = time.perf_counter()
     first = predict(Path(args.ade), texts, args.threads)
     t1 = time.perf_counter()
-    tagger = SubArgumentTagger.from_path(args.model)
+    tagger = SubArgumentTagger.from_path(args.model, whole_words=not args.subwords)
     cond = tagger.predict_many([(t, sorted({(a, b) for lab, a, b in p if lab == "DRUG"})) for t, p in zip(texts, first)])
     t2 = time.perf_counter()
     shipped = [{x for x in p if x[0] in SUB_ARGUMENTS} for p in first]
@@ -174,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--split", default="tune", choices=["tune", "train90", "dev"])
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--json", default=None)
+    s.add_argument("--subwords", action="store_true", help="keep spans that end inside a word (no snap_to_words)")
     args = ap.parse_args(argv)
     return train(args) if args.cmd == "train" else score(args)
 

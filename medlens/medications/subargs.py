@@ -107,6 +107,19 @@ def decode_tags(offsets: Sequence[tuple[int, int] | None], tags: Sequence[int]) 
     return [(k, a, b) for k, a, b in spans]
 
 
+def snap_to_words(text: str, spans: Iterable[Span]) -> list[Span]:
+    """Spans widened to whole words: a span that starts or ends inside a run of letters and digits takes the
+    whole run ("dinit" -> "dinitrate", "i.v" stays, "mg/kg" stays)."""
+    out = []
+    for lab, s, e in spans:
+        while 0 < s < len(text) and text[s - 1].isalnum() and text[s].isalnum():
+            s -= 1
+        while 0 < e < len(text) and text[e - 1].isalnum() and text[e].isalnum():
+            e += 1
+        out.append((lab, s, e))
+    return out
+
+
 def training_examples(sentences) -> list[tuple[str, tuple[int, int], list[Span]]]:
     """(text, drug span, the sub-arguments of the events whose treatment names that drug) per drug mention.
 
@@ -135,9 +148,11 @@ class SubArgumentTagger:
         tokenizer: its ``tokenizers.Tokenizer``.
         max_length: most positions per pass.
         batch_size: passes per ONNX Runtime call.
+        whole_words: widen each span to whole words (:func:`snap_to_words`).
     """
 
-    def __init__(self, model_path: str | Path, tokenizer, max_length: int = 160, batch_size: int = 32) -> None:
+    def __init__(self, model_path: str | Path, tokenizer, max_length: int = 160, batch_size: int = 32,
+                 whole_words: bool = True) -> None:
         from medlens.tagging.files import onnx_session
 
         self.session = onnx_session(model_path, threads=1)
@@ -148,6 +163,7 @@ class SubArgumentTagger:
         self.tokenizer = tokenizer
         self.max_length = max_length
         self.batch_size = batch_size
+        self.whole_words = whole_words
 
     @classmethod
     def from_path(cls, folder: str | Path, **options) -> SubArgumentTagger:
@@ -165,7 +181,7 @@ class SubArgumentTagger:
         return cls(model_file, load_tokenizer(folder), **options)
 
     def tag(self, items: Sequence[tuple[str, tuple[int, int]]]) -> list[list[Span]]:
-        """The raw spans of each (text, drug) pass."""
+        """The spans of each (text, drug) pass (widened to whole words with ``whole_words``)."""
         import numpy as np
 
         encoded = [mark_drug(self.tokenizer, t, d, self.max_length)[:2] for t, d in items]
@@ -185,7 +201,8 @@ class SubArgumentTagger:
             logits = self.session.run(None, feeds)[0]
             for r, i in enumerate(chunk):
                 length = len(encoded[i][0])
-                out[i] = decode_tags(encoded[i][1], logits[r, :length].argmax(-1).tolist())
+                spans = decode_tags(encoded[i][1], logits[r, :length].argmax(-1).tolist())
+                out[i] = snap_to_words(items[i][0], spans) if self.whole_words else spans
         return out
 
     def predict(self, text: str, drugs: Iterable[tuple[int, int]]) -> set[Span]:

@@ -137,3 +137,11 @@ def test_onnx_tagger_rejects_other_models(tmp_path, always_inside):
         SubArgumentTagger.from_path(tmp_path / "m")
     with pytest.raises(ModelError):
         SubArgumentTagger.from_path(tmp_path / "nothing")
+
+
+def test_snap_to_words():
+    from medlens.medications.subargs import snap_to_words
+
+    text = "isosorbide dinitrate 5 mg/kg i.v daily"
+    assert snap_to_words(text, [("ROUTE", 11, 16), ("DOSAGE", 21, 28), ("ROUTE", 29, 30), ("FREQ", 34, 36)]) == [
+        ("ROUTE", 11, 20), ("DOSAGE", 21, 28), ("ROUTE", 29, 30), ("FREQ", 33, 38)]
