@@ -20,6 +20,11 @@ drop because they overlap are still gold, so they count as misses).
   ("sublingual ingestion"); ``--join-only`` applies only the joining of
   fragments (the decoding before 2026-12-02 round 2), ``--no-join`` scores the
   raw spans.
+* ``--subargs DIR``: the drug-conditioned sub-argument tagger
+  (:mod:`medlens.medications.subargs`, one pass per predicted DRUG) with
+  ``--subargs-mode``: ``filter`` keeps a sub-argument of the ADE tagger only when
+  the conditioned tagger found an overlapping one of its type, ``replace`` takes
+  the conditioned tagger's sub-arguments instead, ``union`` both.
 * ``--rules``: also run the rule-based attribute extractor
   (:mod:`medlens.medications.attributes`) after each predicted DRUG and add its
   strength/dose (as DOSAGE), route, frequency and duration spans where the model
@@ -31,6 +36,7 @@ drop because they overlap are still gold, so they count as misses).
     python benchmarks/phee_eval.py --pipeline default   # + the pipeline's doc._.adverse_events (needs the graph)
     python benchmarks/phee_eval.py --split tune --model CKPT/onnx   # the tune slice of train (choices are made here)
     python benchmarks/phee_eval.py --write-splits /tmp/phee       # train90.jsonl / tune10.jsonl for `medlens train ner`
+    python benchmarks/phee_eval.py --subargs DIR --subargs-mode filter   # + the drug-conditioned sub-argument tagger
 
 The official PHEE test split is not in ../shared/data and is never used.
 """
@@ -71,6 +77,30 @@ def predict(model: Path, texts: list[str], threads: int, join: bool = True,
         if join:
             spans = tidy_spans(text, spans) if tidy else join_fragments(text, spans)
         out.append(set(spans))
+    return out
+
+
+def add_subargs(texts: list[str], preds: list[set[tuple[str, int, int]]], folder: Path,
+                mode: str = "filter") -> list[set[tuple[str, int, int]]]:
+    """The ADE tagger's spans with their sub-arguments filtered, replaced or joined by the drug-conditioned
+    tagger's (one pass per predicted DRUG span)."""
+    from medlens.medications.subargs import SubArgumentTagger
+
+    tagger = SubArgumentTagger.from_path(folder)
+    cond = tagger.predict_many([(t, sorted({(a, b) for lab, a, b in p if lab == "DRUG"})) for t, p in zip(texts, preds)])
+    out = []
+    for text, pred, extra in zip(texts, preds, cond):
+        main = {x for x in pred if x[0] not in SUB_ARGUMENTS}
+        own = {x for x in pred if x[0] in SUB_ARGUMENTS}
+        if mode == "filter":
+            subs = {x for x in own if any(y[0] == x[0] and x[1] < y[2] and y[1] < x[2] for y in extra)}
+        elif mode == "replace":
+            subs = set(extra)
+        elif mode == "union":
+            subs = set(tidy_spans(text, sorted(own | extra, key=lambda x: (x[1], x[2], x[0]))))
+        else:
+            raise ValueError(f"unknown --subargs-mode {mode!r}: filter, replace or union")
+        out.append(main | subs)
     return out
 
 
@@ -167,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write-splits", type=Path, default=None, metavar="DIR",
                     help="write DIR/train90.jsonl and DIR/tune10.jsonl (span JSONL for `medlens train ner`) and exit")
     ap.add_argument("--rules", action="store_true", help="add the rule-based attributes where the model found none")
+    ap.add_argument("--subargs", type=Path, default=None, metavar="DIR",
+                    help="the drug-conditioned sub-argument tagger's folder (medlens.medications.subargs)")
+    ap.add_argument("--subargs-mode", default="filter", choices=["filter", "replace", "union"],
+                    help="how its spans combine with the ADE tagger's sub-arguments (default: filter)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-join", action="store_true", help="score the tagger's spans as decoded (no join_fragments)")
     ap.add_argument("--join-only", action="store_true",
@@ -193,11 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     texts = [s.text for s in sents]
     t0 = time.perf_counter()
     preds = predict(args.model, texts, args.threads, join=not args.no_join, tidy=not args.join_only)
+    if args.subargs is not None:
+        preds = add_subargs(texts, preds, args.subargs, args.subargs_mode)
     secs = time.perf_counter() - t0
     if args.rules:
         preds = add_rules(texts, preds)
     scores = score_arguments([gold_arguments(s) for s in sents], preds)
-    print(f"{path}{' [' + args.split + ' slice]' if sliced else ''} ({len(sents)} sentences), model {args.model}{' + rules' if args.rules else ''}, "
+    print(f"{path}{' [' + args.split + ' slice]' if sliced else ''} ({len(sents)} sentences), model {args.model}{' + rules' if args.rules else ''}{f' + {args.subargs} ({args.subargs_mode})' if args.subargs else ''}, "
           f"{secs:.1f} s ({len(sents) / secs:.0f} sentences/s)")
     print(f"{'type':<16}{'P':>7}{'R':>7}{'F1':>7}{'gold':>7}")
     order = [*SUB_ARGUMENTS, *MAIN_ARGUMENTS, "TRIGGER", "INDICATION", "sub-arguments", "main arguments"]
