@@ -196,13 +196,41 @@ def notes(engine, k: CommonKnowledge, split: str, gold_path: Path = GOLD) -> dic
             "ms": 1000 * secs / max(1, len(r)), "misses": misses.most_common(8)}
 
 
+TEXTS = ROOT / "benchmarks" / "data" / "common_patient_texts_dev.jsonl"
+
+
+def patient_texts(engine, k: CommonKnowledge, path: Path = TEXTS) -> dict:
+    """Short patient texts written by the team as a DEV set (issue 12, fifth round): portal-message style, each with
+    the diagnoses that count as right; triage gold = the DDXPlus severity of the most severe of them."""
+    by_name = {n: i for i, n in enumerate(k.names)}
+    ranks, tri_ok, misses = [], [], Counter()
+    t0 = time.perf_counter()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        c = json.loads(line)
+        res = engine.diagnose(c["text"], top=49, questions=0)
+        names = [d.name for d in res.diagnoses]
+        pos = [names.index(g) + 1 for g in c["gold"] if g in names]
+        ranks.append(min(pos) if pos else 50)
+        if ranks[-1] > 1 and names:
+            misses[(c["gold"][0], names[0])] += 1
+        sev = min(k.severity[by_name[g]] for g in c["gold"])
+        tri_ok.append(res.triage is not None and res.triage.level == URGENCY[sev])
+    secs = time.perf_counter() - t0
+    r = np.array(ranks)
+    return {"n": len(r), "top1": (r == 1).mean(), "top3": (r <= 3).mean(), "top5": (r <= 5).mean(),
+            "triage": float(np.mean(tri_ok)), "ms": 1000 * secs / max(1, len(r)), "misses": misses.most_common(8)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--text-patients", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-readme", action="store_true")
     ap.add_argument("--dev-only", action="store_true", help="mtsamples: the dev half only (for tuning)")
-    ap.add_argument("--only", choices=["structured", "text", "notes"], default=None)
+    ap.add_argument("--only", choices=["structured", "text", "notes", "texts"], default=None,
+                    help="texts: the team's short patient texts (dev, benchmarks/data/common_patient_texts_dev.jsonl)")
     ap.add_argument("--no-semantic", action="store_true", help="text inputs without the semantic matcher")
     ap.add_argument("--gold", type=Path, default=GOLD,
                     help="gold list of mtsamples notes (default: %(default)s); with another file every split it holds is "
@@ -222,13 +250,16 @@ def main() -> None:
         res["structured"] = structured(k, patients)
         print("structured", {x: y for x, y in res["structured"].items() if x != "per"})
     engine = None
-    if args.only in (None, "text", "notes"):
+    if args.only in (None, "text", "notes", "texts"):
         from medlens.reasoning import DiagnosisEngine
 
         engine = DiagnosisEngine.load(semantic=not args.no_semantic)
     if args.only in (None, "text"):
         res["text"] = as_text(engine, k, patients, args.text_patients, args.seed)
         print("text", res["text"])
+    if args.only == "texts":
+        res["texts"] = patient_texts(engine, k)
+        print("texts", res["texts"])
     if args.only in (None, "notes"):
         splits = ("dev", "heldout")
         if other_gold:

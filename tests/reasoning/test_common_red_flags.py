@@ -99,3 +99,13 @@ def test_sore_throat_counts_once(ddx, engine):
 def test_age_and_sex_from_a_patients_own_words(text, age, sex):
     p = read_patient(text)
     assert (p.age, p.sex) == (age, sex)
+
+
+def test_coughing_up_blood_counts_with_breathlessness_or_chest_pain(ddx):
+    """Coughing up blood alone is no red flag (DDXPlus's viral pharyngitis patients have it); with shortness of
+    breath or chest pain it is an emergency, with weight loss a reason to see a doctor soon."""
+    rules = red_flag_rules(known=frozenset(f.key for f in ddx.features))
+    assert red_flags(["crach_sg"], rules) == [] and red_flags(["crach_sg", "fievre"], rules) == []
+    assert red_flags(["crach_sg", "dyspn"], rules)[0].level == "emergency"
+    assert red_flags(["crach_sg", "douleurxx_endroitducorps@chest"], rules)[0].level == "emergency"
+    assert [r.level for r in red_flags(["crach_sg", "perte_poids"], rules)] == ["soon"]
