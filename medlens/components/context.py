@@ -42,7 +42,9 @@ How an assertion is computed:
    "no EKG changes" was an EKG — and keeps anatomy out of family history) and
    ``excluded_sections`` (the shipped "resolved" makes a problem historical
    except in the diagnosis lists and the course of the current episode: "Acute
-   kidney injury, resolved" under discharge diagnoses happened in this stay).
+   kidney injury, resolved" under discharge diagnoses happened in this stay) or
+   ``only_sections`` (the shipped "was treated with" makes a treatment historical
+   only in the history sections: in a hospital course it is this stay's).
 6. **Section defaults.** When ``section_defaults`` is on and ``doc._.sections``
    is set, an entity in the *body* of a section listed in the rules file's
    ``section_defaults`` gets that category's flag, explained by a ``Cue``
@@ -150,6 +152,7 @@ class ContextRule(BaseModel):
     allowed_labels: list[str] | None = None
     excluded_labels: list[str] | None = None
     excluded_sections: list[str] | None = None
+    only_sections: list[str] | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ContextRule:
@@ -216,6 +219,7 @@ class _Compiled:
     excluded_labels: frozenset[str]
     excluded_sections: frozenset[str] = frozenset()
     max_scope_after_entity: int | None = None
+    only_sections: frozenset[str] | None = None
 
 
 @dataclass(slots=True)
@@ -330,6 +334,7 @@ class ContextDetector:
             excluded_labels=frozenset(excluded),
             excluded_sections=frozenset(rule.excluded_sections or ()),
             max_scope_after_entity=rule.max_scope_after_entity,
+            only_sections=frozenset(rule.only_sections) if rule.only_sections is not None else None,
         )
 
     # -- spaCy protocol -----------------------------------------------------
@@ -376,7 +381,7 @@ class ContextDetector:
             hits: list[tuple[int, _Match]] = []
             if by_sent:
                 for m in by_sent.get(bisect_right(sent_starts, ent.start) - 1, ()):
-                    if _targets(m, ent) and not (m.rule.excluded_sections and ent._.section in m.rule.excluded_sections):
+                    if _targets(m, ent) and _in_rule_sections(m.rule, ent._.section):
                         hits.append((doc[m.start].idx, m))
             section_cue = self._section_cue(ent, sections) if sections and self._section_categories else None
             if not hits and section_cue is None:
@@ -520,6 +525,13 @@ def _header_chars(sections: Sequence[Section]) -> list[tuple[int, int]]:
 
 def _in_ranges(char: int, ranges: Sequence[tuple[int, int]]) -> bool:
     return any(start <= char < end for start, end in ranges)
+
+
+def _in_rule_sections(rule: _Compiled, section: str | None) -> bool:
+    """Whether a rule applies in an entity's section (``excluded_sections``, ``only_sections``)."""
+    if rule.excluded_sections and section in rule.excluded_sections:
+        return False
+    return rule.only_sections is None or section in rule.only_sections
 
 
 def _targets(m: _Match, ent: Span) -> bool:
