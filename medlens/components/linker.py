@@ -37,7 +37,7 @@ import re
 
 from rapidfuzz import fuzz
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from medlens.doc import extensions
 from medlens.doc.types import ConceptLink
@@ -79,6 +79,8 @@ def _named_like_a_disease(text: str) -> bool:
     return bool(words) and (words[-1] in _DISEASE_HEADS or words[-1].endswith(_DISEASE_ENDINGS))
 
 
+#: test heads that after a disease name a place or a number of lesions ("the polyp levels", "polyp count")
+_PLACE_HEADS = frozenset({"level", "levels", "count", "counts"})
 #: sections where the model's unlinked DISEASE entities are what the examiner found ("normocephalic")
 EXAM_SECTIONS = frozenset({"physical_exam", "objective", "review_of_systems", "mental_status_exam", "vital_signs"})
 _SPAN_ATTRS = ("assertion", "match_ids", "matched_form", "concepts", "ner_source", "attributes", "ner_score")
@@ -163,6 +165,9 @@ class EntityLinker:
         self.source_priority = {**DEFAULT_SOURCE_PRIORITY, **(source_priority or {})}
         self.prefer = [vocabulary_name(p) for p in prefer or ()]
         self.label_from_link = label_from_link
+        from medlens.components.transformer_ner import neighbour_words
+
+        self.neighbours = neighbour_words()
         self._concepts: dict[str, Concept] = {}
         self._fuzzy_cache: dict[tuple[str, tuple[str, ...] | None], list] = {}
 
@@ -196,6 +201,8 @@ class EntityLinker:
         of systems is a FINDING ("normocephalic", "gross orthotropia")."""
         ents = list(doc.ents)
         changed = False
+        if self.label_from_link:
+            ents, links, changed = self._read_neighbour_words(doc, ents, list(links))
         for i, (ent, ent_links) in enumerate(zip(ents, links)):
             label = None
             if self.label_from_link:
@@ -208,6 +215,78 @@ class EntityLinker:
                 changed = True
         if changed:
             doc.ents = ents
+
+    def _read_neighbour_words(self, doc: Doc, ents: list, links: list[list[ConceptLink]]):
+        """Entities and links after reading the words around each entity (``neighbour_words``):
+        part of a person's or an institution's name ("Dr. X", "The ABCD Hospital") or an organ naming a
+        device ("chest drain") is no entity; a substance or disease before a test's head word is that
+        test ("methotrexate level", "apnea/hypopnea index", "cardiac enzyme profile"); a disease whose
+        last word names a sign ("swan neck deformities") is a FINDING. Returns (ents, links, changed)."""
+        words = self.neighbours
+        n = len(doc)
+        out_ents: list = []
+        out_links: list[list[ConceptLink]] = []
+        changed = False
+        skip_to = -1
+        for ent, ent_links in zip(ents, links):
+            if ent.start < skip_to:
+                changed = True
+                continue  # taken by the test name before it
+            prev = doc[ent.start - 1].text.lower() if ent.start > 0 else ""
+            nxt = doc[ent.end] if ent.end < n else None
+            nxt2 = doc[ent.end + 1] if ent.end + 1 < n else None
+            capital = ent.text[:1].isupper()
+            if capital and (prev in words["name_titles"] or prev.rstrip(".") in words["name_titles"]):
+                changed = True
+                continue
+            if capital and nxt is not None and (
+                    (nxt.text.lower() in words["institution_words"] and nxt.text[:1].isupper())
+                    or (nxt.text.istitle() and nxt2 is not None and nxt2.text.lower() in words["institution_words"]
+                        and nxt2.text[:1].isupper())):
+                changed = True
+                continue
+            if ent.label_ == "ANATOMY" and nxt is not None and nxt.text.lower() in words["device_words"]:
+                changed = True
+                continue
+            end = self._test_name_end(ent, nxt, nxt2)
+            if end is not None:
+                span = Span(doc, ent.start, end, label="TEST")
+                for name in _SPAN_ATTRS:
+                    if Span.has_extension(name) and name != "concepts":
+                        setattr(span._, name, getattr(ent._, name))
+                out_ents.append(span)
+                out_links.append(self._link(span.text, [t.text for t in span], "TEST", ()))
+                skip_to = end
+                changed = True
+                continue
+            if ent.label_ == "DISEASE" and ent[-1].text.lower() in words["finding_heads"]:
+                out_ents.append(relabel(doc, ent, "FINDING"))
+                out_links.append(self._link(ent.text, [t.text for t in ent], "FINDING", ()) or ent_links)
+                changed = True
+                continue
+            out_ents.append(ent)
+            out_links.append(ent_links)
+        return out_ents, out_links, changed
+
+    def _test_name_end(self, ent, nxt, nxt2) -> int | None:
+        """End token of a test's name that ``ent`` begins ("methotrexate level", "Pain Analog Scale",
+        "cardiac enzyme profile"), or None."""
+        heads = self.neighbours["test_heads"]
+        if nxt is None or ent.label_ in ("TEST", "PROCEDURE"):
+            return None
+        if nxt.text.lower() in heads:
+            head, end, between = nxt, ent.end + 1, False
+        elif nxt.is_alpha and nxt2 is not None and nxt2.text.lower() in heads and not nxt.ent_type_:
+            head, end, between = nxt2, ent.end + 2, True
+        else:
+            return None
+        if ent.label_ in ("DRUG", "CHEMICAL") or (ent.label_ == "DISEASE" and head.text.lower() not in _PLACE_HEADS):
+            return end  # not "the polyp levels" (a place), but "hepatitis panel", "apnea/hypopnea index"
+        if head.text[:1].isupper() and (not between or nxt.text[:1].isupper()):
+            return end  # a named scale or score: "Pain Analog Scale", "Glasgow Coma Scale"
+        if ent.label_ == "ANATOMY" and between:
+            return end  # "cardiac enzyme profile", "liver function panel"; not "the L4 level"
+        return None
 
     def _label_from_link(self, ent, links: list[ConceptLink]) -> str | None:
         if not links or ent._.ner_source != "model" or ent._.match_ids:

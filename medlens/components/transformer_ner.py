@@ -248,6 +248,10 @@ class _Stopwords(BaseModel):
     section_not_entities: dict[str, list[str]] = {}
     next_word_labels: dict[str, str] = {}
     device_words: list[str] = []
+    name_titles: list[str] = []
+    institution_words: list[str] = []
+    test_heads: list[str] = []
+    finding_heads: list[str] = []
 
 
 @lru_cache(maxsize=1)
@@ -284,6 +288,16 @@ def device_words() -> frozenset[str]:
     """Device nouns ("catheter", "needle", "stent"): a model span right before one names the device
     ("Yueh catheter", "Silastic catheter"), not a chemical or disease (``resources/en/model_stopwords.json``)."""
     return frozenset(w.lower() for w in _stopwords_resource().device_words)
+
+
+def neighbour_words() -> dict[str, frozenset[str]]:
+    """Words around an entity that tell what it is (``resources/en/model_stopwords.json``): ``name_titles``
+    ("Dr." before a person's name), ``institution_words`` ("Hospital" after a name of a place),
+    ``test_heads`` ("level", "index", "profile": the entity names the substance or organ a test measures),
+    ``finding_heads`` (last words of an examiner's sign: "deformity"), ``device_words``."""
+    r = _stopwords_resource()
+    return {k: frozenset(w.lower() for w in getattr(r, k))
+            for k in ("name_titles", "institution_words", "test_heads", "finding_heads", "device_words")}
 
 
 def procedure_endings() -> tuple[str, ...]:

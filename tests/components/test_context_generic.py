@@ -132,3 +132,8 @@ def test_anatomy_is_never_uncertain_or_historical(nlp):
 ])
 def test_ordinary_statements_unchanged(nlp, text, mentions, expected):
     assert statuses(nlp, text, *mentions) == expected
+
+
+def test_looking_for_other_causes_keeps_the_finding(nlp):
+    text = "Blood work, looking for other causes of neuropathy, to include TSH and B12."
+    assert statuses(nlp, text, "neuropathy", "TSH", labels={"TSH": "TEST"}) == ["present", "present"]

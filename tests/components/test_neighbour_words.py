@@ -1,0 +1,81 @@
+"""The words around an entity tell what it is (issue 11, fifth round): part of a person's or an
+institution's name, an organ naming a device, the substance or organ a test's name begins with,
+a disease whose last word names a sign. Sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from medlens.components.linker import EntityLinker
+from medlens.doc import extensions
+from medlens.doc.types import Section
+
+
+@pytest.fixture(scope="module")
+def linker(tmp_path_factory):
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
+    from medlens.kg.store import KnowledgeGraph
+
+    concepts = [Concept("X:1", "Lithium level", "x", "TEST"), Concept("X:2", "Boutonniere deformity", "x", "DISEASE"),
+                Concept("X:3", "Lithium", "x", "DRUG"), Concept("X:4", "Chest", "x", "ANATOMY"),
+                Concept("X:5", "Gout", "x", "DISEASE")]
+    synonyms = [Synonym(c.id, c.name, "preferred", "x") for c in concepts]
+    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts, synonyms, [])
+    path = tmp_path_factory.mktemp("kg") / "mini.sqlite"
+    build_graph(path, sources=(), extra=[data])
+    with KnowledgeGraph.open(path) as kg:
+        yield EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+
+
+def _labels(linker, text: str, spans: list[tuple[str, str]], section: str = "history_of_present_illness"):
+    from tests.conftest import set_model_spans
+
+    extensions.register()
+    doc = spacy.blank("en")(text)
+    doc._.sections = [Section(section, "", 0, len(text), 0)]
+    doc = set_model_spans(doc, spans)
+    return [(e.text, e.label_, e._.concepts[0].concept_id if e._.concepts else None) for e in linker(doc).ents]
+
+
+def test_names_of_people_and_institutions_are_no_entities(linker):
+    text = "She was seen by Dr. Gout at the Lithium Hospital and later at Chest Medical Center for gout."
+    assert _labels(linker, text, [("Gout", "DISEASE"), ("Lithium", "CHEMICAL"), ("Chest", "ANATOMY"),
+                                  ("gout", "DISEASE")]) == [("gout", "DISEASE", "X:5")]
+
+
+def test_lowercase_words_before_an_institution_word_stay(linker):
+    assert _labels(linker, "Gout brought her to the hospital.", [("Gout", "DISEASE")]) == [("Gout", "DISEASE", "X:5")]
+
+
+def test_a_substance_before_a_test_head_is_the_test(linker):
+    text = "Her lithium level was 1.1.  Lithium was continued."
+    assert _labels(linker, text, [("lithium", "CHEMICAL"), ("Lithium", "CHEMICAL")]) == [
+        ("lithium level", "TEST", "X:1"), ("Lithium", "CHEMICAL", "X:3")]
+
+
+def test_a_named_scale_is_a_test_and_an_organ_with_a_word_between(linker):
+    text = "Pain Analog Scale 6.  Chest wall profile.  At the chest level."
+    got = _labels(linker, text, [("Pain", "SYMPTOM"), ("Chest", "ANATOMY"), ("chest", "ANATOMY")])
+    assert got == [("Pain Analog Scale", "TEST", None), ("Chest wall profile", "TEST", None), ("chest", "ANATOMY", "X:4")]
+
+
+def test_a_symptom_before_a_lowercase_head_stays(linker):
+    assert _labels(linker, "Pain level 4.", [("Pain", "SYMPTOM")])[0][:2] == ("Pain", "SYMPTOM")
+
+
+def test_an_organ_before_a_device_word_is_no_entity(linker):
+    text = "A chest drain was left.  Chest was clear."
+    assert _labels(linker, text, [("chest", "ANATOMY"), ("Chest", "ANATOMY")]) == [("Chest", "ANATOMY", "X:4")]
+
+
+def test_a_disease_named_by_a_sign_is_a_finding(linker):
+    got = _labels(linker, "Boutonniere deformity of the left index finger.", [("Boutonniere deformity", "DISEASE")],
+                  "physical_exam")
+    assert got == [("Boutonniere deformity", "FINDING", "X:2")]
+
+
+def test_a_disease_before_level_is_a_place_not_a_test(linker):
+    assert _labels(linker, "The scope was advanced to the gout levels.", [("gout", "DISEASE")]) == [
+        ("gout", "DISEASE", "X:5")]
