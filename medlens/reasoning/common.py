@@ -372,16 +372,18 @@ def _csv(path: Path):
 def _symcat_csv(path: Path, name: str) -> CommonKnowledge:
     rows: dict[str, dict[str, float]] = {}
     for line, row in _csv(path):
-        symptom = (row.get("selection1_name") or "").strip()
-        disorder = (row.get("selection1_disorder_name") or "").strip()
-        prob = (row.get("selection1_disorder_probability") or "").strip()
-        if not disorder:
-            continue
-        if not symptom:
-            raise SourceError(Errors.E105.format(path=path, line=line, details="the disorder row has no symptom (selection1_name is empty)"))
-        if not prob:
-            raise SourceError(Errors.E105.format(path=path, line=line, details=f"disorder {disorder!r} has no selection1_disorder_probability"))
-        rows.setdefault(disorder, {})[symptom] = _prob(prob, path, line, "selection1_disorder_probability", percent=True)
+        # the scrape nests each page's rows under a prefix (selection1_, selection2_selection1_,
+        # selection2_selection2_selection1_, ...): a row's disorder is in whichever prefix it fills
+        for key in [k for k, v in row.items() if k and k.endswith("disorder_name") and (v or "").strip()]:
+            pre = key[: -len("disorder_name")]
+            symptom = (row.get(pre + "name") or "").strip()
+            disorder = row[key].strip()
+            prob = (row.get(pre + "disorder_probability") or "").strip()
+            if not symptom:
+                raise SourceError(Errors.E105.format(path=path, line=line, details=f"the disorder row has no symptom ({pre}name is empty)"))
+            if not prob:
+                raise SourceError(Errors.E105.format(path=path, line=line, details=f"disorder {disorder!r} has no {pre}disorder_probability"))
+            rows.setdefault(disorder, {})[symptom] = _prob(prob, path, line, f"{pre}disorder_probability", percent=True)
     if not rows:
         raise SourceError(Errors.E105.format(path=path, line=2, details="no symptom-disorder rows"))
     return _table(name, path, rows, None, "SymCAT 474 symptoms (P(disorder | symptom) used as a proxy of P(symptom | disorder))")

@@ -399,3 +399,32 @@ def test_a_word_scan_does_not_overturn_the_pipelines_negation(ddx):
     engine._link_table_features = lambda: None
     present, absent, *_ = engine.case_features([fever], text)
     assert i in absent and i not in present
+
+
+def test_symcat_csv_reads_the_nested_selections(tmp_path):
+    """symcat-474-symptoms.csv nests most rows under selection2_selection1_, selection2_selection2_selection1_, ...;
+    rows holding only a demographic risk factor are skipped; a nested row's error names its line and column."""
+    from medlens.reasoning.common import CommonKnowledge
+
+    cols = ["name", "disorder_name", "disorder_probability", "sex_risk_factor_name"]
+    pres = ["selection1_", "selection2_selection1_", "selection2_selection2_selection1_"]
+    header = [p + c for p in pres for c in cols]
+
+    def row(pre, vals):
+        cells = dict.fromkeys(header, "")
+        cells.update({pre + c: v for c, v in zip(cols, vals)})
+        return ",".join(cells[h] for h in header)
+
+    lines = [",".join(header), row(pres[0], ["Cough", "Acute bronchitis", "40", ""]),
+             row(pres[1], ["Fever", "Influenza", "25", ""]), row(pres[1], ["", "", "", "Male"]),
+             row(pres[2], ["Cough", "Influenza", "30", ""])]
+    p = tmp_path / "symcat-474-symptoms.csv"
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    k = CommonKnowledge.from_table(p)
+    assert sorted(k.names) == ["Acute bronchitis", "Influenza"]
+    flu, cough = k.names.index("Influenza"), [f.key for f in k.features].index("Cough")
+    assert abs(k.p[flu, cough] - 0.30) < 1e-9
+    lines.append(row(pres[2], ["Fever", "Pneumonia", "", ""]))
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=r"line 6: disorder 'Pneumonia' has no selection2_selection2_selection1_disorder_probability"):
+        CommonKnowledge.from_table(p)
