@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/pubmedqa_cv.py --ship                  # CV + final fit of the shipped cue model
     .venv/bin/python benchmarks/pubmedqa_cv.py --readme                # write the section from the recorded results
     .venv/bin/python benchmarks/pubmedqa_cv.py --weak /tmp/weak.jsonl  # weak questions for intermediate training
+    .venv/bin/python benchmarks/pubmedqa_cv.py --tfidf                 # TF-IDF n-grams (+ cue counts) + LR (prints only)
 
 The folds are those of :func:`medlens.training.classify.stratified_folds` (seed 13) for every variant, so the
 figures compare. Every choice a variant makes (its "maybe" margin, ...) is made inside the training folds.
@@ -178,6 +179,42 @@ def run_baselines() -> list[dict]:
     return out
 
 
+def run_tfidf() -> None:
+    """TF-IDF word 1-2-grams of the context's last three sentences (fitted on the training folds only), alone and
+    beside the standardised cue counts, + logistic regression at C in (0.3, 1, 3, 10), plain and with balanced class
+    weights; the same folds as every row. Prints the pooled out-of-fold figures (not recorded in the table: a
+    2026-12-03 exploration, see the README subsection)."""
+    import numpy as np
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    from medlens.qa.pairs import LABELS, split_sentences
+    from medlens.training.qa import cv_report
+
+    examples, folds = load()
+    y = np.array([LABELS.index(e.label) for e in examples])
+    tails = [" ".join(e.context[a:b] for a, b in split_sentences(e.context)[-3:]) for e in examples]
+    cues = np.stack([cue_features(e.context) for e in examples])
+    for with_cues in (False, True):
+        for weight in (None, "balanced"):
+            for C in (0.3, 1.0, 3.0, 10.0):
+                pred = [""] * len(y)
+                for held in folds:
+                    train = np.setdiff1d(np.arange(len(y)), held)
+                    X = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True).fit(
+                        [tails[i] for i in train]).transform(tails)
+                    if with_cues:
+                        X = hstack([X, csr_matrix(StandardScaler().fit(cues[train]).transform(cues))]).tocsr()
+                    m = LogisticRegression(C=C, max_iter=5000, class_weight=weight).fit(X[train], y[train])
+                    for i, p in zip(held, m.predict(X[held])):
+                        pred[i] = LABELS[p]
+                rep = cv_report([e.label for e in examples], pred)
+                print(f"tf-idf tail{' + cues' if with_cues else ''}, C={C}, class weights {weight or 'none'}: "
+                      f"accuracy {100 * rep['accuracy']:.1f}, macro-F1 {100 * rep['macro_f1']:.1f}")
+
+
 PUBTATOR = [ROOT.parent / "shared" / "data" / f for f in (
     "cdr-relations/train.PubTator.txt", "cdr-relations/dev.PubTator.txt",
     "ncbi-disease-ids/train.PubTator.txt", "ncbi-disease-ids/dev.PubTator.txt")]
@@ -345,10 +382,13 @@ def main() -> None:
     ap.add_argument("--ship", action="store_true", help="cross-validate the cue model and write the final one to "
                     "medlens/assets/qa/cues.json")
     ap.add_argument("--readme", action="store_true", help="write the README section")
+    ap.add_argument("--tfidf", action="store_true", help="print the TF-IDF (+ cue counts) + LR exploration")
     ap.add_argument("--weak", type=Path, metavar="OUT", help="write the weak yes / no questions (JSONL) to OUT")
     args = ap.parse_args()
     if args.weak:
         write_weak(args.weak)
+    if args.tfidf:
+        run_tfidf()
     if args.baselines:
         record(run_baselines())
     if args.run:
