@@ -160,9 +160,10 @@ def _single_main(n_notes: int, kg: str | None, low: int = 250, high: int = 350) 
 
 
 async def run_level(url: str, notes: list[str], concurrency: int, n_requests: int, deadline: float,
-                    on_done, fresh: int = 0, first: int = 0) -> dict:
+                    on_done, fresh: int = 0, first: int = 0, log: list | None = None) -> dict:
     """``n_requests`` requests from ``concurrency`` clients; with ``fresh`` > 0 each note ends with
-    :func:`fresh_words` of the request's number (counted from ``first``, so levels never repeat one)."""
+    :func:`fresh_words` of the request's number (counted from ``first``, so levels never repeat one).
+    ``log``, when given, gets one ``(request number, sent at s, latency ms, status)`` per request."""
     ok_lat: list[float] = []
     counts = {"ok": 0, "errors": 0, "503": 0, "504": 0}
     retry_after: list[float] = []
@@ -178,6 +179,7 @@ async def run_level(url: str, notes: list[str], concurrency: int, n_requests: in
             i = sent % len(bodies)
             body = bodies[i] if not fresh else json.dumps(
                 {"text": notes[i] + fresh_words(first + sent, fresh), "id": f"req-{first + sent}"}).encode()
+            number = first + sent
             sent += 1
             t0 = time.perf_counter()
             wait = 0.0
@@ -188,6 +190,8 @@ async def run_level(url: str, notes: list[str], concurrency: int, n_requests: in
             except httpx.HTTPError:
                 status, good = 0, False
             elapsed = time.perf_counter() - t0
+            if log is not None:
+                log.append((number, round(t0 - start, 4), round(1000 * elapsed, 1), status))
             if good:
                 counts["ok"] += 1
                 ok_lat.append(elapsed)
@@ -277,6 +281,9 @@ def main() -> None:
                     help="server environment, e.g. MEDLENS_SERVE_MAX_QUEUE_DOCUMENTS=8 (repeatable)")
     ap.add_argument("--time-limit", type=float, default=None,
                     help="seconds for the whole run (default 3600; --memory 7200)")
+    ap.add_argument("--dump", default=None, metavar="CSV",
+                    help="write every measured request to this CSV file: clients, request number, seconds since "
+                         "its level started, latency ms, status (to see where the p99 comes from over a long run)")
     ap.add_argument("--note", default="", help="a line recorded with the figures (e.g. what else ran)")
     ap.add_argument("--rss-every", type=int, default=None,
                     help="sample the server's memory every N requests (default 1000; --memory 500)")
@@ -322,10 +329,13 @@ def main() -> None:
         asyncio.run(run_level(url, notes, max(levels), args.warmup, deadline, lambda: None, args.fresh_words))
         rss_warm = tree_rss_mib(server.pid)
         results = []
+        dump: list[tuple] = []
         first = args.warmup
         for c, n in zip(levels, counts):
             before = httpx.get(url + "/metrics").text
-            res = asyncio.run(run_level(url, notes, c, n, deadline, on_done, args.fresh_words, first))
+            log: list | None = [] if args.dump else None
+            res = asyncio.run(run_level(url, notes, c, n, deadline, on_done, args.fresh_words, first, log))
+            dump += [(c, *row) for row in log or []]
             first += res["requests"]
             after = httpx.get(url + "/metrics").text
             calls = metric(after, "medlens_batch_documents_count") - metric(before, "medlens_batch_documents_count")
@@ -338,6 +348,12 @@ def main() -> None:
                   + (f", median Retry-After {res['retry_after_s']:g} s" if res["retry_after_s"] else ""), flush=True)
         rss_end = tree_rss_mib(server.pid)
         metrics = httpx.get(url + "/metrics").text
+        if args.dump:
+            with open(args.dump, "w", newline="") as fh:
+                out = csv.writer(fh)
+                out.writerow(["clients", "request", "sent_s", "latency_ms", "status"])
+                out.writerows(dump)
+            print("requests written to", args.dump)
     finally:
         server.terminate()
         try:

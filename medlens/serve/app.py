@@ -251,7 +251,7 @@ def create_app(settings: ServiceSettings | None = None, *, nlp=None) -> FastAPI:
     async def lifespan(app: FastAPI):
         from medlens.config import make_config
         from medlens.pipeline import shared_graph
-        from medlens.serve.batching import MicroBatcher, make_backend
+        from medlens.serve.batching import MicroBatcher, freeze_heap, make_backend
 
         started = time.perf_counter()
         app.state.kg = shared_graph(settings.kg_path)
@@ -264,6 +264,8 @@ def create_app(settings: ServiceSettings | None = None, *, nlp=None) -> FastAPI:
                                max_wait_ms=settings.batch_max_wait_ms, balance=settings.batch_balance)
         batcher.start()
         metrics.queue.set_function(lambda: batcher.pending_documents)
+        if settings.gc_freeze:  # this process's start-up objects (and the thread backend's pipeline) out of full collections
+            freeze_heap()
         app.state.backend, app.state.batcher, app.state.ready = backend, batcher, True
         log.info("ready in %.1fs: %s backend with %d worker(s), graph %s, auth %s, CORS %s",
                  time.perf_counter() - started, type(backend).__name__, backend.workers, app.state.kg.path,

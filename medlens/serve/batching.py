@@ -23,6 +23,15 @@ and a worker skips the items whose deadline has passed before it starts them
 (and the per-item extras: FHIR, differential, summary) rather than work for
 nobody.
 
+Garbage collector: a worker's pipeline is ~100,000 objects with large dicts (lexicons, vocabularies),
+and Python's full (generation-2) collection walks all of them: 0.1-0.35 s each, every ~10 batches, a
+pause for every request of the batch (the service's p99 over a long run). With ``gc_freeze`` (on by
+default), each worker collects and then moves what is alive to the permanent generation
+(:func:`freeze_heap`) after its warm-up and again after its 8th, 64th and 512th batch (caches and
+lazily loaded tables that appear with traffic); full collections then walk only what came later.
+Objects frozen are still freed when nothing refers to them (reference counting), only cycles among
+them are not collected, so every freeze collects first.
+
 Backends:
 
 - :class:`ProcessBackend`: a ``ProcessPoolExecutor`` (spawn) with one process per
@@ -37,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import math
 import multiprocessing as mp
@@ -86,12 +96,14 @@ class WorkResult:
     summary: str | None = None
 
 
-def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
+def analyze_items(nlp, items: Sequence[WorkItem], zones: MemoryZones | None = None) -> list[WorkResult]:
     """Analyze documents with one ``nlp.pipe`` call; a failing batch falls back to one by one.
 
     Args:
         nlp: a medlens pipeline.
         items: the documents.
+        zones: the worker's :class:`MemoryZones` (a zone spanning several batches); None: a memory
+            zone for this call alone.
 
     Returns:
         One :class:`WorkResult` per item, in order; failures are reported in the result.
@@ -105,12 +117,12 @@ def analyze_items(nlp, items: Sequence[WorkItem]) -> list[WorkResult]:
         now = time.time()
         live = [it for it in items if not it.deadline or it.deadline > now]
         if len(live) < len(items):  # their requests were answered 504 already: do not analyze them
-            done = iter(analyze_items(nlp, live) if live else [])
+            done = iter(analyze_items(nlp, live, zones) if live else [])
             return [next(done) if not it.deadline or it.deadline > now else _expired(it) for it in items]
     # Strings and lexemes the batch adds to the vocabulary (every new word, id and date of a request) are
-    # freed when the batch is done, so a long-running service does not grow with the words it has seen;
+    # freed when the zone closes, so a long-running service does not grow with the words it has seen;
     # every result leaves the zone as JSON text (spaCy's memory zones).
-    with _memory_zone(nlp):
+    with _memory_zone(nlp) if zones is None else zones.batch(len(items)):
         try:
             docs = list(nlp.pipe([it.text for it in items]))
             results = [DocumentResult.from_doc(d, doc_id=it.id, include_text=it.include_text) for d, it in zip(docs, items)]
@@ -134,6 +146,94 @@ def _memory_zone(nlp):
     """``nlp.memory_zone()`` where the pipeline has one (spaCy >= 3.8), else a context that does nothing."""
     zone = getattr(nlp, "memory_zone", None)
     return zone() if zone is not None else contextlib.nullcontext()
+
+
+class MemoryZones:
+    """spaCy memory zones that span a worker's batches until they have read ``documents`` documents.
+
+    A zone per batch frees each batch's new words at once, but it also makes the strings, lexemes
+    and tokenizer entries of every common word again for every batch (3-5 % of a worker's time,
+    benchmarks/README.md); a zone kept open over several batches makes them once per zone, and
+    the memory it frees is still bounded (the words of ``documents`` documents). Results leave
+    the zone as JSON text, so nothing refers to a closed zone's strings.
+
+    Args:
+        nlp: the worker's pipeline.
+        documents: close the zone after a batch that brings it to this many documents (1: a zone
+            per batch; 0: no zones, the vocabulary keeps every word).
+    """
+
+    def __init__(self, nlp, documents: int = 64) -> None:
+        self.nlp = nlp
+        self.documents = documents
+        self.seen = 0  # documents read in the open zone
+        self.closed = 0  # zones closed so far
+        self._zone = None
+
+    @contextlib.contextmanager
+    def batch(self, n: int):
+        """Run one batch of ``n`` documents inside the open zone (opened first if none is)."""
+        if self.documents <= 0 or getattr(self.nlp, "memory_zone", None) is None:
+            yield
+            return
+        if self._zone is None:
+            self._zone = self.nlp.memory_zone()
+            self._zone.__enter__()
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
+        self.seen += n
+        if self.seen >= self.documents:
+            self.close()
+
+    def close(self) -> None:
+        """Close the open zone, if any: the strings and lexemes it added are freed."""
+        if self._zone is not None:
+            zone, self._zone, self.seen = self._zone, None, 0
+            zone.__exit__(None, None, None)
+            self.closed += 1
+
+
+def freeze_heap() -> int:
+    """Collect garbage, then move every object still alive to the garbage collector's permanent generation.
+
+    Full collections then skip them (a loaded pipeline: ~100,000 objects and large dicts, 0.1-0.35 s
+    per full collection otherwise). They are still freed by reference counting; cycles among them
+    are not collected, hence the collection first.
+
+    Returns:
+        The number of objects in the permanent generation.
+    """
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
+FREEZE_AFTER_BATCHES = frozenset({8, 64, 512})
+"""A worker freezes its heap again after these batches: what traffic adds (caches, tables loaded on first use)."""
+
+
+class HeapFreezer:
+    """Counts a worker's batches and calls :func:`freeze_heap` after the warm-up and the batches of
+    :data:`FREEZE_AFTER_BATCHES` (nothing when ``enabled`` is False)."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self.batches = 0
+        self.freezes = 0
+
+    def warmed_up(self) -> None:
+        if self.enabled:
+            freeze_heap()
+            self.freezes += 1
+
+    def after_batch(self) -> None:
+        self.batches += 1
+        if self.enabled and self.batches in FREEZE_AFTER_BATCHES:
+            freeze_heap()
+            self.freezes += 1
 
 
 def _expired(item: WorkItem) -> WorkResult:
@@ -207,24 +307,33 @@ def _analyze_single(nlp, item: WorkItem):
 
 # -- process backend ---------------------------------------------------------------
 _WORKER_NLP = None
+_WORKER_HEAP = HeapFreezer(False)
+_WORKER_ZONES: MemoryZones | None = None
 
 
-def _init_process(config_json: str, threads: int) -> None:
-    global _WORKER_NLP
+def _init_process(config_json: str, threads: int, gc_freeze: bool = True, zone_documents: int = 64) -> None:
+    global _WORKER_NLP, _WORKER_HEAP, _WORKER_ZONES
     from medlens.config import PipelineConfig
     from medlens.runtime import THREADS_ENV
     from medlens.pipeline import build_pipeline
 
     os.environ.setdefault(THREADS_ENV, str(threads))  # this worker's share of the cores for its models
     _WORKER_NLP = build_pipeline(PipelineConfig.model_validate_json(config_json))
+    _WORKER_HEAP = HeapFreezer(gc_freeze)
+    _WORKER_ZONES = MemoryZones(_WORKER_NLP, zone_documents)
 
 
 def _process_run(items: Sequence[WorkItem]) -> list[WorkResult]:
-    return analyze_items(_WORKER_NLP, items)
+    try:
+        return analyze_items(_WORKER_NLP, items, _WORKER_ZONES)
+    finally:
+        _WORKER_HEAP.after_batch()
 
 
 def _process_warm(seconds: float) -> int:
     analyze_items(_WORKER_NLP, [WorkItem("warmup", "Denies chest pain. History of MI.")])
+    if not _WORKER_HEAP.freezes:
+        _WORKER_HEAP.warmed_up()
     time.sleep(seconds)  # keep this worker busy so the next warm-up task lands on another one
     return os.getpid()
 
@@ -235,11 +344,16 @@ class ProcessBackend:
     Args:
         config: the :class:`~medlens.config.PipelineConfig` each worker builds.
         workers: number of processes.
+        gc_freeze: freeze each worker's heap after its warm-up and a few early batches (:class:`HeapFreezer`).
+        zone_documents: each worker's memory zones span batches until they have read this many
+            documents (:class:`MemoryZones`; 0: no zones).
     """
 
-    def __init__(self, config, workers: int) -> None:
+    def __init__(self, config, workers: int, gc_freeze: bool = True, zone_documents: int = 64) -> None:
         self.config_json = config.model_dump_json()
         self.workers = workers
+        self.gc_freeze = gc_freeze
+        self.zone_documents = zone_documents
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -247,7 +361,8 @@ class ProcessBackend:
 
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
                                    initializer=_init_process,
-                                   initargs=(self.config_json, worker_threads(self.workers)))
+                                   initargs=(self.config_json, worker_threads(self.workers), self.gc_freeze,
+                                             self.zone_documents))
 
     async def start(self) -> None:
         """Start the processes and wait until each has loaded its pipeline."""
@@ -278,21 +393,34 @@ class ThreadBackend:
 
     Args:
         nlp: the pipeline to use (built by the caller).
+        gc_freeze: freeze this process's heap again after a few early batches (:class:`HeapFreezer`; the
+            service freezes it once after start-up).
+        zone_documents: memory zones span batches until they have read this many documents
+            (:class:`MemoryZones`; 0: no zones).
     """
 
     workers = 1
 
-    def __init__(self, nlp) -> None:
+    def __init__(self, nlp, gc_freeze: bool = False, zone_documents: int = 64) -> None:
         self.nlp = nlp
+        self.heap = HeapFreezer(gc_freeze)
+        self.zones = MemoryZones(nlp, zone_documents)
         self._pool: Executor | None = None
 
     async def start(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="medlens-nlp")
-        await self.run([WorkItem("warmup", "Denies chest pain.")])
+        await asyncio.get_running_loop().run_in_executor(
+            self._pool, analyze_items, self.nlp, [WorkItem("warmup", "Denies chest pain.")])
+
+    def _run(self, items: list[WorkItem]) -> list[WorkResult]:
+        try:
+            return analyze_items(self.nlp, items, self.zones)
+        finally:
+            self.heap.after_batch()
 
     async def run(self, items: Sequence[WorkItem]) -> list[WorkResult]:
         assert self._pool is not None, "backend not started"
-        return await asyncio.get_running_loop().run_in_executor(self._pool, analyze_items, self.nlp, list(items))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self._run, list(items))
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -530,8 +658,9 @@ def make_backend(settings, pipeline_config, nlp=None):
             from medlens.pipeline import build_pipeline
 
             nlp = build_pipeline(pipeline_config)
-        return ThreadBackend(nlp)
-    return ProcessBackend(pipeline_config, settings.worker_count())
+        return ThreadBackend(nlp, gc_freeze=settings.gc_freeze, zone_documents=settings.memory_zone_documents)
+    return ProcessBackend(pipeline_config, settings.worker_count(), gc_freeze=settings.gc_freeze,
+                          zone_documents=settings.memory_zone_documents)
 
 
-__all__ = ["MicroBatcher", "ProcessBackend", "QueueFull", "ThreadBackend", "WorkItem", "WorkResult", "analyze_items", "make_backend"]
+__all__ = ["HeapFreezer", "MemoryZones", "MicroBatcher", "ProcessBackend", "QueueFull", "ThreadBackend", "WorkItem", "WorkResult", "analyze_items", "freeze_heap", "make_backend"]

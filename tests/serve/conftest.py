@@ -20,7 +20,8 @@ def serve_settings(tiny_kg_path: Path):
     from medlens.serve.settings import hash_key, load_settings
 
     return load_settings(env={}, kg_path=str(tiny_kg_path), executor="thread", api_key_hashes=(hash_key(API_KEY),),
-                         max_text_chars=5_000, max_body_bytes=20_000, max_batch_documents=8)
+                         max_text_chars=5_000, max_body_bytes=20_000, max_batch_documents=8,
+                         gc_freeze=False)  # the test process's collector left alone (tests/serve/test_gc_freeze.py)
 
 
 @pytest.fixture(scope="session")

@@ -260,3 +260,41 @@ def test_a_batch_frees_the_words_it_added_and_answers_as_before(nlp):
         assert len(nlp.vocab.strings) == before
     assert analyze_items(nlp, items) == without_zone
     assert len(nlp.vocab.strings) == before
+
+
+def test_a_memory_zone_spans_batches_until_it_has_read_its_documents(nlp):
+    """A zone kept open over batches (``memory_zone_documents``) frees the words of all of them when it closes,
+    and answers as a zone per batch does."""
+    from medlens.serve.batching import MemoryZones, WorkItem, analyze_items
+
+    notes = ["Denies chest pain. History of MI. Metoprolol succinate 25 mg PO BID.",
+             "Fever and cough since Monday; no rash. Chest x-ray: left pleural effusion."]
+
+    def batch(n):  # words no earlier batch had: an id, a date, a made-up name
+        return [WorkItem(f"{n}-{i}", f"{t} Patient zq{n}x{i}yv, MRN {n}77{i}31, seen 2026-1{n}-0{i}.")
+                for i, t in enumerate(notes)]
+
+    per_batch = [analyze_items(nlp, batch(n)) for n in range(3)]  # a zone each
+    before = len(nlp.vocab.strings)
+    zones = MemoryZones(nlp, documents=5)
+    spanning = []
+    for n in range(3):
+        spanning.append(analyze_items(nlp, batch(n), zones))
+        assert (zones.closed, zones.seen) == [(0, 2), (0, 4), (1, 0)][n]  # 6 documents >= 5: closed after the 3rd
+    assert spanning == per_batch
+    assert len(nlp.vocab.strings) == before
+    none = MemoryZones(nlp, documents=0)  # no zones: the words stay
+    assert analyze_items(nlp, batch(7), none) == analyze_items(nlp, batch(7))
+    assert none.closed == 0 and "zq7x0yv" in nlp.vocab.strings
+
+
+def test_memory_zone_closes_when_a_batch_fails(nlp):
+    from medlens.serve.batching import MemoryZones
+
+    zones = MemoryZones(nlp, documents=64)
+    with pytest.raises(RuntimeError):
+        with zones.batch(1):
+            nlp("A zq9x9yv word.")
+            raise RuntimeError("boom")
+    assert zones.closed == 1 and zones.seen == 0
+    assert "zq9x9yv" not in nlp.vocab.strings
