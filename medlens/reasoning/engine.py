@@ -72,6 +72,7 @@ from medlens.reasoning.models import (
 )
 from medlens.reasoning.patient import (
     NEGATION,
+    PAST_TIME,
     lab_threshold,
     low_lab_value,
     named_conditions,
@@ -735,7 +736,8 @@ class DiagnosisEngine:
                 # a red flag (syncope, coughing blood, stridor, swollen lips, chest pain on exertion ...) among the
                 # current findings sets the least level, whatever the ranking
                 rules = red_flag_rules(known=frozenset(f.key for f in k.features))
-                level, why = raise_for_red_flags(level, why, red_flags((k.features[i].key for i in sym), rules))
+                now = [i for i in sym if not self._said_as_past(text, present[i], i)]
+                level, why = raise_for_red_flags(level, why, red_flags((k.features[i].key for i in now), rules))
             result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)
         skipped = {i for f in findings if f.status == "uncertain" for i in self.feature_hits(f)}
         result.questions = self._common_questions(order[:10], probs, set(present) | set(absent) | skipped, n_questions)
@@ -748,6 +750,21 @@ class DiagnosisEngine:
             result.knowledge.append("hpo: HPO annotations of rare diseases (offered beside: most findings are not "
                                     "covered by the common-disease knowledge)")
         return result
+
+    def _said_as_past(self, text: str | None, f: Finding | None, i: int) -> bool:
+        """Whether the sentence that says a finding places it in the past ("I fainted last year"): such a finding
+        is no red flag (it may still count for the ranking)."""
+        if not text:
+            return False
+        k = self.common
+        starts = [f.start] if f is not None and f.start is not None else [
+            m.start for m in scan_text(text, k.features, symptoms=True) if m.feature == i]
+        for start in starts:
+            s = max(text.rfind(c, 0, start) for c in ".;!?\n") + 1
+            e = min([x for x in (text.find(c, start) for c in ".;!?\n") if x >= 0] or [len(text)])
+            if not PAST_TIME.search(text[s:e]):
+                return False
+        return bool(starts)
 
     def _icd_name(self, code: str | None) -> str | None:
         if not code:

@@ -143,6 +143,11 @@ _FAMILY_WORDS = re.compile(r"\b(mother|father|mom|dad|brother|sister|sibling|sib
                            r"grandfather|aunt|uncle|cousin|son|daughter|maternal|paternal|fhx|fh)\b", re.I)
 _FAMILY_HX = re.compile(r"\b(family history|fhx|fh|runs in (the|my|his|her) family)\b", re.I)
 _PAST = re.compile(r"\b(had|has had|died|passed away|history of|diagnosed|suffered)\b", re.I)
+PAST_TIME = re.compile(r"\b(last (year|summer|winter|spring|fall|autumn)|(\d+|a|an|one|two|three|four|five|a few|few|several|many) "
+                       r"(years?|months?) ago|years ago|in the past|as a (child|kid|teenager|teen|baby)|when (i|he|she) was (a |an |\d)|"
+                       r"used to|history of|h/o|years before)\b", re.I)
+"""Words that place a finding of a patient's text in the past ("I fainted last year", "as a child"); days or weeks
+ago are the present illness."""
 _SPLIT = re.compile(r"[.;!?\n]+")
 
 

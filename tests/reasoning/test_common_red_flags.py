@@ -109,3 +109,19 @@ def test_coughing_up_blood_counts_with_breathlessness_or_chest_pain(ddx):
     assert red_flags(["crach_sg", "dyspn"], rules)[0].level == "emergency"
     assert red_flags(["crach_sg", "douleurxx_endroitducorps@chest"], rules)[0].level == "emergency"
     assert [r.level for r in red_flags(["crach_sg", "perte_poids"], rules)] == ["soon"]
+
+
+def test_a_past_faint_is_no_red_flag(engine):
+    cold = "I have a cold with a runny nose and I keep sneezing."
+    assert engine.diagnose(cold + " I fainted last year.", mode="common").triage.level == "self-care"
+    assert engine.diagnose(cold + " I passed out 2 days ago.", mode="common").triage.reason == (
+        "red flag: fainting or loss of consciousness")
+
+
+def test_exertion_in_a_patients_words(ddx):
+    i = ddx.feature_index["ww_effort"]
+    for t in ("I get chest pain when I walk uphill", "the pressure comes when I climb stairs", "it goes away when I rest"):
+        assert any(m.feature == i and m.status == "present" for m in scan_text(t, ddx.features, symptoms=True)), t
+    # breathlessness on climbing is exertional dyspnea (anemia, heart failure), not exertional pain
+    hits = {ddx.features[m.feature].key for m in scan_text("I get short of breath when I climb stairs", ddx.features, symptoms=True)}
+    assert "dysp_effort" in hits and "ww_effort" not in hits
