@@ -40,7 +40,9 @@ STACK_FEATURES = (
     "trig_assoc", "trig_time", "induced_pattern", "best_of_head", "best_of_tail", "score_ratio",
     "tail_is_ancestor", "prior_pair", "prior_pair_rate", "prior_head_rate", "prior_tail_rate", "prior_head_seen",
     "prior_tail_seen", "prior_head_class", "prior_tail_class", "prior_class", "both_in_title", "shared_sentences",
-    "trig_treat", "head_is_top", "tail_is_top",
+    "trig_treat", "head_is_top", "tail_is_top", "cue_between", "head_first", "tail_first", "both_in_last",
+    "head_cooccurring", "tail_cooccurring", "tail_is_descendant", "head_sentences_shared", "tail_sentences_shared",
+    "negation_shared", "title_head_top_tail", "head_title_only", "shared_sentence_share", "pair_char_distance",
 )
 """The stacker's features of a pair, in order (see :func:`stack_features`)."""
 
@@ -53,6 +55,9 @@ _TRIGGERS = {
     "trig_treat": re.compile(r"treat|therap|prevent|protect|revers|attenuat|antagon|inhibit|ameliorat|improv|"
                              r"efficac|benefi|manage", re.I),
 }
+_CUE_BETWEEN = re.compile(r"induc|caus|associat|after|following|toxicit|due to|secondary to|develop|result|produc|"
+                          r"provok|evok", re.I)
+_NEGATION = re.compile(r"\bno\b|\bnot\b|\bwithout\b|\bneither\b|\bnor\b|absence|failed to", re.I)
 _INDUCED_AFTER = re.compile(r"^[\s\-]*(?:-|\s)(?:induced|associated|related|evoked|provoked)\b", re.I)
 _INDUCED_BY = re.compile(r"(?:induced|caused|provoked|evoked)\s+by\s*$", re.I)
 
@@ -174,6 +179,11 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
     top_tail = max((len(ents[t].mentions) for t in tails), default=0)
     sent_of = [_sent(enc.sentences, m.start) for m in men]
     tail_trees = {t: list((trees or {}).get(ents[t].id) or (trees or {}).get(bare_id(ents[t].id)) or ()) for t in tails}
+    n_sent = max(1, len(enc.sentences))
+    head_sents = {h: {sent_of[a] for a in ents[h].mentions} for h in heads}
+    tail_sents = {t: {sent_of[b] for b in ents[t].mentions} for t in tails}
+    head_cooc = {h: sum(1 for t in tails if head_sents[h] & tail_sents[t]) for h in heads}
+    tail_cooc = {t: sum(1 for h in heads if head_sents[h] & tail_sents[t]) for t in tails}
     if exclude is None and own_relations is not None and prior:
         exclude = prior_tables([([(ents[h].id, ents[t].id) for h, t in enc.pairs], own_relations)], trees, prune=False)
     rows = []
@@ -204,6 +214,18 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
                 if t2 != t and any(x.startswith(y + ".") for y in mine for x in tail_trees.get(t2) or ()):
                     ancestor = 1.0
                     break
+        descendant = 0.0
+        if mine:
+            for t2 in tails:
+                if t2 != t and any(x.startswith(y + ".") for x in mine for y in tail_trees.get(t2) or ()):
+                    descendant = 1.0
+                    break
+        a, b = enc.closest[k]
+        cue = 0.0
+        if sent_of[a] == sent_of[b]:
+            cue = float(bool(_CUE_BETWEEN.search(text[min(men[a].end, men[b].end):max(men[a].start, men[b].start)])))
+        negation = float(any(_NEGATION.search(text[enc.sentences[s][0]:enc.sentences[s][1]]) for s in shared))
+        hs, ts = head_sents[h], tail_sents[t]
         f = enc.features[k]
         rows.append([
             math.log(p / (1 - p)), *f,
@@ -212,6 +234,10 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
             float(p >= best_head[h] - 1e-9), float(p >= best_tail[t] - 1e-9), p / top if top > 0 else 0.0, ancestor,
             *_prior(prior, head.id, tail.id, exclude, trees), f[4] * f[5], math.log1p(len(shared)),
             trig["trig_treat"], float(len(head.mentions) >= top_head), float(len(tail.mentions) >= top_tail),
+            cue, min(hs) / n_sent, min(ts) / n_sent, float(bool(shared & {n_sent - 1, n_sent - 2})),
+            math.log1p(head_cooc[h]), math.log1p(tail_cooc[t]), descendant, len(shared) / len(hs),
+            len(shared) / len(ts), negation, float(0 in hs and len(tail.mentions) >= top_tail), float(hs == {0}),
+            len(shared) / n_sent, math.log1p(abs(men[a].start - men[b].start) / 50),
         ])
     return rows
 
@@ -265,6 +291,84 @@ def pair_words(text: str, enc: DocumentInputs, max_between: int = 25, context: i
     return out
 
 
+BOOSTER_INPUTS = ("lr_logit", "lr_best_of_head", "lr_best_of_tail", "lr_gap")
+"""The inputs a booster reads after its :data:`STACK_FEATURES`: the stacker's logistic-regression logit of the
+pair, whether it is the best of its chemical's / its disease's pairs in the document, and its distance to the
+document's best logit (:func:`rank_inputs`)."""
+
+
+def rank_inputs(logits: Sequence[float], pairs: Sequence[tuple[int, int]]) -> list[list[float]]:
+    """:data:`BOOSTER_INPUTS` of one document's pairs (``pairs``: ``(head, tail)``, parallel to ``logits``)."""
+    best_head: dict[int, float] = {}
+    best_tail: dict[int, float] = {}
+    for (h, t), z in zip(pairs, logits):
+        best_head[h] = max(best_head.get(h, -math.inf), z)
+        best_tail[t] = max(best_tail.get(t, -math.inf), z)
+    top = max(logits, default=0.0)
+    return [[z, float(z >= best_head[h] - 1e-9), float(z >= best_tail[t] - 1e-9), z - top]
+            for (h, t), z in zip(pairs, logits)]
+
+
+class Booster:
+    """Gradient-boosted trees (exported from scikit-learn's ``HistGradientBoostingClassifier``) over a
+    stacker's feature rows and :data:`BOOSTER_INPUTS`, evaluated in plain Python.
+
+    JSON: ``{"features": [names of STACK_FEATURES], "baseline": b, "trees": [{"feature": [...], "threshold":
+    [...], "missing_left": [...], "left": [...], "right": [...], "value": [...]}]}``, one list entry per node
+    (``feature`` -1 at a leaf); a row goes left when its value is at most the node's threshold (a NaN goes
+    ``missing_left``); the raw score is the baseline plus the leaf value of every tree.
+    """
+
+    def __init__(self, data: dict, path: str = "stacker") -> None:
+        names = list(data.get("features", []))
+        unknown = [n for n in names if n not in STACK_FEATURES]
+        if unknown or not isinstance(data.get("trees"), list):
+            raise ModelError(Errors.E1100.format(path=path, details=f"its booster's features {unknown} are not this "
+                                                                    f"medlens version's" if unknown else
+                                                                    "its booster has no 'trees' list"))
+        self.index = [STACK_FEATURES.index(x) for x in names]
+        self.baseline = float(data.get("baseline", 0.0))
+        self.trees = []
+        for k, tree in enumerate(data["trees"]):
+            try:
+                cols = tuple(list(tree[key]) for key in ("feature", "threshold", "missing_left", "left", "right",
+                                                           "value"))
+            except (KeyError, TypeError) as exc:
+                raise ModelError(Errors.E1100.format(path=path, details=f"booster tree {k} lacks {exc}")) from exc
+            if len({len(c) for c in cols}) != 1:
+                raise ModelError(Errors.E1100.format(path=path, details=f"booster tree {k}: node lists differ in "
+                                                                        "length"))
+            self.trees.append(cols)
+
+    def raw(self, row: Sequence[float], extra: Sequence[float]) -> float:
+        """The raw score (log-odds) of one row of :data:`STACK_FEATURES` and its :data:`BOOSTER_INPUTS`."""
+        x = [row[i] for i in self.index] + list(extra)
+        z = self.baseline
+        for feature, threshold, missing_left, left, right, value in self.trees:
+            node = 0
+            while feature[node] >= 0:
+                v = x[feature[node]]
+                go_left = missing_left[node] if v != v else v <= threshold[node]
+                node = left[node] if go_left else right[node]
+            z += value[node]
+        return z
+
+    @staticmethod
+    def export(model, features: Sequence[str]) -> dict:
+        """The JSON of a fitted binary ``HistGradientBoostingClassifier`` whose columns are ``features`` then
+        :data:`BOOSTER_INPUTS`."""
+        trees = []
+        for (predictor,) in model._predictors:
+            nodes = predictor.nodes
+            leaf = nodes["is_leaf"].astype(bool)
+            trees.append({"feature": [-1 if lf else int(f) for f, lf in zip(nodes["feature_idx"], leaf)],
+                          "threshold": [0.0 if lf else float(x) for x, lf in zip(nodes["num_threshold"], leaf)],
+                          "missing_left": [int(x) for x in nodes["missing_go_to_left"]],
+                          "left": [int(x) for x in nodes["left"]], "right": [int(x) for x in nodes["right"]],
+                          "value": [float(f"{v:.7g}") if lf else 0.0 for v, lf in zip(nodes["value"], leaf)]})
+        return {"features": list(features), "baseline": float(model._baseline_prediction.ravel()[0]), "trees": trees}
+
+
 class Stacker:
     """A trained stacker: a logistic regression over standardized features of :data:`STACK_FEATURES`
     (``features``: the ones it uses, in order) and word features (``words``: weight of each;
@@ -273,6 +377,10 @@ class Stacker:
 
     A stacker without any of :data:`NETWORK_FEATURES` (``uses_network`` false) re-scores the pairs
     from the text alone: :class:`~medlens.relations.model.RelationModel` then skips the network.
+
+    With a ``booster`` (:class:`Booster`, since round 4) the logistic regression's logit is one input of
+    gradient-boosted trees, with its rank among the document's pairs (:func:`rank_inputs`) and the
+    booster's own features; the trees' probability and the stacker's threshold decide.
     """
 
     def __init__(self, data: dict) -> None:
@@ -297,7 +405,9 @@ class Stacker:
         self.bias = float(data["bias"])
         self.threshold = float(data["threshold"])
         self.prior = data.get("prior")
-        self.uses_network = any(x in NETWORK_FEATURES for x in names)
+        self.booster = Booster(data["booster"], data.get("path", "stacker")) if data.get("booster") else None
+        self.uses_network = any(x in NETWORK_FEATURES for x in names) or (
+            self.booster is not None and any(x in NETWORK_FEATURES for x in data["booster"]["features"]))
 
     @classmethod
     def from_path(cls, path: str | Path) -> Stacker:
@@ -325,17 +435,28 @@ class Stacker:
         data = {k: v for k, v in self.data.items() if k != "path"}
         Path(path).write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
 
-    def probabilities(self, rows: Sequence[Sequence[float]],
-                      words: Sequence[Iterable[str]] | None = None) -> list[float]:
-        """The probability of each row of :data:`STACK_FEATURES` (with its word features, if any)."""
+    def logits(self, rows: Sequence[Sequence[float]], words: Sequence[Iterable[str]] | None = None) -> list[float]:
+        """The logistic regression's logit of each row of :data:`STACK_FEATURES` (with its word features, if any),
+        clipped to [-50, 50]."""
         out = []
         for k, row in enumerate(rows):
             z = self.bias + sum(w * (row[i] - m) / s for w, i, m, s in zip(self.weights, self.index, self.mean,
                                                                             self.scale))
             if words is not None and self.words:
                 z += sum(self.words.get(x, 0.0) for x in words[k])
-            out.append(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))))
+            out.append(max(-50.0, min(50.0, z)))
         return out
+
+    def probabilities(self, rows: Sequence[Sequence[float]], words: Sequence[Iterable[str]] | None = None,
+                      pairs: Sequence[tuple[int, int]] | None = None) -> list[float]:
+        """The probability of each row of :data:`STACK_FEATURES` (with its word features, if any). With a
+        booster the rows are one document's pairs and ``pairs`` their ``(head, tail)`` (the ranks need them)."""
+        z = self.logits(rows, words)
+        if self.booster is not None:
+            if pairs is None or len(pairs) != len(rows):
+                raise ValueError("a boosted stacker scores one document's rows with their pairs")
+            z = [self.booster.raw(row, extra) for row, extra in zip(rows, rank_inputs(z, pairs))]
+        return [1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x)))) for x in z]
 
     def rescore(self, text: str, enc: DocumentInputs, probs: Sequence[float] | None = None,
                 trees: dict[str, Sequence[str]] | None = None) -> list[float]:
@@ -350,7 +471,7 @@ class Stacker:
             probs = [0.5] * len(enc.pairs)
         rows = stack_features(text, enc, probs, prior=self.prior, trees=trees)
         words = pair_words(text, enc, context=int(self.data.get("word_context", 0))) if self.words else None
-        return self.probabilities(rows, words)
+        return self.probabilities(rows, words, enc.pairs)
 
 
 def fit_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], *, features: Sequence[str] = STACK_FEATURES,
@@ -387,3 +508,56 @@ def fit_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], *, featu
                     "words": {w: round(float(v), 5) for w, v in zip(vocab, coef[n:]) if abs(v) > 1e-5},
                     "bias": float(lr.intercept_[0]), "threshold": threshold, "C": c, "min_count": min_count,
                     "prior": prior, **(notes or {})})
+
+
+def fit_boosted_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], keys: Sequence[tuple[int, int, int]],
+                        *, features: Sequence[str], words: Sequence[Iterable[str]] | None = None,
+                        booster_features: Sequence[str] | None = None, min_count: int = 3, c: float = 0.2,
+                        threshold: float = 0.5, prior: dict | None = None, notes: dict | None = None,
+                        inner_folds: int = 5, seed: int = 13, leaves: int = 15, iterations: int = 300,
+                        learning_rate: float = 0.05, l2: float = 1.0) -> Stacker:
+    """A stacker with a booster (scikit-learn, only when training): the logistic regression of
+    :func:`fit_stacker` on all rows, and gradient-boosted trees over ``booster_features`` (default
+    ``features``) and :data:`BOOSTER_INPUTS`, whose logit input is the regression's **out-of-fold** logit
+    (``inner_folds`` folds by document, so the trees learn how far to trust it on unseen documents).
+
+    ``keys``: each row's ``(document, head, tail)`` (document numbers group the folds and the ranks).
+    """
+    import numpy as np
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    booster_features = list(booster_features or features)
+    y = np.asarray(labels)
+    doc = np.asarray([k[0] for k in keys])
+    ids = np.unique(doc)
+    fold = dict(zip(ids[np.random.default_rng(seed).permutation(len(ids))], np.arange(len(ids)) % inner_folds))
+    row_fold = np.asarray([fold[d] for d in doc])
+    logit = np.zeros(len(y))
+    for f in range(inner_folds):
+        tr, te = np.flatnonzero(row_fold != f), np.flatnonzero(row_fold == f)
+        if not len(te):
+            continue
+        if len(set(y[tr].tolist())) < 2:  # a fold too small to hold both labels: the base rate
+            rate = (y[tr].sum() + 0.5) / (len(tr) + 1.0)
+            logit[te] = math.log(rate / (1 - rate))
+            continue
+        st = fit_stacker([rows[i] for i in tr], y[tr].tolist(), features=features, min_count=min_count, c=c,
+                         words=[words[i] for i in tr] if words is not None else None)
+        logit[te] = st.logits([rows[i] for i in te], [words[i] for i in te] if words is not None else None)
+    extra = np.zeros((len(y), len(BOOSTER_INPUTS)))
+    by_doc: dict[int, list[int]] = {}
+    for i, d in enumerate(doc):
+        by_doc.setdefault(int(d), []).append(i)
+    for members in by_doc.values():
+        extra[members] = rank_inputs(logit[members].tolist(), [tuple(keys[i][1:]) for i in members])
+    bidx = [STACK_FEATURES.index(x) for x in booster_features]
+    x = np.hstack([np.asarray(rows, dtype=np.float64)[:, bidx], extra])
+    trees = HistGradientBoostingClassifier(max_leaf_nodes=leaves, max_iter=iterations, learning_rate=learning_rate,
+                                           l2_regularization=l2, early_stopping=False, random_state=0).fit(x, y)
+    stacker = fit_stacker(rows, labels, features=features, words=words, min_count=min_count, c=c,
+                          threshold=threshold, prior=prior, notes=notes)
+    stacker.data["booster"] = Booster.export(trees, booster_features)
+    stacker.data["booster_settings"] = {"leaves": leaves, "iterations": iterations, "learning_rate": learning_rate,
+                                        "l2": l2, "inner_folds": inner_folds, "seed": seed}
+    stacker.booster = Booster(stacker.data["booster"])
+    return stacker

@@ -7,7 +7,13 @@ part (hypernym filter on, as the component runs by default); the held-out docume
 with the final stacker, which is fit on the whole training part.
 
     python -m medlens.training.relation_stacker --train train.PubTator.txt --model MODEL_DIR --kg KG \\
-        --output stacker.json [--features text|all] [--c 0.2] [--context 1] [--min-count 3]
+        --output stacker.json [--features text|all] [--c 0.2] [--context 1] [--min-count 3] [--holdout 0]
+        [--no-booster] [--leaves 15] [--iterations 300] [--learning-rate 0.05] [--l2 1.0]
+
+By default (since round 4 of issue 13) the stacker carries a booster
+(:func:`~medlens.relations.stacker.fit_boosted_stacker`): gradient-boosted trees over the features, the
+logistic regression's out-of-fold logit and its ranks in the document. ``--holdout 0`` trains on every
+document (the out-of-fold figures are then the only ones).
 
 ``--features text`` (default) uses no feature of the network (:data:`~medlens.relations.stacker.NETWORK_FEATURES`):
 the stacker then re-scores from the text alone and the network is not run.
@@ -25,6 +31,7 @@ from medlens.relations.pubtator import PubTatorDocument, read_pubtator
 from medlens.relations.stacker import (
     NETWORK_FEATURES,
     STACK_FEATURES,
+    fit_boosted_stacker,
     fit_stacker,
     pair_words,
     prior_tables,
@@ -57,11 +64,13 @@ def _f1(gold: Sequence[set], encs, probs: Sequence[Sequence[float]], th: float, 
 
 def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[PubTatorDocument], model, trees,
                   *, features: Sequence[str], c: float = 0.2, min_count: int = 3, words: bool = True,
-                  folds: int = 5, seed: int = 13, context: int = 1) -> tuple:
+                  folds: int = 5, seed: int = 13, context: int = 1, booster: dict | None = None) -> tuple:
     """(stacker, report): fit on ``train_docs``, threshold from out-of-fold probabilities, scored on ``held_docs``.
 
     ``model``: a :class:`~medlens.relations.model.RelationModel` (its tokenizer reads the documents; its
-    network scores the pairs only when ``features`` include a network feature).
+    network scores the pairs only when ``features`` include a network feature). ``booster``: the settings
+    of :func:`~medlens.relations.stacker.fit_boosted_stacker` (``leaves``, ``iterations``, ``learning_rate``,
+    ``l2``) to add one; None: the logistic regression alone.
     """
     import numpy as np
 
@@ -78,12 +87,21 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
     enc_t, prob_t = encode(train_docs)
     gold_t = [gold_pairs(d) for d in train_docs]
     prior = prior_tables(((_candidates(e), g) for e, g in zip(enc_t, gold_t)), trees)
-    rows, labels, bags, doc_of = [], [], [], []
+    rows, labels, bags, doc_of, keys = [], [], [], [], []
     for i, (d, e, p, g) in enumerate(zip(train_docs, enc_t, prob_t, gold_t)):
         rows += stack_features(d.text, e, p, prior=prior, trees=trees, own_relations=g)
         bags += pair_words(d.text, e, context=context) if words else [set() for _ in e.pairs]
         labels += [int(x in g) for x in _candidates(e)]
         doc_of += [i] * len(e.pairs)
+        keys += [(i, h, t) for h, t in e.pairs]
+
+    def fit(idx, **kw):
+        common = dict(features=features, words=[bags[i] for i in idx] if words else None, min_count=min_count, c=c,
+                      **kw)
+        if booster is None:
+            return fit_stacker([rows[i] for i in idx], [labels[i] for i in idx], **common)
+        return fit_boosted_stacker([rows[i] for i in idx], [labels[i] for i in idx], [keys[i] for i in idx],
+                                   seed=seed, **booster, **common)
     doc_of = np.asarray(doc_of)
     order = np.random.default_rng(seed).permutation(len(train_docs))
     fold_of_doc = np.empty(len(train_docs), dtype=int)
@@ -92,19 +110,18 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
     for k in range(folds):
         tr = np.flatnonzero(fold_of_doc[doc_of] != k)
         te = np.flatnonzero(fold_of_doc[doc_of] == k)
-        st = fit_stacker([rows[i] for i in tr], [labels[i] for i in tr], features=features,
-                         words=[bags[i] for i in tr] if words else None, min_count=min_count, c=c,
-                         notes={"word_context": context})
-        oof[te] = st.probabilities([rows[i] for i in te], [bags[i] for i in te] if words else None)
+        st = fit(tr, notes={"word_context": context})
+        for d in np.unique(doc_of[te]):  # one document at a time (a booster ranks its pairs)
+            idx = te[doc_of[te] == d]
+            oof[idx] = st.probabilities([rows[i] for i in idx], [bags[i] for i in idx] if words else None,
+                                        [keys[i][1:] for i in idx])
     split, k = [], 0
     for e in enc_t:
         split.append(oof[k:k + len(e.pairs)].tolist())
         k += len(e.pairs)
     best = max((_f1(gold_t, enc_t, split, th, trees) for th in GRID), key=lambda r: r["f1"])
-    stacker = fit_stacker(rows, labels, features=features, words=bags if words else None, min_count=min_count, c=c,
-                          threshold=best["threshold"], prior=prior,
-                          notes={"trained_on": f"{len(train_docs)} documents", "out_of_fold": best,
-                                 "word_context": context})
+    stacker = fit(list(range(len(rows))), threshold=best["threshold"], prior=prior,
+                  notes={"trained_on": f"{len(train_docs)} documents", "out_of_fold": best, "word_context": context})
     report = {"train_documents": len(train_docs), "pairs": len(rows), "out_of_fold": best,
               "out_of_fold_no_filter": _f1(gold_t, enc_t, split, best["threshold"], None),
               "seconds": round(time.perf_counter() - t0, 1)}
@@ -131,13 +148,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--model", default=None, help="relation model folder (its tokenizer; default: the shipped one)")
     ap.add_argument("--kg", required=True, help="knowledge graph (MeSH tree numbers)")
     ap.add_argument("--output", required=True, help="stacker JSON to write")
-    ap.add_argument("--holdout", type=int, default=50)
+    ap.add_argument("--holdout", type=int, default=0, help="documents held out (drawn with --seed; 0: train on all)")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--features", choices=("text", "all"), default="text")
     ap.add_argument("--context", type=int, default=1, help="words before/after each mention as word features")
     ap.add_argument("--c", type=float, default=0.2, help="inverse L2 strength of the logistic regression")
     ap.add_argument("--min-count", type=int, default=3, help="word features seen in fewer pairs are left out")
     ap.add_argument("--no-words", action="store_true")
+    ap.add_argument("--folds", type=int, default=5, help="out-of-fold folds (by document) for the threshold")
+    ap.add_argument("--no-booster", action="store_true", help="the logistic regression alone (the round-3 stacker)")
+    ap.add_argument("--leaves", type=int, default=15, help="booster: leaves per tree")
+    ap.add_argument("--iterations", type=int, default=300, help="booster: trees")
+    ap.add_argument("--learning-rate", type=float, default=0.05, help="booster: learning rate")
+    ap.add_argument("--l2", type=float, default=1.0, help="booster: L2 regularization")
     args = ap.parse_args(argv)
     docs = read_pubtator(args.train)
     train, held = holdout_split(docs, args.holdout, args.seed) if args.holdout else (docs, [])
@@ -146,8 +169,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     model = RelationModel.from_path(args.model or RELATIONS_DIR, threads=1, stacker=False)
     features = [f for f in STACK_FEATURES if args.features == "all" or f not in NETWORK_FEATURES]
     stacker, report = train_stacker(train, held, model, trees, features=features, c=args.c, min_count=args.min_count,
-                                    words=not args.no_words, seed=args.seed,
-                                    context=args.context)
+                                    words=not args.no_words, seed=args.seed, folds=args.folds,
+                                    context=args.context,
+                                    booster=None if args.no_booster else {
+                                        "leaves": args.leaves, "iterations": args.iterations,
+                                        "learning_rate": args.learning_rate, "l2": args.l2})
     stacker.save(args.output)
     print(json.dumps(report, indent=1))
 

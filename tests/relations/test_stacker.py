@@ -235,3 +235,109 @@ def test_train_stacker_on_a_tiny_pubtator_file(tiny_relation_onnx, tmp_path):
     st.save(out)
     again = Stacker.from_path(out)
     assert again.threshold == st.threshold and again.words == st.words
+
+
+def test_new_pair_features_read_cues_negation_and_the_more_specific_disease():
+    enc = _doc()
+    rows = stack_features(TEXT, enc, [0.5] * 4, trees={"D003638": ["C09.1"], "D007674": ["C09"]})
+    first, last = rows[0], rows[3]
+    assert _f(first, "cue_between") == 1.0  # "-induced" between cisplatin and nephrotoxicity
+    assert _f(last, "cue_between") == 0.0  # "was given; no" between magnesium and deafness
+    assert _f(last, "negation_shared") == 1.0 and _f(first, "negation_shared") == 0.0
+    assert _f(rows[1], "tail_is_descendant") == 1.0  # deafness is below nephrotoxicity in this tree
+    assert _f(first, "tail_is_descendant") == 0.0 and _f(first, "tail_is_ancestor") == 1.0
+    assert _f(first, "head_first") == 0.0 and _f(rows[2], "head_first") == 0.5  # first sentence of two / second
+    assert _f(first, "head_title_only") == 1.0 and _f(rows[2], "head_title_only") == 0.0
+    assert _f(first, "head_sentences_shared") == 1.0 and _f(rows[1], "head_sentences_shared") == 0.0
+    assert _f(first, "both_in_last") == 1.0  # two sentences: both are among the last two
+    assert _f(first, "head_cooccurring") == pytest.approx(math.log(2))
+
+
+def test_rank_inputs_mark_the_best_pair_of_each_head_and_tail():
+    from medlens.relations.stacker import rank_inputs
+
+    got = rank_inputs([2.0, -1.0, 0.5, 1.0], [(0, 1), (0, 3), (2, 1), (2, 3)])
+    assert got[0] == [2.0, 1.0, 1.0, 0.0]
+    assert got[1] == [-1.0, 0.0, 0.0, -3.0]
+    assert got[2] == [0.5, 0.0, 0.0, -1.5]
+    assert got[3] == [1.0, 1.0, 1.0, -1.0]
+
+
+def test_booster_export_reproduces_scikit_learn_and_survives_json(tmp_path):
+    np = pytest.importorskip("numpy")
+    pytest.importorskip("sklearn")
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from medlens.relations.stacker import BOOSTER_INPUTS, Booster
+
+    rng = np.random.default_rng(0)
+    names = ["same_sentence", "head_share", "tail_first"]
+    x = rng.random((300, len(names) + len(BOOSTER_INPUTS)))
+    x[:, 0] = rng.integers(0, 2, 300)
+    y = ((x[:, 0] + x[:, 3] + 0.3 * rng.random(300)) > 1.0).astype(int)
+    model = HistGradientBoostingClassifier(max_iter=20, max_leaf_nodes=7, random_state=0).fit(x, y)
+    data = json.loads(json.dumps(Booster.export(model, names)))
+    booster = Booster(data)
+    rows = [[0.0] * len(STACK_FEATURES) for _ in range(50)]
+    for r, v in zip(rows, x[:50]):
+        for k, name in enumerate(names):
+            r[STACK_FEATURES.index(name)] = float(v[k])
+    got = [1 / (1 + math.exp(-booster.raw(r, v[len(names):].tolist()))) for r, v in zip(rows, x[:50])]
+    assert got == pytest.approx(model.predict_proba(x[:50])[:, 1].tolist(), abs=1e-5)
+    with pytest.raises(ModelError, match="booster's features \\['nope'\\]"):
+        Booster({"features": ["nope"], "trees": []}, "b.json")
+    with pytest.raises(ModelError, match="booster tree 0: node lists differ"):
+        Booster({"features": names, "trees": [{"feature": [-1], "threshold": [0.0, 1.0], "missing_left": [0],
+                                                 "left": [0], "right": [0], "value": [0.1]}]}, "b.json")
+    with pytest.raises(ModelError, match="booster tree 0 lacks 'value'"):
+        Booster({"features": names, "trees": [{"feature": [-1], "threshold": [0.0], "missing_left": [0],
+                                                 "left": [0], "right": [0]}]}, "b.json")
+
+
+def test_fit_boosted_stacker_ranks_pairs_and_round_trips(tmp_path):
+    pytest.importorskip("sklearn")
+    from medlens.relations.stacker import fit_boosted_stacker
+
+    enc = _doc()
+    rows, bags, labels, keys = [], [], [], []
+    for d in range(30):
+        rows += stack_features(TEXT, enc, [0.5] * 4)
+        bags += pair_words(TEXT, enc)
+        labels += [1, 0, 0, 0]
+        keys += [(d, h, t) for h, t in enc.pairs]
+    st = fit_boosted_stacker(rows, labels, keys, features=["same_sentence", "cue_between"], words=bags, min_count=3,
+                             c=1.0, iterations=20, leaves=4, inner_folds=3, threshold=0.5)
+    assert st.booster is not None and not st.uses_network
+    got = st.rescore(TEXT, enc)
+    assert got[0] > 0.5 > max(got[1:])
+    path = tmp_path / "boosted.json"
+    st.save(path)
+    again = Stacker.from_path(path)
+    assert again.booster is not None and again.rescore(TEXT, enc) == pytest.approx(got)
+    with pytest.raises(ValueError, match="with their pairs"):
+        again.probabilities(stack_features(TEXT, enc, [0.5] * 4))
+
+
+def test_train_stacker_with_a_booster_on_a_tiny_pubtator_file(tiny_relation_onnx, tmp_path):
+    pytest.importorskip("sklearn")
+    from medlens.relations.model import RelationModel
+    from medlens.relations.pubtator import read_pubtator
+    from medlens.relations.stacker import NETWORK_FEATURES
+    from medlens.training.relation_stacker import train_stacker
+
+    docs = read_pubtator(PUBTATOR)
+    model = RelationModel.from_path(tiny_relation_onnx, threads=1, stacker=False)
+    features = [f for f in STACK_FEATURES if f not in NETWORK_FEATURES]
+    booster = {"leaves": 3, "iterations": 5, "learning_rate": 0.1, "l2": 1.0}
+    st, report = train_stacker(docs, [], model, None, features=features, c=1.0, min_count=1, folds=3, booster=booster)
+    assert report["train_documents"] == 3 and report["out_of_fold"]["gold"] == 3 and "held_out" not in report
+    assert st.booster is not None and len(st.booster.trees) == 5 and not st.uses_network
+    out = tmp_path / "stacker.json"
+    st.save(out)
+    again = Stacker.from_path(out)
+    enc = model.encode(docs[0].text, [], title_end=len(docs[0].title))
+    assert again.rescore(docs[0].text, enc) == []
+    from medlens.training.relations import document_mentions
+
+    enc = model.encode(docs[0].text, document_mentions(docs[0]), title_end=len(docs[0].title))
+    assert again.rescore(docs[0].text, enc) == pytest.approx(st.rescore(docs[0].text, enc))
