@@ -1,7 +1,7 @@
 """Train the relation stacker (:mod:`medlens.relations.stacker`) on a PubTator training file.
 
-The same split as ``medlens train relations`` (``holdout`` documents drawn with ``seed`` held out):
-the prior tables count the training part; every training document's features leave its own counts
+By default every document trains (``--holdout 0``); ``--holdout 50`` keeps apart the same documents as
+``medlens train relations`` (drawn with ``seed``). The prior tables count the training part; every training document's features leave its own counts
 out; the decision threshold is the best of a grid on 5-fold out-of-fold probabilities of the training
 part (hypernym filter on, as the component runs by default); the held-out documents are scored once
 with the final stacker, which is fit on the whole training part.
@@ -12,8 +12,8 @@ with the final stacker, which is fit on the whole training part.
 
 By default (since round 4 of issue 13) the stacker carries a booster
 (:func:`~medlens.relations.stacker.fit_boosted_stacker`): gradient-boosted trees over the features, the
-logistic regression's out-of-fold logit and its ranks in the document. ``--holdout 0`` trains on every
-document (the out-of-fold figures are then the only ones).
+logistic regression's out-of-fold logit and its ranks in the document. With ``--holdout 0`` the
+out-of-fold figures are the only ones.
 
 ``--features text`` (default) uses no feature of the network (:data:`~medlens.relations.stacker.NETWORK_FEATURES`):
 the stacker then re-scores from the text alone and the network is not run.
