@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from medlens.errors import ConfigError, Errors
 from medlens.runtime import CLASSIFIER_DIR, NER_DIR, THREADS_ENV, available_cores, default_threads  # noqa: F401 (re-exported)
 
-RULES_ONLY = ("sections", "sentences", "dictionary_ner", "context", "linker", "drug_attributes", "adverse_events")
+RULES_ONLY = ("sections", "sentences", "dictionary_ner", "linker", "context", "drug_attributes", "adverse_events")
 """The pipeline without models: the dictionary recognizer alone finds entities, drug attributes
 and adverse events are read by rules (about 10x the speed of :data:`COMPONENTS`; what
 ``medlens analyze --no-model`` runs)."""
@@ -20,7 +20,7 @@ def with_model_components(classifier_dir: Path = CLASSIFIER_DIR, ner_dir: Path =
     recognizer (before the dictionary) if ``ner_dir`` has ``model.int8.onnx``, and the document
     classifier (last) if ``classifier_dir`` has one."""
     ner = ("transformer_ner",) if (ner_dir / "model.int8.onnx").is_file() else ()
-    base = ("sections", "sentences", *ner, "dictionary_ner", "context", "linker", "drug_attributes", "adverse_events")
+    base = ("sections", "sentences", *ner, "dictionary_ner", "linker", "context", "drug_attributes", "adverse_events")
     return base + (("classifier",) if (classifier_dir / "model.int8.onnx").is_file() else ())
 
 
@@ -28,7 +28,8 @@ COMPONENTS = with_model_components()
 """Default component order (each name ``x`` is the spaCy factory ``medlens_x``): sections,
 sentences, the shipped transformer recognizer (model spans win on boundaries; the dictionary
 adds what the model does not cover and the graph supplies the concept links), the dictionary
-recognizer, assertion context, concept linking, drug attributes, adverse drug events and, when this installation ships
+recognizer, concept linking (which may relabel or drop an entity), assertion context (on the final labels),
+drug attributes, adverse drug events and, when this installation ships
 ``medlens/assets/classifier/model.int8.onnx``, the document classifier (``doc.cats``). A model
 file that is absent leaves its component out, so the default works either way; asking for
 ``"classifier"`` or ``"transformer_ner"`` explicitly without a model raises

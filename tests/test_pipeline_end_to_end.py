@@ -17,10 +17,10 @@ def test_pipeline_components_in_order(nlp, rules_nlp):
     models = ["medlens_transformer_ner"] if (NER_DIR / "model.int8.onnx").is_file() else []
     last = ["medlens_classifier"] if (CLASSIFIER_DIR / "model.int8.onnx").is_file() else []
     assert nlp.pipe_names == ["medlens_sections", "medlens_sentences", *models, "medlens_dictionary_ner",
-                              "medlens_context", "medlens_linker", "medlens_drug_attributes", "medlens_adverse_events",
+                              "medlens_linker", "medlens_context", "medlens_drug_attributes", "medlens_adverse_events",
                               *last]
-    assert rules_nlp.pipe_names == ["medlens_sections", "medlens_sentences", "medlens_dictionary_ner", "medlens_context",
-                                    "medlens_linker", "medlens_drug_attributes", "medlens_adverse_events"]
+    assert rules_nlp.pipe_names == ["medlens_sections", "medlens_sentences", "medlens_dictionary_ner", "medlens_linker",
+                                    "medlens_context", "medlens_drug_attributes", "medlens_adverse_events"]
 
 
 def test_pipeline_note_entities_sections_assertions_and_links(nlp):

@@ -83,6 +83,10 @@ def _named_like_a_disease(text: str) -> bool:
 _PLACE_HEADS = frozenset({"level", "levels", "count", "counts"})
 #: sections where the model's unlinked DISEASE entities are what the examiner found ("normocephalic")
 EXAM_SECTIONS = frozenset({"physical_exam", "objective", "review_of_systems", "mental_status_exam", "vital_signs"})
+#: sections where an unlinked model DISEASE is what was found: exams, and an operation's or a study's findings
+_FINDING_SECTIONS = EXAM_SECTIONS | {"findings", "procedures", "intraoperative"}
+#: endings of adjectives ("pelvic", "renal", "obstructive", "nodular")
+_ADJECTIVE_ENDINGS = ("al", "ic", "ar", "ary", "ous", "ive")
 _SPAN_ATTRS = ("assertion", "match_ids", "matched_form", "concepts", "ner_source", "attributes", "ner_score")
 
 
@@ -165,9 +169,10 @@ class EntityLinker:
         self.source_priority = {**DEFAULT_SOURCE_PRIORITY, **(source_priority or {})}
         self.prefer = [vocabulary_name(p) for p in prefer or ()]
         self.label_from_link = label_from_link
-        from medlens.components.transformer_ner import neighbour_words
+        from medlens.components.transformer_ner import after_entity_words, neighbour_words
 
         self.neighbours = neighbour_words()
+        self.after_words = after_entity_words()
         self._concepts: dict[str, Concept] = {}
         self._fuzzy_cache: dict[tuple[str, tuple[str, ...] | None], list] = {}
 
@@ -228,10 +233,11 @@ class EntityLinker:
         out_links: list[list[ConceptLink]] = []
         changed = False
         skip_to = -1
-        for ent, ent_links in zip(ents, links):
+        for k, (ent, ent_links) in enumerate(zip(ents, links)):
             if ent.start < skip_to:
                 changed = True
                 continue  # taken by the test name before it
+            following = ents[k + 1] if k + 1 < len(ents) else None
             prev = doc[ent.start - 1].text.lower() if ent.start > 0 else ""
             nxt = doc[ent.end] if ent.end < n else None
             nxt2 = doc[ent.end + 1] if ent.end + 1 < n else None
@@ -248,14 +254,19 @@ class EntityLinker:
             if ent.label_ == "ANATOMY" and nxt is not None and nxt.text.lower() in words["device_words"]:
                 changed = True
                 continue
-            end = self._test_name_end(ent, nxt, nxt2)
+            end, label = self._test_name_end(ent, nxt, nxt2), "TEST"
+            if end is None:
+                end, label = self._joined_name_end(ent, nxt, following)
             if end is not None:
-                span = Span(doc, ent.start, end, label="TEST")
+                span = Span(doc, ent.start, end, label=label)
                 for name in _SPAN_ATTRS:
                     if Span.has_extension(name) and name != "concepts":
                         setattr(span._, name, getattr(ent._, name))
                 out_ents.append(span)
-                out_links.append(self._link(span.text, [t.text for t in span], "TEST", ()))
+                new_links = self._link(span.text, [t.text for t in span], label, ())
+                if not new_links and following is not None and end == following.end:
+                    new_links = links[k + 1]  # "Obstructive" + "sleep apnea syndrome": the second's links
+                out_links.append(new_links)
                 skip_to = end
                 changed = True
                 continue
@@ -267,6 +278,22 @@ class EntityLinker:
             out_ents.append(ent)
             out_links.append(ent_links)
         return out_ents, out_links, changed
+
+    def _joined_name_end(self, ent, nxt, following) -> tuple[int | None, str]:
+        """(end, label) of one entity that ``ent`` makes with what follows it, or (None, ""): a word of
+        ``after_entity_words`` for its label ("thyroid problem", "oxygen desaturation"); or, for a model
+        span that is only adjectives ("Obstructive", "hypermetabolic"), the entity right after it
+        ("Obstructive" + "sleep apnea syndrome")."""
+        if nxt is None:
+            return None, ""
+        new = self.after_words.get(ent.label_, {}).get(nxt.text.lower())
+        if new is not None and not nxt.ent_type_:
+            return ent.end + 1, new
+        if (following is not None and following.start == ent.end and ent._.ner_source == "model"
+                and ent.label_ in ("DISEASE", "CHEMICAL") and not ent._.match_ids
+                and all(t.is_alpha and t.text.lower().endswith(_ADJECTIVE_ENDINGS) for t in ent)):
+            return following.end, following.label_
+        return None, ""
 
     def _test_name_end(self, ent, nxt, nxt2) -> int | None:
         """End token of a test's name that ``ent`` begins ("methotrexate level", "Pain Analog Scale",
@@ -320,7 +347,12 @@ class EntityLinker:
         head = self._finding_before_of(tokens)
         if head is not None:
             return head, self._link(ent.text, tokens, head, ())
-        if top is None and ent._.section in EXAM_SECTIONS and not _named_like_a_disease(ent.text):
+        if (top is None and len(tokens) == 1 and ent.text.isalpha() and len(ent.text) > 5
+                and ent.text.lower().endswith("ing")):
+            return "SYMPTOM", links  # "aching", "tingling", "throbbing": a sensation the graph does not name
+        if top is None and tokens[-1].lower() in self.neighbours["anatomy_heads"]:
+            return "ANATOMY", links  # "uterosacral ligament", "rectus fascia", "renal parenchyma"
+        if top is None and ent._.section in _FINDING_SECTIONS and not _named_like_a_disease(ent.text):
             return "FINDING", links
         return None, links
 

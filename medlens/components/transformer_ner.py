@@ -252,6 +252,8 @@ class _Stopwords(BaseModel):
     institution_words: list[str] = []
     test_heads: list[str] = []
     finding_heads: list[str] = []
+    anatomy_heads: list[str] = []
+    after_entity_words: dict[str, dict[str, str]] = {}
 
 
 @lru_cache(maxsize=1)
@@ -294,10 +296,20 @@ def neighbour_words() -> dict[str, frozenset[str]]:
     """Words around an entity that tell what it is (``resources/en/model_stopwords.json``): ``name_titles``
     ("Dr." before a person's name), ``institution_words`` ("Hospital" after a name of a place),
     ``test_heads`` ("level", "index", "profile": the entity names the substance or organ a test measures),
-    ``finding_heads`` (last words of an examiner's sign: "deformity"), ``device_words``."""
+    ``finding_heads`` (last words of an examiner's sign: "deformity"), ``device_words``, ``anatomy_heads``
+    (last words of a structure's name: "ligament", "fascia")."""
     r = _stopwords_resource()
     return {k: frozenset(w.lower() for w in getattr(r, k))
-            for k in ("name_titles", "institution_words", "test_heads", "finding_heads", "device_words")}
+            for k in ("name_titles", "institution_words", "test_heads", "finding_heads", "device_words",
+                      "anatomy_heads")}
+
+
+def after_entity_words() -> dict[str, dict[str, str]]:
+    """Entity label -> words that, right after such an entity, make one entity of another kind with it
+    ("thyroid problem" DISEASE, "oxygen desaturation" FINDING, "bicarbonate solution" DRUG;
+    ``resources/en/model_stopwords.json``)."""
+    return {label: {w.lower(): new for w, new in words.items()}
+            for label, words in _stopwords_resource().after_entity_words.items()}
 
 
 def procedure_endings() -> tuple[str, ...]:
@@ -312,7 +324,8 @@ SPINAL_LEVEL = re.compile(r"[CTLS]\d{1,2}(?:\s?[-\u2013/]\s?[CTLS]?\d{1,2})?")
 def model_label(text: str, label: str, endings: tuple[str, ...]) -> str:
     """The label of a model span: a DISEASE whose last word ends like a procedure
     ("tympanoplasty", "basal cell carcinoma resection") is a PROCEDURE; the model was
-    trained on disease and chemical names only, so it calls operations diseases. A spinal
+    trained on disease and chemical names only, so it calls operations diseases; so is one whose
+    words before "of" end so ("chondroplasty of the left knee"). A spinal
     level ("L3-L5", which the model calls a chemical) is ANATOMY.
 
     Args:
@@ -328,7 +341,13 @@ def model_label(text: str, label: str, endings: tuple[str, ...]) -> str:
     if label != "DISEASE" or not endings:
         return label
     words = text.split()
-    return "PROCEDURE" if words and words[-1].lower().endswith(endings) else label
+    if words and words[-1].lower().endswith(endings):
+        return "PROCEDURE"
+    lower = [w.lower() for w in words]
+    if "of" in lower[1:]:  # "Chondroplasty of the left knee", "medial meniscoplasty of medial femoral condyle"
+        head = lower[lower.index("of", 1) - 1]
+        return "PROCEDURE" if head.endswith(endings) else label
+    return label
 
 
 def _outside_headers(text: str, start: int, end: int, headers: Sequence[tuple[int, int]]) -> tuple[int, int]:

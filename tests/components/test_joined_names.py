@@ -1,0 +1,88 @@
+"""An entity and the word or entity right after it can be one entity of another kind (issue 11, fifth
+round): "thyroid problem", "oxygen desaturation", "bicarbonate solution", an adjective the model cut off
+a disease name ("Obstructive" + "sleep apnea"); unlinked sensations ("aching") are symptoms, and an
+unlinked model disease among an operation's findings is a finding. Sentences written for these tests."""
+
+from __future__ import annotations
+
+import pytest
+import spacy
+
+from medlens.components.linker import EntityLinker
+from medlens.doc import extensions
+from medlens.doc.types import Section
+
+
+@pytest.fixture(scope="module")
+def linker(tmp_path_factory):
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
+    from medlens.kg.store import KnowledgeGraph
+
+    concepts = [Concept("X:1", "Thyroid", "x", "ANATOMY"), Concept("X:2", "Thyroid disease", "x", "DISEASE"),
+                Concept("X:3", "Sleep apnea", "x", "DISEASE"), Concept("X:4", "Obstructive sleep apnea", "x", "DISEASE"),
+                Concept("X:5", "Oxygen", "x", "DRUG"), Concept("X:6", "Central sleep apnea", "x", "DISEASE")]
+    synonyms = [Synonym(c.id, c.name, "preferred", "x") for c in concepts]
+    synonyms += [Synonym("X:2", "thyroid problem", "synonym", "x")]
+    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts, synonyms, [])
+    path = tmp_path_factory.mktemp("kg") / "mini.sqlite"
+    build_graph(path, sources=(), extra=[data])
+    with KnowledgeGraph.open(path) as kg:
+        yield EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+
+
+def _labels(linker, text: str, spans: list[tuple[str, str]], section: str = "history_of_present_illness"):
+    from tests.conftest import set_model_spans
+
+    extensions.register()
+    doc = spacy.blank("en")(text)
+    doc._.sections = [Section(section, "", 0, len(text), 0)]
+    doc = set_model_spans(doc, spans)
+    return [(e.text, e.label_, e._.concepts[0].concept_id if e._.concepts else None) for e in linker(doc).ents]
+
+
+def test_an_organ_and_problem_is_a_disease(linker):
+    assert _labels(linker, "She saw a specialist for a thyroid problem.", [("thyroid", "ANATOMY")]) == [
+        ("thyroid problem", "DISEASE", "X:2")]
+
+
+def test_a_drug_and_desaturation_is_a_finding_and_a_solution_is_a_drug(linker):
+    got = _labels(linker, "Oxygen desaturation to 85%.  Hydrated with bicarbonate solution.",
+                  [("Oxygen", "DRUG"), ("bicarbonate", "TEST")])
+    assert [g[:2] for g in got] == [("Oxygen desaturation", "FINDING"), ("bicarbonate solution", "DRUG")]
+
+
+def test_an_adjective_cut_off_a_disease_joins_it(linker):
+    got = _labels(linker, "Obstructive sleep apnea with loud snoring.", [("Obstructive", "DISEASE"), ("sleep apnea", "DISEASE")])
+    assert got == [("Obstructive sleep apnea", "DISEASE", "X:4")]
+    # a noun before a disease is an entity of its own
+    got = _labels(linker, "Oxygen sleep apnea study.", [("Oxygen", "DRUG"), ("sleep apnea", "DISEASE")])
+    assert [g[0] for g in got] == ["Oxygen", "sleep apnea"]
+
+
+def test_an_unlinked_sensation_is_a_symptom(linker):
+    assert _labels(linker, "She describes a deep aching in the hip.", [("aching", "DISEASE")]) == [
+        ("aching", "SYMPTOM", None)]
+
+
+def test_an_unlinked_model_disease_among_operative_findings_is_a_finding(linker):
+    got = _labels(linker, "There was no evidence of impingement of the nerve root.", [("impingement", "DISEASE")],
+                  "procedures")
+    assert got == [("impingement", "FINDING", None)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Chondroplasty of the left knee", "PROCEDURE"),
+    ("bilateral foraminotomies", "PROCEDURE"),
+    ("carcinoma of the lung", "DISEASE"),
+])
+def test_a_procedure_named_before_of_or_in_the_plural(text, expected):
+    from medlens.components.transformer_ner import model_label, procedure_endings
+
+    assert model_label(text, "DISEASE", procedure_endings()) == expected
+
+
+def test_an_unlinked_model_disease_named_like_a_structure_is_anatomy(linker):
+    got = _labels(linker, "The uterosacral ligament was transfixed to the cuff.", [("uterosacral ligament", "DISEASE")],
+                  "procedures")
+    assert got == [("uterosacral ligament", "ANATOMY", None)]
