@@ -233,6 +233,9 @@ class EntityLinker:
         out_links: list[list[ConceptLink]] = []
         changed = False
         skip_to = -1
+        # a note's conventions (a lab value is a TEST, "lithium toxicity" one disease) only where the text is a
+        # note with sections: an abstract's "creatinine levels" keeps its chemical (BC5CDR's convention)
+        noted = any(s.category != "unknown" for s in doc._.sections or ())
         for k, (ent, ent_links) in enumerate(zip(ents, links)):
             if ent.start < skip_to:
                 changed = True
@@ -254,9 +257,9 @@ class EntityLinker:
             if ent.label_ == "ANATOMY" and nxt is not None and nxt.text.lower() in words["device_words"]:
                 changed = True
                 continue
-            end, label = self._test_name_end(ent, nxt, nxt2), "TEST"
+            end, label = (self._test_name_end(ent, nxt, nxt2) if noted else None), "TEST"
             if end is None:
-                end, label = self._joined_name_end(ent, nxt, following)
+                end, label = self._joined_name_end(ent, nxt, following, noted)
             if end is not None:
                 span = Span(doc, ent.start, end, label=label)
                 for name in _SPAN_ATTRS:
@@ -279,7 +282,7 @@ class EntityLinker:
             out_links.append(ent_links)
         return out_ents, out_links, changed
 
-    def _joined_name_end(self, ent, nxt, following) -> tuple[int | None, str]:
+    def _joined_name_end(self, ent, nxt, following, noted: bool = True) -> tuple[int | None, str]:
         """(end, label) of one entity that ``ent`` makes with what follows it, or (None, ""): a word of
         ``after_entity_words`` for its label ("thyroid problem", "oxygen desaturation"); or, for a model
         span that is only adjectives ("Obstructive", "hypermetabolic"), the entity right after it
@@ -287,7 +290,7 @@ class EntityLinker:
         if nxt is None:
             return None, ""
         new = self.after_words.get(ent.label_, {}).get(nxt.text.lower())
-        if new is not None and not nxt.ent_type_:
+        if new is not None and not nxt.ent_type_ and (noted or ent.label_ == "ANATOMY"):
             return ent.end + 1, new
         if (following is not None and following.start == ent.end and ent._.ner_source == "model"
                 and ent.label_ in ("DISEASE", "CHEMICAL") and not ent._.match_ids

@@ -137,3 +137,22 @@ def test_ordinary_statements_unchanged(nlp, text, mentions, expected):
 def test_looking_for_other_causes_keeps_the_finding(nlp):
     text = "Blood work, looking for other causes of neuropathy, to include TSH and B12."
     assert statuses(nlp, text, "neuropathy", "TSH", labels={"TSH": "TEST"}) == ["present", "present"]
+
+
+@pytest.mark.parametrize("text, mention, label, expected", [
+    ("Her current desires are that she obtain a rhinoplasty.", "rhinoplasty", "PROCEDURE", "hypothetical"),
+    ("It is too risky to use warfarin in her case.", "warfarin", "DRUG", "hypothetical"),
+    ("He is not sure the loratadine is working anymore.", "loratadine", "DRUG", "uncertain"),
+    ("Earlier it was thought he could have had a pulmonary embolism.", "pulmonary embolism", "DISEASE", "uncertain"),
+    ("Uptake consistent with potential necrosis.", "necrosis", "FINDING", "uncertain"),
+    ("It is difficult to be certain about the diagnosis of myasthenia gravis.", "myasthenia gravis", "DISEASE", "uncertain"),
+    ("Her rash improved after discontinuation of her amoxicillin.", "amoxicillin", "DRUG", "historical"),
+    ("After negative aspiration, lidocaine was injected.", "lidocaine", "DRUG", "present"),
+])
+def test_desires_risks_doubts_and_stopped_drugs(nlp, text, mention, label, expected):
+    assert statuses(nlp, text, mention, labels={mention: label}) == [expected]
+
+
+def test_a_potential_need_is_a_plan_not_a_doubt(nlp):
+    text = "We reviewed the potential need for upper endoscopy should his symptoms continue."
+    assert statuses(nlp, text, "upper endoscopy", labels={"upper endoscopy": "PROCEDURE"}) == ["hypothetical"]

@@ -79,3 +79,9 @@ def test_a_disease_named_by_a_sign_is_a_finding(linker):
 def test_a_disease_before_level_is_a_place_not_a_test(linker):
     assert _labels(linker, "The scope was advanced to the gout levels.", [("gout", "DISEASE")]) == [
         ("gout", "DISEASE", "X:5")]
+
+
+def test_outside_a_sectioned_note_a_substance_before_a_head_keeps_its_label(linker):
+    # an abstract's "lithium levels" keeps its chemical (the corpora annotate the substance)
+    assert _labels(linker, "Serum lithium levels rose.", [("lithium", "CHEMICAL")], "unknown") == [
+        ("lithium", "CHEMICAL", "X:3")]
