@@ -292,7 +292,7 @@ class EntityLinker:
         new = self.after_words.get(ent.label_, {}).get(nxt.text.lower())
         if new is not None and not nxt.ent_type_ and (noted or ent.label_ == "ANATOMY"):
             return ent.end + 1, new
-        if (following is not None and following.start == ent.end and ent._.ner_source == "model"
+        if (noted and following is not None and following.start == ent.end and ent._.ner_source == "model"
                 and ent.label_ in ("DISEASE", "CHEMICAL") and not ent._.match_ids
                 and all(t.is_alpha and t.text.lower().endswith(_ADJECTIVE_ENDINGS) for t in ent)):
             return following.end, following.label_

@@ -86,3 +86,10 @@ def test_an_unlinked_model_disease_named_like_a_structure_is_anatomy(linker):
     got = _labels(linker, "The uterosacral ligament was transfixed to the cuff.", [("uterosacral ligament", "DISEASE")],
                   "procedures")
     assert got == [("uterosacral ligament", "ANATOMY", None)]
+
+
+def test_outside_a_sectioned_note_an_adjective_is_not_joined(linker):
+    # an abstract's "bilateral breast cancer": the corpora annotate the disease without its modifier
+    got = _labels(linker, "Obstructive sleep apnea in adults.", [("Obstructive", "DISEASE"), ("sleep apnea", "DISEASE")],
+                  "unknown")
+    assert [g[0] for g in got] == ["Obstructive", "sleep apnea"]
