@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/service_load.py                        # 1, 4, 16 clients; 200 requests each
     .venv/bin/python benchmarks/service_load.py --memory               # the memory-flat check: 10,000 requests
     .venv/bin/python benchmarks/service_load.py --requests 60 --no-readme           # a quick look
+    .venv/bin/python benchmarks/service_load.py --memory --dump /tmp/requests.csv   # and every request's latency
 
 Data: ``../shared/data/mtsamples/notes.csv`` (real transcribed notes; a development set: nothing is
 tuned on it, it only measures speed). The notes of 250-350 words (``--min-words``, ``--max-words``) are
