@@ -72,6 +72,7 @@ class RayEngine:
         self.worker_timeout = worker_timeout
         self.startup_wait = startup_wait
         self._started_runtime = False
+        self._connected_here = False  # this engine called ray.init (a runtime of its own, or a driver attached to --address)
         self._actors: dict[int, object] = {}  # id -> handle, live and ready
         self._starting: dict[object, tuple[int, object]] = {}  # ready() ref -> (id, handle)
         self._load: dict[int, int] = {}
@@ -93,11 +94,12 @@ class RayEngine:
             if not ray.is_initialized():
                 if self.address:
                     ray.init(address=self.address, logging_level="ERROR", log_to_driver=False)
+                    self._connected_here = True
                 else:
                     ray.init(num_cpus=(self.workers or os.cpu_count() or 1) * self.cpus, include_dashboard=False,
                              object_store_memory=self.object_store_mb * 1024 * 1024, logging_level="ERROR",
                              log_to_driver=False)
-                    self._started_runtime = True
+                    self._started_runtime = self._connected_here = True
         except MedlensError:
             raise
         except Exception as exc:  # noqa: BLE001 - ray raises ConnectionError, RuntimeError, ...
@@ -201,8 +203,11 @@ class RayEngine:
         self._actors.clear()
         self._starting.clear()
         self._refs.clear()
-        if self._started_runtime:
+        if self._connected_here:
+            # a runtime of its own stops; a driver attached to a cluster only disconnects (the cluster runs on). Either
+            # way no Ray thread is left to print (a dead node's notice) after `medlens batch` has written its report
             ray.shutdown()
+            self._connected_here = self._started_runtime = False
 
 
 def _actor_gone(exc: Exception) -> bool:
