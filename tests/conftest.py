@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import spacy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -95,3 +97,67 @@ def set_model_spans(doc, spans):
     for e in doc.ents:
         e._.ner_source = "model"
     return doc
+
+
+@contextmanager
+def mini_graph_linker(path: Path, concepts, synonyms=()):
+    """An ``EntityLinker`` over a graph built at ``path`` from ``concepts`` alone (kg ``Concept`` objects, each with
+    its name as preferred synonym) plus ``synonyms``; the graph stays open while the context lasts."""
+    from medlens.components.linker import EntityLinker
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.base import SourceData, SourceInfo, Synonym
+    from medlens.kg.store import KnowledgeGraph
+
+    names = [Synonym(c.id, c.name, "preferred", "x") for c in concepts]
+    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), list(concepts), names + list(synonyms), [])
+    build_graph(path, sources=(), extra=[data])
+    with KnowledgeGraph.open(path) as kg:
+        yield EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+
+
+def sectioned_model_doc(text: str, spans, section: str):
+    """A blank-tokenized doc of ``text`` lying in one section ``section``, with the model entities ``spans``
+    (:func:`set_model_spans`)."""
+    from medlens.doc import extensions
+    from medlens.doc.types import Section
+
+    extensions.register()
+    doc = spacy.blank("en")(text)
+    doc._.sections = [Section(section, "", 0, len(text), 0)]
+    return set_model_spans(doc, spans)
+
+
+def linked_labels(linker, doc) -> list[tuple[str, str, str | None]]:
+    """``(text, label, first concept id or None)`` of every entity after ``linker`` ran on ``doc``."""
+    return [(e.text, e.label_, e._.concepts[0].concept_id if e._.concepts else None) for e in linker(doc).ents]
+
+
+def context_pipeline():
+    """Blank English with the joined-line splitter, sections, sentences and the context component."""
+    import medlens.components.context  # noqa: F401  (registers the factories)
+    import medlens.components.sections  # noqa: F401
+    import medlens.components.sentences  # noqa: F401
+    from medlens.pipeline import split_joined_lines
+
+    nlp = spacy.blank("en")
+    split_joined_lines(nlp)
+    nlp.add_pipe("medlens_sections")
+    nlp.add_pipe("medlens_sentences")
+    nlp.add_pipe("medlens_context")
+    return nlp
+
+
+def context_assertions(nlp, text: str, *mentions: str, label: str = "FINDING", labels: dict[str, str] | None = None):
+    """Assertions of ``mentions`` (found left to right in ``text``) as entities of ``label`` (or ``labels[mention]``),
+    after the sections, sentences and context components of ``nlp`` (:func:`context_pipeline`)."""
+    doc = nlp.make_doc(text)
+    for name in ("medlens_sections", "medlens_sentences"):
+        doc = nlp.get_pipe(name)(doc)
+    spans, cur = [], 0
+    for m in mentions:
+        i = text.index(m, cur)
+        spans.append(doc.char_span(i, i + len(m), label=(labels or {}).get(m, label)))
+        cur = i + len(m)
+    doc.ents = spans
+    doc = nlp.get_pipe("medlens_context")(doc)
+    return [e._.assertion for e in doc.ents]

@@ -5,38 +5,19 @@ review-of-systems runs, asides in parentheses, and what negation does not apply 
 from __future__ import annotations
 
 import pytest
-import spacy
 
-import medlens.components.context  # noqa: F401  (registers the factories)
-import medlens.components.sections  # noqa: F401
-import medlens.components.sentences  # noqa: F401
 from medlens.doc.types import Assertion
-from medlens.pipeline import split_joined_lines
+from tests.conftest import context_assertions, context_pipeline
 
 
 @pytest.fixture(scope="module")
 def nlp():
-    nlp = spacy.blank("en")
-    split_joined_lines(nlp)
-    nlp.add_pipe("medlens_sections")
-    nlp.add_pipe("medlens_sentences")
-    nlp.add_pipe("medlens_context")
-    return nlp
+    return context_pipeline()
 
 
 def run(nlp, text: str, *mentions: str, label: str = "FINDING", labels: dict[str, str] | None = None) -> list[Assertion]:
     """Assertions of ``mentions`` (found left to right in ``text``) as entities."""
-    doc = nlp.make_doc(text)
-    for name in ("medlens_sections", "medlens_sentences"):
-        doc = nlp.get_pipe(name)(doc)
-    spans, cur = [], 0
-    for m in mentions:
-        i = text.index(m, cur)
-        spans.append(doc.char_span(i, i + len(m), label=(labels or {}).get(m, label)))
-        cur = i + len(m)
-    doc.ents = spans
-    doc = nlp.get_pipe("medlens_context")(doc)
-    return [e._.assertion for e in doc.ents]
+    return context_assertions(nlp, text, *mentions, label=label, labels=labels)
 
 
 def statuses(nlp, text: str, *mentions: str, **kw) -> list[str]:

@@ -6,37 +6,18 @@ Sentences written for these tests."""
 from __future__ import annotations
 
 import pytest
-import spacy
 
-import medlens.components.context  # noqa: F401  (registers the factories)
-import medlens.components.sections  # noqa: F401
-import medlens.components.sentences  # noqa: F401
-from medlens.pipeline import split_joined_lines
+from tests.conftest import context_assertions, context_pipeline
 
 
 @pytest.fixture(scope="module")
 def nlp():
-    nlp = spacy.blank("en")
-    split_joined_lines(nlp)
-    nlp.add_pipe("medlens_sections")
-    nlp.add_pipe("medlens_sentences")
-    nlp.add_pipe("medlens_context")
-    return nlp
+    return context_pipeline()
 
 
 def statuses(nlp, text: str, *mentions: str, labels: dict[str, str] | None = None) -> list[str]:
     """Status of ``mentions`` (found left to right in ``text``) as entities (FINDING unless ``labels`` says)."""
-    doc = nlp.make_doc(text)
-    for name in ("medlens_sections", "medlens_sentences"):
-        doc = nlp.get_pipe(name)(doc)
-    spans, cur = [], 0
-    for m in mentions:
-        i = text.index(m, cur)
-        spans.append(doc.char_span(i, i + len(m), label=(labels or {}).get(m, "FINDING")))
-        cur = i + len(m)
-    doc.ents = spans
-    doc = nlp.get_pipe("medlens_context")(doc)
-    return [e._.assertion.status for e in doc.ents]
+    return [a.status for a in context_assertions(nlp, text, *mentions, labels=labels)]
 
 
 @pytest.mark.parametrize("text, mentions", [

@@ -6,39 +6,24 @@ unlinked model disease among an operation's findings is a finding. Sentences wri
 from __future__ import annotations
 
 import pytest
-import spacy
 
-from medlens.components.linker import EntityLinker
-from medlens.doc import extensions
-from medlens.doc.types import Section
+from tests.conftest import linked_labels, mini_graph_linker, sectioned_model_doc
 
 
 @pytest.fixture(scope="module")
 def linker(tmp_path_factory):
-    from medlens.kg.build import build_graph
-    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
-    from medlens.kg.store import KnowledgeGraph
+    from medlens.kg.sources.base import Concept, Synonym
 
     concepts = [Concept("X:1", "Thyroid", "x", "ANATOMY"), Concept("X:2", "Thyroid disease", "x", "DISEASE"),
                 Concept("X:3", "Sleep apnea", "x", "DISEASE"), Concept("X:4", "Obstructive sleep apnea", "x", "DISEASE"),
                 Concept("X:5", "Oxygen", "x", "DRUG"), Concept("X:6", "Central sleep apnea", "x", "DISEASE")]
-    synonyms = [Synonym(c.id, c.name, "preferred", "x") for c in concepts]
-    synonyms += [Synonym("X:2", "thyroid problem", "synonym", "x")]
-    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts, synonyms, [])
-    path = tmp_path_factory.mktemp("kg") / "mini.sqlite"
-    build_graph(path, sources=(), extra=[data])
-    with KnowledgeGraph.open(path) as kg:
-        yield EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+    synonyms = [Synonym("X:2", "thyroid problem", "synonym", "x")]
+    with mini_graph_linker(tmp_path_factory.mktemp("kg") / "mini.sqlite", concepts, synonyms) as linker:
+        yield linker
 
 
 def _labels(linker, text: str, spans: list[tuple[str, str]], section: str = "history_of_present_illness"):
-    from tests.conftest import set_model_spans
-
-    extensions.register()
-    doc = spacy.blank("en")(text)
-    doc._.sections = [Section(section, "", 0, len(text), 0)]
-    doc = set_model_spans(doc, spans)
-    return [(e.text, e.label_, e._.concepts[0].concept_id if e._.concepts else None) for e in linker(doc).ents]
+    return linked_labels(linker, sectioned_model_doc(text, spans, section))
 
 
 def test_an_organ_and_problem_is_a_disease(linker):

@@ -119,18 +119,12 @@ def test_linker_head_of_another_label_family_is_not_a_link(linker):
 
 def test_linker_head_before_a_name_with_one_more_word(tmp_path):
     # "acute injury" is an injury, not "acute kidney injury": a qualifier less before a word more
-    from medlens.kg.build import build_graph
-    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
-    from medlens.kg.store import KnowledgeGraph
+    from medlens.kg.sources.base import Concept
+    from tests.conftest import mini_graph_linker
 
     concepts = [Concept("X:1", "Acute kidney injury", "x", "DISEASE"), Concept("X:2", "Injury", "x", "DISEASE"),
                 Concept("X:3", "ST segment depression", "x", "FINDING")]
-    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts,
-                      [Synonym(c.id, c.name, "preferred", "x") for c in concepts], [])
-    path = tmp_path / "mini.sqlite"
-    build_graph(path, sources=(), extra=[data])
-    with KnowledgeGraph.open(path) as kg:
-        linker = EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+    with mini_graph_linker(tmp_path / "mini.sqlite", concepts) as linker:
         assert [(l.concept_id, l.method) for l in linker.link_text("acute injury", label="DISEASE")] == [("X:2", "partial")]
         top = linker.link_text("ST depressions", label="DISEASE")[0]
         assert (top.concept_id, top.method, top.score) == ("X:3", "fuzzy", 0.8)

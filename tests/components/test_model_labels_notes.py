@@ -10,51 +10,36 @@ import spacy
 
 from medlens.components.linker import EntityLinker
 from medlens.doc import extensions
-from medlens.doc.types import Section
+from tests.conftest import linked_labels, mini_graph_linker, sectioned_model_doc
 
 
 @pytest.fixture(scope="module")
 def mini_linker(tmp_path_factory):
-    from medlens.kg.build import build_graph
-    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
-    from medlens.kg.store import KnowledgeGraph
+    from medlens.kg.sources.base import Concept, Synonym
 
     concepts = [Concept("X:1", "Joint injection", "x", "PROCEDURE"), Concept("X:2", "Deformity", "x", "FINDING"),
                 Concept("X:3", "Congenital deformity", "x", "DISEASE"), Concept("X:4", "Epiglottitis", "x", "DISEASE"),
                 Concept("X:5", "Pharyngitis", "x", "DISEASE"), Concept("X:6", "Carcinoma", "x", "DISEASE"),
                 Concept("X:7", "Potassium", "x", "PROCEDURE")]
-    synonyms = [Synonym(c.id, c.name, "preferred", "x") for c in concepts]
-    synonyms += [Synonym("X:1", "steroid injection", "synonym", "x")]
-    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts, synonyms, [])
-    path = tmp_path_factory.mktemp("kg") / "mini.sqlite"
-    build_graph(path, sources=(), extra=[data])
-    with KnowledgeGraph.open(path) as kg:
-        yield EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+    synonyms = [Synonym("X:1", "steroid injection", "synonym", "x")]
+    with mini_graph_linker(tmp_path_factory.mktemp("kg") / "mini.sqlite", concepts, synonyms) as linker:
+        yield linker
 
 
 def _doc(text: str, spans: list[tuple[str, str]], section: str = "procedures"):
-    from tests.conftest import set_model_spans
-
-    extensions.register()
-    doc = spacy.blank("en")(text)
-    doc._.sections = [Section(section, "", 0, len(text), 0)]
-    return set_model_spans(doc, spans)
-
-
-def _labels(linker, doc):
-    return [(e.text, e.label_, e._.concepts[0].concept_id if e._.concepts else None) for e in linker(doc).ents]
+    return sectioned_model_doc(text, spans, section)
 
 
 def test_model_name_of_several_words_linked_to_a_procedure_is_a_procedure(mini_linker):
     doc = _doc("L3-L5 epidural steroid injection. Potassium given.", [("steroid injection", "CHEMICAL"), ("Potassium", "CHEMICAL")])
     # one word is not enough ("potassium" is a drug and a test)
-    assert _labels(mini_linker, doc) == [("steroid injection", "PROCEDURE", "X:1"), ("Potassium", "CHEMICAL", "X:7")]
+    assert linked_labels(mini_linker, doc) == [("steroid injection", "PROCEDURE", "X:1"), ("Potassium", "CHEMICAL", "X:7")]
 
 
 def test_model_finding_of_a_place_takes_the_finding_label_and_link(mini_linker):
     doc = _doc("No deformity of the ears and nose. Carcinoma of the lung.",
                [("deformity of the ears and nose", "DISEASE"), ("Carcinoma of the lung", "DISEASE")], "physical_exam")
-    assert _labels(mini_linker, doc) == [("deformity of the ears and nose", "FINDING", "X:2"),
+    assert linked_labels(mini_linker, doc) == [("deformity of the ears and nose", "FINDING", "X:2"),
                                          ("Carcinoma of the lung", "DISEASE", "X:6")]
 
 
@@ -64,20 +49,20 @@ def test_model_organ_whose_inflammation_is_a_disease_is_anatomy(mini_linker):
     # not fuzzy-linked to epiglottitis; the disease itself stays a disease
     assert not mini_linker._names_organ_of_inflammation("pharyngosis")  # a condition ("-osis"), not an organ
     assert not mini_linker._names_organ_of_inflammation("europharynx")  # "euro" is no place before an organ
-    assert _labels(mini_linker, doc) == [("epiglottis", "ANATOMY", None), ("hypopharynx", "ANATOMY", None),
+    assert linked_labels(mini_linker, doc) == [("epiglottis", "ANATOMY", None), ("hypopharynx", "ANATOMY", None),
                                          ("Epiglottitis", "DISEASE", "X:4")]
 
 
 def test_model_unlinked_disease_of_an_exam_is_a_finding(mini_linker):
     text = "HEENT: Head is normocephalic and atraumatic."
     exam = _doc(text, [("normocephalic", "DISEASE")], "physical_exam")
-    assert _labels(mini_linker, exam) == [("normocephalic", "FINDING", None)]
+    assert linked_labels(mini_linker, exam) == [("normocephalic", "FINDING", None)]
     history = _doc(text, [("normocephalic", "DISEASE")], "history_of_present_illness")
-    assert _labels(mini_linker, history) == [("normocephalic", "DISEASE", None)]
+    assert linked_labels(mini_linker, history) == [("normocephalic", "DISEASE", None)]
     # named like a disease: stays one
     named = _doc("GU: Peyronie's. Thought disorder noted.", [("Peyronie's", "DISEASE"), ("Thought disorder", "DISEASE")],
                  "physical_exam")
-    assert [label for _, label, _ in _labels(mini_linker, named)] == ["DISEASE", "DISEASE"]
+    assert [label for _, label, _ in linked_labels(mini_linker, named)] == ["DISEASE", "DISEASE"]
 
 
 def test_model_relabels_are_off_with_label_from_link(tmp_path_factory, mini_linker):
@@ -162,19 +147,12 @@ def test_model_disease_before_a_vaccine_word_is_a_drug():
 
 
 def test_model_plural_the_keys_do_not_fold_takes_the_finding_label(tmp_path):
-    from medlens.kg.build import build_graph
-    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
-    from medlens.kg.store import KnowledgeGraph
+    from medlens.kg.sources.base import Concept
 
-    concepts = [Concept("X:1", "Hypopnea", "x", "FINDING")]
-    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts,
-                      [Synonym(c.id, c.name, "preferred", "x") for c in concepts], [])
-    build_graph(tmp_path / "p.sqlite", sources=(), extra=[data])
-    with KnowledgeGraph.open(tmp_path / "p.sqlite") as kg:
-        linker = EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+    with mini_graph_linker(tmp_path / "p.sqlite", [Concept("X:1", "Hypopnea", "x", "FINDING")]) as linker:
         doc = _doc("109 apneas and 197 hypopneas. Hypopnoeaz.", [("hypopneas", "DISEASE"), ("Hypopnoeaz", "DISEASE")])
         # a typo-level fuzzy link is not enough; a plural "s" the keys do not fold is
-        assert _labels(linker, doc) == [("hypopneas", "FINDING", "X:1"), ("Hypopnoeaz", "DISEASE", "X:1")]
+        assert linked_labels(linker, doc) == [("hypopneas", "FINDING", "X:1"), ("Hypopnoeaz", "DISEASE", "X:1")]
 
 
 def test_recognizer_drops_a_device_name():

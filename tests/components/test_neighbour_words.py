@@ -5,38 +5,23 @@ a disease whose last word names a sign. Sentences written for these tests."""
 from __future__ import annotations
 
 import pytest
-import spacy
 
-from medlens.components.linker import EntityLinker
-from medlens.doc import extensions
-from medlens.doc.types import Section
+from tests.conftest import linked_labels, mini_graph_linker, sectioned_model_doc
 
 
 @pytest.fixture(scope="module")
 def linker(tmp_path_factory):
-    from medlens.kg.build import build_graph
-    from medlens.kg.sources.base import Concept, SourceData, SourceInfo, Synonym
-    from medlens.kg.store import KnowledgeGraph
+    from medlens.kg.sources.base import Concept
 
     concepts = [Concept("X:1", "Lithium level", "x", "TEST"), Concept("X:2", "Boutonniere deformity", "x", "DISEASE"),
                 Concept("X:3", "Lithium", "x", "DRUG"), Concept("X:4", "Chest", "x", "ANATOMY"),
                 Concept("X:5", "Gout", "x", "DISEASE")]
-    synonyms = [Synonym(c.id, c.name, "preferred", "x") for c in concepts]
-    data = SourceData(SourceInfo("x", "1", "x", "CC0", "test"), concepts, synonyms, [])
-    path = tmp_path_factory.mktemp("kg") / "mini.sqlite"
-    build_graph(path, sources=(), extra=[data])
-    with KnowledgeGraph.open(path) as kg:
-        yield EntityLinker.from_kg(kg, nlp=spacy.blank("en"))
+    with mini_graph_linker(tmp_path_factory.mktemp("kg") / "mini.sqlite", concepts) as linker:
+        yield linker
 
 
 def _labels(linker, text: str, spans: list[tuple[str, str]], section: str = "history_of_present_illness"):
-    from tests.conftest import set_model_spans
-
-    extensions.register()
-    doc = spacy.blank("en")(text)
-    doc._.sections = [Section(section, "", 0, len(text), 0)]
-    doc = set_model_spans(doc, spans)
-    return [(e.text, e.label_, e._.concepts[0].concept_id if e._.concepts else None) for e in linker(doc).ents]
+    return linked_labels(linker, sectioned_model_doc(text, spans, section))
 
 
 def test_names_of_people_and_institutions_are_no_entities(linker):
