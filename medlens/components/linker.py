@@ -90,14 +90,13 @@ _ADJECTIVE_ENDINGS = ("al", "ic", "ar", "ary", "ous", "ive")
 _SPAN_ATTRS = ("assertion", "match_ids", "matched_form", "concepts", "ner_source", "attributes", "ner_score")
 
 
-def relabel(doc: Doc, ent, label: str):
+def relabel(doc: Doc, ent, label: str, end: int | None = None, without: tuple[str, ...] = ()):
     """``ent`` with another label and the same medlens attributes (spaCy keys a span's
-    attributes by its label too, so a plain new span would lose them)."""
-    from spacy.tokens import Span
-
-    span = Span(doc, ent.start, ent.end, label=label)
+    attributes by its label too, so a plain new span would lose them); ``end``: a longer span from
+    ``ent``'s start; ``without``: attributes not carried over."""
+    span = Span(doc, ent.start, ent.end if end is None else end, label=label)
     for name in _SPAN_ATTRS:
-        if Span.has_extension(name):
+        if name not in without and Span.has_extension(name):
             setattr(span._, name, getattr(ent._, name))
     return span
 
@@ -261,10 +260,7 @@ class EntityLinker:
             if end is None:
                 end, label = self._joined_name_end(ent, nxt, following, noted)
             if end is not None:
-                span = Span(doc, ent.start, end, label=label)
-                for name in _SPAN_ATTRS:
-                    if Span.has_extension(name) and name != "concepts":
-                        setattr(span._, name, getattr(ent._, name))
+                span = relabel(doc, ent, label, end=end, without=("concepts",))
                 out_ents.append(span)
                 new_links = self._link(span.text, [t.text for t in span], label, ())
                 if not new_links and following is not None and end == following.end:
