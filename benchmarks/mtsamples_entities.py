@@ -27,7 +27,10 @@ notes when it was drawn (:data:`USED_BY4`: set #3's files and the differential's
 ``mtsamples_entities_heldout4.jsonl``; ``sample --fifth`` draws held-out set #5 (seed 97 for the notes, 98 for the
 windows, about 12 entities a window) from 20 notes none of those took nor any file of benchmarks/data that names
 MTSamples notes when it was drawn (:data:`USED_BY5` and the files that had appeared since, :data:`USED_BY5_ALSO`), into
-``mtsamples_entities_heldout5.jsonl``; a later draw should leave out :data:`USED_BY6`. ``score`` prints label precision, top-link precision
+``mtsamples_entities_heldout5.jsonl``; ``sample --sixth`` draws held-out set #6 (seed 131 for the notes, 132 for the
+windows, about 12 entities a window) from 20 notes none of those took nor any file of benchmarks/data that names
+MTSamples notes when it was drawn (:data:`USED_BY6` and the files that had appeared since, :data:`USED_BY6_ALSO`), into
+``mtsamples_entities_heldout6.jsonl``; a later draw should leave out :data:`USED_BY7`. ``score`` prints label precision, top-link precision
 and assertion accuracy of judged files.
 
 Run::
@@ -37,6 +40,7 @@ Run::
     python benchmarks/mtsamples_entities.py sample --third    # held-out set #3
     python benchmarks/mtsamples_entities.py sample --fourth   # held-out set #4
     python benchmarks/mtsamples_entities.py sample --fifth    # held-out set #5
+    python benchmarks/mtsamples_entities.py sample --sixth    # held-out set #6
     python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
     python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
 """
@@ -224,6 +228,48 @@ def pick_notes5(notes: dict[str, dict]) -> list[tuple[str, str]]:
     return _one_note_per_specialty(notes, used, SEED5, "heldout5")
 
 
+SEED6 = 131
+PER_NOTE6 = 12
+# Files of benchmarks/data that named MTSamples notes when set #6 was drawn and that USED_BY6 did not list yet
+# (the re-runs of earlier sets after round 5); named, not globbed, as above.
+USED_BY6_ALSO = (
+    "mtsamples_entities_dev_after5.jsonl", "mtsamples_entities_heldout_after5.jsonl",
+    "mtsamples_entities_heldout2_after5.jsonl", "mtsamples_entities_heldout3_after5.jsonl",
+    "mtsamples_entities_heldout4_after5.jsonl",
+)
+# What a later draw (#7) must leave out as well: set #6's own files.
+USED_BY7 = USED_BY6 + USED_BY6_ALSO + ("mtsamples_entities_heldout6.jsonl", "mtsamples_entities_heldout6_after.jsonl")
+
+
+def pick_notes6(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout6")`` of 20 notes that none of :func:`pick_notes` .. :func:`pick_notes5` or the files of
+    :data:`USED_BY6` and :data:`USED_BY6_ALSO` took (nor a copy of one's text): 20 specialties drawn at random
+    (seed 131), one note of 600 to 6,000 characters from each. Only 19 specialties still had such a note when it was
+    drawn, so the 20th note is drawn at random (same seed) among the other notes left, whatever their specialty, and
+    not a copy of a chosen note's text."""
+    used = ({n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)}
+            | {n for n, _ in pick_notes3(notes)} | {n for n, _ in pick_notes4(notes)}
+            | {n for n, _ in pick_notes5(notes)} | used_note_ids(USED_BY6 + USED_BY6_ALSO))
+    picked = _one_note_per_specialty(notes, used, SEED6, "heldout6")
+    chosen = [n for n, _ in picked]
+    taken = used | set(chosen)
+    texts = {" ".join(notes[n]["transcription"].split()) for n in taken if n in notes}
+    rest = [nid for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0]))
+            if nid not in taken and " ".join(row["transcription"].split()) not in texts
+            and 600 <= len(row["transcription"]) <= 6000]
+    rng = random.Random(SEED6)
+    rng.shuffle(rest)
+    for nid in rest:
+        if len(chosen) >= 20:
+            break
+        text = " ".join(notes[nid]["transcription"].split())
+        if text not in texts:
+            chosen.append(nid)
+            texts.add(text)
+    chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
+    return [(n, "heldout6") for n in chosen]
+
+
 def cmd_sample(args) -> None:
     import medlens
 
@@ -231,8 +277,11 @@ def cmd_sample(args) -> None:
     nlp = medlens.load()
     second, third = getattr(args, "second", False), getattr(args, "third", False)
     fourth, fifth = getattr(args, "fourth", False), getattr(args, "fifth", False)
-    per_note = PER_NOTE5 if fifth else PER_NOTE4 if fourth else PER_NOTE
-    if fifth:
+    sixth = getattr(args, "sixth", False)
+    per_note = PER_NOTE6 if sixth else PER_NOTE5 if fifth else PER_NOTE4 if fourth else PER_NOTE
+    if sixth:
+        rng, out, picked = random.Random(SEED6 + 1), {"heldout6": []}, pick_notes6(notes)
+    elif fifth:
         rng, out, picked = random.Random(SEED5 + 1), {"heldout5": []}, pick_notes5(notes)
     elif fourth:
         rng, out, picked = random.Random(SEED4 + 1), {"heldout4": []}, pick_notes4(notes)
@@ -335,8 +384,12 @@ def main() -> None:
     g.add_argument("--fifth", action="store_true",
                    help="sample held-out set #5 (20 notes no earlier sample or benchmark file took; 12 entities a "
                         "window) instead")
+    g.add_argument("--sixth", action="store_true",
+                   help="sample held-out set #6 (20 notes no earlier sample or benchmark file took; 12 entities a "
+                        "window) instead")
     p = sub.add_parser("rerun")
-    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5"], required=True)
+    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"],
+                   required=True)
     p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
     p.add_argument("--out", required=True)
     p = sub.add_parser("score")
