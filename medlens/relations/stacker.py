@@ -43,8 +43,18 @@ STACK_FEATURES = (
     "trig_treat", "head_is_top", "tail_is_top", "cue_between", "head_first", "tail_first", "both_in_last",
     "head_cooccurring", "tail_cooccurring", "tail_is_descendant", "head_sentences_shared", "tail_sentences_shared",
     "negation_shared", "title_head_top_tail", "head_title_only", "shared_sentence_share", "pair_char_distance",
+    "tail_branch", "tail_tree_count", "tail_depth", "case_report", "head_order", "tail_order", "outcome_tail",
+    "head_before_tail",
 )
 """The stacker's features of a pair, in order (see :func:`stack_features`)."""
+
+BOOSTER_ONLY = ("tail_branch", "tail_tree_count", "tail_depth", "case_report", "head_order", "tail_order",
+                "outcome_tail", "head_before_tail")
+"""Features (round 5 of issue 13) only the booster reads, not the logistic regression: the disease's MeSH
+branch (a code the trees split, not a quantity), how many tree numbers it has and its depth; the abstract is a
+case report; the order of the chemical's / the disease's first mention among the abstract's chemicals /
+diseases; an outcome word ("developed", "occurred", "incidence", ...) in a sentence of the disease; the nearest
+chemical mention comes before the nearest disease mention."""
 
 _TRIGGERS = {
     "trig_induce": re.compile(r"induc|provok|precipitat|elicit", re.I),
@@ -57,6 +67,8 @@ _TRIGGERS = {
 }
 _CUE_BETWEEN = re.compile(r"induc|caus|associat|after|following|toxicit|due to|secondary to|develop|result|produc|"
                           r"provok|evok", re.I)
+_OUTCOME = re.compile(r"develop|occur|incidence|experienc|onset|appear|episode|case of|cases of|report", re.I)
+_CASE_REPORT = re.compile(r"case report|a case|year-old|patient who|we report|we describe", re.I)
 _NEGATION = re.compile(r"\bno\b|\bnot\b|\bwithout\b|\bneither\b|\bnor\b|absence|failed to", re.I)
 _INDUCED_AFTER = re.compile(r"^[\s\-]*(?:-|\s)(?:induced|associated|related|evoked|provoked)\b", re.I)
 _INDUCED_BY = re.compile(r"(?:induced|caused|provoked|evoked)\s+by\s*$", re.I)
@@ -73,6 +85,18 @@ def _parents(cid: str, trees: dict[str, Sequence[str]] | None) -> set[str]:
         return set()
     numbers = trees.get(cid) or trees.get(bare_id(cid)) or trees.get("MESH:" + cid) or ()
     return {t.rsplit(".", 1)[0] for t in numbers if "." in t}
+
+
+def tree_code(numbers: Sequence[str]) -> tuple[float, float, float]:
+    """(branch, count, depth) of a concept's MeSH tree numbers: the branch of the first as a number
+    (letter position x 100 + its number: ``C10.228`` -> 310, ``F03`` -> 603), how many tree numbers, the
+    fewest dots; ``(-1, -1, -1)`` without any."""
+    if not numbers:
+        return -1.0, -1.0, -1.0
+    top = numbers[0].split(".")[0]
+    number = int(top[1:]) if top[1:].isdigit() else 0
+    return float((ord(top[0].upper()) - 64) * 100 + number), float(len(numbers)), float(min(x.count(".")
+                                                                                            for x in numbers))
 
 
 def prior_tables(docs: Iterable[tuple[Iterable[tuple[str, str]], Iterable[tuple[str, str]]]],
@@ -184,6 +208,11 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
     tail_sents = {t: {sent_of[b] for b in ents[t].mentions} for t in tails}
     head_cooc = {h: sum(1 for t in tails if head_sents[h] & tail_sents[t]) for h in heads}
     tail_cooc = {t: sum(1 for h in heads if head_sents[h] & tail_sents[t]) for t in tails}
+    first = {x: min(men[a].start for a in ents[x].mentions) for x in (*heads, *tails)}
+    head_order = {h: r / len(heads) for r, h in enumerate(sorted(heads, key=lambda h: (first[h], h)))}
+    tail_order = {t: r / len(tails) for r, t in enumerate(sorted(tails, key=lambda t: (first[t], t)))}
+    case_report = float(bool(_CASE_REPORT.search(text)))
+    outcome = [bool(_OUTCOME.search(text[s0:s1])) for s0, s1 in enc.sentences]
     if exclude is None and own_relations is not None and prior:
         exclude = prior_tables([([(ents[h].id, ents[t].id) for h, t in enc.pairs], own_relations)], trees, prune=False)
     rows = []
@@ -238,6 +267,8 @@ def stack_features(text: str, enc: DocumentInputs, probs: Sequence[float], *, pr
             math.log1p(head_cooc[h]), math.log1p(tail_cooc[t]), descendant, len(shared) / len(hs),
             len(shared) / len(ts), negation, float(0 in hs and len(tail.mentions) >= top_tail), float(hs == {0}),
             len(shared) / n_sent, math.log1p(abs(men[a].start - men[b].start) / 50),
+            *tree_code(mine), case_report, head_order[h], tail_order[t], float(any(outcome[s] for s in ts)),
+            float(men[a].start < men[b].start),
         ])
     return rows
 

@@ -12,7 +12,8 @@ with the final stacker, which is fit on the whole training part.
 
 By default (since round 4 of issue 13) the stacker carries a booster
 (:func:`~medlens.relations.stacker.fit_boosted_stacker`): gradient-boosted trees over the features, the
-logistic regression's out-of-fold logit and its ranks in the document. With ``--holdout 0`` the
+logistic regression's out-of-fold logit and its ranks in the document. The features of
+:data:`~medlens.relations.stacker.BOOSTER_ONLY` (round 5) are read by the booster alone. With ``--holdout 0`` the
 out-of-fold figures are the only ones.
 
 ``--features text`` (default) uses no feature of the network (:data:`~medlens.relations.stacker.NETWORK_FEATURES`):
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from medlens.relations.encoding import hypernym_filter
 from medlens.relations.pubtator import PubTatorDocument, read_pubtator
 from medlens.relations.stacker import (
+    BOOSTER_ONLY,
     NETWORK_FEATURES,
     STACK_FEATURES,
     fit_boosted_stacker,
@@ -70,7 +72,8 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
     ``model``: a :class:`~medlens.relations.model.RelationModel` (its tokenizer reads the documents; its
     network scores the pairs only when ``features`` include a network feature). ``booster``: the settings
     of :func:`~medlens.relations.stacker.fit_boosted_stacker` (``leaves``, ``iterations``, ``learning_rate``,
-    ``l2``) to add one; None: the logistic regression alone.
+    ``l2``) to add one; None: the logistic regression alone. The logistic regression reads ``features``
+    but :data:`~medlens.relations.stacker.BOOSTER_ONLY`; the booster reads all of ``features``.
     """
     import numpy as np
 
@@ -95,13 +98,15 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
         doc_of += [i] * len(e.pairs)
         keys += [(i, h, t) for h, t in e.pairs]
 
+    lr_features = [f for f in features if f not in BOOSTER_ONLY]
+
     def fit(idx, **kw):
-        common = dict(features=features, words=[bags[i] for i in idx] if words else None, min_count=min_count, c=c,
+        common = dict(features=lr_features, words=[bags[i] for i in idx] if words else None, min_count=min_count, c=c,
                       **kw)
         if booster is None:
             return fit_stacker([rows[i] for i in idx], [labels[i] for i in idx], **common)
         return fit_boosted_stacker([rows[i] for i in idx], [labels[i] for i in idx], [keys[i] for i in idx],
-                                   seed=seed, **booster, **common)
+                                   booster_features=features, seed=seed, **booster, **common)
     doc_of = np.asarray(doc_of)
     order = np.random.default_rng(seed).permutation(len(train_docs))
     fold_of_doc = np.empty(len(train_docs), dtype=int)

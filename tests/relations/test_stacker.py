@@ -11,6 +11,7 @@ import pytest
 from medlens.errors import ModelError
 from medlens.relations.encoding import DocumentInputs, Entity, Mention
 from medlens.relations.stacker import (
+    BOOSTER_ONLY,
     STACK_FEATURES,
     STACKER_FILE,
     Stacker,
@@ -253,6 +254,30 @@ def test_new_pair_features_read_cues_negation_and_the_more_specific_disease():
     assert _f(first, "head_cooccurring") == pytest.approx(math.log(2))
 
 
+def test_round5_features_read_the_disease_branch_order_case_reports_and_outcomes():
+    from medlens.relations.stacker import tree_code
+
+    assert tree_code(["C12.777", "C13.351.968"]) == (312.0, 2.0, 1.0)
+    assert tree_code(["F03.600"]) == (603.0, 1.0, 1.0)
+    assert tree_code([]) == (-1.0, -1.0, -1.0)
+    enc = _doc()
+    rows = stack_features(TEXT, enc, [0.5] * 4, trees={"D007674": ["C12.777"]})
+    assert _f(rows[0], "tail_branch") == 312.0 and _f(rows[0], "tail_depth") == 1.0
+    assert _f(rows[1], "tail_branch") == -1.0 and _f(rows[1], "tail_tree_count") == -1.0  # deafness: no tree here
+    assert [_f(r, "head_order") for r in rows] == [0.0, 0.0, 0.5, 0.5]  # cisplatin is written before magnesium
+    assert [_f(r, "tail_order") for r in rows] == [0.0, 0.5, 0.0, 0.5]
+    assert [_f(r, "head_before_tail") for r in rows] == [1.0, 1.0, 0.0, 1.0]  # magnesium after nephrotoxicity
+    assert all(_f(r, "case_report") == 0.0 and _f(r, "outcome_tail") == 0.0 for r in rows)
+    text = TEXT.replace("given; no", "onset; no")  # same length: an outcome word in deafness's sentence
+    rows = stack_features(text, enc, [0.5] * 4)
+    assert [_f(r, "outcome_tail") for r in rows] == [0.0, 1.0, 0.0, 1.0]
+    case = "We report a case: " + TEXT  # a case report
+    shifted = DocumentInputs(enc.windows, enc.mention_positions,
+                             [Mention(m.start + 18, m.end + 18, m.kind, m.ids) for m in enc.mentions], enc.entities,
+                             enc.pairs, enc.features, enc.closest, [(18, 51), (52, 85)])
+    assert all(_f(r, "case_report") == 1.0 for r in stack_features(case, shifted, [0.5] * 4))
+
+
 def test_rank_inputs_mark_the_best_pair_of_each_head_and_tail():
     from medlens.relations.stacker import rank_inputs
 
@@ -332,6 +357,8 @@ def test_train_stacker_with_a_booster_on_a_tiny_pubtator_file(tiny_relation_onnx
     st, report = train_stacker(docs, [], model, None, features=features, c=1.0, min_count=1, folds=3, booster=booster)
     assert report["train_documents"] == 3 and report["out_of_fold"]["gold"] == 3 and "held_out" not in report
     assert st.booster is not None and len(st.booster.trees) == 5 and not st.uses_network
+    # the round-5 features are the booster's alone: the logistic regression does not read them
+    assert not set(st.features) & set(BOOSTER_ONLY) and set(BOOSTER_ONLY) <= set(st.data["booster"]["features"])
     out = tmp_path / "stacker.json"
     st.save(out)
     again = Stacker.from_path(out)
