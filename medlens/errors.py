@@ -175,6 +175,12 @@ class Errors:
     E1200 = ("{path}, rule {rule}: {details}. A red-flag rule is {{\"why\": text, \"all\": [feature keys of the "
              "knowledge], \"level\": \"emergency\" or \"soon\"}}.")
 
+    # triage by acuity (medlens/reasoning/acuity.py: E1280-E1299)
+    E1280 = ("{path}, {where}: {details}. See medlens/resources/en/common/acuity.json for the form of vitals, adult "
+             "bands, child limits, signs and modifiers.")
+    E1281 = ("{path}: the care list names {id!r}, which is not a disease of the knowledge (its ids: {known}, ...). "
+             "Use the knowledge's disease ids, e.g. DDXPLUS:gerd.")
+
     # drug-conditioned sub-argument tagger (medlens/medications/subargs.py: E1180-E1199)
     E1180 = "The drug span ({start}, {end}) is not inside the text (length {length}): give 0 <= start < end <= length."
     E1181 = "The tokenizer lacks the tokens the sub-argument tagger needs ({tokens}): use a BERT WordPiece vocabulary."

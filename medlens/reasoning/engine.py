@@ -56,6 +56,7 @@ from medlens.reasoning.common import (
     demographic_rules,
     triage,
 )
+from medlens.reasoning.acuity import acuity_rules, assess_acuity, care_severity, raise_for_acuity
 from medlens.reasoning.findings import FindingExtractor, dedupe
 from medlens.reasoning.models import (
     Diagnosis,
@@ -69,6 +70,8 @@ from medlens.reasoning.models import (
     RiskFactor,
     Suggestion,
     Triage,
+    TriageSign,
+    VitalSign,
 )
 from medlens.reasoning.patient import (
     NEGATION,
@@ -132,6 +135,11 @@ def chief_complaint_spans(text: str | None) -> list[tuple[int, int]]:
         if category == "chief_complaint":
             out.append((body, headers[i + 1][1] if i + 1 < len(headers) else len(text)))
     return out
+
+
+_NEAR_MISS = re.compile(r"\b(?:going\s+to|gonna|about\s+to|felt\s+like|feel\s+like|feels\s+like|as\s+if|as\s+though|nearly|almost)"
+                       r"\s+(?:\w+\s+){0,5}$", re.I)
+"""Words before a symptom that make it a feeling of what might happen ("I felt like I was going to ... pass out")."""
 
 
 def is_note(text: str | None) -> bool:
@@ -653,6 +661,10 @@ class DiagnosisEngine:
         # assessment, and its triage follows the diagnoses (on the mtsamples dev notes red flags made 7 right
         # levels wrong and 2 wrong ones right: melena in a known anemia, hemoptysis in a treated pneumonia)
         use_flags = settings.pop("red_flags", not note)
+        # the patient's acuity (vital signs, signs in words, age, pregnancy, immunity, frailty) raises the level of
+        # notes and patient texts alike: a vital sign is measured now, whoever wrote the text
+        use_acuity = settings.pop("acuity", True)
+        settings_care = settings.pop("care", True)
         scorer = CommonScorer(k, **settings)
         present, absent, stated, known, used, unmapped, risks = self.case_features(findings, text)
         result = Differential(method="common", mode="common", findings=used, unmapped=unmapped, candidates=len(k.ids),
@@ -662,7 +674,7 @@ class DiagnosisEngine:
         if not present and not absent and not stated and not measured:
             if any(s is not None for s in k.severity) and (text or findings):
                 # nothing to rank is no reassurance: what the input says is not covered by the knowledge
-                result.triage = Triage(level="soon", advice=TRIAGE_WORDS["soon"], reason=NO_DIFFERENTIAL)
+                result.triage = self._triage("soon", NO_DIFFERENTIAL, "diagnoses", text, patient, use_acuity)
             return result
         # an acute disease known only through its underlying chronic one (asthma → an asthma attack) is a risk
         said = [w for f in findings if f.status in ("historical", "present") for w in (f.text, f.name) if w]
@@ -679,6 +691,9 @@ class DiagnosisEngine:
         for d in order[top:]:
             if k.severity[d] is not None and k.severity[d] <= 2 and probs[d] >= 0.05:
                 shown.append(d)
+        # the diagnosis route triages with the level each diagnosis calls for (acuity.json's "care"), which for a
+        # few departs from DDXPlus's severity (stable angina: a chest-pain clinic within days, not an emergency)
+        tsev = care_severity(k.severity, k.ids, patient.age) if k.shipped and settings_care else list(k.severity)
         base = np.log(k.p.mean(axis=0))
         base_q = np.log1p(-k.p.mean(axis=0))
         for rank, d in enumerate(shown, 1):
@@ -720,7 +735,7 @@ class DiagnosisEngine:
                 rank=rank, id=k.ids[d], name=k.names[d], source=k.name, knowledge=k.name, score=round(float(scores[d]), 4),
                 probability=round(float(probs[d]), 4), supporting=sup, contradicting=con, missing=mis,
                 icd10cm=k.icd10cm[d], icd10cm_name=self._icd_name(k.icd10cm[d]), severity=sev,
-                urgency=URGENCY.get(sev) if sev else None, cant_miss=bool(sev is not None and sev <= 2), factors=fac))
+                urgency=URGENCY.get(tsev[d]) if tsev[d] else None, cant_miss=bool(sev is not None and sev <= 2), factors=fac))
         if any(s is not None for s in k.severity):
             # a can't-miss diagnosis counts for the emergency level only when a current symptom supports it
             # (risk factors alone, as in a follow-up visit, do not send the patient to the emergency department)
@@ -730,15 +745,19 @@ class DiagnosisEngine:
             # result) count too; a chronic disease of the past history (GERD, atrial fibrillation on warfarin) is
             # not by itself a reason to see a doctor about this visit
             named = [d for d in dict.fromkeys([*stated, *measured]) if d not in underlying] if note else []
-            level, why = triage(probs, k.severity, emergency_at=emergency_at, supported=supported, lead_at=lead_at,
+            level, why = triage(probs, tsev, emergency_at=emergency_at, supported=supported, lead_at=lead_at,
                                 named=named, names=k.names)
+            route = "diagnoses"
             if use_flags and k.shipped:
                 # a red flag (syncope, coughing blood, stridor, swollen lips, chest pain on exertion ...) among the
                 # current findings sets the least level, whatever the ranking
                 rules = red_flag_rules(known=frozenset(f.key for f in k.features))
-                now = [i for i in sym if not self._said_as_past(text, present[i], i)]
-                level, why = raise_for_red_flags(level, why, red_flags((k.features[i].key for i in now), rules))
-            result.triage = Triage(level=level, advice=TRIAGE_WORDS[level], reason=why)
+                now = [i for i in sym if not self._said_as_past(text, present[i], i)
+                       and not self._only_near(text, present[i], i)]
+                raised = raise_for_red_flags(level, why, red_flags((k.features[i].key for i in now), rules))
+                if raised[0] != level:
+                    level, why, route = *raised, "red flag"
+            result.triage = self._triage(level, why, route, text, patient, use_acuity)
         skipped = {i for f in findings if f.status == "uncertain" for i in self.feature_hits(f)}
         result.questions = self._common_questions(order[:10], probs, set(present) | set(absent) | skipped, n_questions)
         # a syndrome may fit better than any common disease: offer the rare-disease ranking beside
@@ -750,6 +769,35 @@ class DiagnosisEngine:
             result.knowledge.append("hpo: HPO annotations of rare diseases (offered beside: most findings are not "
                                     "covered by the common-disease knowledge)")
         return result
+
+    @staticmethod
+    def _triage(level: str, why: str, route: str, text: str | None, patient: Patient, use_acuity: bool) -> Triage:
+        """The triage of the diagnosis route (``level``, ``why``), raised by the patient's acuity when that calls
+        for more (``medlens/resources/en/common/acuity.json``), with the signs and vital signs read."""
+        if not use_acuity or not text:
+            return Triage(level=level, advice=TRIAGE_WORDS[level], reason=why, route=route)
+        acuity = assess_acuity(text, patient.age)
+        raised, raised_why = raise_for_acuity(level, why, acuity)
+        rules = acuity_rules()
+        return Triage(
+            level=raised, advice=TRIAGE_WORDS[raised], reason=raised_why, route="acuity" if raised != level else route,
+            signs=[TriageSign(kind=x.kind, name=x.name, level=x.level, why=x.why) for x in acuity.signs],
+            vitals=[VitalSign(vital=v.vital, value=v.value, unit=rules.vitals[v.vital].unit, text=v.text)
+                    for v in acuity.vitals],
+            news2=acuity.score)
+
+    def _only_near(self, text: str | None, f: Finding | None, i: int) -> bool:
+        """Whether a finding is only near the red flag's symptom: felt as about to happen ("I felt like I was going
+        to pass out": no faint happened), or a name the knowledge's own words for the feature exclude ("sneezing
+        fits" linked to seizure, which the feature's patterns rule out)."""
+        if not text or f is None or f.start is None:
+            return False
+        s = max(text.rfind(c, 0, f.start) for c in ".;!?\n") + 1
+        if _NEAR_MISS.search(text[s:f.start]):
+            return True
+        pats = self.common.features[i].patterns
+        return bool(pats and f.text and re.search(r"[a-z]", f.text, re.I) and f.origin == "text"
+                    and not any(rx.search(f.text) for rx in pats))
 
     def _said_as_past(self, text: str | None, f: Finding | None, i: int) -> bool:
         """Whether the sentence that says a finding places it in the past ("I fainted last year"): such a finding

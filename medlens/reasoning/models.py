@@ -96,7 +96,7 @@ class Diagnosis(_Model):
     icd10cm: str | None = Field(None, description="ICD-10-CM code, where one exists")
     icd10cm_name: str | None = None
     severity: int | None = Field(None, ge=1, le=5, description="DDXPlus severity: 1 most severe .. 5 mild")
-    urgency: Literal["emergency", "soon", "self-care"] | None = Field(None, description="from the severity: 1-2 emergency, 3 soon, 4-5 self-care")
+    urgency: Literal["emergency", "soon", "self-care"] | None = Field(None, description="the level this diagnosis calls for: the care level of the acuity rules (resources/en/common/acuity.json) where they give one, else from the severity (1-2 emergency, 3 soon, 4-5 self-care)")
     cant_miss: bool = Field(False, description="a dangerous diagnosis (severity 1-2) that must be ruled out")
     factors: dict[str, float] = Field(default={}, description="prior and age/sex factors applied (the patient's)")
 
@@ -122,12 +122,36 @@ class RiskFactor(_Model):
     finding: str | None = Field(None, description="the id of the finding routed here, when origin is finding")
 
 
+class VitalSign(_Model):
+    """A vital sign read from the text, in the unit the acuity rules use (temperatures in °C)."""
+
+    vital: Literal["spo2", "hr", "rr", "sbp", "temp"]
+    value: float
+    unit: str
+    text: str = Field(description="the words it was read from")
+
+
+class TriageSign(_Model):
+    """One reason the patient's state gives for a triage level (vital sign, NEWS2 score, sign, or condition)."""
+
+    kind: Literal["vital", "score", "sign", "modifier"]
+    name: str
+    level: Literal["emergency", "soon"]
+    why: str
+
+
 class Triage(_Model):
     """How urgently the patient should be seen (symptom-checker style)."""
 
     level: Literal["emergency", "soon", "self-care"]
     advice: str
     reason: str
+    route: Literal["diagnoses", "acuity", "red flag"] = Field(
+        "diagnoses", description="what set the level: the ranked diagnoses' severity, the patient's acuity (vital "
+                                 "signs, signs, age/pregnancy/immunity/frailty), or a red-flag symptom")
+    signs: list[TriageSign] = Field(default=[], description="the acuity signs found (raising the level or not)")
+    vitals: list[VitalSign] = Field(default=[], description="vital signs read from the text")
+    news2: int | None = Field(None, description="NEWS2 score from the vital signs read (adults; None: none read)")
 
 
 class ExcludedDiagnosis(_Model):
