@@ -127,6 +127,12 @@ def render_differential(result, console: Console) -> None:
     if result.triage:
         color = {"emergency": "bold red", "soon": "bold yellow", "self-care": "bold green"}[result.triage.level]
         console.print(f"[{color}]Triage: {result.triage.advice}[/{color}] [dim]({result.triage.reason})[/dim]")
+        if result.triage.vitals:
+            units = {"%": " %", "°C": " °C", "mmHg": " mmHg"}
+            vit = ", ".join(f"{v.text} (= {v.value:g}{units.get(v.unit, v.unit)})" if v.vital == "temp" else v.text
+                            for v in result.triage.vitals)
+            news = f"; NEWS2 {result.triage.news2}" if result.triage.news2 is not None else ""
+            console.print(f"[bold]Vital signs read[/bold]: {vit}{news}")
     console.print(f"[bold]Mode[/bold]: {result.mode} — ranked by " + "; ".join(result.knowledge or [result.method]))
     if result.patient:
         p = result.patient

@@ -151,3 +151,25 @@ def test_a_feeling_of_fainting_is_no_faint(engine):
     res = engine.diagnose("My heart was racing and I felt like I was going to pass out, it lasted 10 minutes. "
                           "I'm 24.", mode="common")
     assert not res.triage.reason.startswith("red flag: fainting")
+
+
+def test_report_json_and_fhir_show_the_acuity_reason(tiny_kg_path, engine, tmp_path):
+    from typer.testing import CliRunner
+
+    from medlens.cli.app import app
+    from medlens.reasoning.fhir import differential_bundle
+
+    text = "I'm 30. I have a cough and a fever. My oxygen saturation is 88% at home and my pulse 120."
+    note = tmp_path / "patient.txt"
+    note.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(app, ["diagnose", "--kg", str(tiny_kg_path), "--no-semantic", str(note)])
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())
+    assert "emergency because" in flat and "88 %" in flat and "Vital signs read" in flat
+    r = CliRunner().invoke(app, ["diagnose", "--kg", str(tiny_kg_path), "--no-semantic", "-f", "json", str(note)])
+    data = json.loads(r.output)
+    assert data["triage"]["route"] == "acuity" and {v["vital"] for v in data["triage"]["vitals"]} == {"spo2", "hr"}
+    res = engine.diagnose(text, mode="common")
+    report = next(e["resource"] for e in differential_bundle(res)["entry"]
+                  if e["resource"]["resourceType"] == "DiagnosticReport")
+    assert "emergency because SpO2 88 %" in report["conclusion"]

@@ -186,6 +186,10 @@ async function renderDifferential(text) {
     if (dx.triage) {
       box.append(el("p", { class: `triage triage-${dx.triage.level}`, id: "dx-triage" },
                     el("strong", {}, "Triage: "), dx.triage.advice, el("span", { class: "muted" }, ` (${dx.triage.reason})`)));
+      if ((dx.triage.vitals || []).length) {
+        box.append(el("p", { class: "muted", id: "dx-vitals" }, "Vital signs read: " + dx.triage.vitals.map((v) => v.text).join(", ") +
+                      (dx.triage.news2 != null ? ` · NEWS2 ${dx.triage.news2}` : "")));
+      }
     }
     const who = dx.patient ? [dx.patient.age != null ? `${dx.patient.age} years` : null, dx.patient.sex].filter(Boolean).join(", ") : "";
     box.append(el("p", { class: "muted", id: "dx-mode" }, `Mode: ${dx.mode || dx.method}` + (who ? ` · patient: ${who}` : "") +
