@@ -19,7 +19,10 @@ Three sets:
    Correct = a diagnosis named in the assessment.
 
 Triage is right when medlens's level equals the level of the true diagnosis's DDXPlus severity
-(1-2 emergency, 3 soon, 4-5 self-care; for mtsamples the most severe named diagnosis).
+(1-2 emergency, 3 soon, 4-5 self-care; for mtsamples the most severe named diagnosis). That is a proxy: medlens
+triages with the care level of a few diagnoses where NHS / NICE advice departs from DDXPlus's severity (GERD and flu
+self-care, stable angina and croup soon) and raises the level by the patient's acuity (vital signs, age, pregnancy;
+``medlens/resources/en/common/acuity.json``), so it disagrees with this gold on purpose for those patients.
 
 Run: ``.venv/bin/python benchmarks/diagnosis_common.py`` (``--text-patients 300``, ``--seed 0``,
 ``--no-readme``). Held-out set #2 (benchmarks/data/common_mtsamples_gold2.json, written blind by a separate
