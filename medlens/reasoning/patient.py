@@ -64,7 +64,11 @@ def read_patient(text: str) -> Patient:
     age = sex = age_text = sex_text = None
     head = text[:4000]
     for rx, scale in _AGE:
-        m = next((m for m in rx.finditer(head) if not _AGE_AT_EVENT.search(head[max(0, m.start() - 25):m.start()])), None)
+        # an age at an event is not the patient's, nor the age of "my 7-month-old" when the writer tells of their
+        # own symptoms ("I'm 29 and I've had a runny nose ... I'm breastfeeding my 7-month-old")
+        m = next((m for m in rx.finditer(head) if not _AGE_AT_EVENT.search(head[max(0, m.start() - 25):m.start()])
+                  and not (_MY_PERSON.search(head[max(0, m.start() - 40):m.start()]) and _WRITER_IS_PATIENT.search(head))),
+                 None)
         if m:
             v = float(m.group(1)) * scale
             if 0 <= v <= 120:

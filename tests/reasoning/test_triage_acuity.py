@@ -173,3 +173,14 @@ def test_report_json_and_fhir_show_the_acuity_reason(tiny_kg_path, engine, tmp_p
     report = next(e["resource"] for e in differential_bundle(res)["entry"]
                   if e["resource"]["resourceType"] == "DiagnosticReport")
     assert "emergency because SpO2 88 %" in report["conclusion"]
+
+
+@pytest.mark.parametrize("text,age", [
+    ("Hi, I'm 29 and I've had a runny nose for 3 days. I'm breastfeeding my 7-month-old.", 29),  # the writer's age
+    ("My 6-year-old son has had a cold and his ear hurts.", 6),  # the child the message is about
+    ("I'm worried, my 2-year-old has a fever.", 2),
+])
+def test_the_age_of_the_writers_child_is_not_the_writers(text, age):
+    from medlens.reasoning.patient import read_patient
+
+    assert read_patient(text).age == age
