@@ -184,3 +184,16 @@ def test_the_age_of_the_writers_child_is_not_the_writers(text, age):
     from medlens.reasoning.patient import read_patient
 
     assert read_patient(text).age == age
+
+
+@pytest.mark.parametrize("text,key", [
+    ("His left ear hurts since last night.", "douleurxx_endroitducorps@ear"),
+    ("She keeps tugging at her right ear.", "douleurxx_endroitducorps@ear"),
+    ("Pain around my eyes and cheekbones for 10 days.", "douleurxx_endroitducorps@sinus"),
+    ("A pressure over both cheeks when I bend forward.", "douleurxx_endroitducorps@sinus"),
+])
+def test_ear_and_facial_pain_in_patients_words(ddx, text, key):
+    from medlens.reasoning.patient import scan_text
+
+    keys = {ddx.features[m.feature].key for m in scan_text(text, ddx.features, symptoms=True) if m.status == "present"}
+    assert key in keys, keys
