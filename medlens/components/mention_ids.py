@@ -5,7 +5,10 @@ optionally, the text of its document) into the ids of one vocabulary -- MeSH by
 default -- on top of the :class:`~medlens.components.linker.EntityLinker`:
 
 0. a mention written exactly as one of the training corpora's annotated mentions
-   (``mention`` synonyms of source ``mentions``) gets the id annotators gave it;
+   (``mention`` synonyms of source ``mentions``) gets the id annotators gave it -- unless
+   it is a short form the document defines with a long form that does not fit that id's
+   names ("FAP" learnt as familial adenomatous polyposis, defined here as familial
+   amyloidotic polyneuropathy): then the long form is normalized;
 1. abbreviations the document defines ("... Duchenne muscular dystrophy (DMD) ...")
    are replaced by their long form (Schwartz & Hearst 2003 rule: the short form's
    letters appear in order in the words just before the parenthesis, the first
@@ -16,7 +19,10 @@ default -- on top of the :class:`~medlens.components.linker.EntityLinker`:
    "-aemia" -> "-emia", "tumour" -> "tumor", adjectives such as "diabetic");
 4. composite mentions ("breast and ovarian cancer", "brain, breast, and prostate
    cancer") that do not name one concept are split into one mention per conjunct
-   (``breast cancer``, ``ovarian cancer``), each normalized on its own.
+   (``breast cancer``, ``ovarian cancer``), each normalized on its own; asides in
+   parentheses are dropped first ("obstructive (P < 0.05) and central apnoea"), and when
+   the conjuncts do not all name a concept directly, each one goes through every route
+   (variants, semantic, head: "deficits in learning and memory").
 
 When all of this finds nothing and a :class:`~medlens.components.mention_semantic.SemanticIndex`
 is given, the nearest concept text by meaning (sentence-encoder cosine, at least
@@ -32,7 +38,10 @@ one: the words just before the parenthesis whose initials are the short form's l
 in any order ("myotonic dystrophy (DM)").
 
 The result is one id per concept named (several for a composite mention), or an
-empty list.
+empty list. A MeSH descriptor newer than the graph's MEDIC vocabulary (2012) that the
+training annotators never used is given as its nearest broader concept MEDIC knows
+("cytopenia": Cytopenia, created 2024 -> Hematologic Diseases), as the corpora coded with
+MEDIC have it (``medic_era=False`` keeps today's descriptor).
 """
 
 from __future__ import annotations
@@ -70,6 +79,21 @@ SEMANTIC_ANNOTATED_BONUS = 0.06
 """Added to the cosine of a concept the training annotators used (tuned on the train hold-out)."""
 SEMANTIC_DESCRIPTOR_BONUS = 0.02
 """Added to the cosine of a MeSH descriptor (``MESH:D``), which annotators prefer to supplementary concepts."""
+LONG_FORM_FIT = 80
+"""Token-set ratio (0-100) a document's long form needs to a concept's names for the training
+annotators' id of its short form to stand."""
+MEDIC_ERA_DEPTH = 3
+"""Broader steps :meth:`MentionNormalizer.medic_era_id` walks up from a descriptor newer than MEDIC."""
+_DESCRIPTOR = re.compile(r"^MESH:D0*(\d+)$")
+
+
+def _descriptor_number(concept_id: str) -> int | None:
+    """``MESH:D006402`` -> 6402, ``MESH:D000095542`` -> 95542; None for other ids."""
+    m = _DESCRIPTOR.match(concept_id)
+    return int(m.group(1)) if m else None
+
+
+_ASIDE = re.compile(r"\s*\([^()]*\)")
 _CONJ = re.compile(r"\s*(?:,\s*(?:and|or|and/or)\s+|,\s*|\s+and/or\s+|\s+and\s+|\s+or\s+|\s*/\s*)", re.I)
 
 
@@ -194,6 +218,8 @@ def split_composite(text: str) -> list[str]:
     ``hereditary breast and ovarian cancer`` keeps the shared first word on each.
     Returns ``[]`` when ``text`` has no conjunction.
     """
+    if _CONJ.search(text):  # "obstructive (P < 0.05) and central apnoea": asides out
+        text = _ASIDE.sub(" ", text).strip()
     parts = [p.strip() for p in _CONJ.split(text) if p and p.strip()]
     if len(parts) < 2:
         return []
@@ -246,13 +272,19 @@ class MentionNormalizer:
             labels it was trained on (the shipped one: ``DISEASE``), instead of the first route's
             id; composite results (several ids) are kept. Works best with ``semantic``, whose
             cosines are among its features. None (default): the routes' fixed order.
+        medic_era: give a MeSH descriptor newer than the graph's MEDIC vocabulary (2012) as its
+            nearest broader concept MEDIC knows (:meth:`medic_era_id`; "cytopenia" -> Hematologic
+            Diseases, as NCBI-disease, BC5CDR and CTD code it). True (default) suits text to be
+            compared with MEDIC-coded data; False gives today's descriptor.
     """
 
     def __init__(self, linker, kg: KnowledgeGraph, target: str = "mesh",
                  accept: tuple[str, ...] = ("MESH:", "OMIM:"), semantic=None,
                  semantic_threshold: float = SEMANTIC_THRESHOLD, semantic_first: bool = True,
-                 reranker=None) -> None:
+                 reranker=None, medic_era: bool = True) -> None:
         self.linker = linker
+        self.medic_era = medic_era
+        self._newest: int | None = None
         if semantic is True:
             from medlens.components.mention_semantic import SemanticIndex
 
@@ -285,20 +317,76 @@ class MentionNormalizer:
             abbreviations: the document's abbreviations (:func:`find_abbreviations`).
         """
         found = self._routes(text, label, abbreviations)
-        if self.reranker is None or len(found.ids) > 1 or label not in self.reranker.labels \
-                or found.route not in self.reranker.routes:
-            return found
-        candidates = self.candidates.candidates(text, label, abbreviations, found)
-        if not candidates:
-            return found
-        best = candidates[int(self.reranker.scores(candidates).argmax())].concept_id
-        return found if found.ids == (best,) else Normalized((best,), "reranked")
+        if self.reranker is not None and len(found.ids) <= 1 and label in self.reranker.labels \
+                and found.route in self.reranker.routes:
+            candidates = self.candidates.candidates(text, label, abbreviations, found)
+            if candidates:
+                best = candidates[int(self.reranker.scores(candidates).argmax())].concept_id
+                if found.ids != (best,):
+                    found = Normalized((best,), "reranked")
+        if self.medic_era and found.ids:
+            ids = tuple(dict.fromkeys(self.medic_era_id(i, text) for i in found.ids))
+            if ids != found.ids:
+                found = Normalized(ids, found.route)
+        return found
+
+    def newest_medic_descriptor(self) -> int | None:
+        """The number of the newest MeSH descriptor MEDIC names in the graph (``D065008`` for
+        MEDIC 2012-07-06: 65008); None when the graph has no MEDIC names."""
+        if self._newest is None:
+            rows = self.kg.query("SELECT DISTINCT concept_id FROM synonyms WHERE source = 'medic' "
+                                 "AND concept_id LIKE 'MESH:D%'")
+            numbers = [_descriptor_number(r[0]) for r in rows]
+            self._newest = max((n for n in numbers if n is not None), default=-1)
+        return self._newest if self._newest >= 0 else None
+
+    def medic_era_id(self, concept_id: str, text: str = "") -> str:
+        """``concept_id`` as MEDIC's MeSH knew it: a descriptor newer than MEDIC's newest (MeSH
+        created Cytopenia, ``D000095542``, in 2024; MEDIC and the corpora coded with it say
+        Hematologic Diseases, ``D006402``) becomes its nearest broader concept (``is_a``, up to
+        :data:`MEDIC_ERA_DEPTH` steps) that is not newer; among several at the same distance, the
+        one whose name is closest to ``text`` (rapidfuzz token-set ratio). Other ids, and ids
+        with no such broader concept, are returned unchanged."""
+        newest = self.newest_medic_descriptor()
+        number = _descriptor_number(concept_id)
+        if newest is None or number is None or number <= newest or concept_id in self._annotated_ids():
+            return concept_id
+        from rapidfuzz import fuzz
+
+        level, seen = [concept_id], {concept_id}
+        for _ in range(MEDIC_ERA_DEPTH):
+            parents: list[str] = []
+            for cid in level:
+                try:
+                    rels = self.kg.relations(cid, predicate="is_a", direction="out")
+                except KnowledgeGraphError:
+                    rels = []
+                parents += [r.object for r in rels if r.object not in seen and r.object.startswith("MESH:")]
+            seen.update(parents)
+            old = sorted(p for p in set(parents) if (_descriptor_number(p) or 0) <= newest)
+            if old:
+                low = text.lower()
+
+                def closeness(cid: str) -> float:
+                    concept = self.kg.concept(cid)
+                    return fuzz.token_set_ratio(low, concept.name.lower()) if concept is not None else 0.0
+
+                return max(old, key=lambda c: (closeness(c), [-ord(ch) for ch in c]))
+            level = sorted(set(parents))
+            if not level:
+                break
+        return concept_id
 
     def _routes(self, text: str, label: str | None = None, abbreviations: dict[str, str] | None = None,
                 _inner: bool = False) -> Normalized:
         """The routes in their fixed order (:meth:`normalize` without the reranker)."""
         abbreviations = abbreviations or {}
         seen = self._annotated(text, label)
+        if seen and text in abbreviations and not self._names_fit(seen, abbreviations[text]):
+            # the document defines the short form as something else than it meant in training ("FAP")
+            inner = self._routes(abbreviations[text], label, None, _inner=True)
+            if inner.ids:
+                return Normalized(inner.ids, "abbreviation")
         if seen:
             return Normalized((seen,), "annotated")
         if text in abbreviations:
@@ -313,9 +401,9 @@ class MentionNormalizer:
         first = self._one(text, label, strong=True)
         if first:
             return Normalized((first,), "link")
-        if len(parts) > 1:
-            ids = [self._one(p, label, strong=False) or self._variants(p, label) for p in parts]
-            ids = [i for i in dict.fromkeys(ids) if i]
+        if len(parts) > 1:  # each conjunct by every route (a conjunct has no conjunction left to split)
+            ids = [i for p in parts for i in self._routes(p, label, abbreviations, _inner=True).ids[:1]]
+            ids = list(dict.fromkeys(ids))
             if ids:
                 return Normalized(tuple(ids), "composite")
         found = self._variants(text, label)
@@ -343,6 +431,16 @@ class MentionNormalizer:
             if inner.ids:
                 return Normalized(inner.ids, "abbreviation")
         return Normalized((), "none")
+
+    def _names_fit(self, concept_id: str, long_form: str) -> bool:
+        """Whether ``long_form`` is close to a name or synonym of the concept (rapidfuzz
+        token-set ratio at least :data:`LONG_FORM_FIT`)."""
+        from rapidfuzz import fuzz
+
+        rows = self.kg.query("SELECT text FROM synonyms WHERE concept_id = ? UNION "
+                             "SELECT name FROM concepts WHERE id = ?", [concept_id, concept_id])
+        low = long_form.lower()
+        return any(fuzz.token_set_ratio(low, r[0].lower()) >= LONG_FORM_FIT for r in rows if r[0])
 
     def _nearest(self, text: str, label: str | None) -> str | None:
         """The concept of the nearest embedded concept text, when its cosine reaches the threshold."""

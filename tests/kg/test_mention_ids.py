@@ -39,3 +39,39 @@ def test_normalizer_routes(ids_kg):
     abbr = norm.normalize("BC", "DISEASE", abbreviations=find_abbreviations("women with breast cancer (BC) were"))
     assert (abbr.ids, abbr.route) == (("MESH:D001943",), "abbreviation")
     assert norm.normalize("zzzz qqqq", "DISEASE").ids == ()
+
+
+def _era_normalizer(era_kg, **kwargs):
+    return MentionNormalizer(EntityLinker.from_kg(era_kg, nlp=spacy.blank("en")), era_kg, **kwargs)
+
+
+def test_descriptor_newer_than_medic_becomes_its_medic_parent(era_kg):
+    norm = _era_normalizer(era_kg)
+    assert norm.newest_medic_descriptor() == 28227
+    assert norm.normalize("cytopenia", "DISEASE").ids == ("MESH:D006402",)
+    # two broader concepts: the one whose name is closest to the mention
+    assert norm.normalize("corneal abrasion", "DISEASE").ids == ("MESH:D003316",)
+    # an id the training annotators used stands, however new
+    assert norm.normalize("cardiotoxicity", "DISEASE").ids == ("MESH:D066126",)
+    # today's descriptor on request
+    assert _era_normalizer(era_kg, medic_era=False).normalize("cytopenia", "DISEASE").ids == ("MESH:D000095542",)
+
+
+def test_document_long_form_overrides_a_short_form_learnt_elsewhere(era_kg):
+    norm = _era_normalizer(era_kg)
+    assert norm.normalize("FAP", "DISEASE").ids == ("MESH:D011125",)  # the annotators' FAP
+    other = find_abbreviations("Familial amyloidotic polyneuropathy (FAP) is a neuropathy.")
+    found = norm.normalize("FAP", "DISEASE", other)
+    assert (found.ids, found.route) == (("MESH:D028227",), "abbreviation")
+    same = find_abbreviations("Familial adenomatous polyposis (FAP) is inherited.")
+    assert norm.normalize("FAP", "DISEASE", same).ids == ("MESH:D011125",)
+
+
+def test_composite_asides_dropped_and_conjuncts_take_every_route(era_kg):
+    assert split_composite("obstructive (P less than 0.05) and central apnoea") == [
+        "obstructive apnoea", "central apnoea"]
+    assert split_composite("Parkinson disease (PD)") == []
+    norm = _era_normalizer(era_kg)
+    # "progressive limb ataxia" names a concept only by its head
+    found = norm.normalize("progressive gait and limb ataxia", "DISEASE")
+    assert (found.ids, found.route) == (("MESH:D020234", "MESH:D001259"), "composite")
