@@ -275,7 +275,8 @@ class MentionNormalizer:
         medic_era: give a MeSH descriptor newer than the graph's MEDIC vocabulary (2012) as its
             nearest broader concept MEDIC knows (:meth:`medic_era_id`; "cytopenia" -> Hematologic
             Diseases, as NCBI-disease, BC5CDR and CTD code it). True (default) suits text to be
-            compared with MEDIC-coded data; False gives today's descriptor.
+            compared with MEDIC-coded data; False gives today's descriptor. Not for DRUG/CHEMICAL
+            mentions (MEDIC is a disease vocabulary).
     """
 
     def __init__(self, linker, kg: KnowledgeGraph, target: str = "mesh",
@@ -324,7 +325,7 @@ class MentionNormalizer:
                 best = candidates[int(self.reranker.scores(candidates).argmax())].concept_id
                 if found.ids != (best,):
                     found = Normalized((best,), "reranked")
-        if self.medic_era and found.ids:
+        if self.medic_era and found.ids and label not in ("DRUG", "CHEMICAL"):  # MEDIC names diseases
             ids = tuple(dict.fromkeys(self.medic_era_id(i, text) for i in found.ids))
             if ids != found.ids:
                 found = Normalized(ids, found.route)

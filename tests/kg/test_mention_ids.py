@@ -75,3 +75,8 @@ def test_composite_asides_dropped_and_conjuncts_take_every_route(era_kg):
     # "progressive limb ataxia" names a concept only by its head
     found = norm.normalize("progressive gait and limb ataxia", "DISEASE")
     assert (found.ids, found.route) == (("MESH:D020234", "MESH:D001259"), "composite")
+
+
+def test_medic_era_leaves_drugs_alone(era_kg):
+    assert _era_normalizer(era_kg).medic_era_id("MESH:D000095542", "cytopenia") == "MESH:D006402"
+    assert _era_normalizer(era_kg).normalize("cytopenia", "DRUG").ids == ("MESH:D000095542",)
