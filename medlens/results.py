@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from spacy.tokens import Doc
 
+from medlens.doc.text import doc_text
+
 RESULT_SCHEMA_VERSION = "1"
 
 
@@ -178,8 +180,8 @@ class DocumentResult(_Model):
             ))
         return cls(
             id=doc_id if doc_id is not None else (doc._.doc_id or ""),
-            text=doc.text if include_text else None,
-            chars=len(doc.text),
+            text=doc_text(doc) if include_text else None,
+            chars=len(doc_text(doc)),
             sections=[SectionResult(category=s.category, title=s.title, start=s.start_char, end=s.end_char)
                       for s in (doc._.sections or [])],
             sentences=len(sent_starts),

@@ -27,6 +27,7 @@ from spacy.util import minibatch
 
 from medlens.components.drug_attributes import sentence_bounds
 from medlens.doc import extensions
+from medlens.doc.text import doc_text
 from medlens.doc.types import AdverseEvent
 from medlens.errors import Errors, ModelError
 from medlens.medications.ade import AdeRules, Mention, events_from_tags, merge_events, tidy_spans
@@ -83,7 +84,7 @@ class AdverseEvents:
         ents = list(doc.ents)
         if not any(e.label_ in self.rules.drug_labels for e in ents):
             return []
-        text = doc.text
+        text = doc_text(doc)
         sents = sentence_bounds(doc) or [(0, len(text))]
         by_sent: dict[int, list] = {}
         starts = [a for a, _ in sents]
@@ -109,7 +110,7 @@ class AdverseEvents:
         a tagger event counts only when its effect is mostly an effect entity of the sentence
         (:func:`~medlens.medications.ade.events_from_tags`), so the other sentences could give none.
         """
-        texts = [doc.text for doc in docs]
+        texts = [doc_text(doc) for doc in docs]
         plans = [self._sentences(doc) for doc in docs]
         rule_events = [[ev for (a, b), ms in chosen for ev in self.rules.find(text, a, b, ms)]
                        for text, chosen in zip(texts, plans)]

@@ -32,6 +32,7 @@ from spacy.tokens import Doc
 from spacy.util import minibatch
 
 from medlens.doc import extensions
+from medlens.doc.text import doc_text
 from medlens.errors import ConfigError, Errors, ModelError
 from medlens.runtime import CLASSIFIER_DIR
 from medlens.tagging.alignment import pad_batch
@@ -310,18 +311,19 @@ def classification_text(doc: Doc) -> str:
     whole text.
     """
     sections = doc._.sections or []
+    text = doc_text(doc)
     if not any(s.category != "unknown" for s in sections):
-        return doc.text
+        return text
     parts = []
     for s in sections:
         if s.category == "unknown" and not s.title:
             if s.end_char - s.start_char > PREAMBLE_CHARS:
-                parts.append(doc.text[s.start_char:s.end_char].strip())
+                parts.append(text[s.start_char:s.end_char].strip())
             continue
-        body = doc.text[s.body_start_char:s.end_char].strip()
+        body = text[s.body_start_char:s.end_char].strip()
         if body:
             parts.append(body)
-    return "\n".join(parts) or doc.text
+    return "\n".join(parts) or text
 
 
 class DocumentClassifier:

@@ -21,6 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from medlens.doc import extensions
+from medlens.doc.text import doc_text
 from medlens.doc.types import DrugAttribute
 from medlens.medications.attributes import AttributeExtractor
 from medlens.medications.names import DRUG_LABELS, implied_route
@@ -66,7 +67,7 @@ class DrugAttributes:
         # sentence bounds once (``span.sent`` and ``doc.sents`` walk every token of the document)
         sents = sentence_bounds(doc)
         starts = [a for a, _ in sents]
-        text = doc.text  # a property that joins every token: read it once
+        text = doc_text(doc)
         others = [(e.start_char, e.end_char, e.label_, _ids(e)) for e in ents if e.label_ not in self.labels]
         out = []
         aliases = _parenthesized_aliases(text, drugs)

@@ -174,6 +174,7 @@ class EntityLinker:
         self.after_words = after_entity_words()
         self._concepts: dict[str, Concept] = {}
         self._fuzzy_cache: dict[tuple[str, tuple[str, ...] | None], list] = {}
+        self._inserted_cache: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
 
     @classmethod
     def from_kg(cls, kg: KnowledgeGraph, nlp: Language | None = None, **kwargs) -> EntityLinker:
@@ -505,11 +506,27 @@ class EntityLinker:
         Notes leave out the middle word of a name ("ST depression", "lymph enlargement"),
         which character ratios score too low. Mentions of 2 to 4 words, one of them at
         least 4 letters long (the trigram index needs a literal to look up); concepts of
-        a label compatible with the entity's, as for fuzzy search."""
+        a label compatible with the entity's, as for fuzzy search.
+
+        The names found are cached by key and label, as :meth:`_fuzzy_hits` caches its
+        searches: the graph's ``LIKE`` queries cost ~3 ms per mention (one per gap between
+        its words), and mentions repeat across documents."""
+        cache_key = (key, label)
+        found = self._inserted_cache.get(cache_key)
+        if found is None:
+            if len(self._inserted_cache) >= self._FUZZY_CACHE_SIZE:
+                self._inserted_cache.clear()
+            found = self._inserted_cache[cache_key] = self._inserted_word_names(key, label)
+        for cid, text in found:
+            offer(cid, 0.8, "fuzzy", text)
+
+    def _inserted_word_names(self, key: str, label: str | None) -> list[tuple[str, str]]:
+        """(concept id, name) of the names :meth:`_offer_inserted_word` offers, in the graph's order."""
         labels = _COMPATIBLE.get(label or "") or {lb for group in _COMPATIBLE.values() for lb in group}
         pieces = key.split()
         if not 2 <= len(pieces) <= 4 or max(map(len, pieces)) < 4 or "%" in key or "_" in key:
-            return
+            return []
+        found = []
         for i in range(1, len(pieces)):
             pattern = " ".join(p + "%" for p in pieces[:i]) + " % " + " ".join(p + "%" for p in pieces[i:])
             rows = self.kg.query("SELECT s.concept_id, s.text, c.label FROM synonyms_fts f JOIN synonyms s ON s.rowid = f.rowid "
@@ -519,7 +536,8 @@ class EntityLinker:
                     continue
                 cand = key_of_tokens(text.split()).split()
                 if len(cand) == len(pieces) + 1 and cand[:i] + cand[i + 1:] == pieces:
-                    offer(cid, 0.8, "fuzzy", text)
+                    found.append((cid, text))
+        return found
 
     def _offer_before_of(self, tokens: list[str], label: str | None, offer) -> None:
         """``partial``: in "<finding> of <place>" the finding is the name ("plantar fascitis

@@ -43,6 +43,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from medlens.doc import extensions
+from medlens.doc.text import doc_text
 from medlens.doc.types import Section
 from medlens.resources import load_resource
 
@@ -331,7 +332,7 @@ class SectionDetector:
             when the text does not begin with a header), the last ends at
             ``len(doc.text)``. An empty text gives an empty list.
         """
-        text = doc.text
+        text = doc_text(doc)
         n = len(text)
         if n == 0:
             return []

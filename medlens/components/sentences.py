@@ -39,6 +39,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from medlens.doc import extensions
+from medlens.doc.text import doc_text
 from medlens.errors import Errors, PipelineError
 from medlens.resources import load_resource
 
@@ -299,7 +300,7 @@ class SentenceSplitter:
         flags = numpy.full(n, -1, dtype="int64")
         if n == 0:
             return flags
-        offsets = numpy.asarray(self.sentence_starts(doc.text, sections), dtype="int64")
+        offsets = numpy.asarray(self.sentence_starts(doc_text(doc), sections), dtype="int64")
         token_starts = doc.to_array(IDX).astype("int64")
         tokens = numpy.searchsorted(token_starts, offsets, side="left")
         flags[tokens[tokens < n]] = 1

@@ -38,6 +38,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from medlens.doc import extensions
+from medlens.doc.text import doc_text
 from medlens.errors import Errors, ModelError
 from medlens.runtime import NER_DIR
 from medlens.tagging.abbreviations import propagate_abbreviations
@@ -500,7 +501,7 @@ class TransformerRecognizer:
 
     def predict(self, docs: Sequence[Doc]) -> list[list[CharEntity]]:
         """Character-offset entities for each doc (pure: writes nothing)."""
-        found = self.tagger.entities([d.text for d in docs], batch_size=self.batch_size, abbreviations=self.abbreviations)
+        found = self.tagger.entities([doc_text(d) for d in docs], batch_size=self.batch_size, abbreviations=self.abbreviations)
         if self.keep_labels is not None:
             found = [[e for e in ents if e.label in self.keep_labels] for ents in found]
         return found
@@ -518,7 +519,7 @@ class TransformerRecognizer:
             taken = bytearray(len(doc))
             headers = header_ranges(doc)
             sent_chars = [s.start_char for s in doc.sents][1:] if doc.has_annotation("SENT_START") else []
-            text = doc.text  # spaCy joins every token's text on each doc.text: once per doc, not per entity
+            text = doc_text(doc)
             for e in ents:
                 start, end = _outside_headers(text, e.start, e.end, headers)
                 for start, end in _within_sentences(text, start, end, sent_chars):
@@ -553,7 +554,7 @@ class TransformerRecognizer:
         chars = 0
         for doc in docs:
             batch.append(doc)
-            chars += len(doc.text)
+            chars += len(doc_text(doc))
             if chars >= self.buffer_chars:
                 yield batch
                 batch, chars = [], 0

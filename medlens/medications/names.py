@@ -19,6 +19,7 @@ from functools import lru_cache
 
 from spacy.tokens import Doc, Span
 
+from medlens.doc.text import doc_text
 from medlens.medications.rules import MedicationRules, load_rules, phrase_regex
 
 DRUG_LABELS = frozenset({"DRUG", "CHEMICAL"})
@@ -134,7 +135,7 @@ def merge_drug_names(doc: Doc, ents: Sequence[Span], matches: Mapping[tuple[int,
             new_ent._.ner_source = ent._.ner_source
             new_ent._.ner_score = ent._.ner_score
             ent = new_ent
-        end_char = name_parts_end(doc.text, ent.end_char, rules)
+        end_char = name_parts_end(doc_text(doc), ent.end_char, rules)
         new = doc.char_span(ent.start_char, end_char, label=ent.label_, alignment_mode="contract") if end_char > ent.end_char else None
         if new is None or new.end <= ent.end:
             out.append(ent)

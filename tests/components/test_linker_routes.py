@@ -103,6 +103,24 @@ def test_linker_name_with_one_more_word_inside(linker):
     assert all(l.concept_id != "T:D003" for l in linker.link_text("high pressures", label="DRUG"))
 
 
+def test_linker_name_with_one_more_word_inside_is_cached_by_key_and_label(tmp_path):
+    # the graph's LIKE queries run once per (mention key, label); later mentions read the cache
+    from medlens.kg.sources.base import Concept
+    from tests.conftest import mini_graph_linker
+
+    concepts = [Concept("X:3", "ST segment depression", "x", "FINDING")]
+    with mini_graph_linker(tmp_path / "mini.sqlite", concepts) as linker:
+        first = linker.link_text("ST depressions", label="DISEASE")
+        queries = []
+        real_query = linker.kg.query
+        linker.kg.query = lambda sql, params=(): queries.append(sql) or real_query(sql, params)
+        assert linker.link_text("ST depressions", label="DISEASE") == first
+        assert not [q for q in queries if "LIKE" in q]
+        linker.link_text("ST depressions", label="DRUG")  # another label: its own lookup, its own answer
+        assert [q for q in queries if "LIKE" in q]
+        assert all(l.concept_id != "X:3" for l in linker.link_text("ST depressions", label="DRUG"))
+
+
 def test_linker_finding_of_a_place_links_the_finding(linker):
     # "plantar fascitis of left distal lateral foot": the name is before "of"
     top = linker.link_text("pleural effusion of the left side", label="DISEASE")[0]
