@@ -375,6 +375,15 @@ class DiagnosisEngine:
         result.excluded_findings = [f for f in excluded if f.id not in routed]
         result.suggestions = self.rule_engine.evaluate(counted, labs) + result.suggestions
         result.drug_reactions = self._drug_reactions(doc, text, counted)
+        own = [r for r in result.drug_reactions if r.knowledge == "read from this text"]
+        if own and result.triage is not None and result.triage.level == "self-care" and not is_note(text):
+            # a possible reaction to a drug the patient takes is for the prescriber or a pharmacist to judge (stop it,
+            # change it, record an allergy): not self-care, whatever the ranked diagnoses; a patient's own text only
+            # (a note's "vomiting from morphine" is already the clinician's; on the dev notes it made 2 levels wrong)
+            r = own[0]
+            why = f"soon because of a possible reaction to {r.drug_text or r.drug_name} ({r.finding_text or r.finding_name})"
+            result.triage = result.triage.model_copy(update={
+                "level": "soon", "advice": TRIAGE_WORDS["soon"], "reason": why, "route": "drug reaction"})
         return result
 
     def _drug_reactions(self, doc: Doc | None, text: str | None, findings: list[Finding]):

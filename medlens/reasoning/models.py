@@ -146,9 +146,10 @@ class Triage(_Model):
     level: Literal["emergency", "soon", "self-care"]
     advice: str
     reason: str
-    route: Literal["diagnoses", "acuity", "red flag"] = Field(
-        "diagnoses", description="what set the level: the ranked diagnoses' severity, the patient's acuity (vital "
-                                 "signs, signs, age/pregnancy/immunity/frailty), or a red-flag symptom")
+    route: Literal["diagnoses", "acuity", "red flag", "drug reaction"] = Field(
+        "diagnoses", description="what set the level: the ranked diagnoses' care level, the patient's acuity (vital "
+                                 "signs, signs, age/pregnancy/immunity/frailty), a red-flag symptom, or a possible "
+                                 "reaction to a drug the patient takes, read from the text (self-care becomes soon)")
     signs: list[TriageSign] = Field(default=[], description="the acuity signs found (raising the level or not)")
     vitals: list[VitalSign] = Field(default=[], description="vital signs read from the text")
     news2: int | None = Field(None, description="NEWS2 score from the vital signs read (adults; None: none read)")

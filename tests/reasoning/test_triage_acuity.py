@@ -197,3 +197,28 @@ def test_ear_and_facial_pain_in_patients_words(ddx, text, key):
 
     keys = {ddx.features[m.feature].key for m in scan_text(text, ddx.features, symptoms=True) if m.status == "present"}
     assert key in keys, keys
+
+
+def test_a_possible_drug_reaction_is_not_self_care(engine, monkeypatch):
+    """The tiny graph has no amoxicillin: the timing reader is given the drug and the rash of the message as the
+    pipeline would find them, and the engine's triage takes its reaction."""
+    from medlens.reasoning.models import Finding
+    from medlens.reasoning.reactions import TextDrug, timing_reactions
+
+    base = "I have a runny nose and I keep sneezing, my eyes are itchy."
+    assert engine.diagnose(base, mode="common").triage.level == "self-care"
+    text = "I started the amoxicillin you prescribed on Monday. Since yesterday I have a red itchy rash. " + base
+
+    def reader(doc, said, found):
+        a, r = said.index("amoxicillin"), said.index("itchy rash")
+        drug = TextDrug("DB01060", "Amoxicillin", "amoxicillin", a, a + 11)
+        rash = Finding(id="X:rash", name="Skin rash", text="itchy rash", start=r, end=r + 10, status="present")
+        return timing_reactions(said, [drug], [rash])
+
+    monkeypatch.setattr(engine, "_drug_reactions", reader)
+    res = engine.diagnose(text, mode="common")
+    assert [x.drug_text for x in res.drug_reactions] == ["amoxicillin"]
+    assert res.triage.level == "soon" and res.triage.route == "drug reaction" and "amoxicillin" in res.triage.reason
+    note = "HISTORY OF PRESENT ILLNESS: " + text + " " + "The patient was seen in clinic today and examined. " * 20
+    res = engine.diagnose(note, mode="common")
+    assert res.drug_reactions and res.triage.route != "drug reaction"  # a note: the clinician's call
