@@ -79,12 +79,22 @@ def _named_like_a_disease(text: str) -> bool:
     return bool(words) and (words[-1] in _DISEASE_HEADS or words[-1].endswith(_DISEASE_ENDINGS))
 
 
+def _before_of(text: str) -> str:
+    """The words of ``text`` before its first inner "of" ("disk disease of the right hip" -> "disk disease")."""
+    words = text.split()
+    low = [w.lower() for w in words]
+    return " ".join(words[: low.index("of", 1)]) if "of" in low[1:-1] else text
+
+
 #: test heads that after a disease name a place or a number of lesions ("the polyp levels", "polyp count")
 _PLACE_HEADS = frozenset({"level", "levels", "count", "counts"})
 #: sections where the model's unlinked DISEASE entities are what the examiner found ("normocephalic")
 EXAM_SECTIONS = frozenset({"physical_exam", "objective", "review_of_systems", "mental_status_exam", "vital_signs"})
 #: sections where an unlinked model DISEASE is what was found: exams, and an operation's or a study's findings
 _FINDING_SECTIONS = EXAM_SECTIONS | {"findings", "procedures", "intraoperative"}
+#: sections that list what the patient has: a name there that reads like a disease's is a DISEASE, not a FINDING
+DIAGNOSIS_SECTIONS = frozenset({"impression", "diagnoses", "admission_diagnoses", "discharge_diagnoses", "assessment",
+                                "assessment_and_plan", "problem_list"})
 #: endings of adjectives ("pelvic", "renal", "obstructive", "nodular")
 _ADJECTIVE_ENDINGS = ("al", "ic", "ar", "ary", "ous", "ive")
 _SPAN_ATTRS = ("assertion", "match_ids", "matched_form", "concepts", "ner_source", "attributes", "ner_score")
@@ -168,10 +178,11 @@ class EntityLinker:
         self.source_priority = {**DEFAULT_SOURCE_PRIORITY, **(source_priority or {})}
         self.prefer = [vocabulary_name(p) for p in prefer or ()]
         self.label_from_link = label_from_link
-        from medlens.components.transformer_ner import after_entity_words, neighbour_words
+        from medlens.components.transformer_ner import SPINAL_LEVEL, after_entity_words, neighbour_words
 
         self.neighbours = neighbour_words()
         self.after_words = after_entity_words()
+        self._spinal_level = SPINAL_LEVEL
         self._concepts: dict[str, Concept] = {}
         self._fuzzy_cache: dict[tuple[str, tuple[str, ...] | None], list] = {}
         self._inserted_cache: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
@@ -189,7 +200,8 @@ class EntityLinker:
 
     def predict(self, doc: Doc) -> list[list[ConceptLink]]:
         """Ranked links for each entity of ``doc`` (pure)."""
-        return [self._link(ent.text, [t.text for t in ent], ent.label_, ent._.match_ids or (), ent._.matched_form)
+        return [self._link(ent.text, [t.text for t in ent], ent.label_, ent._.match_ids or (), ent._.matched_form,
+                           keep_kind=True)
                 for ent in doc.ents]
 
     def set_annotations(self, doc: Doc, links: list[list[ConceptLink]]) -> None:
@@ -215,7 +227,10 @@ class EntityLinker:
                 if label is None:
                     label, ent_links = self._label_of_model_entity(ent, ent_links)
             ent._.concepts = ent_links
-            if label is not None:
+            if (self.label_from_link and (label or ent.label_) == "FINDING" and ent._.section in DIAGNOSIS_SECTIONS
+                    and _named_like_a_disease(_before_of(ent.text))):
+                label = "DISEASE"  # "lumbar spinal stenosis", "degenerative disk disease of the hip" in an impression
+            if label is not None and label != ent.label_:
                 ents[i] = relabel(doc, ent, label)
                 changed = True
         if changed:
@@ -270,14 +285,28 @@ class EntityLinker:
                 skip_to = end
                 changed = True
                 continue
-            if ent.label_ == "DISEASE" and ent[-1].text.lower() in words["finding_heads"]:
-                out_ents.append(relabel(doc, ent, "FINDING"))
-                out_links.append(self._link(ent.text, [t.text for t in ent], "FINDING", ()) or ent_links)
+            sign = self._sign_label(ent) if ent.label_ == "DISEASE" else None
+            if sign is not None:
+                out_ents.append(relabel(doc, ent, sign))
+                out_links.append(self._link(ent.text, [t.text for t in ent], sign, (), keep_kind=True) or ent_links)
                 changed = True
                 continue
             out_ents.append(ent)
             out_links.append(ent_links)
         return out_ents, out_links, changed
+
+    def _sign_label(self, ent) -> str | None:
+        """FINDING or SYMPTOM for a DISEASE whose head word (its last word, or the last before "of") names
+        a sign or a complaint (``finding_heads``: "cafe au lait spots", "breast lump", "instability of the
+        knee"; ``symptom_heads``: "left leg weakness", "nipple discharge"), else None. Not in a diagnosis
+        list for a name that reads like a disease's."""
+        words = [t.text.lower() for t in ent]
+        head = words[words.index("of", 1) - 1] if "of" in words[1:-1] else words[-1]
+        if head in self.neighbours["finding_heads"]:
+            return "FINDING"
+        if head in self.neighbours["symptom_heads"]:
+            return "SYMPTOM"
+        return None
 
     def _joined_name_end(self, ent, nxt, following, noted: bool = True) -> tuple[int | None, str]:
         """(end, label) of one entity that ``ent`` makes with what follows it, or (None, ""): a word of
@@ -346,15 +375,24 @@ class EntityLinker:
             return None, links
         head = self._finding_before_of(tokens)
         if head is not None:
-            return head, self._link(ent.text, tokens, head, ())
+            return head, self._link(ent.text, tokens, head, (), keep_kind=True)
         if (top is None and len(tokens) == 1 and ent.text.isalpha() and len(ent.text) > 5
                 and ent.text.lower().endswith("ing")):
             return "SYMPTOM", links  # "aching", "tingling", "throbbing": a sensation the graph does not name
         if top is None and tokens[-1].lower() in self.neighbours["anatomy_heads"]:
             return "ANATOMY", links  # "uterosacral ligament", "rectus fascia", "renal parenchyma"
-        if top is None and ent._.section in _FINDING_SECTIONS and not _named_like_a_disease(ent.text):
+        if (top is None and ent._.section in _FINDING_SECTIONS and not _named_like_a_disease(ent.text)
+                and not self._head_names_a_disease(tokens)):
             return "FINDING", links
         return None, links
+
+    def _head_names_a_disease(self, tokens: list[str]) -> bool:
+        """Is the last word of ``tokens`` (before "of") a key the graph labels DISEASE ("perioperative anemia",
+        "penoscrotal abscess": unlinked because the link would drop the kind, still diseases)?"""
+        words = [t.lower() for t in tokens]
+        head = tokens[words.index("of", 1) - 1] if "of" in words[1:-1] else tokens[-1]
+        key = key_of_tokens([head])
+        return bool(key) and any(e.label == "DISEASE" and not e.is_abbreviation for e in self.index.by_key(key))
 
     def _finding_before_of(self, tokens: list[str]) -> str | None:
         """``FINDING`` or ``SYMPTOM`` when the words before "of" are a key the graph labels so
@@ -405,7 +443,12 @@ class EntityLinker:
 
     # -- internals -----------------------------------------------------------------
     def _link(self, text: str, tokens: list[str], label: str | None, match_ids: tuple[str, ...],
-              form: str | None = None) -> list[ConceptLink]:
+              form: str | None = None, keep_kind: bool = False) -> list[ConceptLink]:
+        """Ranked links of one mention. ``keep_kind`` (entities of a document): the partial routes may
+        leave out only qualifiers (``link_qualifiers``: side, amount, time, certainty), never the words
+        that say which organ or what kind ("radicular pain" is not linked to *Pain*, "adenocarcinoma of
+        the prostate" not to *Adenocarcinoma*): no link is better than a broader concept. Without it
+        (:meth:`link_text`, the mention normalizer) the head of the mention is offered as before."""
         best: dict[str, tuple[float, str, str]] = {}  # concept -> (score, method, matched)
         norm = simple_norm(text)
 
@@ -430,9 +473,9 @@ class EntityLinker:
                     offer(hit.concept.id, round(hit.score * 0.85, 4), "fuzzy", hit.matched)
                     self._concepts.setdefault(hit.concept.id, hit.concept)
             if not best and len(tokens) > 2:
-                self._offer_before_of(tokens, label, offer)
+                self._offer_before_of(tokens, label, offer, keep_kind)
             if not best and len(tokens) > 1:
-                self._offer_head(tokens, offer, label)
+                self._offer_head(tokens, offer, label, keep_kind)
             if not best and len(tokens) > 1:
                 # after the head: a word more is a bigger leap than a qualifier less
                 # ("acute injury" is an injury, not "acute kidney injury")
@@ -539,26 +582,41 @@ class EntityLinker:
                     found.append((cid, text))
         return found
 
-    def _offer_before_of(self, tokens: list[str], label: str | None, offer) -> None:
+    def _offer_before_of(self, tokens: list[str], label: str | None, offer, keep_kind: bool = False) -> None:
         """``partial``: in "<finding> of <place>" the finding is the name ("plantar fascitis
         of left distal lateral foot" -> plantar fasciitis, "atrophy of the left calf" ->
-        atrophy), linked by any route, scored 0.7 at most."""
+        atrophy), linked by any route, scored 0.7 at most. With ``keep_kind``, not when the
+        finding is one word and the place more than qualifiers ("adenocarcinoma of the prostate"
+        is no *Adenocarcinoma*, "atrophy of the left calf" no bare *Atrophy*)."""
         words = [t.lower() for t in tokens]
         if "of" not in words[1:-1]:
             return
-        before = tokens[: words.index("of", 1)]
-        for link in self._link(" ".join(before), before, label, ()):
+        at = words.index("of", 1)
+        before = tokens[:at]
+        if keep_kind and len(before) == 1 and not self._only_qualifiers(tokens[at + 1:]):
+            return
+        for link in self._link(" ".join(before), before, label, (), keep_kind=keep_kind):
             offer(link.concept_id, min(0.7, link.score), "partial", link.matched)
 
-    def _offer_head(self, tokens: list[str], offer, label: str | None = None) -> None:
+    def _only_qualifiers(self, tokens: list[str]) -> bool:
+        """Are all ``tokens`` qualifiers (``link_qualifiers``), numbers or punctuation?"""
+        quals = self.neighbours["link_qualifiers"]
+        return all(t.lower() in quals or not any(ch.isalpha() for ch in t) or self._spinal_level.fullmatch(t)
+                   for t in tokens)
+
+    def _offer_head(self, tokens: list[str], offer, label: str | None = None, keep_kind: bool = False) -> None:
         """``partial``: the longest trailing part of the mention that names a concept
         ("primary lung cancer" -> "lung cancer"), scored 0.7 x its route's score.
         Not past an acronym ("ST depressions" is not a kind of "depression"), and only
-        concepts of a label compatible with the entity's ("left face, arm" is not the arm)."""
+        concepts of a label compatible with the entity's ("left face, arm" is not the arm).
+        With ``keep_kind``, only past qualifiers ("severe chest pain" -> chest pain; not
+        "radicular pain" -> pain, "pericardial hematoma" -> hematoma)."""
         allowed = _COMPATIBLE.get(label or "")
         for i in range(1, len(tokens)):
             dropped = tokens[i - 1]
             if dropped.isalpha() and dropped.isupper() and len(dropped) <= 5:
+                return
+            if keep_kind and not self._only_qualifiers([dropped]):
                 return
             key = key_of_tokens(tokens[i:])
             entries = self.index.by_key(key) if key else []

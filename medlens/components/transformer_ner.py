@@ -253,7 +253,9 @@ class _Stopwords(BaseModel):
     institution_words: list[str] = []
     test_heads: list[str] = []
     finding_heads: list[str] = []
+    symptom_heads: list[str] = []
     anatomy_heads: list[str] = []
+    link_qualifiers: list[str] = []
     after_entity_words: dict[str, dict[str, str]] = {}
 
 
@@ -297,12 +299,14 @@ def neighbour_words() -> dict[str, frozenset[str]]:
     """Words around an entity that tell what it is (``resources/en/model_stopwords.json``): ``name_titles``
     ("Dr." before a person's name), ``institution_words`` ("Hospital" after a name of a place),
     ``test_heads`` ("level", "index", "profile": the entity names the substance or organ a test measures),
-    ``finding_heads`` (last words of an examiner's sign: "deformity"), ``device_words``, ``anatomy_heads``
-    (last words of a structure's name: "ligament", "fascia")."""
+    ``finding_heads`` (last words of an examiner's sign: "deformity", "spots", "lump"), ``symptom_heads`` (last
+    words of a complaint: "weakness", "discharge"), ``device_words``, ``anatomy_heads``
+    (last words of a structure's name: "ligament", "fascia"), ``link_qualifiers`` (words a partial link
+    may leave out: side, amount, time, certainty, "left", "severe", "chronic")."""
     r = _stopwords_resource()
     return {k: frozenset(w.lower() for w in getattr(r, k))
-            for k in ("name_titles", "institution_words", "test_heads", "finding_heads", "device_words",
-                      "anatomy_heads")}
+            for k in ("name_titles", "institution_words", "test_heads", "finding_heads", "symptom_heads", "device_words",
+                      "anatomy_heads", "link_qualifiers")}
 
 
 def after_entity_words() -> dict[str, dict[str, str]]:
