@@ -269,7 +269,10 @@ class EntityLinker:
                         and nxt2.text[:1].isupper())):
                 changed = True
                 continue
-            if ent.label_ == "ANATOMY" and nxt is not None and nxt.text.lower() in words["device_words"]:
+            if self._in_caps_header(doc, ent):
+                changed = True
+                continue
+            if ent.label_ in ("ANATOMY", "PROCEDURE") and nxt is not None and nxt.text.lower() in words["device_words"]:
                 changed = True
                 continue
             end, label = (self._test_name_end(ent, nxt, nxt2) if noted else None), "TEST"
@@ -294,6 +297,35 @@ class EntityLinker:
             out_ents.append(ent)
             out_links.append(ent_links)
         return out_ents, out_links, changed
+
+    @staticmethod
+    def _in_caps_header(doc: Doc, ent) -> bool:
+        """Is ``ent`` part of a header in capitals that the sections component did not recognize ("BREAST
+        CANCER HISTORY:", "PAIN MANAGEMENT:", "EARS, NOSE AND THROAT:")? A run of words in capitals that starts a
+        line or a sentence (after punctuation, a line break or the text's start) and ends with a colon, and
+        holds a word besides ``ent`` ("HYPERTENSION:" of a problem list stays an entity)."""
+        if not any(c.isalpha() for c in ent.text) or not ent.text.isupper() or not ent.text[-1].isalpha():
+            return False
+
+        def caps(tok) -> bool:  # a word in capitals, or punctuation inside a header (not a flattened line break)
+            if tok.text == ",":
+                return bool(tok.whitespace_)  # ".,PHYSICAL": a line break flattened to a comma ends the run
+            return tok.is_alpha and tok.text.isupper() or tok.text in {"&", "/", "-", "(", ")", "[", "]"}
+
+        i = ent.end
+        while i < len(doc) and i - ent.end <= 8 and caps(doc[i]) and "\n" not in doc[i - 1].whitespace_:
+            i += 1
+        if i >= len(doc) or doc[i].text != ":" or "\n" in doc[i - 1].whitespace_:
+            return False
+        words = sum(1 for t in doc[ent.end:i] if t.is_alpha)
+        j = ent.start
+        while j > 0 and ent.start - j <= 8 and doc[j - 1].is_alpha and doc[j - 1].text.isupper() \
+                and "\n" not in doc[j - 1].whitespace_:
+            j -= 1
+        words += ent.start - j
+        before = doc[j - 1] if j > 0 else None
+        starts = before is None or "\n" in before.whitespace_ or before.is_punct or before.is_space
+        return starts and words > 0
 
     def _sign_label(self, ent) -> str | None:
         """FINDING or SYMPTOM for a DISEASE whose head word (its last word, or the last before "of") names
@@ -379,8 +411,8 @@ class EntityLinker:
         if (top is None and len(tokens) == 1 and ent.text.isalpha() and len(ent.text) > 5
                 and ent.text.lower().endswith("ing")):
             return "SYMPTOM", links  # "aching", "tingling", "throbbing": a sensation the graph does not name
-        if top is None and tokens[-1].lower() in self.neighbours["anatomy_heads"]:
-            return "ANATOMY", links  # "uterosacral ligament", "rectus fascia", "renal parenchyma"
+        if (top is None or top.method == "fuzzy") and tokens[-1].lower() in self.neighbours["anatomy_heads"]:
+            return "ANATOMY", []  # "uterosacral ligament", "rectus fascia"; not fuzzy-linked to a sprain of it
         if (top is None and ent._.section in _FINDING_SECTIONS and not _named_like_a_disease(ent.text)
                 and not self._head_names_a_disease(tokens)):
             return "FINDING", links

@@ -20,11 +20,11 @@ def statuses(nlp, text: str, *mentions: str, labels: dict[str, str] | None = Non
 
 
 @pytest.mark.parametrize("text, mentions, labels", [
-    ("Patients usually sleep better when snoring is treated.", ("snoring",), None),
-    ("It is often difficult for patients with fatigue to exercise.", ("fatigue",), None),
+    ("IMPRESSION: Patients usually sleep better when snoring is treated.", ("snoring",), None),
+    ("PLAN: It is often difficult for patients with fatigue to exercise.", ("fatigue",), None),
     ("Evening sedatives and alcohol are to be avoided.", ("sedatives", "alcohol"), {"sedatives": "DRUG", "alcohol": "CHEMICAL"}),
     ("She was told of the hazards of mixing opioids with alcohol.", ("opioids", "alcohol"), {"opioids": "DRUG", "alcohol": "CHEMICAL"}),
-    ("Recurrence of tinea pedis is common.", ("tinea pedis",), None),
+    ("PLAN: Recurrence of tinea pedis is common.", ("tinea pedis",), None),
     ("Further episodes could include intubation.", ("intubation",), {"intubation": "PROCEDURE"}),
     ("A gastrostomy may be beneficial later.", ("gastrostomy",), {"gastrostomy": "PROCEDURE"}),
     ("She will need metoprolol daily if palpitations persist.", ("metoprolol",), {"metoprolol": "DRUG"}),
@@ -39,8 +39,15 @@ def test_a_need_is_hypothetical_only_for_what_is_done_or_given(nlp):
                     labels={"oxygen": "DRUG"}) == ["hypothetical", "present"]
 
 
+def test_patients_and_is_common_are_generic_only_in_a_notes_impression_or_plan(nlp):
+    # an abstract's "patients" are its subjects, and what "is common" there is what the study found
+    assert statuses(nlp, "In this series, stroke presented with seizure in 12 patients.", "stroke", "seizure") == [
+        "present", "present"]
+    assert statuses(nlp, "Hypokalemia is common after the infusion.", "Hypokalemia") == ["present"]
+
+
 def test_the_patients_as_a_misspelt_possessive_is_not_generic(nlp):
-    text = "The patients case was reviewed; sarcoidosis is possible."
+    text = "ASSESSMENT: The patients case was reviewed; sarcoidosis is possible."
     assert statuses(nlp, text, "sarcoidosis") == ["uncertain"]
 
 

@@ -73,3 +73,45 @@ def test_an_unlinked_exam_disease_whose_head_is_a_disease_stays_one(linker):
     got = _labels(linker, "Perioperative anemia.  Normocephalic.", [("Perioperative anemia", "DISEASE"),
                                                                     ("Normocephalic", "DISEASE")], "physical_exam")
     assert got == [("Perioperative anemia", "DISEASE", None), ("Normocephalic", "FINDING", None)]
+
+
+@pytest.fixture(scope="module")
+def note_linker(tmp_path_factory):
+    from medlens.kg.sources.base import Concept
+
+    concepts = [Concept("Y:1", "Breast cancer", "x", "DISEASE"), Concept("Y:2", "Hypertension", "x", "DISEASE"),
+                Concept("Y:3", "Tracheostomy", "x", "PROCEDURE"), Concept("Y:4", "Weight loss", "x", "SYMPTOM"),
+                Concept("Y:5", "Ulnar collateral ligament sprain", "x", "DISEASE"), Concept("Y:6", "Ethanol", "x", "DRUG")]
+    with mini_graph_linker(tmp_path_factory.mktemp("kg") / "note.sqlite", concepts) as linker:
+        yield linker
+
+
+def test_words_of_a_header_in_capitals_are_no_entities(note_linker):
+    text = "BREAST CANCER HISTORY:  She found it herself.\nHYPERTENSION:  Continue lisinopril."
+    got = _labels(note_linker, text, [("BREAST CANCER", "DISEASE"), ("HYPERTENSION", "DISEASE")])
+    assert got == [("HYPERTENSION", "DISEASE", "Y:2")]  # a problem-list item alone before its colon stays
+
+
+def test_a_line_in_capitals_before_a_flattened_line_break_is_no_header(note_linker):
+    text = "NO HISTORY OF BREAST CANCER,PHYSICAL EXAMINATION:  Normal."
+    assert _labels(note_linker, text, [("BREAST CANCER", "DISEASE")]) == [("BREAST CANCER", "DISEASE", "Y:1")]
+
+
+def test_a_procedure_before_a_device_word_names_the_device(note_linker):
+    assert _labels(note_linker, "The tracheostomy tube was changed.", [("tracheostomy", "PROCEDURE")]) == []
+
+
+def test_a_symptom_before_program_or_diet_is_the_procedure(note_linker):
+    got = _labels(note_linker, "He tried weight loss diets.  Weight loss was noted.", [("weight loss", "SYMPTOM"),
+                                                                                     ("Weight loss", "SYMPTOM")])
+    assert [(t, lb) for t, lb, _ in got] == [("weight loss diets", "PROCEDURE"), ("Weight loss", "SYMPTOM")]
+
+
+def test_a_substance_before_craving_is_the_symptom(note_linker):
+    got = _labels(note_linker, "To reduce alcohol craving.", [("alcohol", "CHEMICAL")])
+    assert [(t, lb) for t, lb, _ in got] == [("alcohol craving", "SYMPTOM")]
+
+
+def test_a_structure_fuzzy_linked_to_an_injury_of_it_is_anatomy(note_linker):
+    got = _labels(note_linker, "Normal ulnar collateral ligament.", [("ulnar collateral ligament", "DISEASE")], "findings")
+    assert got == [("ulnar collateral ligament", "ANATOMY", None)]
