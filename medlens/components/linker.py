@@ -161,13 +161,18 @@ class EntityLinker:
             ``drugbank`` means ``drugs``); None or empty: rank by ``source_priority`` only.
         label_from_link: a model entity takes the label of its first link's concept when the link
             is confident and the kinds disagree (:data:`LINK_RELABELS`; default True).
+        keep_kind: the partial routes of a document's entities leave out only qualifiers
+            (``link_qualifiers``), never the organ or the kind: no link rather than a broader concept
+            (default False: on, the live page's differential for ``examples/05_patient_message.txt`` lost its
+            drug reaction, not yet understood).
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_linker", *, kg: KnowledgeGraph, top_k: int = 5,
                  fuzzy: bool = True, fuzzy_threshold: float = 0.85,
                  source_priority: dict[str, list[str]] | None = None, prefer: list[str] | None = None,
-                 label_from_link: bool = True) -> None:
+                 label_from_link: bool = True, keep_kind: bool = False) -> None:
         extensions.register()
+        self.keep_kind = keep_kind
         self.name = name
         self.nlp = nlp
         self.kg = kg
@@ -201,7 +206,7 @@ class EntityLinker:
     def predict(self, doc: Doc) -> list[list[ConceptLink]]:
         """Ranked links for each entity of ``doc`` (pure)."""
         return [self._link(ent.text, [t.text for t in ent], ent.label_, ent._.match_ids or (), ent._.matched_form,
-                           keep_kind=True)
+                           keep_kind=self.keep_kind)
                 for ent in doc.ents]
 
     def set_annotations(self, doc: Doc, links: list[list[ConceptLink]]) -> None:

@@ -19,6 +19,7 @@ def linker(tmp_path_factory):
                 Concept("X:7", "Anemia", "x", "DISEASE"), Concept("X:8", "Vaginal discharge", "x", "DISEASE"),
                 Concept("X:9", "Leg weakness", "x", "FINDING")]
     with mini_graph_linker(tmp_path_factory.mktemp("kg") / "mini.sqlite", concepts) as linker:
+        linker.keep_kind = True  # off by default (see EntityLinker)
         yield linker
 
 
@@ -43,6 +44,15 @@ def test_a_partial_link_does_not_drop_the_organ_or_the_kind(linker):
 def test_the_part_before_of_is_not_linked_without_its_place(linker):
     got = _labels(linker, "Adenocarcinoma of the prostate.", [("Adenocarcinoma of the prostate", "DISEASE")])
     assert got == [("Adenocarcinoma of the prostate", "DISEASE", None)]
+
+
+def test_without_keep_kind_the_head_is_linked(linker):
+    linker.keep_kind = False
+    try:
+        got = _labels(linker, "Radicular pain.", [("Radicular pain", "SYMPTOM")])
+    finally:
+        linker.keep_kind = True
+    assert got == [("Radicular pain", "SYMPTOM", "X:1")]
 
 
 def test_the_mention_normalizer_still_gets_the_head(linker):
