@@ -116,7 +116,7 @@ SEED2 = 29
 def pick_notes2(notes: dict[str, dict]) -> list[tuple[str, str]]:
     """``(note_id, "heldout2")`` of 20 notes none of :func:`pick_notes` took: 20 specialties drawn at random
     (seed 29), one note of 600 to 6,000 characters from each."""
-    used = {n for n, _ in pick_notes(notes)}
+    used = _picked(notes, pick_notes)
     rng = random.Random(SEED2)
     by_spec: dict[str, list[str]] = defaultdict(list)
     for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
@@ -158,17 +158,32 @@ def used_note_ids(names: tuple[str, ...] = USED_BY) -> set[str]:
     return used
 
 
+def _text_key(note: dict) -> str:
+    """A note's text with its whitespace collapsed: the same note under two specialties has the same key."""
+    return " ".join(note["transcription"].split())
+
+
+def _picked(notes: dict[str, dict], *pickers) -> set[str]:
+    """Ids of the notes that the draws ``pickers`` (``pick_notes`` .. ``pick_notes5``) took."""
+    return {n for pick in pickers for n, _ in pick(notes)}
+
+
+def _drawable(notes: dict[str, dict], used: set[str]) -> list[str]:
+    """Ids, in numeric order, of the notes of 600 to 6,000 characters that are not in ``used`` and not a copy of
+    the text of one of them."""
+    used_texts = {_text_key(notes[n]) for n in used if n in notes}
+    return [nid for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0]))
+            if nid not in used and _text_key(row) not in used_texts and 600 <= len(row["transcription"]) <= 6000]
+
+
 def _one_note_per_specialty(notes: dict[str, dict], used: set[str], seed: int, split: str) -> list[tuple[str, str]]:
     """``(note_id, split)`` of one note of 600 to 6,000 characters from each of 20 specialties drawn at random
     (``seed``), among the notes not in ``used`` and not a copy of one of their texts (the same note can stand
     under 2 specialties); sorted by specialty, then id."""
-    used_texts = {" ".join(notes[n]["transcription"].split()) for n in used if n in notes}
     rng = random.Random(seed)
     by_spec: dict[str, list[str]] = defaultdict(list)
-    for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0])):
-        if (nid not in used and " ".join(row["transcription"].split()) not in used_texts
-                and 600 <= len(row["transcription"]) <= 6000):
-            by_spec[row["medical_specialty"].strip()].append(nid)
+    for nid in _drawable(notes, used):
+        by_spec[notes[nid]["medical_specialty"].strip()].append(nid)
     specs = sorted(by_spec)
     rng.shuffle(specs)
     chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
@@ -179,7 +194,7 @@ def _one_note_per_specialty(notes: dict[str, dict], used: set[str], seed: int, s
 def pick_notes3(notes: dict[str, dict]) -> list[tuple[str, str]]:
     """``(note_id, "heldout3")`` of 20 notes none of :func:`pick_notes`, :func:`pick_notes2` or the files of
     :data:`USED_BY` took (nor a copy of one's text): 20 specialties drawn at random (seed 47), one note of 600 to 6,000 characters from each."""
-    used = {n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)} | used_note_ids()
+    used = _picked(notes, pick_notes, pick_notes2) | used_note_ids()
     return _one_note_per_specialty(notes, used, SEED3, "heldout3")
 
 
@@ -200,8 +215,7 @@ def pick_notes4(notes: dict[str, dict]) -> list[tuple[str, str]]:
     """``(note_id, "heldout4")`` of 20 notes that none of :func:`pick_notes`, :func:`pick_notes2`,
     :func:`pick_notes3` or the files of :data:`USED_BY4` took (nor a copy of one's text): 20 specialties drawn at
     random (seed 71), one note of 600 to 6,000 characters from each."""
-    used = ({n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)}
-            | {n for n, _ in pick_notes3(notes)} | used_note_ids(USED_BY4))
+    used = _picked(notes, pick_notes, pick_notes2, pick_notes3) | used_note_ids(USED_BY4)
     return _one_note_per_specialty(notes, used, SEED4, "heldout4")
 
 
@@ -222,9 +236,7 @@ def pick_notes5(notes: dict[str, dict]) -> list[tuple[str, str]]:
     """``(note_id, "heldout5")`` of 20 notes that none of :func:`pick_notes` .. :func:`pick_notes4` or the files of
     :data:`USED_BY5` and :data:`USED_BY5_ALSO` took (nor a copy of one's text): 20 specialties drawn at random
     (seed 97), one note of 600 to 6,000 characters from each."""
-    used = ({n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)}
-            | {n for n, _ in pick_notes3(notes)} | {n for n, _ in pick_notes4(notes)}
-            | used_note_ids(USED_BY5 + USED_BY5_ALSO))
+    used = _picked(notes, pick_notes, pick_notes2, pick_notes3, pick_notes4) | used_note_ids(USED_BY5 + USED_BY5_ALSO)
     return _one_note_per_specialty(notes, used, SEED5, "heldout5")
 
 
@@ -247,22 +259,19 @@ def pick_notes6(notes: dict[str, dict]) -> list[tuple[str, str]]:
     (seed 131), one note of 600 to 6,000 characters from each. Only 19 specialties still had such a note when it was
     drawn, so the 20th note is drawn at random (same seed) among the other notes left, whatever their specialty, and
     not a copy of a chosen note's text."""
-    used = ({n for n, _ in pick_notes(notes)} | {n for n, _ in pick_notes2(notes)}
-            | {n for n, _ in pick_notes3(notes)} | {n for n, _ in pick_notes4(notes)}
-            | {n for n, _ in pick_notes5(notes)} | used_note_ids(USED_BY6 + USED_BY6_ALSO))
+    used = (_picked(notes, pick_notes, pick_notes2, pick_notes3, pick_notes4, pick_notes5)
+            | used_note_ids(USED_BY6 + USED_BY6_ALSO))
     picked = _one_note_per_specialty(notes, used, SEED6, "heldout6")
     chosen = [n for n, _ in picked]
     taken = used | set(chosen)
-    texts = {" ".join(notes[n]["transcription"].split()) for n in taken if n in notes}
-    rest = [nid for nid, row in sorted(notes.items(), key=lambda kv: int(kv[0]))
-            if nid not in taken and " ".join(row["transcription"].split()) not in texts
-            and 600 <= len(row["transcription"]) <= 6000]
+    texts = {_text_key(notes[n]) for n in taken if n in notes}
+    rest = _drawable(notes, taken)
     rng = random.Random(SEED6)
     rng.shuffle(rest)
     for nid in rest:
         if len(chosen) >= 20:
             break
-        text = " ".join(notes[nid]["transcription"].split())
+        text = _text_key(notes[nid])
         if text not in texts:
             chosen.append(nid)
             texts.add(text)

@@ -161,3 +161,8 @@ def context_assertions(nlp, text: str, *mentions: str, label: str = "FINDING", l
     doc.ents = spans
     doc = nlp.get_pipe("medlens_context")(doc)
     return [e._.assertion for e in doc.ents]
+
+
+def context_statuses(nlp, text: str, *mentions: str, **kw) -> list[str]:
+    """The assertion status of each of ``mentions`` (:func:`context_assertions`, same keywords)."""
+    return [a.status for a in context_assertions(nlp, text, *mentions, **kw)]

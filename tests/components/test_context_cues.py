@@ -8,6 +8,7 @@ import pytest
 
 from medlens.doc.types import Assertion
 from tests.conftest import context_assertions, context_pipeline
+from tests.conftest import context_statuses as statuses
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +19,6 @@ def nlp():
 def run(nlp, text: str, *mentions: str, label: str = "FINDING", labels: dict[str, str] | None = None) -> list[Assertion]:
     """Assertions of ``mentions`` (found left to right in ``text``) as entities."""
     return context_assertions(nlp, text, *mentions, label=label, labels=labels)
-
-
-def statuses(nlp, text: str, *mentions: str, **kw) -> list[str]:
-    return [a.status for a in run(nlp, text, *mentions, **kw)]
 
 
 @pytest.mark.parametrize("text, mentions", [

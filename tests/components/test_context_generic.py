@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import context_assertions, context_pipeline
+from tests.conftest import context_pipeline
+from tests.conftest import context_statuses as statuses
 
 
 @pytest.fixture(scope="module")
 def nlp():
     return context_pipeline()
-
-
-def statuses(nlp, text: str, *mentions: str, labels: dict[str, str] | None = None) -> list[str]:
-    """Status of ``mentions`` (found left to right in ``text``) as entities (FINDING unless ``labels`` says)."""
-    return [a.status for a in context_assertions(nlp, text, *mentions, labels=labels)]
 
 
 @pytest.mark.parametrize("text, mentions", [
