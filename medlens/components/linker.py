@@ -79,6 +79,13 @@ def _named_like_a_disease(text: str) -> bool:
     return bool(words) and (words[-1] in _DISEASE_HEADS or words[-1].endswith(_DISEASE_ENDINGS))
 
 
+def _head_word(tokens: list[str]) -> str:
+    """The head word of a mention: its last word before an inner "of" ("instability of the knee" -> "instability"),
+    else its last word ("breast lump" -> "lump")."""
+    words = [t.lower() for t in tokens]
+    return tokens[words.index("of", 1) - 1] if "of" in words[1:-1] else tokens[-1]
+
+
 def _before_of(text: str) -> str:
     """The words of ``text`` before its first inner "of" ("disk disease of the right hip" -> "disk disease")."""
     words = text.split()
@@ -337,8 +344,7 @@ class EntityLinker:
         a sign or a complaint (``finding_heads``: "cafe au lait spots", "breast lump", "instability of the
         knee"; ``symptom_heads``: "left leg weakness", "nipple discharge"), else None. Not in a diagnosis
         list for a name that reads like a disease's."""
-        words = [t.text.lower() for t in ent]
-        head = words[words.index("of", 1) - 1] if "of" in words[1:-1] else words[-1]
+        head = _head_word([t.text for t in ent]).lower()
         if head in self.neighbours["finding_heads"]:
             return "FINDING"
         if head in self.neighbours["symptom_heads"]:
@@ -426,9 +432,7 @@ class EntityLinker:
     def _head_names_a_disease(self, tokens: list[str]) -> bool:
         """Is the last word of ``tokens`` (before "of") a key the graph labels DISEASE ("perioperative anemia",
         "penoscrotal abscess": unlinked because the link would drop the kind, still diseases)?"""
-        words = [t.lower() for t in tokens]
-        head = tokens[words.index("of", 1) - 1] if "of" in words[1:-1] else tokens[-1]
-        key = key_of_tokens([head])
+        key = key_of_tokens([_head_word(tokens)])
         return bool(key) and any(e.label == "DISEASE" and not e.is_abbreviation for e in self.index.by_key(key))
 
     def _finding_before_of(self, tokens: list[str]) -> str | None:
