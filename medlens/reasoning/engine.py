@@ -142,6 +142,11 @@ _NEAR_MISS = re.compile(r"\b(?:going\s+to|gonna|about\s+to|felt\s+like|feel\s+li
 """Words before a symptom that make it a feeling of what might happen ("I felt like I was going to ... pass out")."""
 
 
+def _sentence_start(text: str, pos: int) -> int:
+    """Where the sentence (or clause after ";") holding ``pos`` starts: after the last ".;!?" or line break."""
+    return max(text.rfind(c, 0, pos) for c in ".;!?\n") + 1
+
+
 def is_note(text: str | None) -> bool:
     """Whether a text is a clinical note (read with the note settings) rather than a patient's description.
 
@@ -801,8 +806,7 @@ class DiagnosisEngine:
         fits" linked to seizure, which the feature's patterns rule out)."""
         if not text or f is None or f.start is None:
             return False
-        s = max(text.rfind(c, 0, f.start) for c in ".;!?\n") + 1
-        if _NEAR_MISS.search(text[s:f.start]):
+        if _NEAR_MISS.search(text[_sentence_start(text, f.start):f.start]):
             return True
         pats = self.common.features[i].patterns
         return bool(pats and f.text and re.search(r"[a-z]", f.text, re.I) and f.origin == "text"
@@ -817,7 +821,7 @@ class DiagnosisEngine:
         starts = [f.start] if f is not None and f.start is not None else [
             m.start for m in scan_text(text, k.features, symptoms=True) if m.feature == i]
         for start in starts:
-            s = max(text.rfind(c, 0, start) for c in ".;!?\n") + 1
+            s = _sentence_start(text, start)
             e = min([x for x in (text.find(c, start) for c in ".;!?\n") if x >= 0] or [len(text)])
             if not PAST_TIME.search(text[s:e]):
                 return False
