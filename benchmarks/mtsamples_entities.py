@@ -30,7 +30,13 @@ MTSamples notes when it was drawn (:data:`USED_BY5` and the files that had appea
 ``mtsamples_entities_heldout5.jsonl``; ``sample --sixth`` draws held-out set #6 (seed 131 for the notes, 132 for the
 windows, about 12 entities a window) from 20 notes none of those took nor any file of benchmarks/data that names
 MTSamples notes when it was drawn (:data:`USED_BY6` and the files that had appeared since, :data:`USED_BY6_ALSO`), into
-``mtsamples_entities_heldout6.jsonl``; a later draw should leave out :data:`USED_BY7`. ``score`` prints label precision, top-link precision
+``mtsamples_entities_heldout6.jsonl``; ``sample --seventh`` draws held-out set #7 (seed 173 for the notes, 174 for
+the windows, about 13 entities a window) from 20 notes none of those took nor any file of benchmarks/data that names
+MTSamples notes when it was drawn (:data:`USED_BY7` and the files that had appeared since, :data:`USED_BY7_ALSO`):
+fewer than 20 specialties still have such notes, so the specialties left are put in a random order and, in rounds,
+each gives one note drawn at random (not a copy of a chosen note's text) until there are 20 — at most 2 notes of a
+specialty, as many specialties as are left — into ``mtsamples_entities_heldout7.jsonl``; a later draw should leave
+out :data:`USED_BY8`. ``score`` prints label precision, top-link precision
 and assertion accuracy of judged files.
 
 Run::
@@ -41,6 +47,7 @@ Run::
     python benchmarks/mtsamples_entities.py sample --fourth   # held-out set #4
     python benchmarks/mtsamples_entities.py sample --fifth    # held-out set #5
     python benchmarks/mtsamples_entities.py sample --sixth    # held-out set #6
+    python benchmarks/mtsamples_entities.py sample --seventh  # held-out set #7
     python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
     python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
 """
@@ -279,6 +286,60 @@ def pick_notes6(notes: dict[str, dict]) -> list[tuple[str, str]]:
     return [(n, "heldout6") for n in chosen]
 
 
+SEED7 = 173
+PER_NOTE7 = 13
+N_NOTES7 = 20
+MAX_PER_SPEC7 = 2
+# Files of benchmarks/data that named MTSamples notes when set #7 was drawn and that USED_BY7 did not list yet
+# (the re-runs of earlier sets after round 6); named, not globbed, as above.
+USED_BY7_ALSO = (
+    "mtsamples_entities_dev_after6.jsonl", "mtsamples_entities_heldout_after6.jsonl",
+    "mtsamples_entities_heldout2_after6.jsonl", "mtsamples_entities_heldout3_after6.jsonl",
+    "mtsamples_entities_heldout4_after6.jsonl", "mtsamples_entities_heldout5_after6.jsonl",
+)
+# What a later draw (#8) must leave out as well: set #7's own files.
+USED_BY8 = USED_BY7 + USED_BY7_ALSO + ("mtsamples_entities_heldout7.jsonl", "mtsamples_entities_heldout7_after.jsonl")
+
+
+def _rounds_of_specialties(notes: dict[str, dict], used: set[str], seed: int, split: str, n: int = N_NOTES7,
+                           per_spec: int = MAX_PER_SPEC7) -> list[tuple[str, str]]:
+    """``(note_id, split)`` of ``n`` notes of 600 to 6,000 characters among the notes not in ``used`` and not a copy
+    of one of their texts (:func:`_drawable`), at most ``per_spec`` of a specialty, preferring variety: the
+    specialties are put in a random order (``seed``), and in rounds each specialty in that order gives one note drawn
+    at random (same generator) among its notes left that are not a copy of a chosen note's text, until ``n`` notes
+    are chosen (round 1 takes one note of every specialty left, round 2 a second one, ...); sorted by specialty, then
+    id."""
+    rng = random.Random(seed)
+    by_spec: dict[str, list[str]] = defaultdict(list)
+    for nid in _drawable(notes, used):
+        by_spec[notes[nid]["medical_specialty"].strip()].append(nid)
+    specs = sorted(by_spec)
+    rng.shuffle(specs)
+    chosen: list[str] = []
+    texts: set[str] = set()
+    for _ in range(per_spec):
+        for spec in specs:
+            if len(chosen) >= n:
+                break
+            left = [nid for nid in by_spec[spec] if nid not in chosen and _text_key(notes[nid]) not in texts]
+            if left:
+                nid = rng.choice(left)
+                chosen.append(nid)
+                texts.add(_text_key(notes[nid]))
+    chosen.sort(key=lambda nid: (notes[nid]["medical_specialty"].strip(), int(nid)))
+    return [(nid, split) for nid in chosen]
+
+
+def pick_notes7(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout7")`` of 20 notes that none of :func:`pick_notes` .. :func:`pick_notes6` or the files of
+    :data:`USED_BY7` and :data:`USED_BY7_ALSO` took (nor a copy of one's text): at most 2 notes of a specialty, drawn
+    by :func:`_rounds_of_specialties` (seed 173): one note of each specialty left in a random order, then a second
+    note of the first specialties of that order until there are 20."""
+    used = (_picked(notes, pick_notes, pick_notes2, pick_notes3, pick_notes4, pick_notes5, pick_notes6)
+            | used_note_ids(USED_BY7 + USED_BY7_ALSO))
+    return _rounds_of_specialties(notes, used, SEED7, "heldout7")
+
+
 def cmd_sample(args) -> None:
     import medlens
 
@@ -286,9 +347,11 @@ def cmd_sample(args) -> None:
     nlp = medlens.load()
     second, third = getattr(args, "second", False), getattr(args, "third", False)
     fourth, fifth = getattr(args, "fourth", False), getattr(args, "fifth", False)
-    sixth = getattr(args, "sixth", False)
-    per_note = PER_NOTE6 if sixth else PER_NOTE5 if fifth else PER_NOTE4 if fourth else PER_NOTE
-    if sixth:
+    sixth, seventh = getattr(args, "sixth", False), getattr(args, "seventh", False)
+    per_note = PER_NOTE7 if seventh else PER_NOTE6 if sixth else PER_NOTE5 if fifth else PER_NOTE4 if fourth else PER_NOTE
+    if seventh:
+        rng, out, picked = random.Random(SEED7 + 1), {"heldout7": []}, pick_notes7(notes)
+    elif sixth:
         rng, out, picked = random.Random(SEED6 + 1), {"heldout6": []}, pick_notes6(notes)
     elif fifth:
         rng, out, picked = random.Random(SEED5 + 1), {"heldout5": []}, pick_notes5(notes)
@@ -396,9 +459,12 @@ def main() -> None:
     g.add_argument("--sixth", action="store_true",
                    help="sample held-out set #6 (20 notes no earlier sample or benchmark file took; 12 entities a "
                         "window) instead")
+    g.add_argument("--seventh", action="store_true",
+                   help="sample held-out set #7 (20 notes no earlier sample or benchmark file took, at most 2 of a "
+                        "specialty; 13 entities a window) instead")
     p = sub.add_parser("rerun")
-    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"],
-                   required=True)
+    p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
+                                       "heldout7"], required=True)
     p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
     p.add_argument("--out", required=True)
     p = sub.add_parser("score")
