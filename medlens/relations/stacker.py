@@ -340,6 +340,10 @@ def rank_inputs(logits: Sequence[float], pairs: Sequence[tuple[int, int]]) -> li
             for (h, t), z in zip(pairs, logits)]
 
 
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x))))
+
+
 class Booster:
     """Gradient-boosted trees (exported from scikit-learn's ``HistGradientBoostingClassifier``) over a
     stacker's feature rows and :data:`BOOSTER_INPUTS`, evaluated in plain Python.
@@ -357,6 +361,7 @@ class Booster:
             raise ModelError(Errors.E1100.format(path=path, details=f"its booster's features {unknown} are not this "
                                                                     f"medlens version's" if unknown else
                                                                     "its booster has no 'trees' list"))
+        self.features = names
         self.index = [STACK_FEATURES.index(x) for x in names]
         self.baseline = float(data.get("baseline", 0.0))
         self.trees = []
@@ -411,7 +416,9 @@ class Stacker:
 
     With a ``booster`` (:class:`Booster`, since round 4) the logistic regression's logit is one input of
     gradient-boosted trees, with its rank among the document's pairs (:func:`rank_inputs`) and the
-    booster's own features; the trees' probability and the stacker's threshold decide.
+    booster's own features; the trees' probability and the stacker's threshold decide. ``booster`` may be a list
+    (``boosters``, a bag since round 6: each fit on the regression's out-of-fold logits of another fold draw): the
+    mean of their probabilities decides.
     """
 
     def __init__(self, data: dict) -> None:
@@ -436,9 +443,16 @@ class Stacker:
         self.bias = float(data["bias"])
         self.threshold = float(data["threshold"])
         self.prior = data.get("prior")
-        self.booster = Booster(data["booster"], data.get("path", "stacker")) if data.get("booster") else None
-        self.uses_network = any(x in NETWORK_FEATURES for x in names) or (
-            self.booster is not None and any(x in NETWORK_FEATURES for x in data["booster"]["features"]))
+        found = data.get("booster") or []
+        if not isinstance(found, (dict, list)) or any(not isinstance(b, dict) for b in
+                                                      (found if isinstance(found, list) else [found])):
+            raise ModelError(Errors.E1100.format(path=data.get("path", "stacker"),
+                                                 details="'booster' is neither an object nor a list of objects"))
+        self.boosters = [Booster(b, data.get("path", "stacker"))
+                         for b in (found if isinstance(found, list) else [found])]
+        self.booster = self.boosters[0] if self.boosters else None
+        self.uses_network = any(x in NETWORK_FEATURES for x in names) or any(
+            x in NETWORK_FEATURES for b in self.boosters for x in b.features)
 
     @classmethod
     def from_path(cls, path: str | Path) -> Stacker:
@@ -483,11 +497,14 @@ class Stacker:
         """The probability of each row of :data:`STACK_FEATURES` (with its word features, if any). With a
         booster the rows are one document's pairs and ``pairs`` their ``(head, tail)`` (the ranks need them)."""
         z = self.logits(rows, words)
-        if self.booster is not None:
-            if pairs is None or len(pairs) != len(rows):
-                raise ValueError("a boosted stacker scores one document's rows with their pairs")
-            z = [self.booster.raw(row, extra) for row, extra in zip(rows, rank_inputs(z, pairs))]
-        return [1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, x)))) for x in z]
+        if not self.boosters:
+            return [_sigmoid(x) for x in z]
+        if pairs is None or len(pairs) != len(rows):
+            raise ValueError("a boosted stacker scores one document's rows with their pairs")
+        extras = rank_inputs(z, pairs)
+        # several boosters (a bag, round 6): the mean of their probabilities
+        return [sum(_sigmoid(b.raw(row, extra)) for b in self.boosters) / len(self.boosters)
+                for row, extra in zip(rows, extras)]
 
     def rescore(self, text: str, enc: DocumentInputs, probs: Sequence[float] | None = None,
                 trees: dict[str, Sequence[str]] | None = None) -> list[float]:
@@ -546,19 +563,42 @@ def fit_boosted_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], 
                         booster_features: Sequence[str] | None = None, min_count: int = 3, c: float = 0.2,
                         threshold: float = 0.5, prior: dict | None = None, notes: dict | None = None,
                         inner_folds: int = 5, seed: int = 13, leaves: int = 15, iterations: int = 300,
-                        learning_rate: float = 0.05, l2: float = 1.0) -> Stacker:
+                        learning_rate: float = 0.05, l2: float = 1.0, bag: int = 1) -> Stacker:
     """A stacker with a booster (scikit-learn, only when training): the logistic regression of
     :func:`fit_stacker` on all rows, and gradient-boosted trees over ``booster_features`` (default
     ``features``) and :data:`BOOSTER_INPUTS`, whose logit input is the regression's **out-of-fold** logit
     (``inner_folds`` folds by document, so the trees learn how far to trust it on unseen documents).
 
     ``keys``: each row's ``(document, head, tail)`` (document numbers group the folds and the ranks).
+    ``bag``: how many boosters, each on the out-of-fold logits of its own fold draw (seeds ``seed``, ``seed`` + 1,
+    ...); the stacker averages their probabilities.
     """
+    import numpy as np
+
+    if bag < 1:
+        raise ValueError(f"bag must be at least 1, got {bag}")
+    booster_features = list(booster_features or features)
+    y = np.asarray(labels)
+    exported = [_fit_booster(rows, y, keys, features=features, words=words, booster_features=booster_features,
+                             min_count=min_count, c=c, inner_folds=inner_folds, seed=seed + k, leaves=leaves,
+                             iterations=iterations, learning_rate=learning_rate, l2=l2) for k in range(bag)]
+    stacker = fit_stacker(rows, labels, features=features, words=words, min_count=min_count, c=c,
+                          threshold=threshold, prior=prior, notes=notes)
+    stacker.data["booster"] = exported[0] if bag == 1 else exported
+    stacker.data["booster_settings"] = {"leaves": leaves, "iterations": iterations, "learning_rate": learning_rate,
+                                        "l2": l2, "inner_folds": inner_folds, "seed": seed, "bag": bag}
+    stacker.boosters = [Booster(b) for b in exported]
+    stacker.booster = stacker.boosters[0]
+    return stacker
+
+
+def _fit_booster(rows, y, keys, *, features, words, booster_features, min_count, c, inner_folds, seed, leaves,
+                 iterations, learning_rate, l2) -> dict:
+    """One booster of :func:`fit_boosted_stacker` (its JSON), on the regression's out-of-fold logits of the
+    fold draw ``seed``."""
     import numpy as np
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    booster_features = list(booster_features or features)
-    y = np.asarray(labels)
     doc = np.asarray([k[0] for k in keys])
     ids = np.unique(doc)
     fold = dict(zip(ids[np.random.default_rng(seed).permutation(len(ids))], np.arange(len(ids)) % inner_folds))
@@ -585,10 +625,4 @@ def fit_boosted_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], 
     x = np.hstack([np.asarray(rows, dtype=np.float64)[:, bidx], extra])
     trees = HistGradientBoostingClassifier(max_leaf_nodes=leaves, max_iter=iterations, learning_rate=learning_rate,
                                            l2_regularization=l2, early_stopping=False, random_state=0).fit(x, y)
-    stacker = fit_stacker(rows, labels, features=features, words=words, min_count=min_count, c=c,
-                          threshold=threshold, prior=prior, notes=notes)
-    stacker.data["booster"] = Booster.export(trees, booster_features)
-    stacker.data["booster_settings"] = {"leaves": leaves, "iterations": iterations, "learning_rate": learning_rate,
-                                        "l2": l2, "inner_folds": inner_folds, "seed": seed}
-    stacker.booster = Booster(stacker.data["booster"])
-    return stacker
+    return Booster.export(trees, booster_features)

@@ -368,3 +368,47 @@ def test_train_stacker_with_a_booster_on_a_tiny_pubtator_file(tiny_relation_onnx
 
     enc = model.encode(docs[0].text, document_mentions(docs[0]), title_end=len(docs[0].title))
     assert again.rescore(docs[0].text, enc) == pytest.approx(st.rescore(docs[0].text, enc))
+
+
+def test_a_bag_of_boosters_averages_their_probabilities_and_round_trips(tmp_path):
+    pytest.importorskip("sklearn")
+    from medlens.relations.stacker import fit_boosted_stacker, rank_inputs
+
+    enc = _doc()
+    rows, bags, labels, keys = [], [], [], []
+    for d in range(30):
+        rows += stack_features(TEXT, enc, [0.5] * 4)
+        bags += pair_words(TEXT, enc)
+        labels += [1, 0, 0, 1] if d % 3 == 0 else [1, 0, 0, 0]
+        keys += [(d, h, t) for h, t in enc.pairs]
+    kw = dict(features=["same_sentence", "cue_between"], words=bags, min_count=3, c=1.0, iterations=20, leaves=4,
+              inner_folds=3, threshold=0.5)
+    st = fit_boosted_stacker(rows, labels, keys, bag=3, **kw)
+    assert len(st.boosters) == 3 and isinstance(st.data["booster"], list) and st.data["booster_settings"]["bag"] == 3
+    # each booster is the one a single-booster fit on its own fold draw gives (seeds 13, 14, 15)
+    singles = [fit_boosted_stacker(rows, labels, keys, seed=13 + k, **kw) for k in range(3)]
+    assert [b["trees"] for b in st.data["booster"]] == [s.data["booster"]["trees"] for s in singles]
+    got = st.rescore(TEXT, enc)
+    each = [s.rescore(TEXT, enc) for s in singles]
+    assert got == pytest.approx([sum(x) / 3 for x in zip(*each)])
+    # by hand: the mean of the boosters' sigmoids over the same rank inputs
+    feats = stack_features(TEXT, enc, [0.5] * 4)
+    z = st.logits(feats, pair_words(TEXT, enc))
+    extra = rank_inputs(z, enc.pairs)
+    hand = [sum(1 / (1 + math.exp(-b.raw(r, e))) for b in st.boosters) / 3 for r, e in zip(feats, extra)]
+    assert got == pytest.approx(hand)
+    path = tmp_path / "bag.json"
+    st.save(path)
+    again = Stacker.from_path(path)
+    assert len(again.boosters) == 3 and again.rescore(TEXT, enc) == pytest.approx(got)
+    with pytest.raises(ValueError, match="bag must be at least 1"):
+        fit_boosted_stacker(rows, labels, keys, bag=0, **kw)
+
+
+def test_a_stacker_whose_booster_is_no_object_is_refused(tmp_path):
+    data = {"features": ["same_sentence"], "mean": [0.0], "scale": [1.0], "weights": [1.0], "bias": 0.0,
+            "threshold": 0.5, "booster": [1, 2]}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="'booster' is neither an object nor a list"):
+        Stacker.from_path(path)
