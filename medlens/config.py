@@ -57,7 +57,9 @@ class LinkerSettings(_Strict):
     concept's FINDING or ANATOMY label ("hypopnea", "adnexa"), or PROCEDURE for a name of
     several words ("steroid injection"); a model DISEASE "<finding> of <place>" takes the
     finding's label, an organ whose "-itis" is a disease is ANATOMY ("epiglottis"), an unlinked
-    DISEASE of an exam is a FINDING ("normocephalic"; default True)."""
+    DISEASE of an exam is a FINDING ("normocephalic"; default True); ``keep_kind``: a partial link
+    of a document's entity may leave out only qualifiers (side, part, amount, time, certainty), never the
+    organ or the kind ("radicular pain" gets no link rather than *Pain*; default True)."""
 
     top_k: int = Field(5, ge=1, le=50)
     fuzzy: bool = True
@@ -65,6 +67,7 @@ class LinkerSettings(_Strict):
     source_priority: dict[str, list[str]] | None = None
     prefer: list[str] | None = None
     label_from_link: bool = True
+    keep_kind: bool = True
 
     @field_validator("prefer")
     @classmethod

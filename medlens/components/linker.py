@@ -137,17 +137,17 @@ _COMPATIBLE = {
     assigns=["span._.concepts"],
     requires=["doc.ents"],
     default_config={"kg_path": None, "top_k": 5, "fuzzy": True, "fuzzy_threshold": 0.85, "source_priority": None,
-                    "prefer": None, "label_from_link": True},
+                    "prefer": None, "label_from_link": True, "keep_kind": True},
 )
 def make_linker(nlp: Language, name: str, kg_path: str | None, top_k: int, fuzzy: bool, fuzzy_threshold: float,
                 source_priority: dict[str, list[str]] | None, prefer: list[str] | None = None,
-                label_from_link: bool = True) -> EntityLinker:
+                label_from_link: bool = True, keep_kind: bool = True) -> EntityLinker:
     extensions.register()
     from medlens.pipeline import shared_graph
 
     return EntityLinker(nlp, name=name, kg=shared_graph(kg_path), top_k=top_k, fuzzy=fuzzy,
                         fuzzy_threshold=fuzzy_threshold, source_priority=source_priority, prefer=prefer,
-                        label_from_link=label_from_link)
+                        label_from_link=label_from_link, keep_kind=keep_kind)
 
 
 class EntityLinker:
@@ -170,14 +170,13 @@ class EntityLinker:
             is confident and the kinds disagree (:data:`LINK_RELABELS`; default True).
         keep_kind: the partial routes of a document's entities leave out only qualifiers
             (``link_qualifiers``), never the organ or the kind: no link rather than a broader concept
-            (default False: on, the live page's differential for ``examples/05_patient_message.txt`` lost its
-            drug reaction, not yet understood).
+            (default True; ``link_text`` never drops the kind's words either way).
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_linker", *, kg: KnowledgeGraph, top_k: int = 5,
                  fuzzy: bool = True, fuzzy_threshold: float = 0.85,
                  source_priority: dict[str, list[str]] | None = None, prefer: list[str] | None = None,
-                 label_from_link: bool = True, keep_kind: bool = False) -> None:
+                 label_from_link: bool = True, keep_kind: bool = True) -> None:
         extensions.register()
         self.keep_kind = keep_kind
         self.name = name

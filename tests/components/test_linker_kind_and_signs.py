@@ -19,7 +19,7 @@ def linker(tmp_path_factory):
                 Concept("X:7", "Anemia", "x", "DISEASE"), Concept("X:8", "Vaginal discharge", "x", "DISEASE"),
                 Concept("X:9", "Leg weakness", "x", "FINDING")]
     with mini_graph_linker(tmp_path_factory.mktemp("kg") / "mini.sqlite", concepts) as linker:
-        linker.keep_kind = True  # off by default (see EntityLinker)
+        assert linker.keep_kind  # on by default (see EntityLinker)
         yield linker
 
 
@@ -125,3 +125,12 @@ def test_a_substance_before_craving_is_the_symptom(note_linker):
 def test_a_structure_fuzzy_linked_to_an_injury_of_it_is_anatomy(note_linker):
     got = _labels(note_linker, "Normal ulnar collateral ligament.", [("ulnar collateral ligament", "DISEASE")], "findings")
     assert got == [("ulnar collateral ligament", "ANATOMY", None)]
+
+
+def test_the_pipeline_settings_keep_the_kind_by_default():
+    from medlens.config import LinkerSettings, PipelineConfig
+    from medlens.pipeline import _component_config
+
+    assert _component_config("linker", PipelineConfig())["keep_kind"] is True
+    off = PipelineConfig(linker=LinkerSettings(keep_kind=False))
+    assert _component_config("linker", off)["keep_kind"] is False

@@ -39,8 +39,15 @@ def test_model_name_of_several_words_linked_to_a_procedure_is_a_procedure(mini_l
 def test_model_finding_of_a_place_takes_the_finding_label_and_link(mini_linker):
     doc = _doc("No deformity of the ears and nose. Carcinoma of the lung.",
                [("deformity of the ears and nose", "DISEASE"), ("Carcinoma of the lung", "DISEASE")], "physical_exam")
-    assert linked_labels(mini_linker, doc) == [("deformity of the ears and nose", "FINDING", "X:2"),
-                                         ("Carcinoma of the lung", "DISEASE", "X:6")]
+    # keep_kind (the default): the word before "of" alone would drop the place, so no link rather than a broader one
+    assert linked_labels(mini_linker, doc) == [("deformity of the ears and nose", "FINDING", None),
+                                               ("Carcinoma of the lung", "DISEASE", None)]
+    mini_linker.keep_kind = False
+    try:
+        assert linked_labels(mini_linker, doc) == [("deformity of the ears and nose", "FINDING", "X:2"),
+                                                   ("Carcinoma of the lung", "DISEASE", "X:6")]
+    finally:
+        mini_linker.keep_kind = True
 
 
 def test_model_organ_whose_inflammation_is_a_disease_is_anatomy(mini_linker):
