@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from medlens.errors import Errors, ResourceError
-from medlens.reasoning.patient import NEGATION
+from medlens.reasoning.patient import NEGATION, clause_start
 from medlens.resources import load_resource, resource_path
 
 LEVELS = ("self-care", "soon", "emergency")
@@ -232,9 +232,9 @@ def _negated(text: str, start: int) -> bool:
 
 def _advice(text: str, start: int) -> bool:
     """The sentence holding ``start`` gives advice or return precautions ("return if he has grunting"), or
-    wonders ("rule out"): the sign is not the patient's now."""
-    a = max(text.rfind(".", 0, start), text.rfind("\n", 0, start), text.rfind("?", 0, start), text.rfind("!", 0, start))
-    return bool(_ADVICE.search(text[a + 1:start]))
+    wonders ("rule out"): the sign is not the patient's now. The clause ends at ";" too, as in the engine's
+    and :func:`~medlens.reasoning.patient.sentences`' clauses ("return if fever; grunting now": grunting counts)."""
+    return bool(_ADVICE.search(text[clause_start(text, start):start]))
 
 
 def _found(text: str, rxs: list[re.Pattern]) -> re.Match | None:

@@ -76,6 +76,7 @@ from medlens.reasoning.models import (
 from medlens.reasoning.patient import (
     NEGATION,
     PAST_TIME,
+    clause_start,
     lab_threshold,
     low_lab_value,
     named_conditions,
@@ -140,11 +141,6 @@ def chief_complaint_spans(text: str | None) -> list[tuple[int, int]]:
 _NEAR_MISS = re.compile(r"\b(?:going\s+to|gonna|about\s+to|felt\s+like|feel\s+like|feels\s+like|as\s+if|as\s+though|nearly|almost)"
                        r"\s+(?:\w+\s+){0,5}$", re.I)
 """Words before a symptom that make it a feeling of what might happen ("I felt like I was going to ... pass out")."""
-
-
-def _sentence_start(text: str, pos: int) -> int:
-    """Where the sentence (or clause after ";") holding ``pos`` starts: after the last ".;!?" or line break."""
-    return max(text.rfind(c, 0, pos) for c in ".;!?\n") + 1
 
 
 def is_note(text: str | None) -> bool:
@@ -806,7 +802,7 @@ class DiagnosisEngine:
         fits" linked to seizure, which the feature's patterns rule out)."""
         if not text or f is None or f.start is None:
             return False
-        if _NEAR_MISS.search(text[_sentence_start(text, f.start):f.start]):
+        if _NEAR_MISS.search(text[clause_start(text, f.start):f.start]):
             return True
         pats = self.common.features[i].patterns
         return bool(pats and f.text and re.search(r"[a-z]", f.text, re.I) and f.origin == "text"
@@ -821,7 +817,7 @@ class DiagnosisEngine:
         starts = [f.start] if f is not None and f.start is not None else [
             m.start for m in scan_text(text, k.features, symptoms=True) if m.feature == i]
         for start in starts:
-            s = _sentence_start(text, start)
+            s = clause_start(text, start)
             e = min([x for x in (text.find(c, start) for c in ".;!?\n") if x >= 0] or [len(text)])
             if not PAST_TIME.search(text[s:e]):
                 return False

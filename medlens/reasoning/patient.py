@@ -155,6 +155,12 @@ ago are the present illness."""
 _SPLIT = re.compile(r"[.;!?\n]+")
 
 
+def clause_start(text: str, pos: int) -> int:
+    """Where the clause holding ``pos`` starts: after the last of ``.;!?`` or a line break before it (the same
+    marks that end the clauses of :func:`sentences`), else 0."""
+    return max(text.rfind(c, 0, pos) for c in ".;!?\n") + 1
+
+
 _STORY = re.compile(r"\b(present|presenting|hpi|illness|complaint|problem|clinical|brief|interval|interim|physical|"
                     r"indications?|pertinent|data|gross findings)\b")
 """Words that make a "history" header the story of the present illness ("HISTORY AND CLINICAL DATA", "INTERIM

@@ -63,3 +63,12 @@ def test_lay_lexicon_size_and_rewrite_offsets():
 
 def test_lay_no_partial_words():
     assert LayRewriter().rewrite("the itchyness").text == "the itchyness"
+
+
+def test_clause_start_is_after_the_last_clause_mark():
+    from medlens.reasoning.patient import clause_start
+
+    text = "No fever. Return if worse; grunting now\nok"
+    assert clause_start(text, text.index("grunting")) == text.index(";") + 1
+    assert clause_start(text, text.index("Return")) == text.index(".") + 1
+    assert clause_start(text, 3) == 0

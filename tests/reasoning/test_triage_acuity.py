@@ -60,6 +60,8 @@ def test_child_limits_depend_on_age():
 def test_signs_negated_or_in_advice_do_not_count():
     assert assess_acuity("Not blue, no confusion, no retractions.", 2).level is None
     assert assess_acuity("Return if he has grunting or nasal flaring.", 2).level is None
+    # advice reaches to the end of its clause: after ";" the sign is the patient's now again
+    assert assess_acuity("Return if he has a fever; he has grunting and nasal flaring now.", 2).level == "emergency"
     assert assess_acuity("Lips turned blue when he coughed.", 2).level == "emergency"
 
 
