@@ -6,7 +6,9 @@ text. The project carries no PubTator data: real CDR text is read from ../shared
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -53,7 +55,9 @@ def pubtator_text(docs=TINY_DOCS) -> str:
     return "\n".join(out) + "\n"
 
 
-PUBTATOR = Path(tempfile.mkdtemp(prefix="medlens-tiny-pubtator-")) / "tiny.PubTator.txt"
+_PUBTATOR_DIR = Path(tempfile.mkdtemp(prefix="medlens-tiny-pubtator-"))
+atexit.register(shutil.rmtree, _PUBTATOR_DIR, ignore_errors=True)  # a plain path the test modules import, removed at exit
+PUBTATOR = _PUBTATOR_DIR / "tiny.PubTator.txt"
 PUBTATOR.write_text(pubtator_text(), encoding="utf-8")
 WORDS = ["cisplatin", "induced", "renal", "failure", "patients", "given", "for", "ovarian", "cancer", "developed",
          "and", "hearing", "loss", "magnesium", "did", "not", "prevent", "it", "tamoxifen", "endometrial", "women",
