@@ -384,17 +384,13 @@ def train_classifier(config: ClassifyTrainConfig, *, resume: bool = False,
         InputError: a training or dev file is malformed, or the dev set has a label the training set lacks.
     """
     from medlens.training.evaluate import plot_confusion, score_classification
-    from medlens.training.loop import LoopSettings, fit, seed_everything
+    from medlens.training.loop import LoopSettings, fit, start_run
     from medlens.training.ner import _require_torch, _save_model, default_base_model, length_sorted_batches, load_tokenizer, special_ids
 
     torch, transformers = _require_torch()
     truncate_ids([], 1, config.truncation)  # validate early
     t0 = time.perf_counter()
-    out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    out = start_run(config)
     train = list(train_docs) if train_docs is not None else _read(config, config.train)
     dev = list(dev_docs) if dev_docs is not None else (_read(config, config.dev) if config.dev else [])
     labels = sorted({l for d in train for l in d.labels})

@@ -58,7 +58,7 @@ from medlens.tagging.alignment import IGNORE_INDEX, encode_words, make_windows, 
 from medlens.tagging.files import load_tokenizer, read_meta, special_ids
 from medlens.training.data import split_words
 from medlens.training.ner import TorchTagger, TrainResult, _require_torch, _save_model, build_examples, length_sorted_batches
-from medlens.training.loop import LoopSettings, fit, seed_everything
+from medlens.training.loop import LoopSettings, fit, start_run
 
 SOFT_LABELS_FILE = "soft_labels.npz"
 TEXT_SUFFIXES = (".txt", ".jsonl", ".ndjson", ".csv")
@@ -428,14 +428,10 @@ def distill_ner(config: DistillConfig, *, resume: bool = False,
 
     _check(config)
     t0 = time.perf_counter()
-    out = Path(config.output)
     teacher_dir = Path(config.teacher)
     if not teacher_dir.is_dir():
         raise ModelError(Errors.E880.format(path=teacher_dir))
-    out.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    out = start_run(config)
     teacher = load_teacher(teacher_dir, out, config.base_model)
     if not 1 <= config.student_layers < teacher.layers:
         raise InputError(Errors.E882.format(max=teacher.layers - 1, layers=teacher.layers, value=config.student_layers))

@@ -81,6 +81,26 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def start_run(config) -> Path:
+    """What every training run does first: create ``config.output``, give torch ``config.threads`` threads (when
+    set) and seed every random generator with ``config.seed``.
+
+    Args:
+        config: a task config with ``output``, ``threads`` and ``seed``.
+
+    Returns:
+        The output folder.
+    """
+    import torch
+
+    out = Path(config.output)
+    out.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    return out
+
+
 def fit(model, settings: LoopSettings, output: Path, *, total: int,
         batches: Callable[[int], list[list[int]]],
         batch_loss: Callable[[list[int], int], object],

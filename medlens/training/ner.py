@@ -41,7 +41,7 @@ from medlens.tagging.alignment import (
     window_inputs,
 )
 from medlens.training.data import Sentence
-from medlens.training.loop import STATE_FILE, LoopSettings, fit, seed_everything  # noqa: F401 (re-exported)
+from medlens.training.loop import STATE_FILE, LoopSettings, fit, seed_everything, start_run  # noqa: F401 (re-exported)
 
 
 
@@ -294,11 +294,7 @@ def train_ner(config: NerTrainConfig, *, resume: bool = False,
     from medlens.training.evaluate import score_entities
 
     t0 = time.perf_counter()
-    out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    out = start_run(config)
 
     train_files = [read_corpus(path, lmap) for path, lmap in config.train]
     train_sents: list[Sentence] = [s for sents in train_files for s in sents]

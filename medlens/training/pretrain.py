@@ -223,16 +223,12 @@ def pretrain(config: PretrainConfig, *, resume: bool = False,
         InputError: the text folder is missing or holds no text.
         ModelError: the base model's tokenizer has no ``[MASK]`` token.
     """
-    from medlens.training.loop import LoopSettings, fit, seed_everything
+    from medlens.training.loop import LoopSettings, fit, start_run
     from medlens.training.ner import _require_torch, _save_model, default_base_model, length_sorted_batches, load_tokenizer, special_ids
 
     torch, transformers = _require_torch()
     t0 = time.perf_counter()
-    out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    out = start_run(config)
     paragraphs = read_text_folder(config.text)
     base = Path(config.base_model) if config.base_model else default_base_model()
     tokenizer = load_tokenizer(base)

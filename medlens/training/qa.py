@@ -332,16 +332,12 @@ def train_qa(config: QATrainConfig, examples: Sequence[QAExample] | None = None,
     Returns:
         The model folder, history, time and the held-out probabilities (in :data:`LABELS` order).
     """
-    from medlens.training.loop import LoopSettings, fit, seed_everything
+    from medlens.training.loop import LoopSettings, fit, start_run
     from medlens.training.ner import _require_torch, _save_model, default_base_model, length_sorted_batches, load_tokenizer
 
     torch, transformers = _require_torch()
     t0 = time.perf_counter()
-    out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    out = start_run(config)
     examples = list(examples) if examples is not None else read_qa_examples(config.data)
     pairs = _training_pairs(examples, config.long_answers)
     base = Path(config.base_model) if config.base_model else default_base_model()

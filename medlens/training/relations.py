@@ -41,7 +41,7 @@ from medlens.relations.encoding import (
 from medlens.relations.model import RELATION_TASK, read_relation_meta
 from medlens.relations.pubtator import PubTatorDocument, read_pubtator
 from medlens.tagging.files import META_FILE, TOKENIZER_FILE, load_tokenizer, special_ids
-from medlens.training.loop import LoopSettings, fit, seed_everything
+from medlens.training.loop import LoopSettings, fit, start_run
 from medlens.training.ner import (
     TrainResult,
     _require_torch,
@@ -291,11 +291,7 @@ def train_relations(config: RelationTrainConfig, *, resume: bool = False,
     """
     torch, transformers = _require_torch()
     t0 = time.perf_counter()
-    out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    seed_everything(config.seed)
+    out = start_run(config)
     train_docs = read_pubtator(config.train)
     if config.dev:
         dev_docs = read_pubtator(config.dev)
