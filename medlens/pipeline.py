@@ -11,28 +11,16 @@ component that needs it.
 from __future__ import annotations
 
 import gc
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from medlens.components import MODULES
 from medlens.config import PipelineConfig
 from medlens.errors import Errors, PipelineError
-from medlens.kg.store import KnowledgeGraph, default_graph_path
+from medlens.kg.store import shared_graph  # noqa: F401 (re-exported: one shared graph per path)
 
 if TYPE_CHECKING:  # spaCy is imported when a pipeline is built, after its models have started loading
     from spacy.language import Language
-
-
-@lru_cache(maxsize=4)
-def _open_graph(path: str) -> KnowledgeGraph:
-    return KnowledgeGraph.open(path)
-
-
-def shared_graph(path: str | Path | None = None) -> KnowledgeGraph:
-    """The knowledge graph at ``path`` (default location if None), opened once per process."""
-    resolved = Path(path).expanduser().resolve() if path else default_graph_path().resolve()
-    return _open_graph(str(resolved))
 
 
 def split_joined_lines(nlp: Language) -> None:

@@ -21,6 +21,16 @@ RELATIONS_DIR = ASSETS / "relations"
 
 
 THREADS_ENV = "MEDLENS_THREADS"
+CACHE_ENV = "MEDLENS_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where embeddings are cached (the reasoning layer's concepts, the mention normalizer's texts):
+    ``$MEDLENS_CACHE``, else ``$XDG_CACHE_HOME/medlens`` or ``~/.cache/medlens``."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "medlens"
 
 
 def available_cores() -> int:

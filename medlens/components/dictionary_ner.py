@@ -21,7 +21,7 @@ from spacy.util import filter_spans
 
 from medlens.doc import extensions
 from medlens.kg.index import FLAG_ABBREVIATION, FLAG_CASE_SENSITIVE, UNKNOWN, Entry, MatchIndex
-from medlens.kg.store import LABELS, KnowledgeGraph
+from medlens.kg.store import LABELS, KnowledgeGraph, shared_graph
 from medlens.medications.names import merge_drug_names
 from medlens.components.sections import header_ranges
 from medlens.normalize import key_of_tokens, short_form_fits, token_pieces
@@ -51,8 +51,6 @@ class Match:
 def make_dictionary_ner(nlp: Language, name: str, labels: list[str] | None, overwrite_ents: bool, kg_path: str | None,
                         local_abbreviations: bool) -> DictionaryRecognizer:
     extensions.register()
-    from medlens.pipeline import shared_graph
-
     return DictionaryRecognizer(nlp, name=name, kg=shared_graph(kg_path), labels=labels, overwrite_ents=overwrite_ents,
                                 local_abbreviations=local_abbreviations)
 

@@ -10,7 +10,7 @@ training corpora's annotated mentions (``mention`` synonyms of source
 paraphrases such as "artery calcification" (Vascular Calcification).
 
 The embeddings (about 90,000 disease texts: some minutes on 2 cores, once) are
-cached on disk per text in :func:`medlens.reasoning.semantic.cache_dir`
+cached on disk per text in :func:`medlens.runtime.cache_dir`
 (``$MEDLENS_CACHE`` or ``~/.cache/medlens``), keyed by the encoder, so another
 graph re-embeds only the texts it adds.
 """
@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from medlens.kg.store import KnowledgeGraph
+from medlens.runtime import cache_dir
 
 CACHE_VERSION = "1"
 
@@ -88,8 +89,6 @@ class SemanticIndex:
         return texts, [sorted(by_text[t]) for t in texts]
 
     def _cache_path(self) -> Path:
-        from medlens.reasoning.semantic import cache_dir
-
         return cache_dir() / "semantic" / f"texts-v{CACHE_VERSION}-{self.encoder.fingerprint}.npz"
 
     def _embed(self, texts: list[str]) -> np.ndarray:

@@ -10,6 +10,7 @@ from medlens.kg.store import (
     SourceInfo,
     Synonym,
     default_graph_path,
+    shared_graph,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "SourceInfo",
     "Synonym",
     "default_graph_path",
+    "shared_graph",
 ]

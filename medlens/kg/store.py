@@ -24,6 +24,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,18 @@ def default_graph_path() -> Path:
         return Path(os.environ["MEDLENS_HOME"]).expanduser() / "kg.sqlite"
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "medlens" / "kg.sqlite"
+
+
+@lru_cache(maxsize=4)
+def _open_graph(path: str) -> KnowledgeGraph:
+    return KnowledgeGraph.open(path)
+
+
+def shared_graph(path: str | Path | None = None) -> KnowledgeGraph:
+    """The knowledge graph at ``path`` (default location if None), opened once per process and shared by every
+    component and capability that reads it."""
+    resolved = Path(path).expanduser().resolve() if path else default_graph_path().resolve()
+    return _open_graph(str(resolved))
 
 
 def _dumps(attrs: dict[str, Any] | None) -> str | None:

@@ -36,7 +36,6 @@ by the graph, the encoder and the lexicon.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,9 +46,9 @@ import numpy as np
 from medlens.kg.store import KnowledgeGraph
 from medlens.reasoning.lay import LayLexicon, load_lay_lexicon
 from medlens.reasoning.models import Finding
+from medlens.runtime import CACHE_ENV, cache_dir  # noqa: F401 (re-exported)
 from medlens.tagging.encoder import SentenceEncoder, default_encoder
 
-CACHE_ENV = "MEDLENS_CACHE"
 CACHE_VERSION = "1"
 GRAPH_THRESHOLD = 0.55
 """Cosine a clause needs to become a graph (HPO) finding; calibrated on the lay dev set."""
@@ -102,14 +101,6 @@ def clauses(text: str) -> list[Clause]:
 def negation_cue(text: str) -> re.Match | None:
     """The first negation cue of a clause, if any ("no", "not", "without", "don't have" ...)."""
     return _CUE.search(text)
-
-
-def cache_dir() -> Path:
-    """Where concept embeddings are cached: ``$MEDLENS_CACHE``, else ``$XDG_CACHE_HOME/medlens`` or ``~/.cache/medlens``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "medlens"
 
 
 @dataclass

@@ -41,7 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medlens import __version__
 from medlens.errors import MedlensError
-from medlens.serve.batching import QueueFull
+from medlens.serve.batching import DEADLINE_KEY, QueueFull
 from medlens.serve.errors import ApiError, error_response
 from medlens.serve.metrics import ServiceMetrics
 from medlens.serve.security import require_api_key
@@ -49,10 +49,6 @@ from medlens.serve.settings import ServiceSettings, load_settings
 
 log = logging.getLogger("medlens.serve")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-
-DEADLINE_KEY = "medlens.deadline"
-"""ASGI scope key holding the request's deadline (``time.time()`` seconds), set by :class:`ServiceMiddleware`."""
-
 
 class ServiceMiddleware:
     """Body size limit, admission, timeout, request ids, metrics and privacy-safe access logs (pure ASGI).

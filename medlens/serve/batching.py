@@ -60,6 +60,10 @@ from dataclasses import dataclass, field, replace
 
 log = logging.getLogger("medlens.serve")
 
+DEADLINE_KEY = "medlens.deadline"
+"""ASGI scope key holding the request's deadline (``time.time()`` seconds), set by the service middleware
+(:class:`medlens.serve.app.ServiceMiddleware`) and carried into each :class:`WorkItem` by the routes."""
+
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from medlens.summarize.models import NoteSummary, SummaryItem
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: models.NoteSummary.text imports this module
+    from medlens.summarize.models import NoteSummary, SummaryItem
 
 _TITLES = (
     ("problems", "Problems"),

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from medlens.errors import InputError
 from medlens.io.readers import check_text
 from medlens.results import DocumentResult
-from medlens.serve.batching import WorkItem, WorkResult
+from medlens.serve.batching import DEADLINE_KEY, WorkItem, WorkResult
 from medlens.serve.errors import ERROR_RESPONSES, ApiError
 
 router = APIRouter(prefix="/v1", tags=["analyze"])
@@ -72,8 +72,6 @@ async def run_items(request: Request, items: list[WorkItem]) -> list[WorkResult]
     coroutine when it passes) goes with each item, so workers skip items nobody waits for. A full
     queue raises :class:`~medlens.serve.batching.QueueFull`, answered 503 with ``Retry-After``.
     """
-    from medlens.serve.app import DEADLINE_KEY
-
     state = request.app.state
     if not state.ready:
         raise ApiError(503, "The service is starting or stopping; retry shortly (see /readyz).", "NotReady",
