@@ -175,6 +175,21 @@ class Errors:
     E1200 = ("{path}, rule {rule}: {details}. A red-flag rule is {{\"why\": text, \"all\": [feature keys of the "
              "knowledge], \"level\": \"emergency\" or \"soon\"}}.")
 
+    # diagnosis input and knowledge (medlens/reasoning/engine.py, findings.py, rules.py, phenotype.py: E1370-E1379)
+    E1370 = "Unknown mode '{value}'. Accepted: {opts}."
+    E1371 = "top must be at least 1, got {value}."
+    E1372 = "{what} must be a str, got {got}."
+    E1373 = "'{value}' is not an HPO id; expected HP: and 7 digits, e.g. HP:0001945 (Fever)."
+    E1374 = ("HPO term '{value}' is not in the knowledge graph ({where}). Check the id (hpo.jax.org) or rebuild the "
+             "graph with the hpo source (`medlens kg build`).")
+    E1375 = ("Findings JSON {details}. It must be a list of HPO ids, symptom texts, or objects with an 'id' or a "
+             "'text' and an optional 'status' (present, absent).")
+    E1376 = "Lab value '{value}' must look like name=value or name=value unit, e.g. potassium=6.8 mmol/L."
+    E1377 = "Lab '{test}' is given in '{unit}', but rule '{rule}' reads it in '{expected}'; give the value in {expected}."
+    E1378 = "The knowledge graph{where} holds no {what}; build it with the hpo source: `medlens kg build --sources hpo,...`."
+    E1379 = ("Unknown HPO term '{value}': it is not in the knowledge graph's ontology ({n} terms from HP:0000001 to "
+             "{last}). Check the id (hpo.jax.org) or rebuild the graph with the hpo source (`medlens kg build`).")
+
     # triage by acuity (medlens/reasoning/acuity.py: E1280-E1299)
     E1280 = ("{path}, {where}: {details}. See medlens/resources/en/common/acuity.json for the form of vitals, adult "
              "bands, child limits, signs and modifiers.")

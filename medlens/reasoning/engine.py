@@ -34,7 +34,7 @@ import numpy as np
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from medlens.errors import InputError
+from medlens.errors import Errors, InputError
 from medlens.kg.store import KnowledgeGraph
 from medlens.reasoning.common import (
     EMERGENCY_AT,
@@ -211,7 +211,7 @@ class DiagnosisEngine:
                  common: CommonKnowledge | None = None, mode: str = "auto",
                  semantic: bool = True) -> None:
         if mode not in MODES:
-            raise InputError(f"Unknown mode '{mode}'. Accepted: {', '.join(MODES)}.")
+            raise InputError(Errors.E1370.format(value=mode, opts=", ".join(MODES)))
         self.kg = kg
         self.mode = mode
         self.semantic = semantic
@@ -345,10 +345,10 @@ class DiagnosisEngine:
             text = findings.text if text is None else text
             findings = self.findings(doc=findings)
         if top < 1:
-            raise InputError(f"top must be at least 1, got {top}.")
+            raise InputError(Errors.E1371.format(value=top))
         mode = mode or self.mode
         if mode not in MODES:
-            raise InputError(f"Unknown mode '{mode}'. Accepted: {', '.join(MODES)}.")
+            raise InputError(Errors.E1370.format(value=mode, opts=", ".join(MODES)))
         labs = [lab if isinstance(lab, LabValue) else LabValue.parse(lab) for lab in labs]
         if patient is None:
             patient = read_patient(text or "")

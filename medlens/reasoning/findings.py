@@ -30,7 +30,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from medlens.errors import InputError
+from medlens.errors import Errors, InputError
 from medlens.kg.store import KnowledgeGraph
 from medlens.normalize import simple_norm
 from medlens.reasoning.lay import LayRewriter, Rewritten, default_rewriter
@@ -107,7 +107,7 @@ class FindingExtractor:
                 assertion made by the word for the person described ("my son has a cough") is dropped.
         """
         if not isinstance(text, str):
-            raise InputError(f"Input text must be a str, got {type(text).__name__}.")
+            raise InputError(Errors.E1372.format(what="Input text", got=type(text).__name__))
         rw = self.rewriter.rewrite(text)
         doc = self.nlp(rw.text)
         self.last = (text, doc, rw)
@@ -124,7 +124,7 @@ class FindingExtractor:
         Each item is read as its own sentence, so "no rash" negates only the rash.
         """
         if not isinstance(symptoms, str):
-            raise InputError(f"Symptoms must be a str, got {type(symptoms).__name__}.")
+            raise InputError(Errors.E1372.format(what="Symptoms", got=type(symptoms).__name__))
         return self.from_text(re.sub(r"[,;]", ".", symptoms), phrases, semantic)
 
     def from_doc(self, doc: Doc, rewritten: Rewritten | None = None,
@@ -209,10 +209,10 @@ class FindingExtractor:
             if raw[0] in "-!":
                 st, raw = "absent", raw[1:].strip()
             if not _HPO_ID.match(raw):
-                raise InputError(f"'{raw}' is not an HPO id; expected HP: and 7 digits, e.g. HP:0001945 (Fever).")
+                raise InputError(Errors.E1373.format(value=raw))
             c = self.kg.concept(raw)
             if c is None:
-                raise InputError(f"HPO term '{raw}' is not in the knowledge graph ({self.kg.path}).")
+                raise InputError(Errors.E1374.format(value=raw, where=self.kg.path))
             out.append(Finding(id=raw, name=c.name, status=st, origin="hpo", concepts=[raw], hpo=[raw]))
         return dedupe(out)
 
@@ -229,22 +229,22 @@ class FindingExtractor:
             try:
                 data = json.loads(data)
             except json.JSONDecodeError as exc:
-                raise InputError(f"Findings JSON is not valid JSON: {exc}") from exc
+                raise InputError(Errors.E1375.format(details=f"is not valid JSON: {exc}")) from exc
         if not isinstance(data, list):
-            raise InputError(f"Findings JSON must be a list, got {type(data).__name__}.")
+            raise InputError(Errors.E1375.format(details=f"must be a list, got {type(data).__name__}"))
         out: list[Finding] = []
         for i, item in enumerate(data):
             if isinstance(item, str):
                 item = {"id": item} if _HPO_ID.match(item.lstrip("-! ")) else {"text": item}
             if not isinstance(item, dict):
-                raise InputError(f"Findings JSON item {i} must be a string or an object, got {type(item).__name__}.")
+                raise InputError(Errors.E1375.format(details=f"item {i} must be a string or an object, got {type(item).__name__}"))
             unknown = set(item) - {"id", "text", "present", "status"}
             if unknown:
-                raise InputError(f"Findings JSON item {i} has unknown key(s) {', '.join(sorted(unknown))}; "
-                                 "accepted: id, text, present, status.")
+                raise InputError(Errors.E1375.format(details=f"item {i} has unknown key(s) {', '.join(sorted(unknown))}; "
+                                                         "accepted: id, text, present, status"))
             status = item.get("status") or ("absent" if item.get("present") is False else "present")
             if status not in ("present", "absent"):
-                raise InputError(f"Findings JSON item {i}: status '{status}' is not one of present, absent.")
+                raise InputError(Errors.E1375.format(details=f"item {i}: status '{status}' is not one of present, absent"))
             if "id" in item:
                 cid = str(item["id"])
                 if _HPO_ID.match(cid.lstrip("-! ")):
@@ -252,7 +252,8 @@ class FindingExtractor:
                 else:
                     c = self.kg.concept(cid)
                     if c is None:
-                        raise InputError(f"Findings JSON item {i}: concept '{cid}' is not in the knowledge graph.")
+                        raise InputError(Errors.E1375.format(details=f"item {i}: concept '{cid}' is not in the knowledge graph "
+                                                                 f"({self.kg.path})"))
                     found = [Finding(id=cid, name=c.name, status=status, origin="json", concepts=[cid],
                                      hpo=self.hpo_terms(c.name, [cid], None))]
             elif "text" in item:
@@ -261,7 +262,7 @@ class FindingExtractor:
                 if status == "absent":
                     found = [f.model_copy(update={"status": "absent"}) for f in found]
             else:
-                raise InputError(f"Findings JSON item {i} needs an 'id' or a 'text'.")
+                raise InputError(Errors.E1375.format(details=f"item {i} needs an 'id' or a 'text'"))
             out.extend(f.model_copy(update={"origin": "json"}) for f in found)
         return dedupe(out)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medlens.errors import InputError, KnowledgeGraphError
+from medlens.errors import Errors, InputError, KnowledgeGraphError
 from medlens.kg.store import KnowledgeGraph
 
 ROOT_TERMS = ("HP:0000001", "HP:0000118")
@@ -130,8 +130,7 @@ class PhenotypeIndex:
         # direct annotations, sorted by disease
         rows = [(di[d], ti[t], -1.0 if f is None else float(f)) for d, t, f in annotations if d in di and t in ti]
         if not rows:
-            raise KnowledgeGraphError("The knowledge graph has no HPO disease annotations (has_phenotype relations); "
-                                      "build it with the hpo source: `medlens kg build --sources hpo,...`.")
+            raise KnowledgeGraphError(Errors.E1378.format(where="", what="HPO disease annotations (has_phenotype relations)"))
         arr = np.array(rows, dtype=np.float64)
         order = np.lexsort((arr[:, 1], arr[:, 0]))
         arr = arr[order]
@@ -199,8 +198,7 @@ class PhenotypeIndex:
     def _read_graph(cls, kg: KnowledgeGraph) -> PhenotypeIndex:
         terms = list(kg.query("SELECT id, name FROM concepts WHERE id >= 'HP:' AND id < 'HP;' ORDER BY id"))
         if not terms:
-            raise KnowledgeGraphError(f"The knowledge graph {kg.path} holds no HPO terms; "
-                                      "build it with the hpo source (`medlens kg build`).")
+            raise KnowledgeGraphError(Errors.E1378.format(where=f" {kg.path}", what="HPO terms"))
         parents = kg.query("SELECT subject, object FROM relations WHERE predicate='is_a' AND subject >= 'HP:' AND subject < 'HP;'")
         ann = list(kg.query(
             "SELECT subject, object, json_extract(attrs, '$.frequency') FROM relations WHERE predicate='has_phenotype'"))
@@ -238,8 +236,8 @@ class PhenotypeIndex:
         """The index of an HPO id; raises :class:`InputError` for unknown ids."""
         i = self.term_index.get(term_id)
         if i is None:
-            raise InputError(f"Unknown HPO term '{term_id}': it is not in the knowledge graph's ontology "
-                             f"({len(self.terms)} terms from HP:0000001 to {self.terms[-1] if self.terms else '-'}).")
+            raise InputError(Errors.E1379.format(value=term_id, n=len(self.terms),
+                                                 last=self.terms[-1] if self.terms else "-"))
         return i
 
     def frequencies(self, raw: np.ndarray, unknown: float) -> np.ndarray:

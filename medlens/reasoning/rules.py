@@ -21,7 +21,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from medlens.errors import InputError
+from medlens.errors import Errors, InputError
 from medlens.reasoning.models import Finding, Provenance, Suggestion
 from medlens.resources import load_resource
 
@@ -110,7 +110,7 @@ class LabValue(_Strict):
         """
         m = re.match(r"^\s*([A-Za-z][\w .-]*?)\s*[=:]\s*(-?\d+(?:\.\d+)?)\s*(\S.*)?$", text)
         if not m:
-            raise InputError(f"Lab value '{text}' must look like name=value or name=value unit, e.g. potassium=6.8 mmol/L.")
+            raise InputError(Errors.E1376.format(value=text))
         return cls(test=m.group(1).strip().lower(), value=float(m.group(2)), unit=(m.group(3) or "").strip() or None)
 
 
@@ -165,8 +165,7 @@ class RuleEngine:
                     ok = False
                     break
                 if lab.unit and lab.unit.replace(" ", "").lower() != cond.unit.replace(" ", "").lower():
-                    raise InputError(f"Lab '{lab.test}' is given in '{lab.unit}', but rule '{rule.id}' reads it in "
-                                     f"'{cond.unit}'; give the value in {cond.unit}.")
+                    raise InputError(Errors.E1377.format(test=lab.test, unit=lab.unit, rule=rule.id, expected=cond.unit))
                 if not _OPS[cond.op](lab.value, cond.value):
                     ok = False
                     break

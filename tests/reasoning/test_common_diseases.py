@@ -428,3 +428,21 @@ def test_symcat_csv_reads_the_nested_selections(tmp_path):
     p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(SourceError, match=r"line 6: disorder 'Pneumonia' has no selection2_selection2_selection1_disorder_probability"):
         CommonKnowledge.from_table(p)
+
+
+def test_diagnosis_input_errors_name_the_bad_value_and_the_accepted_form(tiny_kg, nlp):
+    from medlens.errors import InputError
+    from medlens.reasoning.engine import DiagnosisEngine
+
+    engine = DiagnosisEngine(tiny_kg, nlp=nlp)
+    with pytest.raises(InputError, match=r"Unknown mode 'genetic'\. Accepted: auto, common, rare"):
+        engine.diagnose("I have a fever.", mode="genetic")
+    with pytest.raises(InputError, match="top must be at least 1, got 0"):
+        engine.diagnose("I have a fever.", top=0)
+    with pytest.raises(InputError, match=r"item 0 has unknown key\(s\) colour; accepted: id, text, present, status\. "
+                                         r"It must be a list of HPO ids"):
+        engine.extractor.from_json([{"id": "HP:0001945", "colour": "red"}])
+    with pytest.raises(InputError, match="Findings JSON must be a list, got dict"):
+        engine.extractor.from_json('{"id": "HP:0001945"}')
+    with pytest.raises(InputError, match="Symptoms must be a str, got int"):
+        engine.extractor.from_symptoms(3)
