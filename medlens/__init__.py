@@ -13,6 +13,12 @@ from __future__ import annotations
 import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: spaCy and the pipeline are imported when load() is called
+    from spacy.language import Language
+
+    from medlens.config import PipelineConfig
 
 try:
     __version__ = version("medlens")
@@ -65,7 +71,8 @@ def _freeze_heap_once() -> None:
     gc.freeze()
 
 
-def load(config=None, *, kg_path: str | None = None, **overrides):
+def load(config: PipelineConfig | dict[str, Any] | None = None, *, kg_path: str | None = None,
+         **overrides: Any) -> Language:
     """A ready spaCy pipeline.
 
     Args:

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -30,7 +30,11 @@ from medlens.errors import InputError, MedlensError
 from medlens.io.readers import DEFAULT_PATTERNS, InputDocument, check_text, discover, read_file, read_stdin
 from medlens.results import DocumentResult
 
-def analyze_one(nlp, doc: InputDocument, include_text: bool = False) -> DocumentResult:
+if TYPE_CHECKING:  # annotations only: spaCy is imported where a pipeline is built
+    from spacy.language import Language
+
+
+def analyze_one(nlp: Language, doc: InputDocument, include_text: bool = False) -> DocumentResult:
     """Analyze one input document; any failure is reported in the result, not raised."""
     if doc.error is not None or doc.text is None:
         return DocumentResult.failed(doc.id, "InputError", doc.error or "no text")
@@ -77,7 +81,7 @@ class AnalyzeTask(BaseModel):
 
         return build_pipeline(self.config)
 
-    def process(self, nlp, doc: InputDocument) -> DocumentResult:
+    def process(self, nlp: Language, doc: InputDocument) -> DocumentResult:
         return analyze_one(nlp, doc, self.include_text)
 
 
@@ -104,7 +108,7 @@ def run_inputs(
     *,
     processes: int | None = None,
     chunk_size: int = 8,
-    nlp=None,
+    nlp: Language | None = None,
 ) -> Iterator[BaseModel]:
     """Run ``task`` over documents already read (e.g. the lines of a JSONL corpus), yielding results in
     input order; like :func:`run_documents`, but the texts travel to the workers. Documents are read
@@ -192,7 +196,7 @@ def run_documents(
     patterns: tuple[str, ...] = DEFAULT_PATTERNS,
     chunk_size: int = 8,
     on_total: Callable[[int], None] | None = None,
-    nlp=None,
+    nlp: Language | None = None,
 ) -> Iterator[BaseModel]:
     """Run ``task`` over every document of ``source``, yielding results in input order.
 
@@ -252,7 +256,7 @@ def analyze_documents(
     include_text: bool = False,
     chunk_size: int = 8,
     on_total: Callable[[int], None] | None = None,
-    nlp=None,
+    nlp: Language | None = None,
 ) -> Iterator[DocumentResult]:
     """Analyze every document of ``source`` with the pipeline of ``config``, in input order
     (:func:`run_documents` with an :class:`AnalyzeTask`; ``include_text`` puts each

@@ -17,7 +17,7 @@ risk factor; a past *symptom* never counts as a current one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from medlens.reasoning.models import Patient
@@ -214,7 +214,7 @@ class Mention:
     end: int
 
 
-def sentences(text: str):
+def sentences(text: str) -> Iterator[tuple[int, int, str]]:
     """``(start, end, section kind)`` of each clause of the text."""
     kinds = section_spans(text)
     pos = 0
