@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from functools import lru_cache
-
-from pydantic import BaseModel, ConfigDict
 
 from medlens.errors import Errors, InputError
-from medlens.resources import load_resource
 from medlens.summarize.models import DialogueTurn, NoteSection, NoteSentence, VisitNote
+from medlens.summarize.rewrite import RewriteRules  # noqa: F401 (re-exported)
+from medlens.summarize.rewrite import finish_sentence as _finish
+from medlens.summarize.rewrite import note_numbers as _numbers
+from medlens.summarize.rewrite import rewrite_rules as _rules
 from medlens.summarize.turns import SECTIONS, TurnModel, load_turn_model, predict_sections
 
 _CLINICAL = ("DISEASE", "SYMPTOM", "FINDING", "DRUG", "CHEMICAL", "TEST", "PROCEDURE")
@@ -33,34 +33,6 @@ TITLES = {
     "results": "Results",
     "assessment_and_plan": "Assessment and plan",
 }
-
-
-class RewriteRules(BaseModel):
-    """Schema of ``dialogue_rewrite.json``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: str
-    description: str = ""
-    speakers: dict[str, str]
-    fillers: list[str]
-    chitchat: list[str]
-    first_person: dict[str, str]
-    second_person: dict[str, str]
-    yes_answers: list[str]
-    no_answers: list[str]
-    section_cues: dict[str, list[str]]
-    procedural: list[str]
-    hedges: list[str] = []
-    talk_about_talk: list[str] = []
-    plan_openers: list[str] = []
-    units: dict[str, str] = {}
-
-
-@lru_cache(maxsize=4)
-def _rules(path: str | None = None) -> RewriteRules:
-    return load_resource(path or "dialogue_rewrite.json", RewriteRules)
-
 
 _LABELED = re.compile(r"^\s*(?:\[([A-Za-z_ ]+)\]|([A-Za-z_]+)\s*:)\s*(.*)$")
 
@@ -182,35 +154,9 @@ def _sentences(text: str) -> list[str]:
     return [x.strip() for x in re.split(r"(?<=[.!?])\s+", text) if x.strip()]
 
 
-def _finish(sentence: str) -> str:
-    sentence = sentence.strip(" ,;")
-    if not sentence:
-        return ""
-    sentence = re.sub(r"\bi\b", "I", sentence)
-    sentence = sentence[0].upper() + sentence[1:]
-    return sentence if sentence[-1] in ".!?" else sentence + "."
-
-
 # rewrite steps chosen by 5-fold cross-validation on ACI-bench train (benchmarks/summarize_dialogue.py cv);
 # ``summarize_dialogue(skip=...)`` leaves any of them out (the benchmark measures each one that way)
 STEPS = ("numbers", "hedges", "cutoffs", "we_will", "talk_about_talk", "intro_in_plan")
-_ORDINALS = {"1st": "first", "2nd": "second", "3rd": "third", "4th": "fourth", "5th": "fifth", "6th": "sixth",
-             "7th": "seventh", "8th": "eighth", "9th": "ninth", "10th": "tenth"}
-
-
-def _numbers(text: str, units: dict[str, str]) -> str:
-    """Numbers, doses and ratios as notes write them: "five pounds" -> "5 pounds", "15 milligrams" -> "15 mg",
-    "1,000" -> "1000", "2 out of 6" -> "2/6", "120 over 80" -> "120/80" (ordinals and a lone "one" stay words)."""
-    from text_to_num import alpha2digit
-
-    t = alpha2digit(text, "en", threshold=2)
-    t = re.sub(r"\b(\d+(?:st|nd|rd|th))\b", lambda m: _ORDINALS.get(m.group(1), m.group(1)), t)
-    t = re.sub(r"\b(\d{1,3}),(\d{3})\b", r"\1\2", t)
-    t = re.sub(r"\b(\d+) (?:out of|over) (\d+)\b", r"\1/\2", t)
-    if units:
-        t = re.sub(r"(?<=\d )(" + "|".join(re.escape(u) for u in units) + r")\b", lambda m: units[m.group(1).lower()], t,
-                   flags=re.I)
-    return t
 
 
 def _drop_phrases(text: str, phrases: list[str]) -> str:

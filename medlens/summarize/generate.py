@@ -147,7 +147,7 @@ class DialogueFacts:
     @classmethod
     def from_docs(cls, texts: Iterable[str], docs: Iterable) -> DialogueFacts:
         """Facts from the turns' texts (written as the note writes numbers) and their analyzed docs."""
-        from medlens.summarize.dialogue import _numbers, _rules
+        from medlens.summarize.rewrite import note_numbers as _numbers, rewrite_rules as _rules
 
         units = _rules().units
         texts = [_numbers(t, units) for t in texts]
@@ -208,7 +208,7 @@ def fact_check(candidate: str, source: str, facts: DialogueFacts, nlp, context: 
         neither the sentence nor its turns say, a negation that appears or vanishes,
         an empty or runaway answer.
     """
-    from medlens.summarize.dialogue import _numbers, _rules
+    from medlens.summarize.rewrite import note_numbers as _numbers, rewrite_rules as _rules
 
     reasons: list[str] = []
     cand = candidate.strip()
@@ -220,7 +220,7 @@ def fact_check(candidate: str, source: str, facts: DialogueFacts, nlp, context: 
     for number in _NUMBER.findall(_numbers(cand, units).replace(",", "")):
         if number not in facts.numbers and number not in src_numbers:
             reasons.append(f"number {number} is not in the dialogue")
-    from medlens.summarize.dialogue import _rules as rules
+    from medlens.summarize.rewrite import rewrite_rules as rules
 
     first = rules()
     allowed = source + " " + _numbers(context, units) + " " + " ".join(
@@ -256,7 +256,7 @@ def generate_note(note, docs: list, nlp, generator: Generator, *, sections: Iter
         A new :class:`VisitNote`; rewritten sentences keep their turns and carry the extractive
         sentence in ``extractive``; a warning counts the rewrites kept and refused.
     """
-    from medlens.summarize.dialogue import _finish
+    from medlens.summarize.rewrite import finish_sentence as _finish
 
     facts = DialogueFacts.from_docs([t.text for t in note.turns], docs)
     wanted = set(sections)
