@@ -203,3 +203,7 @@ class Errors:
     # mention normalization to MeSH ids (medlens/components/mention_*.py: E1060-E1079)
     E1060 = ("The mention reranker {path} is missing or unreadable: {details}. Use the shipped one "
              "(reranker=True) or write one with scripts/train_mention_reranker.py.")
+    # mention normalization, round 5 (medlens/components/mention_ids.py: E1330-E1339)
+    E1330 = ("The composite mention table {path} is missing or malformed ({details}): expected "
+             "text<TAB>Chemical|Disease<TAB>ids joined by '|'<TAB>count per line, as written by "
+             "scripts/make_mesh_tables.py; or pass composites=False.")

@@ -17,6 +17,12 @@ Usage: python scripts/make_mesh_tables.py [--data ../shared/data] [--out medlens
   type, id); composite ids (joined by ``|`` or ``+``) and ``-1`` are left out. The dev
   splits are never read. Added to the graph as ``mention`` synonyms (source ``mentions``),
   which the linker uses and the dictionary recognizer never matches.
+* ``mention_composites.tsv.gz`` -- the codings of the train mentions that annotators coded at
+  least once with several ids (composite: ``breast and/or ovarian cancer`` -> D001943|D010051):
+  ``text<TAB>type<TAB>ids<TAB>count``, one line per distinct (case-kept text, type, coding), the
+  single-id codings of the same texts included (``ids`` joined by ``|``, sorted). Read by
+  ``MentionNormalizer`` (``composites``), which gives a composite coding when it is the
+  majority coding of the text.
 
 ``--train-fraction 0.8`` keeps only the train documents whose PMID falls in the first
 80% of a fixed hash order (the tuning protocol of benchmarks/normalization.py); the
@@ -101,11 +107,35 @@ def write_descriptors(csv_path: Path, out: Path) -> int:
     return len(rows)
 
 
+TRAIN_FILES = (("ncbi", "ncbi-disease-ids/train.PubTator.txt"), ("cdr", "cdr-relations/train.PubTator.txt"))
+
+
+def write_composites(data: Path, out: Path, fraction: float) -> int:
+    """The codings of every train mention text (of the kept fraction) that annotators coded at least
+    once with several ids; returns the number of lines written."""
+    counts: Counter = Counter()
+    for _corpus, rel in TRAIN_FILES:
+        for pmid, _s, _e, text, typ, ids in read_pubtator_mentions(data / rel):
+            if not in_fraction(pmid, fraction) or ids.strip() in ("", "-1"):
+                continue
+            coding = "|".join(sorted({i.strip() for i in ids.replace("+", "|").split("|") if i.strip() not in ("", "-1")}))
+            if coding:
+                counts[(text.strip(), "Chemical" if typ == "Chemical" else "Disease", coding)] += 1
+    composite = {(t, k) for (t, k, c) in counts if "|" in c}
+    rows = sorted(key for key in counts if key[:2] in composite)
+    with gzip.open(out, "wt", encoding="utf-8", compresslevel=9) as fh:
+        fh.write("# codings of the NCBI-disease and BC5CDR TRAIN mention texts coded with several ids at least once; "
+                 "text<TAB>type<TAB>ids<TAB>count\n")
+        for key in rows:
+            fh.write("\t".join([*key, str(counts[key])]) + "\n")
+    return len(rows)
+
+
 def write_mentions(data: Path, out: Path, fraction: float, holdout_list: Path | None) -> int:
     counts: Counter = Counter()
     corpora: dict[tuple[str, str, str], set[str]] = {}
     held_out: set[str] = set()
-    for corpus, rel in (("ncbi", "ncbi-disease-ids/train.PubTator.txt"), ("cdr", "cdr-relations/train.PubTator.txt")):
+    for corpus, rel in TRAIN_FILES:
         for pmid, _s, _e, text, typ, ids in read_pubtator_mentions(data / rel):
             if not in_fraction(pmid, fraction):
                 held_out.add(f"{corpus}:{pmid}")
@@ -144,6 +174,8 @@ def main() -> None:
         print(f"mesh_descriptors.tsv.gz: {n} descriptors")
     n = write_mentions(args.data, args.out / "mentions.tsv.gz", args.train_fraction, args.holdout_list)
     print(f"mentions.tsv.gz: {n} distinct mention/id pairs (train fraction {args.train_fraction})")
+    n = write_composites(args.data, args.out / "mention_composites.tsv.gz", args.train_fraction)
+    print(f"mention_composites.tsv.gz: {n} codings of texts coded with several ids (train fraction {args.train_fraction})")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,10 @@
 optionally, the text of its document) into the ids of one vocabulary -- MeSH by
 default -- on top of the :class:`~medlens.components.linker.EntityLinker`:
 
-0. a mention written exactly as one of the training corpora's annotated mentions
+0. with ``composites``, a mention whose text the training annotators coded mostly with
+   several ids ("breast and/or ovarian cancer" -> Breast Neoplasms + Ovarian Neoplasms; the
+   shipped ``mention_composites.tsv.gz`` of ``scripts/make_mesh_tables.py``) gets those ids; then
+   a mention written exactly as one of the training corpora's annotated mentions
    (``mention`` synonyms of source ``mentions``) gets the id annotators gave it -- unless
    it is a short form the document defines with a long form that does not fit that id's
    names ("FAP" learnt as familial adenomatous polyposis, defined here as familial
@@ -50,7 +53,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from medlens.errors import KnowledgeGraphError
+from medlens.errors import Errors, KnowledgeGraphError, SourceError
 from medlens.kg.store import KnowledgeGraph, vocabulary_name
 from medlens.normalize import key_of_tokens
 
@@ -85,6 +88,36 @@ annotators' id of its short form to stand."""
 MEDIC_ERA_DEPTH = 3
 """Broader steps :meth:`MentionNormalizer.medic_era_id` walks up from a descriptor newer than MEDIC."""
 _DESCRIPTOR = re.compile(r"^MESH:D0*(\d+)$")
+COMPOSITES_TABLE = Path(__file__).resolve().parents[1] / "resources" / "kg" / "mention_composites.tsv.gz"
+"""Codings of the train mention texts coded with several ids (``scripts/make_mesh_tables.py``)."""
+
+
+def read_composites(path: str | Path) -> list[tuple[str, str, tuple[str, ...], int]]:
+    """The lines of a composite mention table: ``(text, type, ids, count)``, ids as graph ids.
+
+    Raises:
+        SourceError: E1330 when the file is missing or a line is malformed.
+    """
+    import gzip
+
+    from medlens.kg.sources.mesh_ids import graph_id
+
+    p = Path(path)
+    out = []
+    try:
+        with (gzip.open(p, "rt", encoding="utf-8") if p.suffix == ".gz" else p.open(encoding="utf-8")) as fh:
+            for n, line in enumerate(fh, start=1):
+                if line.startswith("#") or not line.strip():
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                ids = tuple(graph_id(i) or "" for i in parts[2].split("|")) if len(parts) == 4 else ()
+                if len(parts) != 4 or parts[1] not in ("Chemical", "Disease") or not parts[3].isdigit() \
+                        or not ids or not all(ids):
+                    raise SourceError(Errors.E1330.format(path=p, details=f"line {n}: {line.strip()[:60]!r}"))
+                out.append((parts[0], parts[1], ids, int(parts[3])))
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise SourceError(Errors.E1330.format(path=p, details=exc)) from exc
+    return out
 
 
 def _descriptor_number(concept_id: str) -> int | None:
@@ -272,6 +305,11 @@ class MentionNormalizer:
             labels it was trained on (the shipped one: ``DISEASE``), instead of the first route's
             id; composite results (several ids) are kept. Works best with ``semantic``, whose
             cosines are among its features. None (default): the routes' fixed order.
+        composites: a composite mention table (``text, type, ids, count`` lines of
+            ``scripts/make_mesh_tables.py``; True: the shipped ``mention_composites.tsv.gz``, codings
+            of the train mention texts annotated with several ids): a text whose majority coding in it
+            has several ids gets those ids first ("breast and/or ovarian cancer" -> two ids, where the
+            mention table, which holds one id per text, says the syndrome). False (default): none.
         medic_era: give a MeSH descriptor newer than the graph's MEDIC vocabulary (2012) as its
             nearest broader concept MEDIC knows (:meth:`medic_era_id`; "cytopenia" -> Hematologic
             Diseases, as NCBI-disease, BC5CDR and CTD code it). True (default) suits text to be
@@ -282,8 +320,12 @@ class MentionNormalizer:
     def __init__(self, linker, kg: KnowledgeGraph, target: str = "mesh",
                  accept: tuple[str, ...] = ("MESH:", "OMIM:"), semantic=None,
                  semantic_threshold: float = SEMANTIC_THRESHOLD, semantic_first: bool = True,
-                 reranker=None, medic_era: bool = True) -> None:
+                 reranker=None, medic_era: bool = True, composites=False) -> None:
         self.linker = linker
+        if composites is True:
+            composites = COMPOSITES_TABLE
+        self._composite_rows = read_composites(composites) if composites else []
+        self._composite_keys: dict[tuple[str, bool], tuple[str, ...]] | None = None
         self.medic_era = medic_era
         self._newest: int | None = None
         if semantic is True:
@@ -382,6 +424,9 @@ class MentionNormalizer:
                 _inner: bool = False) -> Normalized:
         """The routes in their fixed order (:meth:`normalize` without the reranker)."""
         abbreviations = abbreviations or {}
+        coded = self.composite_ids_of(text, label)
+        if coded:
+            return Normalized(coded, "composite")
         seen = self._annotated(text, label)
         if seen and text in abbreviations and not self._names_fit(seen, abbreviations[text]):
             # the document defines the short form as something else than it meant in training ("FAP")
@@ -432,6 +477,25 @@ class MentionNormalizer:
             if inner.ids:
                 return Normalized(inner.ids, "abbreviation")
         return Normalized((), "none")
+
+    def composite_ids_of(self, text: str, label: str | None) -> tuple[str, ...]:
+        """The ids of the composite coding the training annotators gave this text most often -- when
+        it has several ids and more than half of the text's codings; else ``()``. Same key as the
+        annotated route (case, plural and punctuation ignored)."""
+        if self._composite_keys is None:
+            from collections import Counter
+
+            counts: dict[tuple[str, bool], Counter] = {}
+            for mention, kind, ids, n in self._composite_rows:
+                counts.setdefault((self._key(mention), kind == "Chemical"), Counter())[ids] += n
+            self._composite_keys = {}
+            for key, c in counts.items():
+                (ids, n), total = c.most_common(1)[0], sum(c.values())
+                if len(ids) > 1 and 2 * n > total and all(i.startswith(self.accept) for i in ids):
+                    self._composite_keys[key] = ids
+        if not self._composite_keys:
+            return ()
+        return self._composite_keys.get((self._key(text), label in ("DRUG", "CHEMICAL")), ())
 
     def _names_fit(self, concept_id: str, long_form: str) -> bool:
         """Whether ``long_form`` is close to a name or synonym of the concept (rapidfuzz

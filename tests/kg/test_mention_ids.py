@@ -80,3 +80,36 @@ def test_composite_asides_dropped_and_conjuncts_take_every_route(era_kg):
 def test_medic_era_leaves_drugs_alone(era_kg):
     assert _era_normalizer(era_kg).medic_era_id("MESH:D000095542", "cytopenia") == "MESH:D006402"
     assert _era_normalizer(era_kg).normalize("cytopenia", "DRUG").ids == ("MESH:D000095542",)
+
+
+def test_composite_codings_of_training_texts(ids_kg, tmp_path):
+    import gzip
+
+    import pytest
+
+    from medlens.errors import SourceError
+
+    table = tmp_path / "composites.tsv.gz"
+    with gzip.open(table, "wt", encoding="utf-8") as fh:
+        fh.write("# codings\n"
+                 "HBOC\tDisease\tD001943|D010051\t2\n"   # mostly two ids: both given
+                 "HBOC\tDisease\tD001943\t1\n"
+                 "BOC\tDisease\tD001943|D010051\t1\n"    # half and half: no majority, the other routes decide
+                 "BOC\tDisease\tD003924\t1\n")
+    norm = MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg, composites=table)
+    assert MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg).composite_ids_of(
+        "breast and/or ovarian cancer", "DISEASE") == ()  # no table unless asked
+    shipped = MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg, composites=True)
+    assert shipped.composite_ids_of("breast and/or ovarian cancer", "DISEASE") == ("MESH:D001943", "MESH:D010051")
+    found = norm.normalize("hboc", "DISEASE")  # same key: case ignored
+    assert (found.ids, found.route) == (("MESH:D001943", "MESH:D010051"), "composite")
+    assert norm.normalize("HBOC", "DRUG").ids == ()  # the coding was of a disease
+    assert norm.composite_ids_of("BOC", "DISEASE") == ()
+    plain = MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg, composites=False)
+    assert plain.normalize("HBOC", "DISEASE").ids == ()
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("HBOC\tDisease\tnot-an-id\t2\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="composite mention table .* malformed .line 1"):
+        MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg, composites=bad)
+    with pytest.raises(SourceError, match="composite mention table .* missing"):
+        MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg, composites=tmp_path / "absent.tsv")
