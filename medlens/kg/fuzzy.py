@@ -50,7 +50,8 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -75,6 +76,12 @@ LEAD_ROWS = 64
 
 TOKEN_SORT_WEIGHT = 0.95
 """A word-order match counts this much of a same-order one."""
+
+POSTINGS_CACHE = 2_000_000
+"""Most trigram postings (rowids, 4 bytes each) an index keeps in memory between searches,
+the most recently used first: a posting list read from the full-text index costs about a
+millisecond, and the trigrams of clinical words recur from one query to the next. Lists
+longer than an eighth of this are not kept."""
 
 _POSTINGS = "SELECT group_concat(rowid) FROM synonyms_fts WHERE synonyms_fts MATCH ?"
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -128,6 +135,10 @@ class FuzzyIndex:
         if respelled_rows:
             self._indexed[np.asarray(respelled_rows, dtype=np.int64)] = False
         self._max_len = int(lengths.max()) if len(lengths) else 0
+        self._lock = threading.Lock()  # guards the two caches below (a graph may serve several threads)
+        self._postings_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._postings_cached = 0  # postings held in _postings_cache
+        self._scratch: list[tuple[np.ndarray, ...]] = []  # per-row arrays of finished searches, all zero
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> FuzzyIndex:
@@ -184,12 +195,39 @@ class FuzzyIndex:
         order = sorted((g for g in pos_all if self._df.get(g)), key=lambda g: (self._df[g], g))
 
         n_rows = len(self._lengths)
-        held_all = np.zeros(n_rows, dtype=np.int32)  # query positions covered by the chosen trigrams held
-        held_word = np.zeros(n_rows, dtype=np.int32)
-        evidence = np.zeros(n_rows, dtype=np.float32)  # idf of the chosen trigrams held
-        seen = np.zeros(n_rows, dtype=bool)
-        scored = np.zeros(n_rows, dtype=bool)
+        scratch = self._take_scratch()
+        # held_all: query positions covered by the chosen trigrams held; held_word: the same inside words;
+        # evidence: idf of the chosen trigrams held
+        held_all, held_word, evidence, seen, scored = scratch
         touched: list[np.ndarray] = []
+        try:
+            return self._search(query, a, limit, labels, min_score, pos_all, pos_word, chosen, order, n_rows,
+                                held_all, held_word, evidence, seen, scored, touched)
+        finally:
+            self._give_back_scratch(scratch, touched)
+
+    def _take_scratch(self) -> tuple[np.ndarray, ...]:
+        """Five all-zero arrays with one entry per synonym (14 bytes per synonym: ~6 MB on the default
+        graph), kept from an earlier search rather than allocated and zeroed for each."""
+        with self._lock:
+            if self._scratch:
+                return self._scratch.pop()
+        n_rows = len(self._lengths)
+        return (np.zeros(n_rows, dtype=np.int32), np.zeros(n_rows, dtype=np.int32), np.zeros(n_rows, dtype=np.float32),
+                np.zeros(n_rows, dtype=bool), np.zeros(n_rows, dtype=bool))
+
+    def _give_back_scratch(self, scratch: tuple[np.ndarray, ...], touched: list[np.ndarray]) -> None:
+        """Zero the entries a search wrote (all in ``touched``: the rows it saw) and keep the arrays."""
+        if touched:
+            rows = np.concatenate(touched)
+            for arr in scratch:
+                arr[rows] = 0
+        with self._lock:
+            if len(self._scratch) < 4:
+                self._scratch.append(scratch)
+
+    def _search(self, query, a, limit, labels, min_score, pos_all, pos_word, chosen, order, n_rows,
+                held_all, held_word, evidence, seen, scored, touched) -> dict[str, tuple[str, float]]:
 
         def read(gram: str, from_index: bool) -> None:
             postings = self._postings(gram) if from_index else _EMPTY
@@ -290,6 +328,25 @@ class FuzzyIndex:
         return best
 
     def _postings(self, gram: str) -> np.ndarray:
+        """The rowids of the synonyms whose index text holds ``gram`` (cached, :data:`POSTINGS_CACHE`)."""
+        with self._lock:
+            postings = self._postings_cache.get(gram)
+            if postings is not None:
+                self._postings_cache.move_to_end(gram)
+                return postings
+        postings = self._read_postings(gram)
+        if len(postings) <= POSTINGS_CACHE // 8:
+            postings = postings.astype(np.int32)  # rowids fit: a graph has far fewer than 2**31 synonyms
+            with self._lock:
+                if gram not in self._postings_cache:
+                    self._postings_cache[gram] = postings
+                    self._postings_cached += len(postings)
+                    while self._postings_cached > POSTINGS_CACHE:
+                        _, old = self._postings_cache.popitem(last=False)
+                        self._postings_cached -= len(old)
+        return postings
+
+    def _read_postings(self, gram: str) -> np.ndarray:
         try:
             row = self._conn.execute(_POSTINGS, (_phrase(gram),)).fetchone()
         except sqlite3.OperationalError as exc:  # malformed FTS query: report, do not guess

@@ -212,3 +212,61 @@ def test_store_search_low_min_score_finds_what_shares_a_trigram(tiny_kg):
     hits = tiny_kg.search("heart", limit=10, min_score=0.3)
     assert found(hits) == brute_force(tiny_kg, "heart", 10, min_score=0.3)
     assert "T:A001" not in {h.concept.id for h in hits}  # "chest" scores 0.6 but shares no trigram with "heart"
+
+
+def _fresh_index(kg: KnowledgeGraph) -> fuzzy.FuzzyIndex:
+    return fuzzy.FuzzyIndex.load(kg._conn)
+
+
+def test_store_search_cached_postings_and_reused_arrays_give_the_same_hits(synth, monkeypatch):
+    kg, names = synth
+    queries = _queries(names, 60, seed=21)
+    args = [(q, 5, labels, ms) for q in queries for ms, labels in ((0.85, None), (0.5, {"DISEASE", "SYMPTOM"}))]
+    monkeypatch.setattr(fuzzy, "POSTINGS_CACHE", 0)  # nothing kept: every search reads the index
+    uncached = _fresh_index(kg)
+    expected = [uncached.search(*a) for a in args]
+    assert uncached._postings_cached == 0
+    monkeypatch.setattr(fuzzy, "POSTINGS_CACHE", 10**7)
+    cached = _fresh_index(kg)
+    first = [cached.search(*a) for a in args]
+    reads = []
+    monkeypatch.setattr(cached, "_read_postings", lambda g: reads.append(g) or fuzzy.FuzzyIndex._read_postings(cached, g))
+    again = [cached.search(*a) for a in args]  # every trigram is cached now
+    assert first == expected and again == expected and reads == []
+    # the reused per-synonym arrays are all zero between searches
+    assert cached._scratch and all(not arr.any() for scratch in cached._scratch for arr in scratch)
+
+
+def test_store_search_postings_cache_stays_within_its_budget(synth, monkeypatch):
+    kg, names = synth
+    monkeypatch.setattr(fuzzy, "POSTINGS_CACHE", 400)
+    index = _fresh_index(kg)
+    for q in _queries(names, 40, seed=4):
+        index.search(q, 5, None, 0.85)
+        held = sum(len(p) for p in index._postings_cache.values())
+        assert held == index._postings_cached <= 400
+        assert all(len(p) <= 400 // 8 for p in index._postings_cache.values())
+    assert index._postings_cache  # short lists are kept
+
+
+def test_store_search_arrays_are_zeroed_after_a_failed_search(synth, monkeypatch):
+    kg, names = synth
+    index = _fresh_index(kg)
+    query = simple_norm(names[0])
+    expected = index.search(query, 5, None, 0.85)
+    calls = []
+
+    def fail_on_second(gram):
+        calls.append(gram)
+        if len(calls) == 2:
+            raise fuzzy.KnowledgeGraphError("disk gone")
+        return fuzzy.FuzzyIndex._read_postings(index, gram)
+
+    index._postings_cache.clear()
+    index._postings_cached = 0
+    monkeypatch.setattr(index, "_read_postings", fail_on_second)
+    with pytest.raises(fuzzy.KnowledgeGraphError):
+        index.search(query + " x" * 8, 5, None, 0.5)  # enough trigrams to read a second one
+    monkeypatch.undo()
+    assert all(not arr.any() for scratch in index._scratch for arr in scratch)
+    assert index.search(query, 5, None, 0.85) == expected
