@@ -43,7 +43,9 @@ Per graph it keeps in memory the trigram document frequencies (one entry per
 distinct trigram), the normalized length of each synonym (two bytes each), and
 the trigrams of the few synonyms whose normalized text differs from what the
 index holds (accents, ``™``, irregular spaces), so that "sjogren" finds
-"Sjögren" as surely as "sjögren" would.
+"Sjögren" as surely as "sjögren" would; and, between searches, the most
+recently read posting lists (:data:`POSTINGS_CACHE`) and the per-synonym work
+arrays of finished searches (zeroed again), neither of which changes a hit.
 """
 
 from __future__ import annotations
