@@ -563,7 +563,8 @@ def fit_boosted_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], 
                         booster_features: Sequence[str] | None = None, min_count: int = 3, c: float = 0.2,
                         threshold: float = 0.5, prior: dict | None = None, notes: dict | None = None,
                         inner_folds: int = 5, seed: int = 13, leaves: int = 15, iterations: int = 300,
-                        learning_rate: float = 0.05, l2: float = 1.0, bag: int = 1) -> Stacker:
+                        learning_rate: float = 0.05, l2: float = 1.0, bag: int = 1,
+                        max_features: float = 1.0) -> Stacker:
     """A stacker with a booster (scikit-learn, only when training): the logistic regression of
     :func:`fit_stacker` on all rows, and gradient-boosted trees over ``booster_features`` (default
     ``features``) and :data:`BOOSTER_INPUTS`, whose logit input is the regression's **out-of-fold** logit
@@ -571,7 +572,8 @@ def fit_boosted_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], 
 
     ``keys``: each row's ``(document, head, tail)`` (document numbers group the folds and the ranks).
     ``bag``: how many boosters, each on the out-of-fold logits of its own fold draw (seeds ``seed``, ``seed`` + 1,
-    ...); the stacker averages their probabilities.
+    ...); the stacker averages their probabilities. ``max_features``: the share of the booster's inputs each split
+    of a tree may choose from (drawn with the booster's seed; 1.0: all).
     """
     import numpy as np
 
@@ -581,19 +583,21 @@ def fit_boosted_stacker(rows: Sequence[Sequence[float]], labels: Sequence[int], 
     y = np.asarray(labels)
     exported = [_fit_booster(rows, y, keys, features=features, words=words, booster_features=booster_features,
                              min_count=min_count, c=c, inner_folds=inner_folds, seed=seed + k, leaves=leaves,
-                             iterations=iterations, learning_rate=learning_rate, l2=l2) for k in range(bag)]
+                             iterations=iterations, learning_rate=learning_rate, l2=l2, max_features=max_features)
+                for k in range(bag)]
     stacker = fit_stacker(rows, labels, features=features, words=words, min_count=min_count, c=c,
                           threshold=threshold, prior=prior, notes=notes)
     stacker.data["booster"] = exported[0] if bag == 1 else exported
     stacker.data["booster_settings"] = {"leaves": leaves, "iterations": iterations, "learning_rate": learning_rate,
-                                        "l2": l2, "inner_folds": inner_folds, "seed": seed, "bag": bag}
+                                        "l2": l2, "inner_folds": inner_folds, "seed": seed, "bag": bag,
+                                        "max_features": max_features}
     stacker.boosters = [Booster(b) for b in exported]
     stacker.booster = stacker.boosters[0]
     return stacker
 
 
 def _fit_booster(rows, y, keys, *, features, words, booster_features, min_count, c, inner_folds, seed, leaves,
-                 iterations, learning_rate, l2) -> dict:
+                 iterations, learning_rate, l2, max_features=1.0) -> dict:
     """One booster of :func:`fit_boosted_stacker` (its JSON), on the regression's out-of-fold logits of the
     fold draw ``seed``."""
     import numpy as np
@@ -624,5 +628,6 @@ def _fit_booster(rows, y, keys, *, features, words, booster_features, min_count,
     bidx = [STACK_FEATURES.index(x) for x in booster_features]
     x = np.hstack([np.asarray(rows, dtype=np.float64)[:, bidx], extra])
     trees = HistGradientBoostingClassifier(max_leaf_nodes=leaves, max_iter=iterations, learning_rate=learning_rate,
-                                           l2_regularization=l2, early_stopping=False, random_state=0).fit(x, y)
+                                           l2_regularization=l2, max_features=max_features, early_stopping=False,
+                                           random_state=seed).fit(x, y)
     return Booster.export(trees, booster_features)

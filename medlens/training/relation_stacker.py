@@ -8,7 +8,8 @@ with the final stacker, which is fit on the whole training part.
 
     python -m medlens.training.relation_stacker --train train.PubTator.txt --model MODEL_DIR --kg KG \\
         --output stacker.json [--features text|all] [--c 0.2] [--context 1] [--min-count 3] [--holdout 0]
-        [--no-booster] [--leaves 15] [--iterations 300] [--learning-rate 0.05] [--l2 1.0] [--bag 1]
+        [--no-booster] [--leaves 15] [--iterations 300] [--learning-rate 0.05] [--l2 1.0] [--bag 3]
+        [--max-features 0.5]
 
 By default (since round 4 of issue 13) the stacker carries a booster
 (:func:`~medlens.relations.stacker.fit_boosted_stacker`): gradient-boosted trees over the features, the
@@ -72,8 +73,8 @@ def train_stacker(train_docs: Sequence[PubTatorDocument], held_docs: Sequence[Pu
     ``model``: a :class:`~medlens.relations.model.RelationModel` (its tokenizer reads the documents; its
     network scores the pairs only when ``features`` include a network feature). ``booster``: the settings
     of :func:`~medlens.relations.stacker.fit_boosted_stacker` (``leaves``, ``iterations``, ``learning_rate``,
-    ``l2``, ``bag``) to add one; None: the logistic regression alone. The logistic regression reads ``features``
-    but :data:`~medlens.relations.stacker.BOOSTER_ONLY`; the booster reads all of ``features``.
+    ``l2``, ``bag``, ``max_features``) to add one; None: the logistic regression alone. The logistic regression
+    reads ``features`` but :data:`~medlens.relations.stacker.BOOSTER_ONLY`; the booster reads all of ``features``.
     """
     import numpy as np
 
@@ -166,8 +167,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--iterations", type=int, default=300, help="booster: trees")
     ap.add_argument("--learning-rate", type=float, default=0.05, help="booster: learning rate")
     ap.add_argument("--l2", type=float, default=1.0, help="booster: L2 regularization")
-    ap.add_argument("--bag", type=int, default=1,
+    ap.add_argument("--bag", type=int, default=3,
                     help="boosters averaged, each on the regression's out-of-fold logits of its own fold draw")
+    ap.add_argument("--max-features", type=float, default=0.5,
+                    help="booster: share of its inputs each split may choose from (1.0: all)")
     args = ap.parse_args(argv)
     docs = read_pubtator(args.train)
     train, held = holdout_split(docs, args.holdout, args.seed) if args.holdout else (docs, [])
@@ -180,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                                     context=args.context,
                                     booster=None if args.no_booster else {
                                         "leaves": args.leaves, "iterations": args.iterations,
-                                        "learning_rate": args.learning_rate, "l2": args.l2, "bag": args.bag})
+                                        "learning_rate": args.learning_rate, "l2": args.l2, "bag": args.bag,
+                                        "max_features": args.max_features})
     stacker.save(args.output)
     print(json.dumps(report, indent=1))
 

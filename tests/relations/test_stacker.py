@@ -412,3 +412,27 @@ def test_a_stacker_whose_booster_is_no_object_is_refused(tmp_path):
     path.write_text(json.dumps(data))
     with pytest.raises(ModelError, match="'booster' is neither an object nor a list"):
         Stacker.from_path(path)
+
+
+def test_max_features_draws_each_boosters_split_inputs_with_its_seed():
+    pytest.importorskip("sklearn")
+    from medlens.relations.stacker import fit_boosted_stacker
+
+    enc = _doc()
+    rows, bags, labels, keys = [], [], [], []
+    for d in range(30):
+        rows += stack_features(TEXT, enc, [0.5] * 4)
+        bags += pair_words(TEXT, enc)
+        labels += [1, 0, 0, 1] if d % 3 == 0 else [1, 0, 0, 0]
+        keys += [(d, h, t) for h, t in enc.pairs]
+    kw = dict(features=["same_sentence", "cue_between"], booster_features=["same_sentence", "cue_between",
+                                                                           "head_first", "tail_first"],
+              words=bags, min_count=3, c=1.0, iterations=20, leaves=4, inner_folds=3)
+    st = fit_boosted_stacker(rows, labels, keys, bag=2, max_features=0.5, **kw)
+    assert st.data["booster_settings"]["max_features"] == 0.5
+    again = fit_boosted_stacker(rows, labels, keys, bag=2, max_features=0.5, **kw)
+    assert again.data["booster"] == st.data["booster"]  # the same seeds: the same trees
+    one = fit_boosted_stacker(rows, labels, keys, seed=14, max_features=0.5, **kw)
+    assert st.data["booster"][1]["trees"] == one.data["booster"]["trees"]  # the second booster is seed 14's
+    with pytest.raises(ValueError):
+        fit_boosted_stacker(rows, labels, keys, max_features=0.0, **kw)
