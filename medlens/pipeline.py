@@ -87,7 +87,8 @@ def _component_config(name: str, config: PipelineConfig) -> dict:
     if name == "context":
         return {"rules": config.context.rules, "section_defaults": config.context.section_defaults}
     if name == "relations":
-        return {"model_path": config.relations_model_path, "kg_path": config.kg_path, "ids": config.relations_ids}
+        return {"model_path": config.relations_model_path, "kg_path": config.kg_path, "ids": config.relations_ids,
+                "semantic": config.relations_semantic}
     if name == "adverse_events":
         return {"model_path": config.ade_model_path, "use_model": "transformer_ner" in config.components}
     return {}

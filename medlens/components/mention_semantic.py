@@ -93,6 +93,8 @@ class SemanticIndex:
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         """Embeddings of ``texts``, from the on-disk cache where present; new ones are added to it."""
+        if not texts:  # a graph without texts of these labels and prefixes: an empty index, no encoder
+            return np.zeros((0, 0), dtype=np.float32)
         known: dict[str, int] = {}
         old_texts: list[str] = []
         old_vecs = None

@@ -10,7 +10,9 @@ two ways (``ids``):
   reads the entity's text and label with the document's abbreviations
   (:func:`~medlens.components.mention_ids.find_abbreviations`): long forms of abbreviations,
   composite mentions split into one id per concept named ("breast and ovarian cancer": two),
-  spelling variants; an entity it finds nothing for takes its id the ``links`` way;
+  spelling variants and, with ``semantic`` (default), the nearest disease name by meaning
+  (:class:`~medlens.components.mention_semantic.SemanticIndex`: "artery calcification" ->
+  Vascular Calcification); an entity it finds nothing for takes its id the ``links`` way;
 * ``links``: its first concept link of that vocabulary, or the first link mapped with
   :meth:`~medlens.kg.store.KnowledgeGraph.map_to` (without climbing).
 
@@ -58,19 +60,19 @@ ID_WAYS = ("normalizer", "links")
     assigns=["doc._.relations"],
     requires=["doc.ents", "span._.concepts"],
     default_config={"model_path": None, "kg_path": None, "threshold": None, "hypernym_filter": True,
-                    "vocabulary": "mesh", "fallback_ids": False, "ids": "normalizer", "threads": None,
-                    "max_pieces": 2048},
+                    "vocabulary": "mesh", "fallback_ids": False, "ids": "normalizer", "semantic": True,
+                    "threads": None, "max_pieces": 2048},
 )
 def make_relations(nlp: Language, name: str, model_path: str | None, kg_path: str | None, threshold: float | None,
-                   hypernym_filter: bool, vocabulary: str, fallback_ids: bool, ids: str, threads: int | None,
-                   max_pieces: int) -> RelationExtractor:
+                   hypernym_filter: bool, vocabulary: str, fallback_ids: bool, ids: str, semantic: bool,
+                   threads: int | None, max_pieces: int) -> RelationExtractor:
     extensions.register()
     from medlens.pipeline import shared_graph
 
     model = RelationModel.from_path(model_path or RELATIONS_DIR, threads=threads, max_pieces=max_pieces)
     return RelationExtractor(nlp, name=name, model=model, kg=shared_graph(kg_path), threshold=threshold,
                              hypernym_filter=hypernym_filter, vocabulary=vocabulary, fallback_ids=fallback_ids,
-                             ids=ids)
+                             ids=ids, semantic=semantic)
 
 
 class RelationExtractor:
@@ -92,16 +94,23 @@ class RelationExtractor:
         ids: how an entity's ids are found: ``normalizer`` (the mention normalizer with the
             document's abbreviations, then the links) or ``links`` (the first link of the
             vocabulary, or the first link mapped); see the module docstring.
+        semantic: the ``normalizer`` way ends with the semantic route (a disease, finding or symptom
+            mention no spelling route resolves takes the concept of its nearest disease name by
+            sentence-encoder cosine, :data:`~medlens.components.mention_ids.SEMANTIC_THRESHOLD`): True
+            (default) builds a :class:`~medlens.components.mention_semantic.SemanticIndex` over the
+            graph on first need (the first use on a machine embeds ~90,000 names: minutes on 2 cores,
+            then cached on disk); an index object is used as given; False: no semantic route.
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_relations", *, model: RelationModel, kg=None,
                  threshold: float | None = None, hypernym_filter: bool = True, vocabulary: str = "mesh",
-                 fallback_ids: bool = False, ids: str = "normalizer") -> None:
+                 fallback_ids: bool = False, ids: str = "normalizer", semantic=True) -> None:
         extensions.register()
         if ids not in ID_WAYS:
             raise ConfigError(Errors.E003.format(details=f"medlens_relations ids must be one of {', '.join(ID_WAYS)}, "
                                                          f"got {ids!r}"))
         self.ids = ids
+        self.semantic = semantic
         self.nlp = nlp
         self.name = name
         self.model = model
@@ -154,7 +163,8 @@ class RelationExtractor:
             from medlens.components.linker import EntityLinker
 
             linker = EntityLinker(self.nlp, name=f"{self.name}_normalizer", kg=self.kg)
-            self._normalizer = MentionNormalizer(linker, self.kg, target=self.vocabulary, accept=(self.prefix,))
+            self._normalizer = MentionNormalizer(linker, self.kg, target=self.vocabulary, accept=(self.prefix,),
+                                                 semantic=self.semantic or None)
         return self._normalizer
 
     def concept_ids(self, ent: Span, abbreviations: dict[str, str] | None = None) -> tuple[str, ...]:

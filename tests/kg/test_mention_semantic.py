@@ -90,3 +90,9 @@ def test_abbreviation_inside_a_mention(ids_kg):
     abbreviations = find_abbreviations("women with breast cancer (BC) were")
     found = norm.normalize("hereditary BC", "DISEASE", abbreviations)
     assert (found.ids, found.route) == (("MESH:D001943",), "abbreviation")
+
+
+def test_index_without_texts_is_empty(ids_kg, cache):
+    encoder = BagOfWords()
+    index = SemanticIndex(ids_kg, labels=("NO_SUCH_LABEL",), encoder=encoder, progress=False)
+    assert index.nearest("breast cancer") == [] and encoder.calls == []  # nothing embedded, no crash

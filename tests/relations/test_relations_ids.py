@@ -93,4 +93,45 @@ def test_pipeline_setting_selects_the_way(tiny_kg_path, tiny_relation_onnx):
         nlp = medlens.load(kg_path=str(tiny_kg_path), components=[*RULES_ONLY, "relations"],
                            relations_model_path=str(tiny_relation_onnx), **extra)
         assert nlp.get_pipe("medlens_relations").ids == way
+        assert nlp.get_pipe("medlens_relations").semantic is True  # the default
         assert isinstance(nlp("Women with breast cancer (BC) took cisplatin.")._.relations, tuple)
+
+
+def test_semantic_route_names_a_disease_no_spelling_route_finds(tiny_relation_onnx, ids_kg, tmp_path, monkeypatch):
+    from medlens.components.mention_semantic import SemanticIndex
+
+    from tests.kg.test_mention_semantic import BagOfWords
+
+    monkeypatch.setenv("MEDLENS_CACHE", str(tmp_path))
+    text = "After Tylenol a mellitus diabetes of type 2 onset was seen."
+    ents = [("Tylenol", "DRUG", ["DB00316"]), ("mellitus diabetes of type 2 onset", "DISEASE", [])]
+
+    def doc():
+        extensions.register()
+        d = spacy.blank("en")(text)
+        d.ents = [d.char_span(text.index(t), text.index(t) + len(t), label=label) for t, label, _ in ents]
+        for span, (_t, _l, links) in zip(d.ents, ents):
+            span._.concepts = [ConceptLink(c, c, "drugs", 1.0, "exact") for c in links]
+        return d
+
+    index = SemanticIndex(ids_kg, labels=("DISEASE", "FINDING", "SYMPTOM"), accept=("MESH:",), encoder=BagOfWords(),
+                          progress=False)
+    rel = extractor(tiny_relation_onnx, ids_kg, semantic=index)
+    mentions, spans = rel.mentions(doc())
+    # word overlap 4 of 6 and 4 words: cosine 0.82 >= the normalizer's threshold 0.7
+    assert [(s.text, m.ids) for m, s in zip(mentions, spans)] == [
+        ("Tylenol", ("MESH:D000082",)), ("mellitus diabetes of type 2 onset", ("MESH:D003924",))]
+    assert {(r.head_id, r.tail_id) for r in rel(doc())._.relations} == {("MESH:D000082", "MESH:D003924")}
+    off = extractor(tiny_relation_onnx, ids_kg, semantic=False)
+    assert [s.text for s in off.mentions(doc())[1]] == ["Tylenol"]  # no id: the disease takes no part
+    assert off.normalizer.semantic is None and extractor(tiny_relation_onnx, ids_kg).semantic is True
+
+
+def test_pipeline_setting_turns_the_semantic_route_off(tiny_kg_path, tiny_relation_onnx):
+    import medlens
+    from medlens.config import RULES_ONLY
+
+    nlp = medlens.load(kg_path=str(tiny_kg_path), components=[*RULES_ONLY, "relations"],
+                       relations_model_path=str(tiny_relation_onnx), relations_semantic=False)
+    rel = nlp.get_pipe("medlens_relations")
+    assert rel.semantic is False and rel.normalizer.semantic is None
