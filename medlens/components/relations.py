@@ -17,6 +17,9 @@ two ways (``ids``):
   :meth:`~medlens.kg.store.KnowledgeGraph.map_to` (without climbing).
 
 An entity without any takes part under its first link's own id when ``fallback_ids`` is set.
+With the ``normalizer`` way and ``table_mentions`` (default), the training corpora's annotated
+mention texts written where no chemical or disease entity is (:meth:`RelationExtractor.table_matches`)
+are mentions too: the recognizer's misses in abstracts like the corpora's.
 The normalizer needs the graph and the MeSH vocabulary; without a graph, or for another
 vocabulary, the ``links`` way is used. Pairs whose disease
 is a MeSH ancestor of another found disease of the same chemical are dropped
@@ -33,6 +36,7 @@ document): ``medlens.load(components=[*COMPONENTS, "relations"])``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from spacy.language import Language
@@ -54,6 +58,10 @@ KIND_OF_LABEL = {"DRUG": "chemical", "CHEMICAL": "chemical", "DISEASE": "disease
 ID_WAYS = ("normalizer", "links")
 """How the component finds an entity's concept ids (its ``ids`` setting)."""
 
+TABLE_MIN_CHARS = 4
+"""Shortest annotated mention text :meth:`RelationExtractor.table` keeps."""
+_TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
+
 
 @Language.factory(
     "medlens_relations",
@@ -61,18 +69,18 @@ ID_WAYS = ("normalizer", "links")
     requires=["doc.ents", "span._.concepts"],
     default_config={"model_path": None, "kg_path": None, "threshold": None, "hypernym_filter": True,
                     "vocabulary": "mesh", "fallback_ids": False, "ids": "normalizer", "semantic": True,
-                    "threads": None, "max_pieces": 2048},
+                    "table_mentions": True, "threads": None, "max_pieces": 2048},
 )
 def make_relations(nlp: Language, name: str, model_path: str | None, kg_path: str | None, threshold: float | None,
                    hypernym_filter: bool, vocabulary: str, fallback_ids: bool, ids: str, semantic: bool,
-                   threads: int | None, max_pieces: int) -> RelationExtractor:
+                   table_mentions: bool, threads: int | None, max_pieces: int) -> RelationExtractor:
     extensions.register()
     from medlens.pipeline import shared_graph
 
     model = RelationModel.from_path(model_path or RELATIONS_DIR, threads=threads, max_pieces=max_pieces)
     return RelationExtractor(nlp, name=name, model=model, kg=shared_graph(kg_path), threshold=threshold,
                              hypernym_filter=hypernym_filter, vocabulary=vocabulary, fallback_ids=fallback_ids,
-                             ids=ids, semantic=semantic)
+                             ids=ids, semantic=semantic, table_mentions=table_mentions)
 
 
 class RelationExtractor:
@@ -100,17 +108,25 @@ class RelationExtractor:
             (default) builds a :class:`~medlens.components.mention_semantic.SemanticIndex` over the
             graph on first need (the first use on a machine embeds ~90,000 names: minutes on 2 cores,
             then cached on disk); an index object is used as given; False: no semantic route.
+        table_mentions: with the ``normalizer`` way, the training corpora's annotated mention texts
+            (:meth:`table`: CDR and NCBI-disease train) written in the document where no chemical or
+            disease entity is are mentions too (their ids by the normalizer): a recall route for what
+            the recognizer misses.
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_relations", *, model: RelationModel, kg=None,
                  threshold: float | None = None, hypernym_filter: bool = True, vocabulary: str = "mesh",
-                 fallback_ids: bool = False, ids: str = "normalizer", semantic=True) -> None:
+                 fallback_ids: bool = False, ids: str = "normalizer", semantic=True,
+                 table_mentions: bool = True) -> None:
         extensions.register()
         if ids not in ID_WAYS:
             raise ConfigError(Errors.E003.format(details=f"medlens_relations ids must be one of {', '.join(ID_WAYS)}, "
                                                          f"got {ids!r}"))
         self.ids = ids
         self.semantic = semantic
+        self.table_mentions = table_mentions
+        self._table: dict[str, str] | None = None
+        self._table_words = 0
         self.nlp = nlp
         self.name = name
         self.model = model
@@ -188,7 +204,8 @@ class RelationExtractor:
         return (cid,) if cid else ()
 
     def mentions(self, doc: Doc) -> tuple[list[Mention], list[Span]]:
-        """The model's mentions of ``doc`` (entities of a known kind with an id) and their spans."""
+        """The model's mentions of ``doc`` (entities of a known kind with an id, then, with
+        ``table_mentions``, the annotated mentions no such entity covers) and their spans."""
         out, spans = [], []
         abbreviations = find_abbreviations(doc.text) if self.normalizer is not None else None
         for ent in doc.ents:
@@ -200,7 +217,69 @@ class RelationExtractor:
                 continue
             out.append(Mention(ent.start_char, ent.end_char, kind, ids))
             spans.append(ent)
+        if self.table_mentions and self.normalizer is not None:
+            taken = [(m.start, m.end) for m in out]
+            for start, end, kind in self.table_matches(doc.text):
+                if any(s < end and start < e for s, e in taken):
+                    continue
+                span = doc.char_span(start, end, label="CHEMICAL" if kind == "chemical" else "DISEASE")
+                if span is None:
+                    continue
+                ids = self.normalizer.normalize(span.text, span.label_, abbreviations).ids
+                if ids:
+                    out.append(Mention(start, end, kind, ids))
+                    spans.append(span)
+                    taken.append((start, end))
+            order = sorted(range(len(out)), key=lambda i: (out[i].start, out[i].end))
+            out, spans = [out[i] for i in order], [spans[i] for i in order]
         return out, spans
+
+    def table(self) -> dict[str, str]:
+        """Lower-cased annotated mention text -> its kind (``chemical``, ``disease``): the graph's
+        ``mention`` synonyms (source ``mentions``: the training corpora's annotated mentions) of at
+        least :data:`TABLE_MIN_CHARS` characters with a lower-case letter (short forms such as "DM"
+        or "WAS" are left out: ambiguous) whose concepts are of one kind."""
+        if self._table is None:
+            kinds: dict[str, set[str]] = {}
+            if self.kg is not None:
+                rows = self.kg.query("SELECT s.text, c.label FROM synonyms s JOIN concepts c ON c.id = s.concept_id "
+                                     "WHERE s.source = 'mentions'")
+                for text, label in rows:
+                    key = " ".join((text or "").lower().split())
+                    kind = KIND_OF_LABEL.get(label, "disease")
+                    if len(key) >= TABLE_MIN_CHARS and any(c.islower() for c in text):
+                        kinds.setdefault(key, set()).add(kind)
+            self._table = {k: next(iter(v)) for k, v in kinds.items() if len(v) == 1}
+            self._table_words = max((len(_TOKEN.findall(k)) for k in self._table), default=0)
+        return self._table
+
+    def table_matches(self, text: str) -> list[tuple[int, int, str]]:
+        """``(start, end, kind)`` of the longest non-overlapping annotated mentions (:meth:`table`)
+        written in ``text``, case ignored, starting and ending on word boundaries."""
+        table = self.table()
+        if not table:
+            return []
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        low = text.lower()
+        out, i = [], 0
+        while i < len(tokens):
+            start = tokens[i][0]
+            hit = None
+            if start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "-"):
+                for j in range(min(len(tokens), i + self._table_words) - 1, i - 1, -1):
+                    end = tokens[j][1]
+                    if end < len(text) and (text[end].isalnum() or text[end] == "-"):
+                        continue
+                    kind = table.get(" ".join(low[start:end].split()))
+                    if kind is not None:
+                        hit = (start, end, kind, j)
+                        break
+            if hit is None:
+                i += 1
+                continue
+            out.append(hit[:3])
+            i = hit[3] + 1
+        return out
 
     @staticmethod
     def sentences(doc: Doc) -> list[tuple[int, int]]:

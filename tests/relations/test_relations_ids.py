@@ -135,3 +135,58 @@ def test_pipeline_setting_turns_the_semantic_route_off(tiny_kg_path, tiny_relati
                        relations_model_path=str(tiny_relation_onnx), relations_semantic=False)
     rel = nlp.get_pipe("medlens_relations")
     assert rel.semantic is False and rel.normalizer.semantic is None
+
+
+@pytest.fixture(scope="module")
+def table_kg(tmp_path_factory):
+    """The ids fixture graph plus four annotated training mentions (source ``mentions``)."""
+    import gzip
+
+    from medlens.kg.build import build_graph
+    from medlens.kg.sources.csv_tables import read_csv_tables
+    from medlens.kg.sources.mesh_ids import read_mentions, read_mentions_table
+    from medlens.kg.store import KnowledgeGraph
+
+    from tests.kg.conftest import KG_FIXTURES as f
+
+    folder = tmp_path_factory.mktemp("table")
+    table = folder / "mentions.tsv.gz"
+    with gzip.open(table, "wt", encoding="utf-8") as fh:
+        fh.write("paracetamol\tChemical\tD000082\t2\tcdr\nbreast carcinoma\tDisease\tD001943\t3\tcdr\n"
+                 "BC\tDisease\tD001943\t5\tcdr\npain\tDisease\tD010146\t4\tcdr\n")
+    parts = [read_csv_tables(f / "ids_mesh_concepts.csv", f / "ids_mesh_synonyms.csv", f / "ids_mesh_relations.csv",
+                             source="mesh"),
+             read_csv_tables(f / "ids_drug_concepts.csv", f / "ids_drug_synonyms.csv", f / "ids_drug_relations.csv",
+                             source="drugs")]
+    known = {c.id for p in parts for c in p.concepts}
+    parts.append(read_mentions(read_mentions_table(table), known))
+    build_graph(folder / "t.sqlite", sources=(), extra=parts, abbreviations=False)
+    with KnowledgeGraph.open(folder / "t.sqlite") as kg:
+        yield kg
+
+
+def test_table_mentions_add_annotated_mentions_no_entity_covers(tiny_relation_onnx, table_kg):
+    text = "Paracetamol was given. Breast carcinoma (BC) and pain-free days; BC grew, and pain."
+
+    def doc():
+        extensions.register()
+        d = spacy.blank("en")(text)
+        d.ents = [d.char_span(0, len("Paracetamol"), label="DRUG")]
+        d.ents[0]._.concepts = [ConceptLink("MESH:D000082", "Acetaminophen", "mesh", 1.0, "exact")]
+        return d
+
+    rel = extractor(tiny_relation_onnx, table_kg, semantic=False)
+    # short forms without a lower-case letter ("BC") are left out of the table
+    assert rel.table() == {"paracetamol": "chemical", "breast carcinoma": "disease", "pain": "disease"}
+    # case ignored; "pain-free" is no word boundary for "pain"; the entity "Paracetamol" keeps its place
+    assert [(text[s:e], k) for s, e, k in rel.table_matches(text)] == [
+        ("Paracetamol", "chemical"), ("Breast carcinoma", "disease"), ("pain", "disease")]
+    mentions, spans = rel.mentions(doc())
+    assert [(s.text, m.kind, m.ids) for m, s in zip(mentions, spans)] == [
+        ("Paracetamol", "chemical", ("MESH:D000082",)), ("Breast carcinoma", "disease", ("MESH:D001943",)),
+        ("pain", "disease", ("MESH:D010146",))]
+    assert {(r.head_id, r.tail_id) for r in rel(doc())._.relations} == {("MESH:D000082", "MESH:D001943"),
+                                                                         ("MESH:D000082", "MESH:D010146")}
+    off = extractor(tiny_relation_onnx, table_kg, semantic=False, table_mentions=False)
+    assert [s.text for s in off.mentions(doc())[1]] == ["Paracetamol"]
+    assert extractor(tiny_relation_onnx, None).table_matches(text) == []  # no graph: no table
