@@ -8,8 +8,8 @@ MeSH id) triples predicted against the CID relations of the PubTator file (exact
 * ``e2e``: end to end: medlens reads each document (title + " " + abstract) with its own
   recognizer and linker (``linker={"prefer": ["mesh", "omim"]}``), the ``medlens_relations``
   component pairs the entities' MeSH ids, found each way of ``--ids`` (``normalizer``: the
-  mention normalizer, the component's default, with its semantic route unless ``--no-semantic``
-  and the annotated-mention recall route unless ``--no-table-mentions``;
+  mention normalizer, the component's default, with its semantic route with ``--semantic``
+  and the annotated-mention recall route with ``--table-mentions`` (both off by default);
   ``links``: the first MeSH link); each way also
   reports ``candidate_pairs``, every chemical x disease pair of its ids (the recall ceiling);
 * ``cooc``: the co-occurrence baseline, for orientation: every (chemical, disease) pair with a
@@ -23,7 +23,7 @@ the same chemical has a pair with a more specific disease, by MeSH tree numbers 
 
     python benchmarks/relations_cdr.py --kg KG [--split dev|holdout] [--systems gold,e2e,cooc]
         [--model FOLDER] [--threshold T] [--limit N] [--json OUT] [--cache ENTITIES.json]
-        [--ids normalizer,links] [--no-semantic] [--no-table-mentions] [--stacker JSON|none]
+        [--ids normalizer,links] [--semantic] [--table-mentions] [--stacker JSON|none]
 
 ``--split holdout`` scores the 50 training documents held out to pick the epoch and threshold
 (the draw of ``medlens train relations`` with its default seed), where the decisions were made.
@@ -169,7 +169,7 @@ def component_mentions(rel, nlp, text: str, entities) -> list[Mention]:
 
 
 def run_e2e(docs, model_dir, kg_path, trees_graph_ids, threshold, cache: Path | None, ways=("normalizer",),
-            stacker=None, semantic: bool = True, table_mentions: bool = True):
+            stacker=None, semantic: bool = False, table_mentions: bool = False):
     """The component's own steps (its entity ids, for each id way of ``ways``; the model; the hypernym
     filter) on the pipeline's entities and sentences."""
     import medlens
@@ -234,10 +234,10 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", default=None)
     ap.add_argument("--cache", default=None, help="JSON file caching the pipeline's entities for e2e (reused if present)")
-    ap.add_argument("--no-semantic", action="store_true",
-                    help="the normalizer way without its semantic route (the component's default before round 6)")
-    ap.add_argument("--no-table-mentions", action="store_true",
-                    help="the normalizer way without the annotated-mention recall route (before round 6)")
+    ap.add_argument("--semantic", action="store_true",
+                    help="the normalizer way with its semantic route (the component's semantic=True)")
+    ap.add_argument("--table-mentions", action="store_true",
+                    help="the normalizer way with the annotated-mention recall route (table_mentions=True)")
     ap.add_argument("--ids", default="normalizer,links",
                     help="the relation component's id ways scored end to end (comma-separated: normalizer, links)")
     args = ap.parse_args()
@@ -261,8 +261,8 @@ def main() -> None:
     if "e2e" in systems:
         report["end_to_end"] = run_e2e(docs, args.model, args.kg, trees_graph_ids, args.threshold,
                                        Path(args.cache) if args.cache else None, tuple(args.ids.split(",")),
-                                       args.stacker, semantic=not args.no_semantic,
-                                       table_mentions=not args.no_table_mentions)
+                                       args.stacker, semantic=args.semantic,
+                                       table_mentions=args.table_mentions)
         print(json.dumps({"end_to_end": report["end_to_end"]}, indent=1), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2), encoding="utf-8")

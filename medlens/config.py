@@ -127,9 +127,9 @@ class PipelineConfig(_Strict):
         relations_ids: how the relation component finds an entity's MeSH ids: ``normalizer``
             (the mention normalizer with the document's abbreviations, then the links) or ``links``
             (the first MeSH link, or the first link mapped to MeSH); docs/relations.md.
-        relations_semantic: the ``normalizer`` way ends with the semantic route (nearest disease name
-            by sentence-encoder cosine; the first use embeds the graph's disease names once, cached on
-            disk); False leaves it out.
+        relations_semantic: True: the ``normalizer`` way ends with the semantic route (nearest disease
+            name by sentence-encoder cosine; the first use embeds the graph's disease names once, cached
+            on disk); default False (on CDR dev end to end it lowered F1: docs/relations.md).
     """
 
     kg_path: str | None = None
@@ -141,7 +141,7 @@ class PipelineConfig(_Strict):
     ade_model_path: str | None = None
     relations_model_path: str | None = None
     relations_ids: Literal["normalizer", "links"] = "normalizer"
-    relations_semantic: bool = True
+    relations_semantic: bool = False
     linker: LinkerSettings = LinkerSettings()
     context: ContextSettings = ContextSettings()
     classifier: ClassifierSettings = ClassifierSettings()

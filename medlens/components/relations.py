@@ -10,14 +10,14 @@ two ways (``ids``):
   reads the entity's text and label with the document's abbreviations
   (:func:`~medlens.components.mention_ids.find_abbreviations`): long forms of abbreviations,
   composite mentions split into one id per concept named ("breast and ovarian cancer": two),
-  spelling variants and, with ``semantic`` (default), the nearest disease name by meaning
+  spelling variants and, with ``semantic`` (off by default), the nearest disease name by meaning
   (:class:`~medlens.components.mention_semantic.SemanticIndex`: "artery calcification" ->
   Vascular Calcification); an entity it finds nothing for takes its id the ``links`` way;
 * ``links``: its first concept link of that vocabulary, or the first link mapped with
   :meth:`~medlens.kg.store.KnowledgeGraph.map_to` (without climbing).
 
 An entity without any takes part under its first link's own id when ``fallback_ids`` is set.
-With the ``normalizer`` way and ``table_mentions`` (default), the training corpora's annotated
+With the ``normalizer`` way and ``table_mentions`` (off by default), the training corpora's annotated
 mention texts written where no chemical or disease entity is (:meth:`RelationExtractor.table_matches`)
 are mentions too: the recognizer's misses in abstracts like the corpora's.
 The normalizer needs the graph and the MeSH vocabulary; without a graph, or for another
@@ -68,8 +68,8 @@ _TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
     assigns=["doc._.relations"],
     requires=["doc.ents", "span._.concepts"],
     default_config={"model_path": None, "kg_path": None, "threshold": None, "hypernym_filter": True,
-                    "vocabulary": "mesh", "fallback_ids": False, "ids": "normalizer", "semantic": True,
-                    "table_mentions": True, "threads": None, "max_pieces": 2048},
+                    "vocabulary": "mesh", "fallback_ids": False, "ids": "normalizer", "semantic": False,
+                    "table_mentions": False, "threads": None, "max_pieces": 2048},
 )
 def make_relations(nlp: Language, name: str, model_path: str | None, kg_path: str | None, threshold: float | None,
                    hypernym_filter: bool, vocabulary: str, fallback_ids: bool, ids: str, semantic: bool,
@@ -105,19 +105,22 @@ class RelationExtractor:
         semantic: the ``normalizer`` way ends with the semantic route (a disease, finding or symptom
             mention no spelling route resolves takes the concept of its nearest disease name by
             sentence-encoder cosine, :data:`~medlens.components.mention_ids.SEMANTIC_THRESHOLD`): True
-            (default) builds a :class:`~medlens.components.mention_semantic.SemanticIndex` over the
+            builds a :class:`~medlens.components.mention_semantic.SemanticIndex` over the
             graph on first need (the first use on a machine embeds ~90,000 names: minutes on 2 cores,
-            then cached on disk); an index object is used as given; False: no semantic route.
+            then cached on disk); an index object is used as given; False (default): no semantic route.
+            Off by default: on CDR dev end to end it lowered F1 48.6 -> 47.2 (benchmarks/README.md,
+            "Relation extraction end to end, round 6").
         table_mentions: with the ``normalizer`` way, the training corpora's annotated mention texts
             (:meth:`table`: CDR and NCBI-disease train) written in the document where no chemical or
             disease entity is are mentions too (their ids by the normalizer): a recall route for what
-            the recognizer misses.
+            the recognizer misses. Off by default (CDR dev end to end, with ``semantic``: 47.2 -> 47.5;
+            the round-5 component 48.6).
     """
 
     def __init__(self, nlp: Language | None, name: str = "medlens_relations", *, model: RelationModel, kg=None,
                  threshold: float | None = None, hypernym_filter: bool = True, vocabulary: str = "mesh",
-                 fallback_ids: bool = False, ids: str = "normalizer", semantic=True,
-                 table_mentions: bool = True) -> None:
+                 fallback_ids: bool = False, ids: str = "normalizer", semantic=False,
+                 table_mentions: bool = False) -> None:
         extensions.register()
         if ids not in ID_WAYS:
             raise ConfigError(Errors.E003.format(details=f"medlens_relations ids must be one of {', '.join(ID_WAYS)}, "

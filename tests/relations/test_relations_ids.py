@@ -93,7 +93,7 @@ def test_pipeline_setting_selects_the_way(tiny_kg_path, tiny_relation_onnx):
         nlp = medlens.load(kg_path=str(tiny_kg_path), components=[*RULES_ONLY, "relations"],
                            relations_model_path=str(tiny_relation_onnx), **extra)
         assert nlp.get_pipe("medlens_relations").ids == way
-        assert nlp.get_pipe("medlens_relations").semantic is True  # the default
+        assert nlp.get_pipe("medlens_relations").semantic is False  # the default
         assert isinstance(nlp("Women with breast cancer (BC) took cisplatin.")._.relations, tuple)
 
 
@@ -124,17 +124,18 @@ def test_semantic_route_names_a_disease_no_spelling_route_finds(tiny_relation_on
     assert {(r.head_id, r.tail_id) for r in rel(doc())._.relations} == {("MESH:D000082", "MESH:D003924")}
     off = extractor(tiny_relation_onnx, ids_kg, semantic=False)
     assert [s.text for s in off.mentions(doc())[1]] == ["Tylenol"]  # no id: the disease takes no part
-    assert off.normalizer.semantic is None and extractor(tiny_relation_onnx, ids_kg).semantic is True
+    assert off.normalizer.semantic is None and extractor(tiny_relation_onnx, ids_kg).semantic is False
 
 
-def test_pipeline_setting_turns_the_semantic_route_off(tiny_kg_path, tiny_relation_onnx):
+def test_pipeline_setting_turns_the_semantic_route_on(tiny_kg_path, tiny_relation_onnx):
     import medlens
     from medlens.config import RULES_ONLY
 
     nlp = medlens.load(kg_path=str(tiny_kg_path), components=[*RULES_ONLY, "relations"],
-                       relations_model_path=str(tiny_relation_onnx), relations_semantic=False)
+                       relations_model_path=str(tiny_relation_onnx), relations_semantic=True)
     rel = nlp.get_pipe("medlens_relations")
-    assert rel.semantic is False and rel.normalizer.semantic is None
+    assert rel.semantic is True and rel.normalizer.semantic is not None
+    assert rel.normalizer.semantic.labels == ("DISEASE", "FINDING", "SYMPTOM")
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +176,7 @@ def test_table_mentions_add_annotated_mentions_no_entity_covers(tiny_relation_on
         d.ents[0]._.concepts = [ConceptLink("MESH:D000082", "Acetaminophen", "mesh", 1.0, "exact")]
         return d
 
-    rel = extractor(tiny_relation_onnx, table_kg, semantic=False)
+    rel = extractor(tiny_relation_onnx, table_kg, table_mentions=True)
     # short forms without a lower-case letter ("BC") are left out of the table
     assert rel.table() == {"paracetamol": "chemical", "breast carcinoma": "disease", "pain": "disease"}
     # case ignored; "pain-free" is no word boundary for "pain"; the entity "Paracetamol" keeps its place
@@ -187,6 +188,6 @@ def test_table_mentions_add_annotated_mentions_no_entity_covers(tiny_relation_on
         ("pain", "disease", ("MESH:D010146",))]
     assert {(r.head_id, r.tail_id) for r in rel(doc())._.relations} == {("MESH:D000082", "MESH:D001943"),
                                                                          ("MESH:D000082", "MESH:D010146")}
-    off = extractor(tiny_relation_onnx, table_kg, semantic=False, table_mentions=False)
+    off = extractor(tiny_relation_onnx, table_kg)  # the default: no table mentions
     assert [s.text for s in off.mentions(doc())[1]] == ["Paracetamol"]
     assert extractor(tiny_relation_onnx, None).table_matches(text) == []  # no graph: no table
