@@ -99,6 +99,18 @@ def fp32_nodes(matmuls: Iterable[str]) -> list[str]:
     return [n for n in matmuls if "classifier" in n or re.search(r"layer\.0/output/dense/", n)]
 
 
+def quantize_int8(fp32: Path, int8: Path) -> list[str]:
+    """Write ``int8``: ``fp32`` with per-channel int8 MatMul/Gemm weights (dynamic quantization), the nodes of
+    :func:`fp32_nodes` left in fp32. Returns those nodes' names (the export reports record them)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(fp32), load_external_data=False).graph
+    keep = fp32_nodes(n.name for n in graph.node if n.op_type in ("MatMul", "Gemm"))
+    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
+    return keep
+
+
 def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = True, keep_fp32: bool = True,
                 opset: int = 17, max_abs_diff: float = 1e-3, min_argmax_agreement: float = 0.98,
                 sample_texts: Sequence[str] | None = None) -> dict:
@@ -185,15 +197,8 @@ def export_onnx(model_dir: str | Path, output: str | Path, *, quantize: bool = T
     report["fp32_max_abs_diff"] = max(diffs)
     ok = report["fp32_max_abs_diff"] <= max_abs_diff
     if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         int8 = out / "model.int8.onnx"
-        import onnx
-
-        graph = onnx.load(str(fp32), load_external_data=False).graph
-        keep = fp32_nodes(n.name for n in graph.node if n.op_type in ("MatMul", "Gemm"))
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
-        report["int8_excluded_nodes"] = keep
+        report["int8_excluded_nodes"] = quantize_int8(fp32, int8)
         from medlens.training.onnx_optimize import simplify_onnx_file
 
         # nodes that cannot change the outputs (the softmax NaN guards, the mask built again per layer)

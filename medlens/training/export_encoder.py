@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from medlens.errors import Errors, ModelError
-from medlens.training.export import fp32_nodes
+from medlens.training.export import quantize_int8
 from medlens.training.ner import TOKENIZER_FILE, _require_torch
 
 ENCODER_META = "encoder.json"
@@ -86,9 +86,7 @@ def export_encoder(model_dir: str | Path | None, output: str | Path, *, max_leng
     """
     torch, transformers = _require_torch()
     import numpy as np
-    import onnx
     import onnxruntime as ort
-    from onnxruntime.quantization import QuantType, quantize_dynamic
     from tokenizers import Tokenizer
 
     default = model_dir is None
@@ -130,9 +128,7 @@ def export_encoder(model_dir: str | Path | None, output: str | Path, *, max_leng
     except Exception as exc:  # torch's exporter raises many types
         raise ModelError(Errors.E300.format(path=fp32, details=f"ONNX export failed: {exc}")) from exc
     int8 = out / "model.int8.onnx"
-    graph = onnx.load(str(fp32), load_external_data=False).graph
-    keep = fp32_nodes(n.name for n in graph.node if n.op_type in ("MatMul", "Gemm"))
-    quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
+    keep = quantize_int8(fp32, int8)
 
     def run(path: Path) -> np.ndarray:
         sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])

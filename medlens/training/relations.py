@@ -412,7 +412,7 @@ def export_relations(model_dir: str | Path, output: str | Path, *, quantize: boo
     import numpy as np
     import onnxruntime as ort
 
-    from medlens.training.export import fp32_nodes
+    from medlens.training.export import quantize_int8
 
     model_dir, out = Path(model_dir), Path(output)
     net, meta = load_net(model_dir)
@@ -457,13 +457,8 @@ def export_relations(model_dir: str | Path, output: str | Path, *, quantize: boo
                     "fp32_max_abs_diff": max(diffs)}
     ok = report["fp32_max_abs_diff"] <= max_abs_diff
     if quantize:
-        import onnx
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
         int8 = out / "model.int8.onnx"
-        graph = onnx.load(str(fp32), load_external_data=False).graph
-        keep = fp32_nodes(n.name for n in graph.node if n.op_type in ("MatMul", "Gemm"))
-        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True, nodes_to_exclude=keep)
+        keep = quantize_int8(fp32, int8)
         th = float(meta.get("threshold", 0.5))
         logit_th = math.log(th / (1 - th))
         same = total = 0
