@@ -54,7 +54,7 @@ def _main(
 @app.command("analyze")
 def analyze_cli(
     path: Annotated[str, typer.Argument(help="A text file, a folder of notes (searched recursively), or - for stdin.")],
-    format: Annotated[Optional[OutputFormat], typer.Option("--format", "-f", help="report (readable, default on a terminal), json (one array), jsonl (one document per line, default with --output) or fhir (one FHIR R4 Bundle per document, one per line).")] = None,
+    format: Annotated[Optional[OutputFormat], typer.Option("--format", "-f", help="report (readable; the default without --output), json (one array), jsonl (one document per line, default with --output) or fhir (one FHIR R4 Bundle per document, one per line).")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write results to this file instead of stdout.")] = None,
     processes: Annotated[Optional[int], typer.Option("--processes", "-j", min=1, help="Worker processes (default: every core; small batches run in one process).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Skip documents already in --output (JSONL) and append the rest.")] = False,
