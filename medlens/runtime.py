@@ -1,4 +1,5 @@
-"""Where the shipped models are, and how many threads models may use (no medlens imports but errors)."""
+"""Where the shipped models are, how many threads models may use and where embeddings are cached (no medlens
+imports but errors)."""
 
 from __future__ import annotations
 
