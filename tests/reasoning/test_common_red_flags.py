@@ -125,3 +125,12 @@ def test_exertion_in_a_patients_words(ddx):
     # breathlessness on climbing is exertional dyspnea (anemia, heart failure), not exertional pain
     hits = {ddx.features[m.feature].key for m in scan_text("I get short of breath when I climb stairs", ddx.features, symptoms=True)}
     assert "dysp_effort" in hits and "ww_effort" not in hits
+
+
+def test_a_fever_with_a_stiff_neck_is_an_emergency(engine):
+    # meningitis is none of DDXPlus's pathologies: the ranking alone would say a mild infection, self-care
+    res = engine.diagnose("I have a high fever, a stiff neck and a bad headache, and light hurts my eyes.", mode="common")
+    assert res.triage.level == "emergency"
+    assert res.triage.reason == "red flag: a fever with a stiff neck (possible meningitis)"
+    res = engine.diagnose("I have a high fever and a bad headache. My neck is not stiff.", mode="common")
+    assert not (res.triage and res.triage.reason.startswith("red flag"))
