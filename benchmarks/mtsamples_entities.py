@@ -183,16 +183,23 @@ def _drawable(notes: dict[str, dict], used: set[str]) -> list[str]:
             if nid not in used and _text_key(row) not in used_texts and 600 <= len(row["transcription"]) <= 6000]
 
 
-def _one_note_per_specialty(notes: dict[str, dict], used: set[str], seed: int, split: str) -> list[tuple[str, str]]:
-    """``(note_id, split)`` of one note of 600 to 6,000 characters from each of 20 specialties drawn at random
-    (``seed``), among the notes not in ``used`` and not a copy of one of their texts (the same note can stand
-    under 2 specialties); sorted by specialty, then id."""
-    rng = random.Random(seed)
+def _specialties_in_random_order(notes: dict[str, dict], used: set[str],
+                                 rng: random.Random) -> tuple[dict[str, list[str]], list[str]]:
+    """The drawable notes (:func:`_drawable`) by specialty, and the specialties sorted, then shuffled by ``rng``."""
     by_spec: dict[str, list[str]] = defaultdict(list)
     for nid in _drawable(notes, used):
         by_spec[notes[nid]["medical_specialty"].strip()].append(nid)
     specs = sorted(by_spec)
     rng.shuffle(specs)
+    return by_spec, specs
+
+
+def _one_note_per_specialty(notes: dict[str, dict], used: set[str], seed: int, split: str) -> list[tuple[str, str]]:
+    """``(note_id, split)`` of one note of 600 to 6,000 characters from each of 20 specialties drawn at random
+    (``seed``), among the notes not in ``used`` and not a copy of one of their texts (the same note can stand
+    under 2 specialties); sorted by specialty, then id."""
+    rng = random.Random(seed)
+    by_spec, specs = _specialties_in_random_order(notes, used, rng)
     chosen = [rng.choice(by_spec[spec]) for spec in specs[:20]]
     chosen.sort(key=lambda n: (notes[n]["medical_specialty"].strip(), int(n)))
     return [(n, split) for n in chosen]
@@ -310,11 +317,7 @@ def _rounds_of_specialties(notes: dict[str, dict], used: set[str], seed: int, sp
     are chosen (round 1 takes one note of every specialty left, round 2 a second one, ...); sorted by specialty, then
     id."""
     rng = random.Random(seed)
-    by_spec: dict[str, list[str]] = defaultdict(list)
-    for nid in _drawable(notes, used):
-        by_spec[notes[nid]["medical_specialty"].strip()].append(nid)
-    specs = sorted(by_spec)
-    rng.shuffle(specs)
+    by_spec, specs = _specialties_in_random_order(notes, used, rng)
     chosen: list[str] = []
     texts: set[str] = set()
     for _ in range(per_spec):
