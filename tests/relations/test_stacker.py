@@ -42,6 +42,18 @@ def _f(row, name):
     return row[STACK_FEATURES.index(name)]
 
 
+def _thirty_documents(enc, labels_of):
+    """Training inputs of 30 copies of ``TEXT`` (document ``d`` labelled ``labels_of(d)``): rows, word bags, labels
+    and (document, head, tail) keys, as the stacker's fits take them."""
+    rows, bags, labels, keys = [], [], [], []
+    for d in range(30):
+        rows += stack_features(TEXT, enc, [0.5] * 4)
+        bags += pair_words(TEXT, enc)
+        labels += labels_of(d)
+        keys += [(d, h, t) for h, t in enc.pairs]
+    return rows, bags, labels, keys
+
+
 def test_prior_tables_count_documents_and_leave_own_counts_out():
     docs = [([("D1", "D9"), ("D2", "D9")], [("D1", "D9")]),
             ([("MESH:D1", "MESH:D9")], [("MESH:D1", "MESH:D9")]),  # graph ids count as the bare ids
@@ -324,12 +336,7 @@ def test_fit_boosted_stacker_ranks_pairs_and_round_trips(tmp_path):
     from medlens.relations.stacker import fit_boosted_stacker
 
     enc = _doc()
-    rows, bags, labels, keys = [], [], [], []
-    for d in range(30):
-        rows += stack_features(TEXT, enc, [0.5] * 4)
-        bags += pair_words(TEXT, enc)
-        labels += [1, 0, 0, 0]
-        keys += [(d, h, t) for h, t in enc.pairs]
+    rows, bags, labels, keys = _thirty_documents(enc, lambda d: [1, 0, 0, 0])
     st = fit_boosted_stacker(rows, labels, keys, features=["same_sentence", "cue_between"], words=bags, min_count=3,
                              c=1.0, iterations=20, leaves=4, inner_folds=3, threshold=0.5)
     assert st.booster is not None and not st.uses_network
@@ -375,12 +382,7 @@ def test_a_bag_of_boosters_averages_their_probabilities_and_round_trips(tmp_path
     from medlens.relations.stacker import fit_boosted_stacker, rank_inputs
 
     enc = _doc()
-    rows, bags, labels, keys = [], [], [], []
-    for d in range(30):
-        rows += stack_features(TEXT, enc, [0.5] * 4)
-        bags += pair_words(TEXT, enc)
-        labels += [1, 0, 0, 1] if d % 3 == 0 else [1, 0, 0, 0]
-        keys += [(d, h, t) for h, t in enc.pairs]
+    rows, bags, labels, keys = _thirty_documents(enc, lambda d: [1, 0, 0, 1] if d % 3 == 0 else [1, 0, 0, 0])
     kw = dict(features=["same_sentence", "cue_between"], words=bags, min_count=3, c=1.0, iterations=20, leaves=4,
               inner_folds=3, threshold=0.5)
     st = fit_boosted_stacker(rows, labels, keys, bag=3, **kw)
@@ -419,12 +421,7 @@ def test_max_features_draws_each_boosters_split_inputs_with_its_seed():
     from medlens.relations.stacker import fit_boosted_stacker
 
     enc = _doc()
-    rows, bags, labels, keys = [], [], [], []
-    for d in range(30):
-        rows += stack_features(TEXT, enc, [0.5] * 4)
-        bags += pair_words(TEXT, enc)
-        labels += [1, 0, 0, 1] if d % 3 == 0 else [1, 0, 0, 0]
-        keys += [(d, h, t) for h, t in enc.pairs]
+    rows, bags, labels, keys = _thirty_documents(enc, lambda d: [1, 0, 0, 1] if d % 3 == 0 else [1, 0, 0, 0])
     kw = dict(features=["same_sentence", "cue_between"], booster_features=["same_sentence", "cue_between",
                                                                            "head_first", "tail_first"],
               words=bags, min_count=3, c=1.0, iterations=20, leaves=4, inner_folds=3)
