@@ -35,8 +35,11 @@ the windows, about 13 entities a window) from 20 notes none of those took nor an
 MTSamples notes when it was drawn (:data:`USED_BY7` and the files that had appeared since, :data:`USED_BY7_ALSO`):
 fewer than 20 specialties still have such notes, so the specialties left are put in a random order and, in rounds,
 each gives one note drawn at random (not a copy of a chosen note's text) until there are 20 — at most 2 notes of a
-specialty, as many specialties as are left — into ``mtsamples_entities_heldout7.jsonl``; a later draw should leave
-out :data:`USED_BY8`. ``score`` prints label precision, top-link precision
+specialty, as many specialties as are left — into ``mtsamples_entities_heldout7.jsonl``; ``sample --eighth`` draws
+held-out set #8 the same way as set #7 (seed 181 for the notes, 182 for the windows, about 12 entities a window) from
+20 notes none of those took nor any file of benchmarks/data that names MTSamples notes when it was drawn
+(:data:`USED_BY8` and the files that had appeared since, :data:`USED_BY8_ALSO`), into
+``mtsamples_entities_heldout8.jsonl``; a later draw should leave out :data:`USED_BY9`. ``score`` prints label precision, top-link precision
 and assertion accuracy of judged files.
 
 Run::
@@ -48,6 +51,7 @@ Run::
     python benchmarks/mtsamples_entities.py sample --fifth    # held-out set #5
     python benchmarks/mtsamples_entities.py sample --sixth    # held-out set #6
     python benchmarks/mtsamples_entities.py sample --seventh  # held-out set #7
+    python benchmarks/mtsamples_entities.py sample --eighth   # held-out set #8
     python benchmarks/mtsamples_entities.py rerun --split heldout --out /tmp/heldout_new.jsonl
     python benchmarks/mtsamples_entities.py score benchmarks/data/mtsamples_entities_heldout.jsonl
 """
@@ -343,6 +347,29 @@ def pick_notes7(notes: dict[str, dict]) -> list[tuple[str, str]]:
     return _rounds_of_specialties(notes, used, SEED7, "heldout7")
 
 
+SEED8 = 181
+PER_NOTE8 = 12
+# Files of benchmarks/data that named MTSamples notes when set #8 was drawn and that USED_BY8 did not list yet
+# (the re-runs of earlier sets after round 7); named, not globbed, as above.
+USED_BY8_ALSO = (
+    "mtsamples_entities_dev_after7.jsonl", "mtsamples_entities_heldout_after7.jsonl",
+    "mtsamples_entities_heldout2_after7.jsonl", "mtsamples_entities_heldout3_after7.jsonl",
+    "mtsamples_entities_heldout4_after7.jsonl", "mtsamples_entities_heldout5_after7.jsonl",
+    "mtsamples_entities_heldout6_after7.jsonl",
+)
+# What a later draw (#9) must leave out as well: set #8's own files.
+USED_BY9 = USED_BY8 + USED_BY8_ALSO + ("mtsamples_entities_heldout8.jsonl", "mtsamples_entities_heldout8_after.jsonl")
+
+
+def pick_notes8(notes: dict[str, dict]) -> list[tuple[str, str]]:
+    """``(note_id, "heldout8")`` of 20 notes that none of :func:`pick_notes` .. :func:`pick_notes7` or the files of
+    :data:`USED_BY8` and :data:`USED_BY8_ALSO` took (nor a copy of one's text): at most 2 notes of a specialty, drawn
+    by :func:`_rounds_of_specialties` as set #7 (seed 181)."""
+    used = (_picked(notes, pick_notes, pick_notes2, pick_notes3, pick_notes4, pick_notes5, pick_notes6, pick_notes7)
+            | used_note_ids(USED_BY8 + USED_BY8_ALSO))
+    return _rounds_of_specialties(notes, used, SEED8, "heldout8")
+
+
 def cmd_sample(args) -> None:
     import medlens
 
@@ -351,8 +378,11 @@ def cmd_sample(args) -> None:
     second, third = getattr(args, "second", False), getattr(args, "third", False)
     fourth, fifth = getattr(args, "fourth", False), getattr(args, "fifth", False)
     sixth, seventh = getattr(args, "sixth", False), getattr(args, "seventh", False)
-    per_note = PER_NOTE7 if seventh else PER_NOTE6 if sixth else PER_NOTE5 if fifth else PER_NOTE4 if fourth else PER_NOTE
-    if seventh:
+    eighth = getattr(args, "eighth", False)
+    per_note = PER_NOTE8 if eighth else PER_NOTE7 if seventh else PER_NOTE6 if sixth else PER_NOTE5 if fifth else PER_NOTE4 if fourth else PER_NOTE
+    if eighth:
+        rng, out, picked = random.Random(SEED8 + 1), {"heldout8": []}, pick_notes8(notes)
+    elif seventh:
         rng, out, picked = random.Random(SEED7 + 1), {"heldout7": []}, pick_notes7(notes)
     elif sixth:
         rng, out, picked = random.Random(SEED6 + 1), {"heldout6": []}, pick_notes6(notes)
@@ -465,9 +495,12 @@ def main() -> None:
     g.add_argument("--seventh", action="store_true",
                    help="sample held-out set #7 (20 notes no earlier sample or benchmark file took, at most 2 of a "
                         "specialty; 13 entities a window) instead")
+    g.add_argument("--eighth", action="store_true",
+                   help="sample held-out set #8 (20 notes no earlier sample or benchmark file took, at most 2 of a "
+                        "specialty; 12 entities a window) instead")
     p = sub.add_parser("rerun")
     p.add_argument("--split", choices=["dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6",
-                                       "heldout7"], required=True)
+                                       "heldout7", "heldout8"], required=True)
     p.add_argument("--judged", default=None, help="judged file (default: the frozen file of the split)")
     p.add_argument("--out", required=True)
     p = sub.add_parser("score")
