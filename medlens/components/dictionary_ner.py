@@ -88,6 +88,7 @@ class DictionaryRecognizer:
         self.overwrite_ents = overwrite_ents
         self.local_abbreviations = local_abbreviations
         self._cache: dict[str, str] = {}
+        self._plural_cache: dict[tuple[str, int], bool] = {}
         from medlens.components.transformer_ner import not_entities, section_not_entities
 
         self.not_entities = not_entities()
@@ -130,6 +131,8 @@ class DictionaryRecognizer:
                 continue  # "HISTORY OF PRESENT ILLNESS:" names a section, not a finding
             if case_sensitive and not _written_as_acronym(doc[start:end].text, entry):
                 continue
+            if end - start == 1 and self._only_an_acronyms_plural(doc[start].text, entry):
+                continue  # "works hard": "hard" is the plural-folded key of "HARDS" (hantavirus ARDS)
             if self.not_entities and doc[start:end].text.lower() in self.not_entities:
                 continue  # "acute disease" of "in no acute disease" names no finding (model_stopwords.json)
             if self.section_not_entities and doc[start:end].text.lower() in self.section_not_entities.get(
@@ -154,6 +157,23 @@ class DictionaryRecognizer:
         if self.local_abbreviations:
             chosen = self._with_local_abbreviations(doc, chosen, taken)
         return chosen
+
+    def _only_an_acronyms_plural(self, word: str, entry: Entry) -> bool:
+        """Is ``word``, written in small letters, matched only because the key folds the plural "s" of an
+        acronym ("hard" of "HARDS", Hantavirus ARDS; "mod" of "MODS")? True when no synonym of the entry's
+        concepts is ``word`` itself and one is ``word`` + "s" written in capitals (an acronym whose last
+        letter is part of it, not a plural)."""
+        if entry.is_abbreviation or not word.isalpha() or word.isupper():
+            return False
+        low = word.lower()
+        cache = self._plural_cache
+        hit = cache.get((low, entry.id))
+        if hit is None:
+            texts = {s.text.strip() for cid in entry.concept_ids for s in self.kg.synonyms(cid)}
+            hit = (not any(t.lower() == low for t in texts)
+                   and any(t.isupper() and t.lower() in (low + "s", low + "es") for t in texts))
+            cache[(low, entry.id)] = hit
+        return hit
 
     def _with_local_abbreviations(self, doc: Doc, chosen: list[Match], taken: bytearray) -> list[Match]:
         """Abbreviations a document defines, "Huntington disease (HD)": the short form,

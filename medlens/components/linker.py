@@ -86,6 +86,22 @@ def _head_word(tokens: list[str]) -> str:
     return tokens[words.index("of", 1) - 1] if "of" in words[1:-1] else tokens[-1]
 
 
+#: words that after a complaint's or a sign's head word name its place ("pain in the back", "swelling around the
+#: eye", "pain behind the knee"): the head is the word before them
+_PLACE_PREPOSITIONS = frozenset({"of", "in", "on", "at", "around", "behind", "over", "under", "along", "across",
+                                 "near", "about", "between", "inside", "within", "above", "below"})
+
+
+def _head_before_place(tokens: list[str]) -> str:
+    """The head word of a complaint or a sign: its last word before the first inner preposition of place
+    ("pain in his back and hips" -> "pain", "choking in the neck" -> "choking"), else :func:`_head_word`."""
+    words = [t.lower() for t in tokens]
+    for i in range(1, len(words) - 1):
+        if words[i] in _PLACE_PREPOSITIONS:
+            return tokens[i - 1]
+    return _head_word(tokens)
+
+
 def _before_of(text: str) -> str:
     """The words of ``text`` before its first inner "of" ("disk disease of the right hip" -> "disk disease")."""
     words = text.split()
@@ -341,9 +357,10 @@ class EntityLinker:
     def _sign_label(self, ent) -> str | None:
         """FINDING or SYMPTOM for a DISEASE whose head word (its last word, or the last before "of") names
         a sign or a complaint (``finding_heads``: "cafe au lait spots", "breast lump", "instability of the
-        knee"; ``symptom_heads``: "left leg weakness", "nipple discharge"), else None. Not in a diagnosis
+        knee"; ``symptom_heads``: "left leg weakness", "nipple discharge"; the head of "pain in the back" is
+        "pain": :func:`_head_before_place`), else None. Not in a diagnosis
         list for a name that reads like a disease's."""
-        head = _head_word([t.text for t in ent]).lower()
+        head = _head_before_place([t.text for t in ent]).lower()
         if head in self.neighbours["finding_heads"]:
             return "FINDING"
         if head in self.neighbours["symptom_heads"]:
