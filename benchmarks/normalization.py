@@ -35,12 +35,14 @@ Systems:
 
     python benchmarks/normalization.py --kg KG [--split dev|holdout] [--holdout-list F]
         [--systems before,linker,normalizer] [--e2e before,linker,normalizer] [--no-model]
-        [--no-semantic] [--reranker shipped|FILE] [--composites FILE|none] [--errors N] [--json OUT]
+        [--no-semantic] [--reranker shipped|FILE] [--composites FILE|none] [--no-own-name] [--errors N]
+        [--json OUT]
 
 The normalizer reads the shipped composite mention table (``composites=True``: train texts the
 annotators coded mostly with several ids get them all); ``--composites`` gives it another one (the
 80% one of the hold-out protocol, ``scripts/make_mesh_tables.py --train-fraction 0.8``) or
-``none``.
+``none``. It also uses ``own_name=True`` (a disease concept whose own name is the mention before one
+that has it only as a synonym); ``--no-own-name`` turns that off.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ def match(pred: list[str], gold: frozenset[str], eq: Equivalence) -> bool:
     return all(any(g in s for s in sets) for g in gold) and all(s & gold for s in sets)
 
 
-def make_systems(kg, names: list[str], semantic: bool = True, reranker=None, composites=None):
+def make_systems(kg, names: list[str], semantic: bool = True, reranker=None, composites=None, own_name: bool = True):
     from medlens.components.linker import EntityLinker
 
     systems = {}
@@ -154,7 +156,7 @@ def make_systems(kg, names: list[str], semantic: bool = True, reranker=None, com
         from medlens.components.mention_ids import MentionNormalizer, find_abbreviations
 
         norm = MentionNormalizer(EntityLinker(spacy.blank("en"), kg=kg), kg, semantic=semantic, reranker=reranker,
-                                 composites=composites)
+                                 composites=composites, own_name=own_name)
         abbr_cache: dict[str, dict] = {}
 
         def normalizer(text, label, doc_text):
@@ -208,7 +210,7 @@ def given_mention(docs_by_corpus, systems, eq, n_errors: int = 0):
 
 
 def end_to_end(docs_by_corpus, kg_path: str, eq, mode: str, model: bool = True, semantic: bool = True,
-               reranker=None, composites=None):
+               reranker=None, composites=None, own_name: bool = True):
     import medlens
     from medlens.config import COMPONENTS, RULES_ONLY
 
@@ -219,7 +221,8 @@ def end_to_end(docs_by_corpus, kg_path: str, eq, mode: str, model: bool = True, 
                        components=COMPONENTS if model else RULES_ONLY)
     linker = nlp.get_pipe("medlens_linker")
     kg = linker.kg
-    norm = MentionNormalizer(linker, kg, semantic=semantic, reranker=reranker, composites=composites) if mode == "normalizer" else None  # noqa: F821 (imported above)
+    norm = MentionNormalizer(linker, kg, semantic=semantic, reranker=reranker, composites=composites,
+                             own_name=own_name) if mode == "normalizer" else None  # noqa: F821 (imported above)
     results = {}
     for corpus, docs in docs_by_corpus.items():
         gold: dict[str, set] = defaultdict(set)
@@ -278,6 +281,8 @@ def main() -> None:
                     "(scripts/train_mention_reranker.py); default none")
     ap.add_argument("--composites", default="", help="normalizer's composite mention table: a file "
                     "(scripts/make_mesh_tables.py) or 'none'; default the shipped one")
+    ap.add_argument("--no-own-name", action="store_true", help="normalizer without own_name (a disease concept whose "
+                    "own name is the mention before one holding it as a synonym; on by default here)")
     ap.add_argument("--errors", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
@@ -303,14 +308,14 @@ def main() -> None:
     out: dict = {"split": args.split, "kg": args.kg}
     if args.systems:
         systems = make_systems(kg, [s.strip() for s in args.systems.split(",") if s.strip()], not args.no_semantic,
-                               reranker, composites)
+                               reranker, composites, not args.no_own_name)
         res = given_mention(docs_by_corpus, systems, eq, args.errors)
         out["given_mention"] = {" ".join(k): v for k, v in res.items()}
         for k, v in res.items():
             print(" ".join(k), v)
     for mode in [m.strip() for m in args.e2e.split(",") if m.strip()]:
         res = end_to_end(docs_by_corpus, args.kg, eq, mode, model=not args.no_model, semantic=not args.no_semantic,
-                         reranker=reranker, composites=composites)
+                         reranker=reranker, composites=composites, own_name=not args.no_own_name)
         out.setdefault("end_to_end", {}).update({" ".join((*k, mode)): v for k, v in res.items()})
         for k, v in res.items():
             print("e2e", " ".join(k), mode, v, flush=True)

@@ -88,6 +88,7 @@ annotators' id of its short form to stand."""
 MEDIC_ERA_DEPTH = 3
 """Broader steps :meth:`MentionNormalizer.medic_era_id` walks up from a descriptor newer than MEDIC."""
 _DESCRIPTOR = re.compile(r"^MESH:D0*(\d+)$")
+_STRONG_METHODS = ("exact", "normalized", "abbreviation", "xref")
 COMPOSITES_TABLE = Path(__file__).resolve().parents[1] / "resources" / "kg" / "mention_composites.tsv.gz"
 """Codings of the train mention texts coded with several ids (``scripts/make_mesh_tables.py``)."""
 
@@ -275,7 +276,8 @@ def split_composite(text: str) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Normalized:
-    """The ids found for a mention and how (``route``: ``link``, ``abbreviation``, ``variant``, ``composite``)."""
+    """The ids found for a mention and how (``route``: ``link``, ``own_name``, ``abbreviation``, ``variant``,
+    ``composite``, ...)."""
 
     ids: tuple[str, ...]
     route: str
@@ -310,6 +312,11 @@ class MentionNormalizer:
             of the train mention texts annotated with several ids): a text whose majority coding in it
             has several ids gets those ids first ("breast and/or ovarian cancer" -> two ids, where the
             mention table, which holds one id per text, says the syndrome). False (default): none.
+        own_name: among the exact/normalized links of a disease mention, a concept of the first
+            link's vocabulary whose own name is the mention comes first ("Dejerine-Sottas syndrome" ->
+            MeSH C538392 of that name, not Hereditary Sensory and Motor Neuropathy, which has it as an
+            entry term); its choice is not the reranker's to overturn. False (default): the linker's
+            order (the CDR relation component's normalizer is unchanged).
         medic_era: give a MeSH descriptor newer than the graph's MEDIC vocabulary (2012) as its
             nearest broader concept MEDIC knows (:meth:`medic_era_id`; "cytopenia" -> Hematologic
             Diseases, as NCBI-disease, BC5CDR and CTD code it). True (default) suits text to be
@@ -320,8 +327,9 @@ class MentionNormalizer:
     def __init__(self, linker, kg: KnowledgeGraph, target: str = "mesh",
                  accept: tuple[str, ...] = ("MESH:", "OMIM:"), semantic=None,
                  semantic_threshold: float = SEMANTIC_THRESHOLD, semantic_first: bool = True,
-                 reranker=None, medic_era: bool = True, composites=False) -> None:
+                 reranker=None, medic_era: bool = True, composites=False, own_name: bool = False) -> None:
         self.linker = linker
+        self.own_name = own_name
         if composites is True:
             composites = COMPOSITES_TABLE
         self._composite_rows = read_composites(composites) if composites else []
@@ -444,9 +452,9 @@ class MentionNormalizer:
             ids = [self._one(p, label, strong=True) or self._variants(p, label) for p in parts]
             if all(ids) and len(set(ids)) > 1:
                 return Normalized(tuple(dict.fromkeys(ids)), "composite")  # type: ignore[arg-type]
-        first = self._one(text, label, strong=True)
-        if first:
-            return Normalized((first,), "link")
+        first, reordered = self._one_reordered(text, label, strong=True)
+        if first:  # an exception to the linker's order is not the reranker's to overturn
+            return Normalized((first,), "own_name" if reordered else "link")
         if len(parts) > 1:  # each conjunct by every route (a conjunct has no conjunction left to split)
             ids = [i for p in parts for i in self._routes(p, label, abbreviations, _inner=True).ids[:1]]
             ids = list(dict.fromkeys(ids))
@@ -572,18 +580,54 @@ class MentionNormalizer:
         return None
 
     def _one(self, text: str, label: str | None, strong: bool) -> str | None:
+        """:meth:`_one_reordered`'s id."""
+        return self._one_reordered(text, label, strong)[0]
+
+    def _one_reordered(self, text: str, label: str | None, strong: bool) -> tuple[str | None, bool]:
         """The first accepted id the linker gives ``text``; with ``strong``, only from the
-        exact, normalized and abbreviation routes (no fuzzy or partial match)."""
+        exact, normalized and abbreviation routes (no fuzzy or partial match).
+
+        With ``own_name`` (not for DRUG/CHEMICAL mentions), among the strong links a concept of the
+        first one's vocabulary whose own name is the mention (same key: case, plural, punctuation)
+        comes before one that holds the mention only as a synonym or a MEDIC mention
+        ("Dejerine-Sottas syndrome" is the name of MeSH C538392 and an entry term of Hereditary
+        Sensory and Motor Neuropathy, D015417, which the linker ranks first as an exact synonym).
+        Returns (id or None, whether that exception chose it)."""
+        strong_ids: list[tuple[str, str]] = []  # (accepted id, the linker's concept name) of strong links
         for link in self.linker.link_text(text, label):
             if strong and link.method in ("fuzzy", "partial"):
-                return None
+                break
             if link.concept_id.startswith(self.accept):
-                return link.concept_id
-            try:
-                mapped = self.kg.map_to(link.concept_id, self.target, broader=0)
-            except KnowledgeGraphError:  # the graph lacks the target vocabulary: nothing to map to
-                mapped = []
-            for m in mapped:
-                if m.concept_id.startswith(self.accept):
-                    return m.concept_id
-        return None
+                ids = [link.concept_id]
+            else:
+                try:
+                    mapped = self.kg.map_to(link.concept_id, self.target, broader=0)
+                except KnowledgeGraphError:  # the graph lacks the target vocabulary: nothing to map to
+                    mapped = []
+                ids = [m.concept_id for m in mapped if m.concept_id.startswith(self.accept)][:1]
+            if not ids:
+                continue
+            if not strong or link.method not in _STRONG_METHODS:
+                return (ids[0] if not strong_ids else strong_ids[0][0]), False
+            if not self.own_name or label in ("DRUG", "CHEMICAL"):
+                return ids[0], False
+            strong_ids.append((ids[0], link.name if ids[0] == link.concept_id else ""))
+        if not strong_ids:
+            return None, False
+        chosen = self._reorder_strong(text, label, strong_ids)
+        return chosen, chosen != strong_ids[0][0]
+
+    def _reorder_strong(self, text: str, label: str | None, strong_ids: list[tuple[str, str]]) -> str:
+        """The id :meth:`_one_reordered` gives among the strong links' accepted ids and concept names
+        (in the linker's order; the name is empty for an id mapped from another vocabulary)."""
+        first = strong_ids[0][0]
+        if not self.own_name or label in ("DRUG", "CHEMICAL") or len(strong_ids) < 2:
+            return first  # drugs: BC5CDR codes "lactate" as Lactic Acid, not Lactates (train hold-out)
+        key = self._key(text)
+        if self._key(strong_ids[0][1]) == key:
+            return first
+        vocabulary = first.split(":", 1)[0]
+        for cid, name in strong_ids[1:]:
+            if name and cid.split(":", 1)[0] == vocabulary and self._key(name) == key:
+                return cid
+        return first

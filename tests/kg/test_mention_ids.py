@@ -113,3 +113,16 @@ def test_composite_codings_of_training_texts(ids_kg, tmp_path):
         MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg, composites=bad)
     with pytest.raises(SourceError, match="composite mention table .* missing"):
         MentionNormalizer(EntityLinker.from_kg(ids_kg, nlp=spacy.blank("en")), ids_kg, composites=tmp_path / "absent.tsv")
+
+
+def test_own_name_before_a_synonym_of_another_concept(era_kg):
+    # "Dejerine-Sottas syndrome" is an exact synonym (MeSH entry term) of Hereditary Sensory and Motor
+    # Neuropathy, which the linker ranks first, and the own name of a supplementary concept
+    linked = _era_normalizer(era_kg).normalize("Dejerine-Sottas syndrome", "DISEASE")
+    assert linked.ids == ("MESH:D015417",)
+    norm = _era_normalizer(era_kg, own_name=True)
+    found = norm.normalize("Dejerine-Sottas syndrome", "DISEASE")
+    assert (found.ids, found.route) == (("MESH:C538392",), "own_name")
+    # a mention that is the first concept's own name keeps it; one that is nobody's name keeps the order
+    assert norm.normalize("hereditary sensory and motor neuropathy", "DISEASE").ids == ("MESH:D015417",)
+    assert norm.normalize("cytopenia", "DISEASE").ids == ("MESH:D006402",)
