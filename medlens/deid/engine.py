@@ -63,8 +63,22 @@ def make_options(options: ReplaceOptions | Mapping | None = None, **overrides) -
         raise ConfigError(Errors.E003.format(details=details)) from exc
 
 
+_TITLE_WINDOW = 12  # characters before a name in which its title ("Mrs. ") stands
+_PRONOUN_WINDOW = 200  # characters after a name in which a he/she pronoun is read as its (before the next name)
+
+
 def _mask(text: str) -> str:
     return "".join("*" if c.isalnum() else c for c in text)
+
+
+def _name_context(text: str, spans: Sequence[PhiSpan], i: int) -> dict[str, str]:
+    """For a NAME: the few characters before it (a title) and the text after it up to the next name (a pronoun)."""
+    span = spans[i]
+    if span.type != "NAME":
+        return {}
+    end = next((s.start for s in spans[i + 1:] if s.type == "NAME" and s.start >= span.end), len(text))
+    return {"before": text[max(0, span.start - _TITLE_WINDOW):span.start],
+            "after": text[span.end:min(end, span.end + _PRONOUN_WINDOW)]}
 
 
 def replace_phi(text: str, spans: Sequence[PhiSpan], options: ReplaceOptions | None = None,
@@ -88,7 +102,8 @@ def replace_phi(text: str, spans: Sequence[PhiSpan], options: ReplaceOptions | N
     out: list[Replacement] = []
     pos = 0
     new_len = 0
-    for span in sorted(spans, key=lambda s: s.start):
+    ordered = sorted(spans, key=lambda s: s.start)
+    for i, span in enumerate(ordered):
         if span.start < pos:
             continue  # overlapping input: the first span wins
         action = opts.actions.get(span.type, opts.default_action)
@@ -98,7 +113,7 @@ def replace_phi(text: str, spans: Sequence[PhiSpan], options: ReplaceOptions | N
         elif action == "mask":
             new = _mask(original)
         elif action == "surrogate":
-            new = maker.make(span.type, original)
+            new = maker.make(span.type, original, **_name_context(text, ordered, i))
         else:
             new = original
         gap = text[pos:span.start]

@@ -25,6 +25,12 @@ _MONTHS = ["january", "february", "march", "april", "may", "june", "july", "augu
            "november", "december"]
 _MONTH_RX = re.compile(r"(?i)\b(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\b")
 _WEEKDAY_RX = re.compile(r"(?i)^(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,? ")
+# the sex a title or a pronoun gives a name, so that "Mr. John Smith" never becomes "Mr. Bethany Mcgrath"
+_TITLE_SEX = {"mr": "m", "mister": "m", "sir": "m", "sr": "m", "mrs": "f", "ms": "f", "miss": "f", "madam": "f",
+              "sra": "f", "srta": "f"}
+_TITLES = frozenset(_TITLE_SEX) | {"dr", "doctor", "prof", "professor", "mx"}
+_TITLE_BEFORE_RX = re.compile(r"(?i)\b(" + "|".join(_TITLE_SEX) + r")\.?\s+$")
+_PRONOUN_RX = re.compile(r"(?i)\b(?:(he|him|his|himself)|(she|her|hers|herself))\b")
 
 
 class SurrogateMaker:
@@ -55,8 +61,15 @@ class SurrogateMaker:
             block += 1
 
     # -------------------------------------------------------------- by type
-    def make(self, phi_type: str, original: str) -> str:
-        """A surrogate for ``original`` of type ``phi_type`` (a redaction tag when no form is known)."""
+    def make(self, phi_type: str, original: str, *, before: str = "", after: str = "") -> str:
+        """A surrogate for ``original`` of type ``phi_type`` (a redaction tag when no form is known).
+
+        ``before`` and ``after`` are the text around the original; a NAME's surrogate first name takes the
+        sex its context gives (a title just before it, else the original first name's own, else the first
+        he/she pronoun after it), so that "Mr. John Smith" never becomes "Mr. Bethany Mcgrath".
+        """
+        if phi_type == "NAME":
+            return self._name(original, before, after)
         fn = getattr(self, f"_{phi_type.lower()}", None)
         out = fn(original) if fn else None
         return out if out is not None else self.shape(phi_type, original)
@@ -78,19 +91,27 @@ class SurrogateMaker:
             s = s[:-1] + ("1" if s[-1] != "1" else "2") if s and s[-1].isdigit() else s
         return s
 
-    def _name(self, original: str) -> str:
+    def _name(self, original: str, before: str = "", after: str = "") -> str:
         first, last = _name_lists()
         parts = re.split(r"(\s+|-|\.)", original)
+        words = [p for p in parts if p and p[0].isalpha()]
+        title = words[0].lower() if len(words) > 1 and words[0].lower() in _TITLES else None  # "Mr. John Smith"
+        sex = _TITLE_SEX.get(title or "") or _title_sex(before) or _first_name_sex(words) or _pronoun_sex(after)
+        firsts = _first_names_of(sex)
         out = []
         for p in parts:
             if not p or not p[0].isalpha():
+                out.append(p)
+                continue
+            if title is not None and p.lower() == title:  # the title stays
+                title = None
                 out.append(p)
                 continue
             if len(p) == 1:  # an initial
                 out.append(chr(ord("A") + self._int("initial", p.lower(), 26)))
                 continue
             key = re.sub(r"['’]s$", "", p.lower())
-            pool = first if key in _first_set() else last  # position-free, so "Smith" = the Smith of "John Smith"
+            pool = firsts if key in _first_set() else last  # position-free, so "Smith" = the Smith of "John Smith"
             new = pool[self._int("name", key, len(pool))]
             out.append(_same_case(new, p))
         return "".join(out)
@@ -212,6 +233,40 @@ def _name_lists() -> tuple[list[str], list[str]]:
 @lru_cache(maxsize=1)
 def _first_set() -> frozenset[str]:
     return frozenset(n.lower() for n in _name_lists()[0])
+
+
+@lru_cache(maxsize=1)
+def _first_names_by_sex() -> dict[str, list[str]]:
+    from faker.providers.person.en_US import Provider
+
+    return {"m": sorted(Provider.first_names_male), "f": sorted(Provider.first_names_female)}
+
+
+@lru_cache(maxsize=1)
+def _sex_of_first_name() -> dict[str, str]:
+    """Lower-cased first name -> "m" or "f", for the names that only one of the two lists holds."""
+    by_sex = {sex: {n.lower() for n in names} for sex, names in _first_names_by_sex().items()}
+    return {n: sex for sex, names in by_sex.items() for n in names - by_sex["f" if sex == "m" else "m"]}
+
+
+def _first_names_of(sex: str | None) -> list[str]:
+    """The surrogate first names for a name of that sex ("m", "f"; None: all of them)."""
+    return _first_names_by_sex()[sex] if sex else _name_lists()[0]
+
+
+def _title_sex(before: str) -> str | None:
+    m = _TITLE_BEFORE_RX.search(before)
+    return _TITLE_SEX[m.group(1).lower()] if m else None
+
+
+def _first_name_sex(words: list[str]) -> str | None:
+    first = next((w.lower() for w in words if w.lower() in _first_set()), None)
+    return _sex_of_first_name().get(first) if first else None
+
+
+def _pronoun_sex(after: str) -> str | None:
+    m = _PRONOUN_RX.search(after)
+    return None if m is None else "m" if m.group(1) else "f"
 
 
 @lru_cache(maxsize=1)

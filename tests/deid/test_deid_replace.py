@@ -75,3 +75,34 @@ def test_bad_options_name_value_and_choices():
         make_options(default_action="explode")
     with pytest.raises(ConfigError, match="NOPE"):
         make_options(actions={"NOPE": "redact"})
+
+
+def _surrogate_first_name(text: str, key: str = "k") -> str:
+    res = replace_phi(text, PatternRecognizer().predict(text), make_options(default_action="surrogate", key=key))
+    (name,) = [res.text[r.new_start:r.new_end] for r in res.replacements if r.type == "NAME"]
+    return name.split()[0]
+
+
+@pytest.mark.parametrize("key", ["patient-42", "k", "p-7", "x"])
+def test_surrogate_first_name_agrees_with_title_and_pronoun(key):
+    from faker.providers.person.en_US import Provider
+
+    male, female = set(Provider.first_names_male), set(Provider.first_names_female)
+    # a title before the name wins, even over the original first name's own sex
+    assert _surrogate_first_name("Mr. John Doe has Hodgkin lymphoma.", key) in male
+    assert _surrogate_first_name("Mr. Mary Doe has Hodgkin lymphoma.", key) in male
+    assert _surrogate_first_name("Mrs. John Doe has Hodgkin lymphoma.", key) in female
+    assert _surrogate_first_name("Seen Ms. Jordan Lee today.", key) in female
+    # no title: the original name's own sex, then the first pronoun after it
+    assert _surrogate_first_name("Patient: Mary Jones, seen today.", key) in female
+    assert _surrogate_first_name("Patient: Jordan Lee, seen today. She reports pain.", key) in female
+    assert _surrogate_first_name("Patient: Jordan Lee, seen today. He reports pain.", key) in male
+
+
+def test_surrogate_keeps_a_title_inside_the_span():
+    from faker.providers.person.en_US import Provider
+
+    maker = SurrogateMaker(b"k")
+    new = maker.make("NAME", "Mrs. John Doe")
+    assert new.startswith("Mrs. ") and new.split()[1] in Provider.first_names_female
+    assert maker.make("NAME", "Doe") == new.split()[-1]  # the last name is the same surrogate alone
