@@ -17,7 +17,9 @@ seen in real transcribed notes: after a sentence end (or a colon or semicolon)
 and a comma, the mark of a line break flattened to a comma
 (``"...access.,POSTOPERATIVE DIAGNOSIS: , Need ..."``, ``"stable.,Lungs: clear"``);
 and after a sentence end and spaces when the phrase is written in capitals
-(``"No edema.  PLAN:  Follow up"``). A comma right after a header's colon
+(``"No edema.  PLAN:  Follow up"``); and, written in capitals with a colon, right after a comma that follows a word
+with no space (``"HTN for many years,MEDS:, Vasotec"``: a flattened line break after a line that ends without a
+period). A comma right after a header's colon
 (``"ALLERGIES:, None"``) belongs to the header.
 
 *Subsection* headers (``"Lungs:"``, ``"Heart:"``, ``"Neuro:"``, ``"GI:"``) name a
@@ -261,9 +263,10 @@ class SectionDetector:
         close = r"(?:[ \t]*(?:\*\*|__))?"
         # where a header may start: a line start, a line break flattened to a comma
         # after a sentence end (".,", ":,"), or a sentence end and spaces (capitals only)
-        # (or after a header in capitals and a flattened line break: "EXAMINATION,VITAL SIGNS:")
+        # (or after a header in capitals and a flattened line break: "EXAMINATION,VITAL SIGNS:"; or a comma with no
+        # space right after a word: "HTN for many years,MEDS:, Vasotec" -- a header in capitals with a colon only)
         lead = (r"(?:^[ \t]*|(?<=[.!?:;])(?P<joined>[ \t]*,[ \t]*)|(?<=[.!?])(?P<inline>[ \t]+)"
-                r"|(?<=[A-Z][A-Z])(?P<capsjoined>,[ \t]*))")
+                r"|(?<=[A-Z][A-Z])(?P<capsjoined>,[ \t]*)|(?<=[a-z0-9)\]])(?P<wordjoined>,))")
         # a header alone on its line: a line end, or (capitals) a line break flattened to a comma
         self._pattern = re.compile(
             rf"{lead}(?P<start>){mark}?(?P<phrase>{phrase}){close}"
@@ -291,12 +294,14 @@ class SectionDetector:
             has_colon = m.group("colon") is not None
             flat = m.group("flat") is not None
             inline = m.group("joined") is not None or m.group("inline") is not None
-            if flat and (raw != raw.upper() or m.group("inline") is not None or m.group("capsjoined") is not None):
+            joined_to_word = m.group("wordjoined") is not None
+            if flat and (raw != raw.upper() or m.group("inline") is not None or m.group("capsjoined") is not None
+                         or joined_to_word):
                 continue  # "PHYSICAL EXAMINATION,VITAL SIGNS:" only in capitals, at a line start
             if inline and not (has_colon or flat):
                 continue
-            if m.group("capsjoined") is not None and not (has_colon and raw == raw.upper()):
-                continue
+            if (m.group("capsjoined") is not None or joined_to_word) and not (has_colon and raw == raw.upper()):
+                continue  # "HTN for many years,MEDS:, Vasotec": capitals and a colon right after a comma
             if m.group("inline") is not None and raw != raw.upper():
                 continue
             if key in self._cs:
