@@ -52,3 +52,8 @@ def test_quit_after_a_habit_of_the_social_history_is_historical(ctx):
 def test_quit_elsewhere_is_no_cue(ctx):
     text = "HISTORY OF PRESENT ILLNESS: Chest pain made him quit walking."
     assert context_statuses(ctx, text, "Chest pain") == ["present"]
+
+
+def test_may_suggest_is_a_hedge(ctx):
+    text = "IMAGING: Two smaller foci may suggest metastasis.  The lesion could indicate an abscess.  Edema."
+    assert context_statuses(ctx, text, "metastasis", "abscess", "Edema") == ["uncertain", "uncertain", "present"]
